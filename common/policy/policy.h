@@ -1,0 +1,59 @@
+// The routing and time-limit policy, checked against the topology and indexed for matching.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "common/topology/topology.h"
+#include "grid/v1/policy.pb.h"
+
+namespace grid::policy {
+
+// Immutable once built; safe to share between threads.
+class Policy final {
+ public:
+  // Checks `data` against `topology`; errors name the field at fault, e.g.
+  // "rules[3].department_id: unknown department \"370212D99\"".
+  static absl::StatusOr<std::shared_ptr<const Policy>> Build(v1::Policy data,
+                                                             const topology::Topology& topology);
+  // Loads a JSON file (protobuf JSON of grid.v1.Policy) and builds it.
+  static absl::StatusOr<std::shared_ptr<const Policy>> Load(const std::string& path,
+                                                            const topology::Topology& topology);
+
+  const v1::Policy& data() const { return data_; }
+
+  // The listed category with this code, or nullptr.
+  const v1::Category* FindCategory(std::string_view code) const;
+
+  // The rule for a report: among the rules whose category prefix, severities and sources match,
+  // the most specific (longest prefix, then an explicit severity, then an explicit source); ties
+  // go to the rule listed first. nullptr when none matches.
+  const v1::Rule* Match(std::string_view category, v1::Severity severity, v1::Source source) const;
+
+  // The rule with this id, or nullptr.
+  const v1::Rule* FindRule(std::string_view id) const;
+
+ private:
+  explicit Policy(v1::Policy data) : data_(std::move(data)) {}
+  absl::Status Index(const topology::Topology& topology);
+
+  v1::Policy data_;
+  absl::flat_hash_map<std::string, int> categories_;
+  absl::flat_hash_map<std::string, int> rules_;
+};
+
+using PolicyPtr = std::shared_ptr<const Policy>;
+
+// The rule's limits at `level`, or nullptr when the rule sets none there.
+const v1::LevelLimit* LimitAt(const v1::Rule& rule, v1::Level level);
+
+// The unit responsible for an event of `grid_id` at `level` under `rule`: the grid's ancestor at
+// that level, or at DISTRICT level the rule's department (the district itself when none is
+// named). nullptr when the grid is unknown.
+const v1::Unit* ResponsibleUnit(const topology::Topology& topology, const v1::Rule& rule,
+                                std::string_view grid_id, v1::Level level);
+
+}  // namespace grid::policy

@@ -1,0 +1,73 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/redis/reply.h"
+#include "common/redis/script.h"
+
+namespace grid::redis {
+
+// Receives the outcome of one command.
+//   OK:                the server replied; nil and error replies (`-ERR ...`, a script's
+//                      redis.error_reply) are Replies, for the caller to judge.
+//   UNAVAILABLE:       not connected, the connection dropped with the command pending, or the
+//                      client was stopped or destroyed first.
+//   DEADLINE_EXCEEDED: no reply within the command's timeout.
+//   INVALID_ARGUMENT:  the command cannot be sent on this client (empty, pub/sub, bad timeout).
+using ReplyCallback = std::function<void(absl::StatusOr<Reply>)>;
+
+// An asynchronous Redis connection. AsioClient is the real one; tests use a gmock twin.
+//
+// Threading: every method may be called from any thread. Work is handed to the client's own
+// executor (for AsioClient: a strand of its io_context).
+//
+// Callbacks: each callback is called exactly once, always, including when the client is stopped
+// or destroyed with the command in flight (then with UNAVAILABLE). It is never called inline from
+// inside Command()/Eval() (so a caller may hold its own lock around the call), and always on the
+// client's executor, so callbacks of one client never run concurrently with each other.
+// Commands issued from one thread are sent in the order issued, and replies come back in the
+// order sent (an Eval's EVAL retry after NOSCRIPT is a new command, sent when NOSCRIPT arrives). A
+// callback must not block (it holds up every other command of the client); it may issue further
+// commands.
+//
+// Ordering and blocking: commands are pipelined on one connection, in the order they reach the
+// client. A blocking command (BLPOP, XREADGROUP ... BLOCK) therefore holds up every command
+// behind it: give blocking reads a client of their own. Pub/sub is not supported (a subscription
+// has many replies per command) and is rejected with INVALID_ARGUMENT.
+class Client {
+ public:
+  virtual ~Client() = default;
+
+  // Sends `argv` (binary-safe, argv[0] is the command name) with the client's default timeout.
+  virtual void Command(std::vector<std::string> argv, ReplyCallback cb) = 0;
+
+  // As above with an explicit timeout (> 0), for blocking reads: pass the BLOCK time plus a
+  // margin. When the timeout passes, `cb` gets DEADLINE_EXCEEDED and the connection is treated
+  // as suspect: it is closed (failing the commands behind it with UNAVAILABLE) and reopened.
+  virtual void Command(std::vector<std::string> argv, std::chrono::milliseconds timeout,
+                       ReplyCallback cb) = 0;
+
+  // Runs `script` with EVALSHA; if the server answers NOSCRIPT (restart, SCRIPT FLUSH) it is
+  // retried once, transparently, with EVAL, which also caches the script again. `script` is
+  // copied as needed: it need not outlive the call.
+  virtual void Eval(const Script& script, std::vector<std::string> keys,
+                    std::vector<std::string> args, ReplyCallback cb) = 0;
+
+  // Whether the connection is up at this instant. Advisory: it can change right after the call.
+  virtual bool Connected() const = 0;
+};
+
+using ClientPtr = std::unique_ptr<Client>;
+
+// Runs one command and blocks until its callback, for start-up code and tests. Must not be called
+// on the client's own thread (the callback could never run): it would wait `timeout` plus a grace
+// second and then give DEADLINE_EXCEEDED.
+absl::StatusOr<Reply> CommandSync(Client& client, std::vector<std::string> argv,
+                                  std::chrono::milliseconds timeout);
+
+}  // namespace grid::redis

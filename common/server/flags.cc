@@ -1,0 +1,44 @@
+#include "common/server/flags.h"
+
+namespace grid::server {
+
+void AddCommonFlags(CLI::App& app, CommonFlags& flags, const std::string& default_listen,
+                    const std::string& default_metrics_listen) {
+  flags.listen = default_listen;
+  flags.metrics_listen = default_metrics_listen;
+  app.add_option("--listen", flags.listen, "gRPC listen address")
+      ->envname("GRID_LISTEN")
+      ->capture_default_str();
+  app.add_option("--metrics-listen", flags.metrics_listen, "Prometheus /metrics listen address")
+      ->envname("GRID_METRICS_LISTEN")
+      ->capture_default_str();
+  app.add_option("--redis", flags.redis, "Redis host:port")
+      ->envname("GRID_REDIS")
+      ->capture_default_str();
+  app.add_option("--topology", flags.topology, "topology JSON file (grid.v1.Topology)")
+      ->envname("GRID_TOPOLOGY")
+      ->capture_default_str();
+  app.add_option("--policy", flags.policy, "policy JSON file (grid.v1.Policy)")
+      ->envname("GRID_POLICY")
+      ->capture_default_str();
+  app.add_option("--log-level", flags.log_level, "debug, info, warn or error")
+      ->envname("GRID_LOG_LEVEL")
+      ->capture_default_str();
+}
+
+bool SplitHostPort(const std::string& address, std::string& host, int& port) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) {
+    return false;
+  }
+  host = address.substr(0, colon);
+  try {
+    size_t used = 0;
+    port = std::stoi(address.substr(colon + 1), &used);
+    return used == address.size() - colon - 1 && port > 0 && port < 65536;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+}  // namespace grid::server

@@ -1,0 +1,33 @@
+// The command-line flags every service shares, and the loading of topology and policy they name.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace grid::server {
+
+struct CommonFlags {
+  // gRPC listen address.
+  std::string listen;
+  // Prometheus /metrics listen address.
+  std::string metrics_listen;
+  // Redis host:port.
+  std::string redis = "127.0.0.1:6390";
+  // Topology JSON (grid.v1.Topology).
+  std::string topology = "deploy/config/laoshan-topology.json";
+  // Policy JSON (grid.v1.Policy).
+  std::string policy = "deploy/config/policy.json";
+  // spdlog level.
+  std::string log_level = "info";
+};
+
+// Registers --listen, --metrics-listen, --redis, --topology, --policy and --log-level, with the
+// given defaults for the two listen addresses. Every flag may also come from GRID_<NAME> in the
+// environment (e.g. GRID_REDIS).
+void AddCommonFlags(CLI::App& app, CommonFlags& flags, const std::string& default_listen,
+                    const std::string& default_metrics_listen);
+
+// Splits "host:port"; false when malformed.
+bool SplitHostPort(const std::string& address, std::string& host, int& port);
+
+}  // namespace grid::server

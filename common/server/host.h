@@ -1,0 +1,71 @@
+// What every service process shares: a gRPC server with health checking, reflection and RPC
+// metrics; an Asio thread for Redis work; the shutdown signal.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/telemetry/rpc_metrics.h"
+#include "common/telemetry/telemetry.h"
+
+namespace grid::server {
+
+// A running gRPC server. Health checking answers SERVING for "" and for every service name
+// once Start returns; reflection lists the services.
+class Host final {
+ public:
+  // Binds `listen` ("127.0.0.1:7071"; port 0 picks one) and starts serving `services`, which
+  // must outlive the host. RPC metrics go to `telemetry`'s registry.
+  static absl::StatusOr<std::unique_ptr<Host>> Start(const std::string& listen,
+                                                     const std::vector<grpc::Service*>& services,
+                                                     telemetry::Telemetry& telemetry);
+  ~Host();
+
+  int port() const { return port_; }
+  // Marks every service NOT_SERVING (or SERVING again); load balancers and `up` read it.
+  void SetServing(bool serving);
+  // Stops taking calls and waits up to `grace` for running calls to finish.
+  void Shutdown(std::chrono::milliseconds grace);
+
+ private:
+  Host() = default;
+
+  std::unique_ptr<telemetry::RpcMetrics> metrics_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+// An io_context with one thread running it: the strand on which a process's Redis clients and
+// their callbacks run (STYLE.md item 7).
+class IoThread final {
+ public:
+  IoThread();
+  ~IoThread();
+  boost::asio::io_context& context() { return context_; }
+  // Stops the context and joins the thread. Stop the clients running on it first, so that
+  // their callbacks have all been called.
+  void Stop();
+
+ private:
+  boost::asio::io_context context_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
+  std::thread thread_;
+};
+
+// Blocks the calling thread until SIGINT or SIGTERM arrives. Call BlockTerminationSignals() at
+// the top of main, before any thread starts, so that only this wait sees them.
+void BlockTerminationSignals();
+int WaitForTermination();
+
+// Maps an absl::Status to a grpc::Status with the same code and message.
+grpc::Status ToGrpc(const absl::Status& status);
+
+}  // namespace grid::server

@@ -1,0 +1,91 @@
+#include "common/server/runtime.h"
+
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace grid::server {
+
+absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const CommonFlags& flags,
+                                                         const std::string& service) {
+  std::unique_ptr<Runtime> runtime(new Runtime());
+  runtime->flags_ = flags;
+  runtime->service_ = service;
+  if (!SplitHostPort(flags.redis, runtime->redis_host_, runtime->redis_port_)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--redis: \"", flags.redis, "\" is not host:port"));
+  }
+  auto topology = topology::Topology::Load(flags.topology);
+  if (!topology.ok()) {
+    return topology.status();
+  }
+  runtime->topology_ = *std::move(topology);
+  auto policy = policy::Policy::Load(flags.policy, *runtime->topology_);
+  if (!policy.ok()) {
+    return policy.status();
+  }
+  runtime->policy_ = *std::move(policy);
+  spdlog::info("topology {} ({} units, {} workers), policy {} ({} rules)",
+               runtime->topology_->data().version(), runtime->topology_->data().units_size(),
+               runtime->topology_->data().workers_size(), runtime->policy_->data().version(),
+               runtime->policy_->data().rules_size());
+
+  auto telemetry = telemetry::Telemetry::Start(flags.metrics_listen, service);
+  if (!telemetry.ok()) {
+    return telemetry.status();
+  }
+  runtime->telemetry_ = *std::move(telemetry);
+
+  runtime->redis_ = runtime->MakeRedis(service);
+  // Start even when Redis is not up yet: the client reconnects with back-off, and calls fail
+  // fast with UNAVAILABLE meanwhile. Waiting briefly makes the usual start-up quiet.
+  if (auto status = runtime->redis_->WaitConnected(std::chrono::seconds(5)); !status.ok()) {
+    spdlog::warn("redis {} not reachable yet ({}); serving anyway, calls fail until it is",
+                 flags.redis, status.ToString());
+  }
+  return runtime;
+}
+
+std::unique_ptr<redis::AsioClient> Runtime::MakeRedis(const std::string& name) {
+  redis::AsioClient::Options options;
+  options.host = redis_host_;
+  options.port = redis_port_;
+  options.name = name;
+  auto client = std::make_unique<redis::AsioClient>(io_.context(), options);
+  client->Start();
+  return client;
+}
+
+redis::Client& Runtime::NewRedisConnection(const std::string& name) {
+  extra_redis_.push_back(MakeRedis(absl::StrCat(service_, "-", name)));
+  return *extra_redis_.back();
+}
+
+Runtime::~Runtime() { StopBackground(); }
+
+void Runtime::StopBackground() {
+  // Clients first, while the Asio thread still runs their last callbacks.
+  for (auto& client : extra_redis_) {
+    client->Stop();
+  }
+  if (redis_ != nullptr) {
+    redis_->Stop();
+  }
+  io_.Stop();
+}
+
+int Runtime::Serve(const std::vector<grpc::Service*>& services) {
+  auto host = Host::Start(flags_.listen, services, *telemetry_);
+  if (!host.ok()) {
+    spdlog::error("{}", host.status().ToString());
+    return 1;
+  }
+  spdlog::info("{} serving gRPC on {} (port {}), metrics on {}", service_, flags_.listen,
+               (*host)->port(), flags_.metrics_listen);
+  WaitForTermination();
+  (*host)->Shutdown(std::chrono::seconds(2));
+  StopBackground();
+  return 0;
+}
+
+}  // namespace grid::server

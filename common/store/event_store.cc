@@ -1,0 +1,156 @@
+#include "common/store/event_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/clock/clock.h"
+#include "common/store/event_id.h"
+#include "common/store/keys.h"
+
+namespace grid::store {
+
+extern const std::string_view kCreateEventLua;
+extern const std::string_view kApplyMoveLua;
+
+namespace {
+
+absl::Status ErrorReply(const redis::Reply& reply) {
+  return absl::InternalError(absl::StrCat("redis: ", reply.str));
+}
+
+absl::StatusOr<std::string> SubdistrictOf(const std::string& event_id) {
+  auto subdistrict = SubdistrictOfEventId(event_id);
+  if (!subdistrict) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("event_id: \"", event_id, "\" is not a well-formed event id"));
+  }
+  return std::string(*subdistrict);
+}
+
+}  // namespace
+
+RedisEventStore::RedisEventStore(redis::Client& client)
+    : client_(client),
+      create_(redis::Script::FromSource(std::string(kCreateEventLua))),
+      apply_(redis::Script::FromSource(std::string(kApplyMoveLua))) {}
+
+void RedisEventStore::Create(const v1::Event& event, const v1::EventChange& change,
+                             Callback<bool> done) {
+  const std::string& sd = event.subdistrict_id();
+  std::vector<std::string> keys = {EventKey(sd, event.id()), HistoryKey(sd, event.id()),
+                                   RoutingStream(sd), LiveStream(sd), EventsIndexKey(sd)};
+  std::vector<std::string> args = {event.SerializeAsString(),
+                                   std::to_string(static_cast<int>(event.state())),
+                                   change.SerializeAsString(),
+                                   event.id(),
+                                   std::to_string(kLiveStreamMaxLength),
+                                   std::to_string(FromTimestamp(event.created_at()))};
+  client_.Eval(create_, std::move(keys), std::move(args),
+               [done = std::move(done)](absl::StatusOr<redis::Reply> reply) {
+                 if (!reply.ok()) {
+                   done(reply.status());
+                 } else if (reply->type == redis::Reply::Type::kError) {
+                   done(ErrorReply(*reply));
+                 } else {
+                   done(reply->integer == 1);
+                 }
+               });
+}
+
+void RedisEventStore::Get(const std::string& event_id, Callback<std::optional<v1::Event>> done) {
+  auto sd = SubdistrictOf(event_id);
+  if (!sd.ok()) {
+    done(sd.status());
+    return;
+  }
+  client_.Command({"HGET", EventKey(*sd, event_id), "pb"}, [done = std::move(done), event_id](
+                                                               absl::StatusOr<redis::Reply> reply) {
+    if (!reply.ok()) {
+      done(reply.status());
+      return;
+    }
+    if (reply->type == redis::Reply::Type::kNil) {
+      done(std::optional<v1::Event>());
+      return;
+    }
+    if (reply->type != redis::Reply::Type::kString) {
+      done(ErrorReply(*reply));
+      return;
+    }
+    v1::Event event;
+    if (!event.ParseFromString(reply->str)) {
+      done(absl::DataLossError(absl::StrCat("event \"", event_id, "\": stored record is corrupt")));
+      return;
+    }
+    done(std::optional<v1::Event>(std::move(event)));
+  });
+}
+
+void RedisEventStore::Apply(const Move& move, Callback<MoveResult> done) {
+  const v1::Event& event = move.event;
+  const std::string& sd = event.subdistrict_id();
+  // Keys that a move does not use still name keys of the same subdistrict, so that the script
+  // stays within one hash slot.
+  const std::string leave = QueueKey(sd, move.leave_queue_unit);
+  const std::string join = QueueKey(sd, move.join_queue_unit);
+  std::vector<std::string> keys = {
+      EventKey(sd, event.id()), HistoryKey(sd, event.id()), LiveStream(sd), leave, join,
+      RoutingStream(sd)};
+  std::vector<std::string> args = {std::to_string(move.expected_version),
+                                   event.SerializeAsString(),
+                                   std::to_string(static_cast<int>(event.state())),
+                                   move.change.SerializeAsString(),
+                                   std::to_string(kLiveStreamMaxLength),
+                                   event.id(),
+                                   move.leave_queue_unit.empty() ? "0" : "1",
+                                   move.join_queue_unit.empty() ? "0" : "1",
+                                   absl::StrCat(static_cast<std::int64_t>(move.join_queue_score)),
+                                   move.ack_group,
+                                   move.ack_entry_id};
+  client_.Eval(apply_, std::move(keys), std::move(args),
+               [done = std::move(done), id = event.id()](absl::StatusOr<redis::Reply> reply) {
+                 if (!reply.ok()) {
+                   done(reply.status());
+                   return;
+                 }
+                 if (reply->type == redis::Reply::Type::kError) {
+                   if (reply->str.rfind("NOTFOUND", 0) == 0) {
+                     done(absl::NotFoundError(absl::StrCat("event \"", id, "\" not found")));
+                   } else {
+                     done(ErrorReply(*reply));
+                   }
+                   return;
+                 }
+                 if (reply->type != redis::Reply::Type::kArray || reply->elements.size() != 2) {
+                   done(absl::InternalError("redis: unexpected reply to apply_move"));
+                   return;
+                 }
+                 done(MoveResult{reply->elements[0].integer == 1, reply->elements[1].integer});
+               });
+}
+
+void RedisEventStore::History(const std::string& event_id,
+                              Callback<std::vector<v1::EventChange>> done) {
+  auto sd = SubdistrictOf(event_id);
+  if (!sd.ok()) {
+    done(sd.status());
+    return;
+  }
+  client_.Command({"LRANGE", HistoryKey(*sd, event_id), "0", "-1"},
+                  [done = std::move(done)](absl::StatusOr<redis::Reply> reply) {
+                    if (!reply.ok()) {
+                      done(reply.status());
+                      return;
+                    }
+                    std::vector<v1::EventChange> changes;
+                    changes.reserve(reply->elements.size());
+                    for (const redis::Reply& element : reply->elements) {
+                      changes.emplace_back();
+                      if (!changes.back().ParseFromString(element.str)) {
+                        done(absl::DataLossError("event history: stored change is corrupt"));
+                        return;
+                      }
+                    }
+                    done(std::move(changes));
+                  });
+}
+
+}  // namespace grid::store

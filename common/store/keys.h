@@ -1,0 +1,26 @@
+// Redis key names. Every key carries the {hash tag} of its subdistrict, and one atomic step only
+// touches keys of one subdistrict, so the same code runs on Redis Cluster sharded by subdistrict.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace grid::store {
+
+// The event record (hash: pb, state, version).
+std::string EventKey(std::string_view subdistrict, std::string_view event_id);
+// The event's history (list of serialized EventChange, oldest first).
+std::string HistoryKey(std::string_view subdistrict, std::string_view event_id);
+// New events waiting for routing (stream; field id = event id).
+std::string RoutingStream(std::string_view subdistrict);
+// Every lifecycle change, capped (stream; field c = serialized EventChange).
+std::string LiveStream(std::string_view subdistrict);
+// A unit's work queue within one subdistrict (sorted set of event ids by due time).
+std::string QueueKey(std::string_view subdistrict, std::string_view unit_id);
+// Events by creation time (sorted set of event ids).
+std::string EventsIndexKey(std::string_view subdistrict);
+
+// Consumer group names on the streams.
+inline constexpr std::string_view kRoutingGroup = "routing";
+
+}  // namespace grid::store

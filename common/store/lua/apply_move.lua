@@ -1,0 +1,46 @@
+-- Applies one lifecycle move if the event is still at the version the caller read: replaces the
+-- record, appends the change to the history and the live stream, moves the event between unit
+-- queues, and acknowledges the stream entry that caused the move, all or nothing. The caller
+-- checked the move against the state machine on that version, so the version check makes the
+-- check and the write one atomic step.
+--
+-- KEYS[1] event hash          {sd}:ev:<id>
+-- KEYS[2] history list        {sd}:hist:<id>
+-- KEYS[3] live stream         {sd}:live
+-- KEYS[4] queue to leave      {sd}:queue:<unit> (ignored unless ARGV[7] == '1')
+-- KEYS[5] queue to join       {sd}:queue:<unit> (ignored unless ARGV[8] == '1')
+-- KEYS[6] stream to ack on    {sd}:routing      (ignored when ARGV[10] == '')
+-- ARGV[1] the version the caller read
+-- ARGV[2] the new event, serialized grid.v1.Event, with version ARGV[1] + 1
+-- ARGV[3] the new state number
+-- ARGV[4] the change, serialized grid.v1.EventChange
+-- ARGV[5] the live stream's approximate maximum length
+-- ARGV[6] the event id
+-- ARGV[7] '1' to leave the queue KEYS[4]
+-- ARGV[8] '1' to join the queue KEYS[5]
+-- ARGV[9] the score in the joined queue (urgency: due time, UTC milliseconds)
+-- ARGV[10] consumer group to acknowledge ARGV[11] in, or ''
+-- ARGV[11] stream entry id to acknowledge
+-- Returns {1, new version} when applied, {0, current version} when the version moved on, and an
+-- error reply "NOTFOUND" when there is no such event.
+local current = redis.call('HGET', KEYS[1], 'version')
+if not current then
+  return redis.error_reply('NOTFOUND event')
+end
+if current ~= ARGV[1] then
+  return {0, tonumber(current)}
+end
+local version = tonumber(current) + 1
+redis.call('HSET', KEYS[1], 'pb', ARGV[2], 'state', ARGV[3], 'version', version)
+redis.call('RPUSH', KEYS[2], ARGV[4])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'c', ARGV[4])
+if ARGV[7] == '1' then
+  redis.call('ZREM', KEYS[4], ARGV[6])
+end
+if ARGV[8] == '1' then
+  redis.call('ZADD', KEYS[5], ARGV[9], ARGV[6])
+end
+if ARGV[10] ~= '' then
+  redis.call('XACK', KEYS[6], ARGV[10], ARGV[11])
+end
+return {1, version}

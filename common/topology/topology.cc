@@ -1,0 +1,226 @@
+#include "common/topology/topology.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/config/json_file.h"
+
+namespace grid::topology {
+namespace {
+
+bool ValidLevel(v1::Level level) { return level >= v1::LEVEL_GRID && level <= v1::LEVEL_DISTRICT; }
+
+}  // namespace
+
+std::string_view LevelName(v1::Level level) {
+  switch (level) {
+    case v1::LEVEL_GRID:
+      return "grid";
+    case v1::LEVEL_COMMUNITY:
+      return "community";
+    case v1::LEVEL_ZONE:
+      return "zone";
+    case v1::LEVEL_SUBDISTRICT:
+      return "subdistrict";
+    case v1::LEVEL_DISTRICT:
+      return "district";
+    default:
+      return "unspecified";
+  }
+}
+
+absl::StatusOr<std::shared_ptr<const Topology>> Topology::Build(v1::Topology data) {
+  std::shared_ptr<Topology> topology(new Topology(std::move(data)));
+  if (auto status = topology->Index(); !status.ok()) {
+    return status;
+  }
+  return std::shared_ptr<const Topology>(std::move(topology));
+}
+
+absl::StatusOr<std::shared_ptr<const Topology>> Topology::Load(const std::string& path) {
+  v1::Topology data;
+  if (auto status = config::LoadJsonFile(path, data); !status.ok()) {
+    return status;
+  }
+  auto built = Build(std::move(data));
+  if (!built.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", built.status().message()));
+  }
+  return built;
+}
+
+absl::Status Topology::Index() {
+  const int n = data_.units_size();
+  if (data_.district_id().empty()) {
+    return absl::InvalidArgumentError("district_id: required");
+  }
+  nodes_.resize(n);
+  by_id_.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    const v1::Unit& unit = data_.units(i);
+    const std::string field = absl::StrCat("units[", i, "]");
+    if (unit.id().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ".id: required"));
+    }
+    if (!ValidLevel(unit.level())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".level: required (unit \"", unit.id(), "\")"));
+    }
+    if (!by_id_.emplace(unit.id(), i).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".id: duplicate unit \"", unit.id(), "\""));
+    }
+    nodes_[i].unit = &unit;
+  }
+  const int district = IndexOf(data_.district_id());
+  if (district < 0 || data_.units(district).level() != v1::LEVEL_DISTRICT ||
+      data_.units(district).kind() == v1::UNIT_KIND_DEPARTMENT) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("district_id: \"", data_.district_id(), "\" is not a district unit in units"));
+  }
+  // Parents must exist and sit exactly one level up (departments: under the district, at its
+  // level), which also rules out cycles.
+  for (int i = 0; i < n; ++i) {
+    const v1::Unit& unit = data_.units(i);
+    const std::string field = absl::StrCat("units[", i, "]");
+    const bool department = unit.kind() == v1::UNIT_KIND_DEPARTMENT;
+    if (i == district) {
+      if (!unit.parent_id().empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, ".parent_id: the district has no parent"));
+      }
+      continue;
+    }
+    const int parent = IndexOf(unit.parent_id());
+    if (parent < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ".parent_id: unknown unit \"", unit.parent_id(), "\" (unit \"", unit.id(), "\")"));
+    }
+    const v1::Level parent_level = data_.units(parent).level();
+    if (department) {
+      if (unit.level() != v1::LEVEL_DISTRICT || parent != district) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, ": department \"", unit.id(),
+                         "\" must be at LEVEL_DISTRICT under the district"));
+      }
+    } else if (unit.level() == v1::LEVEL_DISTRICT || parent_level != unit.level() + 1 ||
+               data_.units(parent).kind() == v1::UNIT_KIND_DEPARTMENT) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ".parent_id: \"", unit.parent_id(),
+                                                     "\" is not one level above unit \"", unit.id(),
+                                                     "\""));
+    }
+  }
+  // Ancestor tables: fill top-down by walking parents (depth is at most five).
+  for (int i = 0; i < n; ++i) {
+    int cursor = i;
+    while (cursor >= 0) {
+      const v1::Unit& unit = data_.units(cursor);
+      if (unit.kind() != v1::UNIT_KIND_DEPARTMENT || cursor == i) {
+        nodes_[i].ancestors[unit.level()] = cursor;
+      }
+      cursor = unit.parent_id().empty() ? -1 : IndexOf(unit.parent_id());
+    }
+    const v1::Unit& unit = data_.units(i);
+    if (unit.level() == v1::LEVEL_SUBDISTRICT) {
+      subdistrict_ids_.push_back(unit.id());
+    }
+  }
+  for (int i = 0; i < data_.workers_size(); ++i) {
+    const v1::Worker& worker = data_.workers(i);
+    const std::string field = absl::StrCat("workers[", i, "]");
+    if (worker.id().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ".id: required"));
+    }
+    const v1::Unit* grid = Find(worker.grid_id());
+    if (grid == nullptr || grid->level() != v1::LEVEL_GRID) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".grid_id: unknown grid \"", worker.grid_id(), "\""));
+    }
+    if (!workers_by_id_.emplace(worker.id(), i).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".id: duplicate worker \"", worker.id(), "\""));
+    }
+  }
+  return absl::OkStatus();
+}
+
+int Topology::IndexOf(std::string_view id) const {
+  auto it = by_id_.find(absl::string_view(id.data(), id.size()));
+  return it == by_id_.end() ? -1 : it->second;
+}
+
+const v1::Unit* Topology::Find(std::string_view id) const {
+  const int i = IndexOf(id);
+  return i < 0 ? nullptr : nodes_[i].unit;
+}
+
+const v1::Worker* Topology::FindWorker(std::string_view id) const {
+  auto it = workers_by_id_.find(absl::string_view(id.data(), id.size()));
+  return it == workers_by_id_.end() ? nullptr : &data_.workers(it->second);
+}
+
+const v1::Unit* Topology::AncestorAt(std::string_view unit_id, v1::Level level) const {
+  const int i = IndexOf(unit_id);
+  if (i < 0 || !ValidLevel(level)) {
+    return nullptr;
+  }
+  const Node& node = nodes_[i];
+  if (node.unit->kind() == v1::UNIT_KIND_DEPARTMENT) {
+    return nullptr;
+  }
+  const int ancestor = node.ancestors[level];
+  return ancestor < 0 ? nullptr : nodes_[ancestor].unit;
+}
+
+bool Topology::InSubtree(std::string_view unit_id, std::string_view root_id) const {
+  const int i = IndexOf(unit_id);
+  const int root = IndexOf(root_id);
+  if (i < 0 || root < 0) {
+    return false;
+  }
+  if (i == root) {
+    return true;
+  }
+  const v1::Unit* root_unit = nodes_[root].unit;
+  if (root_unit->kind() == v1::UNIT_KIND_DEPARTMENT) {
+    return false;
+  }
+  if (nodes_[i].unit->kind() == v1::UNIT_KIND_DEPARTMENT) {
+    return root_unit->id() == district_id();
+  }
+  return nodes_[i].ancestors[root_unit->level()] == root;
+}
+
+std::string_view Topology::SubdistrictOf(std::string_view unit_id) const {
+  const v1::Unit* subdistrict = AncestorAt(unit_id, v1::LEVEL_SUBDISTRICT);
+  return subdistrict == nullptr ? std::string_view() : std::string_view(subdistrict->id());
+}
+
+std::vector<v1::LevelCount> Topology::CountLevels(std::string_view root_id) const {
+  const std::string_view root = root_id.empty() ? std::string_view(district_id()) : root_id;
+  std::vector<v1::LevelCount> counts(5);
+  for (int level = v1::LEVEL_GRID; level <= v1::LEVEL_DISTRICT; ++level) {
+    counts[level - 1].set_level(static_cast<v1::Level>(level));
+  }
+  for (const Node& node : nodes_) {
+    if (!InSubtree(node.unit->id(), root)) {
+      continue;
+    }
+    v1::LevelCount& count = counts[node.unit->level() - 1];
+    if (node.unit->kind() == v1::UNIT_KIND_DEPARTMENT) {
+      count.set_departments(count.departments() + 1);
+    } else {
+      count.set_units(count.units() + 1);
+    }
+  }
+  return counts;
+}
+
+int Topology::CountWorkers(std::string_view root_id) const {
+  const std::string_view root = root_id.empty() ? std::string_view(district_id()) : root_id;
+  int count = 0;
+  for (const v1::Worker& worker : data_.workers()) {
+    count += InSubtree(worker.grid_id(), root) ? 1 : 0;
+  }
+  return count;
+}
+
+}  // namespace grid::topology

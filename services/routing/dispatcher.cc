@@ -1,0 +1,101 @@
+#include "services/routing/dispatcher.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/store/keys.h"
+#include "common/topology/topology.h"
+
+namespace grid::routing {
+namespace {
+
+// A concurrent move (an operator's void, say) can win the version race; re-read and decide
+// again a few times before leaving the entry for a later retry.
+constexpr int kMaxAttempts = 5;
+
+}  // namespace
+
+DispatchMetrics::DispatchMetrics(prometheus::Registry& registry)
+    : dispatched(prometheus::BuildCounter()
+                     .Name("grid_dispatch_total")
+                     .Help("Routing-stream entries handled, by level and outcome")
+                     .Register(registry)),
+      latency(prometheus::BuildHistogram()
+                  .Name("grid_dispatch_latency_seconds")
+                  .Help("Time from an event's filing to its dispatch")
+                  .Register(registry)
+                  .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01,
+                                                                   0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                                                   2.5, 5, 10, 30, 60})) {}
+
+Dispatcher::Dispatcher(store::EventStore& store, const Router& router, const Clock& clock,
+                       DispatchMetrics& metrics)
+    : store_(store), router_(router), clock_(clock), metrics_(metrics) {}
+
+void Dispatcher::Handle(const store::StreamEntry& entry, std::function<void(store::Outcome)> done) {
+  if (entry.Field("id").empty()) {
+    // Deleted from the stream since delivery, or not ours: nothing to do.
+    done(store::Outcome::kAck);
+    return;
+  }
+  Dispatch(entry, 1, std::move(done));
+}
+
+void Dispatcher::Dispatch(const store::StreamEntry& entry, int attempt,
+                          std::function<void(store::Outcome)> done) {
+  const std::string event_id = entry.Field("id");
+  store_.Get(event_id, [this, entry, attempt, event_id, done = std::move(done)](
+                           absl::StatusOr<std::optional<v1::Event>> event) mutable {
+    if (!event.ok()) {
+      if (absl::IsInvalidArgument(event.status())) {
+        spdlog::error("routing entry {}: {}", entry.id, event.status().ToString());
+        metrics_.dispatched.Add({{"level", "none"}, {"outcome", "failed"}}).Increment();
+        done(store::Outcome::kAck);
+        return;
+      }
+      metrics_.dispatched.Add({{"level", "none"}, {"outcome", "retried"}}).Increment();
+      done(store::Outcome::kRetry);
+      return;
+    }
+    if (!event->has_value() || (*event)->state() != v1::EVENT_STATE_REPORTED) {
+      // Already dispatched (a redelivery) or gone: the effect happened once; just acknowledge.
+      metrics_.dispatched.Add({{"level", "none"}, {"outcome", "skipped"}}).Increment();
+      done(store::Outcome::kAck);
+      return;
+    }
+    const v1::Event& current = **event;
+    auto decision = router_.Decide(current);
+    if (!decision.ok()) {
+      spdlog::error("event {} cannot be dispatched: {}", event_id, decision.status().ToString());
+      metrics_.dispatched.Add({{"level", "none"}, {"outcome", "failed"}}).Increment();
+      done(store::Outcome::kAck);
+      return;
+    }
+    const Millis now = clock_.Now();
+    store::Move move = router_.Dispatch(current, *decision, now);
+    move.ack_group = std::string(store::kRoutingGroup);
+    move.ack_entry_id = entry.id;
+    const Millis created = FromTimestamp(current.created_at());
+    const std::string level(topology::LevelName(decision->level));
+    store_.Apply(move, [this, entry, attempt, now, created, level,
+                        done = std::move(done)](absl::StatusOr<store::MoveResult> result) mutable {
+      if (!result.ok()) {
+        metrics_.dispatched.Add({{"level", level}, {"outcome", "retried"}}).Increment();
+        done(store::Outcome::kRetry);
+        return;
+      }
+      if (!result->applied) {
+        if (attempt < kMaxAttempts) {
+          Dispatch(entry, attempt + 1, std::move(done));
+        } else {
+          done(store::Outcome::kRetry);
+        }
+        return;
+      }
+      metrics_.dispatched.Add({{"level", level}, {"outcome", "dispatched"}}).Increment();
+      metrics_.latency.Observe(static_cast<double>(now - created) / 1000.0);
+      done(store::Outcome::kAcked);
+    });
+  });
+}
+
+}  // namespace grid::routing

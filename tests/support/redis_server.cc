@@ -1,0 +1,131 @@
+#include "tests/support/redis_server.h"
+
+#include <hiredis/hiredis.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "tests/support/poll.h"
+#include "tests/support/ports.h"
+
+namespace grid::testing {
+namespace {
+
+// One blocking request on a fresh connection, plain hiredis: the test support must not depend on
+// the client under test. Returns the error, or OK if the reply is the status `want`.
+absl::Status Request(const std::string& host, int port, const char* command,
+                     absl::string_view want) {
+  const timeval timeout{.tv_sec = 0, .tv_usec = 500 * 1000};
+  redisContext* c = redisConnectWithTimeout(host.c_str(), port, timeout);
+  if (c == nullptr) {
+    return absl::ResourceExhaustedError("cannot allocate a hiredis context");
+  }
+  absl::Status status;
+  if (c->err != 0) {
+    status = absl::UnavailableError(absl::StrCat("connect: ", c->errstr));
+  } else if (redisSetTimeout(c, timeout) != REDIS_OK) {
+    status = absl::UnavailableError(absl::StrCat("set timeout: ", c->errstr));
+  } else {
+    auto* reply = static_cast<redisReply*>(redisCommand(c, command));
+    if (reply == nullptr) {
+      status = absl::UnavailableError(absl::StrCat(command, ": ", c->errstr));
+    } else {
+      if (reply->type != REDIS_REPLY_STATUS || absl::string_view(reply->str, reply->len) != want) {
+        status = absl::UnavailableError(absl::StrCat(
+            command, ": unexpected reply: ", absl::string_view(reply->str, reply->len)));
+      }
+      freeReplyObject(reply);
+    }
+  }
+  redisFree(c);
+  return status;
+}
+
+std::filesystem::path MakeTempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "grid-redis-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    std::perror("RedisServer: mkdtemp");
+    std::abort();
+  }
+  return pattern;
+}
+
+}  // namespace
+
+RedisServer::RedisServer() : port_(FreePort()), dir_(MakeTempDir()) {}
+
+RedisServer::~RedisServer() {
+  (void)Stop();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+absl::Status RedisServer::Start() {
+  if (Running()) {
+    return absl::OkStatus();
+  }
+  const char* binary = std::getenv("GRID_REDIS_SERVER");
+  absl::StatusOr<std::unique_ptr<Process>> process =
+      Process::Start(binary != nullptr && binary[0] != '\0' ? binary : "redis-server",
+                     {"--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
+                      "--appendonly", "no", "--dir", dir_.string(), "--daemonize", "no"},
+                     {}, dir_ / "redis.log");
+  if (!process.ok()) {
+    return process.status();
+  }
+  process_ = *std::move(process);
+  absl::Status last = absl::UnavailableError("not polled yet");
+  const bool up = PollUntil(
+      [&] {
+        if (!process_->Running()) {
+          return true;  // Exited: no point waiting; reported below.
+        }
+        last = Request(host(), port_, "PING", "PONG");
+        return last.ok();
+      },
+      kStartDeadline);
+  if (!process_->Running()) {
+    return absl::UnavailableError(absl::StrCat("redis-server on port ", port_, " ",
+                                               DescribeWaitStatus(process_->Wait()), "; log:\n",
+                                               Log()));
+  }
+  if (!up) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("redis-server on port ", port_, " did not answer PING within ",
+                     kStartDeadline.count(), " ms: ", last.message(), "; log:\n", Log()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisServer::Stop() {
+  if (process_ == nullptr) {
+    return absl::OkStatus();
+  }
+  const int status = process_->Terminate();
+  process_.reset();
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("redis-server on port ", port_, " ignored SIGTERM and was killed"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisServer::Flush() { return Request(host(), port_, "FLUSHALL", "OK"); }
+
+bool RedisServer::Running() { return process_ != nullptr && process_->Running(); }
+
+std::string RedisServer::Log() const {
+  std::ifstream in(dir_ / "redis.log", std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return std::move(out).str();
+}
+
+}  // namespace grid::testing

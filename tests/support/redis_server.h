@@ -1,0 +1,54 @@
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "tests/support/process.h"
+
+namespace grid::testing {
+
+// A real redis-server for a test, on a free port of 127.0.0.1, with no persistence, in a fresh
+// temporary directory that holds its log (redis.log) and is removed afterwards.
+//
+// The binary is $GRID_REDIS_SERVER if set, else `redis-server` from PATH. Stop() and Start()
+// restart it on the same port, for reconnect tests. Not thread-safe.
+//
+//   RedisServer redis;
+//   ASSERT_TRUE(redis.Start().ok()) << redis.Log();
+class RedisServer final {
+ public:
+  static constexpr std::chrono::milliseconds kStartDeadline{10000};
+
+  // Picks the port and creates the directory; does not start the server. Aborts if no temporary
+  // directory can be created.
+  RedisServer();
+  // Stops the server and removes the directory.
+  ~RedisServer();
+
+  RedisServer(const RedisServer&) = delete;
+  RedisServer& operator=(const RedisServer&) = delete;
+
+  // Starts (or restarts) the server and returns once it answers PING. OK if already running.
+  absl::Status Start();
+  // SIGTERM, and waits for the exit (SIGKILL after a grace period). OK if not running.
+  absl::Status Stop();
+  // FLUSHALL.
+  absl::Status Flush();
+
+  bool Running();
+  std::string host() const { return "127.0.0.1"; }
+  int port() const { return port_; }
+  const std::filesystem::path& dir() const { return dir_; }
+  // The server's log so far, for failure messages.
+  std::string Log() const;
+
+ private:
+  int port_;
+  std::filesystem::path dir_;
+  std::unique_ptr<Process> process_;
+};
+
+}  // namespace grid::testing
