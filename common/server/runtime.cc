@@ -84,7 +84,9 @@ int Runtime::Serve(const std::vector<grpc::Service*>& services) {
                (*host)->port(), flags_.metrics_listen);
   WaitForTermination();
   (*host)->Shutdown(std::chrono::seconds(2));
+  spdlog::info("gRPC server stopped");
   StopBackground();
+  spdlog::info("stopped");
   return 0;
 }
 

@@ -9,7 +9,13 @@ namespace grid::gateway {
 Backends ConnectBackends(const std::string& intake, const std::string& routing,
                          const std::string& escalation, const std::string& metrics) {
   auto channel = [](const std::string& address) {
-    return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+    // Backends are near (loopback or a private network): after a restart, reconnect within a
+    // second rather than gRPC's default back-off of up to two minutes.
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
   };
   Backends backends;
   backends.intake = v1::IntakeService::NewStub(channel(intake));

@@ -1,0 +1,156 @@
+#include "tests/support/stack.h"
+
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "tests/support/paths.h"
+#include "tests/support/poll.h"
+#include "tests/support/ports.h"
+
+namespace grid::testing {
+
+const std::vector<std::string>& Stack::ServiceNames() {
+  static const std::vector<std::string> kNames = {"grid-intake", "grid-routing", "grid-escalation",
+                                                  "grid-metrics", "grid-gateway"};
+  return kNames;
+}
+
+Stack::Stack(Options options)
+    : options_(std::move(options)), guard_(io_.get_executor()), io_thread_([this] { io_.run(); }) {
+  char pattern[] = "/tmp/grid-stack-XXXXXX";
+  const char* made = mkdtemp(pattern);
+  dir_ = made != nullptr ? made : "/tmp";
+  for (const std::string& name : ServiceNames()) {
+    services_[name] = Service{FreePort(), FreePort(), nullptr};
+  }
+}
+
+Stack::~Stack() {
+  // The gateway first, then the others, so nothing logs errors about vanished backends.
+  for (auto it = ServiceNames().rbegin(); it != ServiceNames().rend(); ++it) {
+    services_[*it].process.reset();
+  }
+  if (redis_client_ != nullptr) {
+    redis_client_->Stop();
+  }
+  guard_.reset();
+  io_.stop();
+  io_thread_.join();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+std::string Stack::address(const std::string& name) const {
+  return "127.0.0.1:" + std::to_string(services_.at(name).port);
+}
+
+int Stack::metrics_port(const std::string& name) const { return services_.at(name).metrics_port; }
+
+std::vector<std::string> Stack::Args(const std::string& name) const {
+  const Service& service = services_.at(name);
+  std::vector<std::string> args = {
+      "--listen",         address(name),
+      "--metrics-listen", "127.0.0.1:" + std::to_string(service.metrics_port),
+      "--redis",          "127.0.0.1:" + std::to_string(redis_.port()),
+      "--topology",       SourcePath(options_.topology),
+      "--policy",         SourcePath(options_.policy),
+      "--log-level",      "debug"};
+  if (name == "grid-gateway") {
+    for (const char* backend : {"intake", "routing", "escalation", "metrics"}) {
+      args.push_back(std::string("--") + backend);
+      args.push_back(address(std::string("grid-") + backend));
+    }
+  }
+  return args;
+}
+
+absl::Status Stack::Start() {
+  if (auto status = redis_.Start(); !status.ok()) {
+    return status;
+  }
+  redis::AsioClient::Options client_options;
+  client_options.port = redis_.port();
+  client_options.name = "test";
+  redis_client_ = std::make_unique<redis::AsioClient>(io_, client_options);
+  redis_client_->Start();
+  if (auto status = redis_client_->WaitConnected(std::chrono::seconds(5)); !status.ok()) {
+    return status;
+  }
+  for (const std::string& name : ServiceNames()) {
+    if (auto status = StartService(name); !status.ok()) {
+      return status;
+    }
+  }
+  gateway_ = v1::GatewayService::NewStub(
+      grpc::CreateChannel(address("grid-gateway"), grpc::InsecureChannelCredentials()));
+  return absl::OkStatus();
+}
+
+absl::Status Stack::StartService(const std::string& name) {
+  Service& service = services_.at(name);
+  service.process.reset();
+  auto process = Process::Start(BinPath(name), Args(name), {}, dir_ / (name + ".log"));
+  if (!process.ok()) {
+    return process.status();
+  }
+  service.process = *std::move(process);
+  auto status = WaitServing(address(name), std::chrono::seconds(20));
+  if (!status.ok()) {
+    return absl::UnavailableError(name +
+                                  " did not become healthy: " + std::string(status.message()) +
+                                  "\n" + service.process->ReadLog());
+  }
+  return absl::OkStatus();
+}
+
+void Stack::StopService(const std::string& name, int signal) {
+  Service& service = services_.at(name);
+  if (service.process == nullptr) {
+    return;
+  }
+  if (signal == SIGTERM) {
+    service.process->Terminate();
+  } else {
+    (void)service.process->Kill(signal);
+    service.process->Wait();
+  }
+}
+
+std::string Stack::Logs() const {
+  std::ostringstream out;
+  for (const auto& [name, service] : services_) {
+    if (service.process != nullptr) {
+      out << "===== " << name << " =====\n" << service.process->ReadLog() << "\n";
+    }
+  }
+  return out.str();
+}
+
+absl::Status WaitServing(const std::string& address, std::chrono::milliseconds deadline) {
+  std::string last = "no answer";
+  const bool serving = PollUntil(
+      [&] {
+        // A fresh channel each time: a service that is still starting refuses the first
+        // attempts, and a channel that saw a refusal waits out its reconnect back-off.
+        auto stub = grpc::health::v1::Health::NewStub(
+            grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+        grpc::health::v1::HealthCheckRequest request;
+        grpc::health::v1::HealthCheckResponse response;
+        const grpc::Status status = stub->Check(&context, request, &response);
+        if (!status.ok()) {
+          last = status.error_message();
+          return false;
+        }
+        return response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+      },
+      deadline, std::chrono::milliseconds(50));
+  return serving ? absl::OkStatus() : absl::UnavailableError(address + ": " + last);
+}
+
+}  // namespace grid::testing

@@ -1,0 +1,75 @@
+// The whole system for an integration test: a real redis-server and the five real service
+// binaries on free ports of 127.0.0.1, each waited for until its gRPC health check says SERVING.
+#pragma once
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/redis/asio_client.h"
+#include "grid/v1/gateway.grpc.pb.h"
+#include "tests/support/process.h"
+#include "tests/support/redis_server.h"
+
+namespace grid::testing {
+
+class Stack final {
+ public:
+  struct Options {
+    std::string topology = "deploy/config/laoshan-topology.json";  // Relative to the source.
+    std::string policy = "deploy/config/policy.json";
+  };
+
+  // The services by binary name, in start order (the gateway last).
+  static const std::vector<std::string>& ServiceNames();
+
+  explicit Stack(Options options);
+  Stack() : Stack(Options()) {}
+  ~Stack();
+
+  // Starts Redis and every service; OK once all answer SERVING.
+  absl::Status Start();
+  // Starts (or restarts) one service on its same ports and waits until it is SERVING.
+  absl::Status StartService(const std::string& name);
+  // Stops one service with `signal` (SIGTERM for a clean stop, SIGKILL for a crash).
+  void StopService(const std::string& name, int signal);
+
+  RedisServer& redis() { return redis_; }
+  // A client of the test's own to inspect Redis; synchronous use via redis::CommandSync.
+  redis::Client& redis_client() { return *redis_client_; }
+  std::string address(const std::string& name) const;
+  int metrics_port(const std::string& name) const;
+  // A stub of the gateway, the public API.
+  v1::GatewayService::Stub& gateway() { return *gateway_; }
+  // Every service's log, for failure messages.
+  std::string Logs() const;
+
+ private:
+  struct Service {
+    int port = 0;
+    int metrics_port = 0;
+    std::unique_ptr<Process> process;
+  };
+  std::vector<std::string> Args(const std::string& name) const;
+
+  Options options_;
+  std::filesystem::path dir_;
+  RedisServer redis_;
+  std::map<std::string, Service> services_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
+  std::thread io_thread_;
+  std::unique_ptr<redis::AsioClient> redis_client_;
+  std::unique_ptr<v1::GatewayService::Stub> gateway_;
+};
+
+// OK once the gRPC health check of `address` answers SERVING, or the last error at `deadline`.
+absl::Status WaitServing(const std::string& address, std::chrono::milliseconds deadline);
+
+}  // namespace grid::testing
