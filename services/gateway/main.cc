@@ -9,7 +9,7 @@ int main(int argc, char** argv) {
   grid::server::BlockTerminationSignals();
   CLI::App app{"gridline gateway: the public API"};
   grid::server::CommonFlags flags;
-  grid::server::AddCommonFlags(app, flags, "0.0.0.0:7070", "127.0.0.1:9101");
+  grid::server::AddCommonFlags(app, flags, "127.0.0.1:7070", "127.0.0.1:9101");
   std::string intake = "127.0.0.1:7071";
   std::string routing = "127.0.0.1:7072";
   std::string escalation = "127.0.0.1:7073";

@@ -310,6 +310,9 @@ TEST_F(ReportDispatchTest, TopologySummaryShowsTheLaoshanCounts) {
 }
 
 TEST_F(ReportDispatchTest, EveryServiceExposesMetrics) {
+  v1::ReportEventResponse response;
+  ASSERT_TRUE(Report(MakeReport(GridOf(2), "0102", v1::SEVERITY_NORMAL), response).ok());
+  ASSERT_EQ(AwaitDispatched(response.event_id()).state(), v1::EVENT_STATE_DISPATCHED);
   for (const std::string& name : Stack::ServiceNames()) {
     SCOPED_TRACE(name);
     const std::string body = HttpGet(stack_->metrics_port(name), "/metrics");
@@ -320,7 +323,10 @@ TEST_F(ReportDispatchTest, EveryServiceExposesMetrics) {
         << "the health checks at start-up were counted";
   }
   EXPECT_THAT(HttpGet(stack_->metrics_port("grid-routing"), "/metrics"),
-              HasSubstr("grid_dispatch_total{"));
+              HasSubstr("grid_dispatch_total{level=\"grid\",outcome=\"dispatched\"} 1\n"));
+  EXPECT_THAT(HttpGet(stack_->metrics_port("grid-gateway"), "/metrics"),
+              HasSubstr("grid_rpc_server_handled_total{code=\"OK\",method=\"/grid.v1."
+                        "GatewayService/ReportEvent\"} 1\n"));
 }
 
 }  // namespace

@@ -1,0 +1,111 @@
+#include "services/intake/report_validator.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/support/paths.h"
+
+namespace grid::intake {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(Utf8LengthTest, CountsCodePointsAndRejectsMalformedText) {
+  EXPECT_EQ(Utf8Length(""), 0);
+  EXPECT_EQ(Utf8Length("abc"), 3);
+  EXPECT_EQ(Utf8Length("垃圾"), 2);
+  EXPECT_EQ(Utf8Length("😀"), 1);
+  EXPECT_EQ(Utf8Length("\xE5\x9E"), -1) << "truncated";
+  EXPECT_EQ(Utf8Length("\xC0\xAF"), -1) << "overlong";
+  EXPECT_EQ(Utf8Length("\xED\xA0\x80"), -1) << "surrogate";
+  EXPECT_EQ(Utf8Length("\xFF"), -1);
+  EXPECT_EQ(Utf8Length("a\x80"), -1) << "stray continuation byte";
+}
+
+class ValidateReportTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    topology_ = new topology::TopologyPtr(
+        *topology::Topology::Load(testing::SourcePath("deploy/config/laoshan-topology.json")));
+    policy_ = new policy::PolicyPtr(
+        *policy::Policy::Load(testing::SourcePath("deploy/config/policy.json"), **topology_));
+  }
+  static void TearDownTestSuite() {
+    delete policy_;
+    delete topology_;
+  }
+
+  v1::Report Valid() const {
+    v1::Report report;
+    report.set_grid_id("37021200100101");
+    report.set_category("0102");
+    report.set_severity(v1::SEVERITY_NORMAL);
+    report.set_description("暴露垃圾");
+    report.mutable_location()->set_lat(36.1);
+    report.mutable_location()->set_lng(120.5);
+    return report;
+  }
+
+  absl::Status Check(const v1::Report& report) const {
+    return ValidateReport(report, **topology_, **policy_);
+  }
+
+  static topology::TopologyPtr* topology_;
+  static policy::PolicyPtr* policy_;
+};
+topology::TopologyPtr* ValidateReportTest::topology_ = nullptr;
+policy::PolicyPtr* ValidateReportTest::policy_ = nullptr;
+
+TEST_F(ValidateReportTest, AcceptsAValidReportAndOneWithoutLocation) {
+  EXPECT_TRUE(Check(Valid()).ok()) << Check(Valid());
+  v1::Report report = Valid();
+  report.clear_location();
+  EXPECT_TRUE(Check(report).ok());
+}
+
+TEST_F(ValidateReportTest, BoundsAreInclusive) {
+  v1::Report report = Valid();
+  std::string text;
+  for (int i = 0; i < kMaxDescriptionChars; ++i) {
+    text += "垃";
+  }
+  report.set_description(text);
+  for (int i = 0; i < kMaxMedia; ++i) {
+    report.add_media("oss://grid/photo.jpg");
+  }
+  EXPECT_TRUE(Check(report).ok()) << Check(report);
+  report.set_description(text + "a");
+  EXPECT_THAT(std::string(Check(report).message()),
+              HasSubstr("report.description: is 4001 characters, at most 4000"));
+}
+
+TEST_F(ValidateReportTest, EachBadFieldIsNamed) {
+  const std::vector<std::pair<std::function<void(v1::Report&)>, std::string>> cases = {
+      {[](v1::Report& r) { r.clear_grid_id(); }, "report.grid_id: required"},
+      {[](v1::Report& r) { r.set_grid_id("370212001001"); }, "report.grid_id: unknown grid"},
+      {[](v1::Report& r) { r.clear_category(); }, "report.category: required"},
+      {[](v1::Report& r) { r.set_category("0199"); }, "report.category: unknown category"},
+      {[](v1::Report& r) { r.clear_severity(); }, "report.severity: required"},
+      {[](v1::Report& r) { r.clear_description(); }, "report.description: required"},
+      {[](v1::Report& r) { r.set_description("\xFF"); }, "report.description: is not valid UTF-8"},
+      {[](v1::Report& r) { r.set_address(std::string(501, 'a')); }, "report.address"},
+      {[](v1::Report& r) { r.add_media(""); }, "report.media[0]"},
+      {[](v1::Report& r) { r.mutable_location()->set_lat(-90.5); }, "report.location.lat"},
+      {[](v1::Report& r) { r.mutable_location()->set_lng(180.5); }, "report.location.lng"},
+      {[](v1::Report& r) { r.mutable_location()->set_lat(NAN); }, "report.location.lat"},
+      {[](v1::Report& r) { r.mutable_location()->set_lat(31.2); }, "report.location:"},
+      {[](v1::Report& r) { r.set_client_request_id(std::string(129, 'x')); },
+       "report.client_request_id"},
+      {[](v1::Report& r) { r.mutable_reported_at()->set_seconds(-5); }, "report.reported_at"},
+  };
+  for (const auto& [spoil, message] : cases) {
+    v1::Report report = Valid();
+    spoil(report);
+    const absl::Status status = Check(report);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << message;
+    EXPECT_THAT(std::string(status.message()), HasSubstr(message));
+  }
+}
+
+}  // namespace
+}  // namespace grid::intake

@@ -1,0 +1,99 @@
+#include "services/routing/router.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "common/policy/deadlines.h"
+#include "tests/support/paths.h"
+
+namespace grid::routing {
+namespace {
+
+class RouterTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    topology_ = new topology::TopologyPtr(
+        *topology::Topology::Load(testing::SourcePath("deploy/config/laoshan-topology.json")));
+    policy_ = new policy::PolicyPtr(
+        *policy::Policy::Load(testing::SourcePath("deploy/config/policy.json"), **topology_));
+  }
+  static void TearDownTestSuite() {
+    delete policy_;
+    delete topology_;
+  }
+
+  static v1::Event Reported(const std::string& category, v1::Severity severity) {
+    v1::Event event;
+    event.set_id("370212001-01M8E25T9NFZPD5H");
+    event.set_grid_id("37021200100101");
+    event.set_subdistrict_id("370212001");
+    event.set_category(category);
+    event.set_severity(severity);
+    event.set_source(v1::SOURCE_GRID_WORKER);
+    event.set_state(v1::EVENT_STATE_REPORTED);
+    event.set_level(v1::LEVEL_GRID);
+    event.set_version(1);
+    return event;
+  }
+
+  Router router() const { return Router(**topology_, **policy_); }
+
+  static topology::TopologyPtr* topology_;
+  static policy::PolicyPtr* policy_;
+};
+topology::TopologyPtr* RouterTest::topology_ = nullptr;
+policy::PolicyPtr* RouterTest::policy_ = nullptr;
+
+TEST_F(RouterTest, DecidesLevelAndUnitFromThePolicy) {
+  auto rubbish = router().Decide(Reported("0102", v1::SEVERITY_NORMAL));
+  ASSERT_TRUE(rubbish.ok()) << rubbish.status();
+  EXPECT_EQ(rubbish->level, v1::LEVEL_GRID);
+  EXPECT_EQ(rubbish->unit->id(), "37021200100101");
+
+  auto dispute = router().Decide(Reported("0701", v1::SEVERITY_NORMAL));
+  ASSERT_TRUE(dispute.ok());
+  EXPECT_EQ(dispute->level, v1::LEVEL_COMMUNITY);
+  EXPECT_EQ(dispute->unit->id(), "370212001001");
+
+  auto fire = router().Decide(Reported("0501", v1::SEVERITY_CRITICAL));
+  ASSERT_TRUE(fire.ok());
+  EXPECT_EQ(fire->level, v1::LEVEL_SUBDISTRICT);
+  EXPECT_EQ(fire->unit->id(), "370212001");
+}
+
+TEST_F(RouterTest, UnknownGridCannotBeDispatched) {
+  v1::Event event = Reported("0102", v1::SEVERITY_NORMAL);
+  event.set_grid_id("37021299999999");
+  auto decision = router().Decide(event);
+  EXPECT_EQ(decision.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(RouterTest, DispatchMovesTheEventAndDescribesTheChange) {
+  const v1::Event event = Reported("0102", v1::SEVERITY_NORMAL);
+  auto decision = router().Decide(event);
+  ASSERT_TRUE(decision.ok());
+  const Millis now = 1'790'000'000'000;
+  const store::Move move = router().Dispatch(event, *decision, now);
+  EXPECT_EQ(move.expected_version, 1);
+  EXPECT_EQ(move.event.version(), 2);
+  EXPECT_EQ(move.event.state(), v1::EVENT_STATE_DISPATCHED);
+  EXPECT_EQ(move.event.unit_id(), "37021200100101");
+  EXPECT_EQ(move.event.rule_id(), decision->rule->id());
+  EXPECT_EQ(FromTimestamp(move.event.dispatched_at()), now);
+  EXPECT_EQ(FromTimestamp(move.event.deadlines().started_at()), now);
+  EXPECT_GT(FromTimestamp(move.event.deadlines().accept_by()), now);
+  EXPECT_EQ(move.join_queue_unit, "37021200100101");
+  EXPECT_EQ(move.join_queue_score, FromTimestamp(move.event.deadlines().accept_by()));
+  EXPECT_TRUE(move.leave_queue_unit.empty());
+
+  EXPECT_EQ(move.change.kind(), v1::CHANGE_KIND_DISPATCHED);
+  EXPECT_EQ(move.change.from_state(), v1::EVENT_STATE_REPORTED);
+  EXPECT_EQ(move.change.to_state(), v1::EVENT_STATE_DISPATCHED);
+  EXPECT_EQ(move.change.to_unit_id(), "37021200100101");
+  EXPECT_EQ(move.change.version(), 2);
+  EXPECT_EQ(move.change.reason_code(), v1::CHANGE_REASON_POLICY);
+  EXPECT_EQ(move.change.category(), "0102");
+}
+
+}  // namespace
+}  // namespace grid::routing
