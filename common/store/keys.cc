@@ -35,4 +35,22 @@ std::string EventsIndexKey(std::string_view subdistrict) {
   return Tagged(subdistrict, ":events", "");
 }
 
+std::string RequestKey(std::string_view subdistrict, std::string_view reporter_id,
+                       std::string_view client_request_id) {
+  std::string rest(reporter_id);
+  rest.append(":").append(client_request_id);
+  return Tagged(subdistrict, ":req:", rest);
+}
+
+std::string OpenIndexKey(std::string_view subdistrict, std::string_view grid_id,
+                         std::string_view category) {
+  std::string rest(grid_id);
+  rest.append(":").append(category);
+  return Tagged(subdistrict, ":open:", rest);
+}
+
+std::string ReturnCountsKey(std::string_view subdistrict) {
+  return Tagged(subdistrict, ":returns", "");
+}
+
 }  // namespace grid::store

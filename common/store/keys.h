@@ -20,6 +20,18 @@ std::string QueueKey(std::string_view subdistrict, std::string_view unit_id);
 // Events by creation time (sorted set of event ids).
 std::string EventsIndexKey(std::string_view subdistrict);
 
+// The first event filed for a client request id (string, expires after kRequestKeyTtl).
+std::string RequestKey(std::string_view subdistrict, std::string_view reporter_id,
+                       std::string_view client_request_id);
+// Open events of one grid and category by location (geo set), for the duplicate check.
+std::string OpenIndexKey(std::string_view subdistrict, std::string_view grid_id,
+                         std::string_view category);
+// How many times each unit returned an event (hash: unit id -> count).
+std::string ReturnCountsKey(std::string_view subdistrict);
+
+// Apps queue reports offline for days: a request id is remembered for eight.
+inline constexpr int kRequestKeyTtlSeconds = 8 * 24 * 3600;
+
 // Consumer group names on the streams.
 inline constexpr std::string_view kRoutingGroup = "routing";
 

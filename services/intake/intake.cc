@@ -1,21 +1,60 @@
 #include "services/intake/intake.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/lifecycle/moves.h"
 #include "common/store/event_id.h"
+#include "services/intake/duplicates.h"
 #include "services/intake/report_validator.h"
 
 namespace grid::intake {
+namespace {
+
+// A lost race (an id collision, an open event that moved while a duplicate was merged) is tried
+// again from the top this many times.
+constexpr int kMaxAttempts = 4;
+
+v1::EventChange ReportedChange(const v1::Event& event, const v1::Actor& actor, Millis now) {
+  v1::EventChange change;
+  change.set_event_id(event.id());
+  change.set_kind(v1::CHANGE_KIND_REPORTED);
+  *change.mutable_at() = ToTimestamp(now);
+  *change.mutable_actor() = actor;
+  if (change.actor().subject().empty()) {
+    change.mutable_actor()->set_subject(event.reporter_id());
+  }
+  change.set_to_level(v1::LEVEL_GRID);
+  change.set_to_unit_id(event.grid_id());
+  change.set_to_state(event.state());
+  change.set_version(event.version());
+  change.set_grid_id(event.grid_id());
+  change.set_subdistrict_id(event.subdistrict_id());
+  change.set_category(event.category());
+  change.set_severity(event.severity());
+  return change;
+}
+
+}  // namespace
+
+// One report on its way through the steps below; shared by their callbacks.
+struct Intake::Filing {
+  v1::Report report;
+  v1::Actor actor;
+  Done done;
+  Millis now = 0;
+  v1::Event event;
+  int attempts = 0;
+};
 
 Intake::Intake(store::EventStore& store, const topology::Topology& topology,
                const policy::Policy& policy, const Clock& clock)
     : store_(store), topology_(topology), policy_(policy), clock_(clock) {}
 
-v1::Event Intake::NewEvent(const v1::Report& report, Millis now) const {
+v1::Event Intake::NewEvent(const v1::Report& report, const v1::Actor& actor, Millis now) const {
   const std::string subdistrict(topology_.SubdistrictOf(report.grid_id()));
   v1::Event event;
   event.set_id(store::NewEventId(subdistrict, now));
   event.set_client_request_id(report.client_request_id());
-  event.set_reporter_id(report.reporter_id());
+  event.set_reporter_id(ReporterOf(report, actor));
   event.set_grid_id(report.grid_id());
   event.set_subdistrict_id(subdistrict);
   if (report.has_location()) {
@@ -40,46 +79,176 @@ v1::Event Intake::NewEvent(const v1::Report& report, Millis now) const {
   return event;
 }
 
-void Intake::Report(const v1::Report& report, Done done) {
-  if (auto status = ValidateReport(report, topology_, policy_); !status.ok()) {
+void Intake::Report(const v1::Report& report, const v1::Actor& actor, Done done) {
+  if (auto status = ValidateReport(report, actor, topology_, policy_); !status.ok()) {
     done(status);
     return;
   }
-  const Millis now = clock_.Now();
-  v1::Event event = NewEvent(report, now);
+  auto filing = std::make_shared<Filing>();
+  filing->report = report;
+  filing->actor = actor;
+  filing->done = std::move(done);
+  filing->now = clock_.Now();
+  filing->event = NewEvent(report, actor, filing->now);
+  CheckRequest(std::move(filing));
+}
 
-  v1::EventChange change;
-  change.set_event_id(event.id());
-  change.set_kind(v1::CHANGE_KIND_REPORTED);
-  *change.mutable_at() = ToTimestamp(now);
-  change.mutable_actor()->set_subject(report.reporter_id());
-  change.mutable_actor()->set_role(v1::ROLE_WORKER);
-  change.mutable_actor()->set_unit_id(report.grid_id());
-  change.set_to_level(v1::LEVEL_GRID);
-  change.set_to_unit_id(event.grid_id());
-  change.set_to_state(v1::EVENT_STATE_REPORTED);
-  change.set_version(1);
-  change.set_grid_id(event.grid_id());
-  change.set_subdistrict_id(event.subdistrict_id());
-  change.set_category(event.category());
-  change.set_severity(event.severity());
+void Intake::CheckRequest(std::shared_ptr<Filing> filing) {
+  const v1::Event& event = filing->event;
+  if (event.client_request_id().empty()) {
+    CheckDuplicates(std::move(filing));
+    return;
+  }
+  // A cheap read first; the create script checks again atomically.
+  store_.FindRequest(event.subdistrict_id(), event.reporter_id(), event.client_request_id(),
+                     [this, filing](absl::StatusOr<std::optional<std::string>> first) {
+                       if (!first.ok()) {
+                         filing->done(first.status());
+                       } else if (first->has_value()) {
+                         Replay(filing, **first);
+                       } else {
+                         CheckDuplicates(filing);
+                       }
+                     });
+}
 
-  auto shared = std::make_shared<v1::Event>(std::move(event));
-  store_.Create(
-      *shared, change, [shared, done = std::move(done)](absl::StatusOr<bool> created) mutable {
-        if (!created.ok()) {
-          done(created.status());
+void Intake::CheckDuplicates(std::shared_ptr<Filing> filing) {
+  const v1::DuplicateRule& rule = policy_.data().duplicates();
+  if (!rule.enabled() || !filing->event.has_location()) {
+    CreateNew(std::move(filing));
+    return;
+  }
+  store_.FindOpenNear(filing->event, rule.radius_meters(),
+                      [this, filing](absl::StatusOr<std::vector<std::string>> ids) {
+                        if (!ids.ok()) {
+                          filing->done(ids.status());
+                          return;
+                        }
+                        TryCandidate(filing, *std::move(ids), 0);
+                      });
+}
+
+// Candidates come nearest first; the first that passes the whole rule wins.
+void Intake::TryCandidate(std::shared_ptr<Filing> filing, std::vector<std::string> ids,
+                          size_t next) {
+  if (next == ids.size()) {
+    CreateNew(std::move(filing));
+    return;
+  }
+  const std::string id = ids[next];
+  store_.Get(id, [this, filing, ids = std::move(ids),
+                  next](absl::StatusOr<std::optional<v1::Event>> open) mutable {
+    if (!open.ok()) {
+      filing->done(open.status());
+      return;
+    }
+    if (open->has_value() && IsDuplicateOf(**open, filing->event, policy_.data().duplicates())) {
+      Merge(filing, **open);
+      return;
+    }
+    TryCandidate(filing, std::move(ids), next + 1);
+  });
+}
+
+void Intake::Merge(std::shared_ptr<Filing> filing, const v1::Event& open) {
+  v1::Event duplicate = filing->event;
+  duplicate.set_state(v1::EVENT_STATE_VOIDED);
+  duplicate.set_duplicate_of(open.id());
+  *duplicate.mutable_closed_at() = ToTimestamp(filing->now);
+  v1::EventChange change = ReportedChange(duplicate, filing->actor, filing->now);
+  change.set_reason_code(v1::CHANGE_REASON_POLICY);
+  change.set_reason(absl::StrCat("duplicate of ", open.id()));
+
+  const lifecycle::Context context{topology_, policy_, filing->now, filing->actor};
+  store::Move merged =
+      lifecycle::BeginMove(open, context, v1::CHANGE_KIND_DUPLICATE_MERGED, open.state());
+  merged.event.set_duplicate_count(open.duplicate_count() + 1);
+  merged.change.set_to_level(open.level());
+  merged.change.set_to_unit_id(open.unit_id());
+  merged.change.set_to_state(open.state());
+  merged.change.set_version(merged.event.version());
+  merged.change.set_reason(absl::StrCat("duplicate report ", duplicate.id()));
+
+  store_.MergeDuplicate(
+      duplicate, change, merged,
+      [this, filing, duplicate](absl::StatusOr<store::CreateResult> result) {
+        if (!result.ok()) {
+          filing->done(result.status());
           return;
         }
-        if (!*created) {
-          done(absl::AbortedError(absl::StrCat("event id \"", shared->id(), "\" collided; retry")));
-          return;
+        switch (result->outcome) {
+          case store::CreateResult::Outcome::kCreated: {
+            v1::ReportEventResponse response;
+            response.set_event_id(duplicate.id());
+            response.set_duplicate_of(duplicate.duplicate_of());
+            *response.mutable_event() = duplicate;
+            filing->done(std::move(response));
+            return;
+          }
+          case store::CreateResult::Outcome::kReplayed:
+            Replay(filing, result->event_id);
+            return;
+          case store::CreateResult::Outcome::kIdTaken:
+          case store::CreateResult::Outcome::kOpenEventMoved:
+            if (++filing->attempts >= kMaxAttempts) {
+              filing->done(
+                  absl::AbortedError("report: too much contention on the open event; "
+                                     "retry with the same client_request_id"));
+              return;
+            }
+            filing->event.set_id(store::NewEventId(filing->event.subdistrict_id(), filing->now));
+            CheckDuplicates(filing);
+            return;
         }
-        v1::ReportEventResponse response;
-        response.set_event_id(shared->id());
-        *response.mutable_event() = std::move(*shared);
-        done(std::move(response));
       });
+}
+
+void Intake::CreateNew(std::shared_ptr<Filing> filing) {
+  const v1::EventChange change = ReportedChange(filing->event, filing->actor, filing->now);
+  store_.Create(filing->event, change, [this, filing](absl::StatusOr<store::CreateResult> result) {
+    if (!result.ok()) {
+      filing->done(result.status());
+      return;
+    }
+    switch (result->outcome) {
+      case store::CreateResult::Outcome::kCreated: {
+        v1::ReportEventResponse response;
+        response.set_event_id(filing->event.id());
+        *response.mutable_event() = filing->event;
+        filing->done(std::move(response));
+        return;
+      }
+      case store::CreateResult::Outcome::kReplayed:
+        Replay(filing, result->event_id);
+        return;
+      case store::CreateResult::Outcome::kIdTaken:
+      case store::CreateResult::Outcome::kOpenEventMoved:
+        if (++filing->attempts >= kMaxAttempts) {
+          filing->done(absl::AbortedError("report: could not allocate an event id; retry"));
+          return;
+        }
+        filing->event.set_id(store::NewEventId(filing->event.subdistrict_id(), filing->now));
+        CreateNew(filing);
+        return;
+    }
+  });
+}
+
+void Intake::Replay(std::shared_ptr<Filing> filing, const std::string& event_id) {
+  store_.Get(event_id, [filing, event_id](absl::StatusOr<std::optional<v1::Event>> event) {
+    if (!event.ok()) {
+      filing->done(event.status());
+      return;
+    }
+    v1::ReportEventResponse response;
+    response.set_event_id(event_id);
+    response.set_replayed(true);
+    if (event->has_value()) {
+      response.set_duplicate_of((*event)->duplicate_of());
+      *response.mutable_event() = **event;
+    }
+    filing->done(std::move(response));
+  });
 }
 
 }  // namespace grid::intake

@@ -6,6 +6,9 @@
 
 namespace grid::intake {
 
+// An offline upload holds at most this many reports.
+inline constexpr int kMaxUploadBatch = 1000;
+
 class IntakeServiceImpl final : public v1::IntakeService::CallbackService {
  public:
   // `intake` must outlive the service.
@@ -14,6 +17,10 @@ class IntakeServiceImpl final : public v1::IntakeService::CallbackService {
   grpc::ServerUnaryReactor* ReportEvent(grpc::CallbackServerContext* context,
                                         const v1::ReportEventRequest* request,
                                         v1::ReportEventResponse* response) override;
+  // Reads the whole batch, then files the reports one after another in upload order (so that a
+  // later report of the batch can be merged into an earlier one), answering per item.
+  grpc::ServerReadReactor<v1::UploadReportsRequest>* UploadReports(
+      grpc::CallbackServerContext* context, v1::UploadReportsResponse* response) override;
 
  private:
   Intake& intake_;

@@ -69,8 +69,12 @@ int Utf8Length(std::string_view text) {
   return count;
 }
 
-absl::Status ValidateReport(const v1::Report& report, const topology::Topology& topology,
-                            const policy::Policy& policy) {
+std::string ReporterOf(const v1::Report& report, const v1::Actor& actor) {
+  return report.reporter_id().empty() ? actor.subject() : report.reporter_id();
+}
+
+absl::Status ValidateReport(const v1::Report& report, const v1::Actor& actor,
+                            const topology::Topology& topology, const policy::Policy& policy) {
   if (report.grid_id().empty()) {
     return Invalid("grid_id", "required");
   }
@@ -135,6 +139,24 @@ absl::Status ValidateReport(const v1::Report& report, const topology::Topology& 
         return Invalid("location",
                        absl::StrCat("(", lat, ", ", lng, ") is outside the district's bounds"));
       }
+    }
+  }
+  const std::string reporter = ReporterOf(report, actor);
+  const bool as_worker = actor.role() == v1::ROLE_WORKER ||
+                         (actor.role() == v1::ROLE_UNSPECIFIED && !reporter.empty());
+  if (as_worker) {
+    const v1::Worker* worker = topology.FindWorker(reporter);
+    if (worker == nullptr) {
+      return Invalid("reporter_id", absl::StrCat("unknown grid worker \"", reporter, "\""));
+    }
+    const v1::Unit* home = topology.AncestorAt(worker->grid_id(), v1::LEVEL_COMMUNITY);
+    const v1::Unit* here = topology.AncestorAt(report.grid_id(), v1::LEVEL_COMMUNITY);
+    if (home == nullptr || here == nullptr || home != here) {
+      return Invalid(
+          "reporter_id",
+          absl::StrCat("grid worker \"", reporter, "\" patrols community \"",
+                       home == nullptr ? "" : home->id(), "\", not the community \"",
+                       here == nullptr ? "" : here->id(), "\" of grid \"", report.grid_id(), "\""));
     }
   }
   if (report.has_reported_at() &&

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/lifecycle/moves.h"
 #include "common/store/keys.h"
 #include "common/topology/topology.h"
 
@@ -27,9 +28,9 @@ DispatchMetrics::DispatchMetrics(prometheus::Registry& registry)
                                                                    0.025, 0.05, 0.1, 0.25, 0.5, 1,
                                                                    2.5, 5, 10, 30, 60})) {}
 
-Dispatcher::Dispatcher(store::EventStore& store, const Router& router, const Clock& clock,
-                       DispatchMetrics& metrics)
-    : store_(store), router_(router), clock_(clock), metrics_(metrics) {}
+Dispatcher::Dispatcher(store::EventStore& store, const topology::Topology& topology,
+                       const policy::Policy& policy, const Clock& clock, DispatchMetrics& metrics)
+    : store_(store), topology_(topology), policy_(policy), clock_(clock), metrics_(metrics) {}
 
 void Dispatcher::Handle(const store::StreamEntry& entry, std::function<void(store::Outcome)> done) {
   if (entry.Field("id").empty()) {
@@ -63,21 +64,22 @@ void Dispatcher::Dispatch(const store::StreamEntry& entry, int attempt,
       return;
     }
     const v1::Event& current = **event;
-    auto decision = router_.Decide(current);
-    if (!decision.ok()) {
-      spdlog::error("event {} cannot be dispatched: {}", event_id, decision.status().ToString());
+    const Millis now = clock_.Now();
+    // The system dispatches: no person is the actor.
+    const lifecycle::Context context{topology_, policy_, now, v1::Actor()};
+    absl::StatusOr<store::Move> move = lifecycle::Dispatch(current, context);
+    if (!move.ok()) {
+      spdlog::error("event {} cannot be dispatched: {}", event_id, move.status().ToString());
       metrics_.dispatched.Add({{"level", "none"}, {"outcome", "failed"}}).Increment();
       done(store::Outcome::kAck);
       return;
     }
-    const Millis now = clock_.Now();
-    store::Move move = router_.Dispatch(current, *decision, now);
-    move.ack_group = std::string(store::kRoutingGroup);
-    move.ack_entry_id = entry.id;
+    move->ack_group = std::string(store::kRoutingGroup);
+    move->ack_entry_id = entry.id;
     const Millis created = FromTimestamp(current.created_at());
-    const std::string level(topology::LevelName(decision->level));
-    store_.Apply(move, [this, entry, attempt, now, created, level,
-                        done = std::move(done)](absl::StatusOr<store::MoveResult> result) mutable {
+    const std::string level(topology::LevelName(move->event.level()));
+    store_.Apply(*move, [this, entry, attempt, now, created, level,
+                         done = std::move(done)](absl::StatusOr<store::MoveResult> result) mutable {
       if (!result.ok()) {
         metrics_.dispatched.Add({{"level", level}, {"outcome", "retried"}}).Increment();
         done(store::Outcome::kRetry);

@@ -9,9 +9,10 @@
 #include <memory>
 
 #include "common/clock/clock.h"
+#include "common/policy/policy.h"
 #include "common/store/event_store.h"
 #include "common/store/stream_consumer.h"
-#include "services/routing/router.h"
+#include "common/topology/topology.h"
 
 namespace grid::routing {
 
@@ -29,8 +30,8 @@ struct DispatchMetrics {
 class Dispatcher final {
  public:
   // Borrows everything; all must outlive the dispatcher.
-  Dispatcher(store::EventStore& store, const Router& router, const Clock& clock,
-             DispatchMetrics& metrics);
+  Dispatcher(store::EventStore& store, const topology::Topology& topology,
+             const policy::Policy& policy, const Clock& clock, DispatchMetrics& metrics);
 
   // Handles one routing-stream entry; `done` says whether it was acknowledged.
   void Handle(const store::StreamEntry& entry, std::function<void(store::Outcome)> done);
@@ -40,7 +41,8 @@ class Dispatcher final {
                 std::function<void(store::Outcome)> done);
 
   store::EventStore& store_;
-  const Router& router_;
+  const topology::Topology& topology_;
+  const policy::Policy& policy_;
   const Clock& clock_;
   DispatchMetrics& metrics_;
 };

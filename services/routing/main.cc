@@ -8,7 +8,6 @@
 #include "common/store/keys.h"
 #include "common/store/stream_consumer.h"
 #include "services/routing/dispatcher.h"
-#include "services/routing/router.h"
 #include "services/routing/routing_service.h"
 
 int main(int argc, char** argv) {
@@ -21,6 +20,10 @@ int main(int argc, char** argv) {
   std::string consumer = std::string(host) + "-" + std::to_string(getpid());
   app.add_option("--consumer", consumer, "consumer name in the routing group (unique per replica)")
       ->envname("GRID_CONSUMER");
+  int reclaim_idle_ms = 30000;
+  app.add_option("--reclaim-idle-ms", reclaim_idle_ms,
+                 "take over routing entries another consumer left pending this long")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   grid::log::Init("routing", flags.log_level);
 
@@ -31,9 +34,9 @@ int main(int argc, char** argv) {
   }
   grid::server::Runtime& runtime = **created;
   grid::store::RedisEventStore store(runtime.redis());
-  grid::routing::Router router(runtime.topology(), runtime.policy());
   grid::routing::DispatchMetrics metrics(runtime.telemetry().registry());
-  grid::routing::Dispatcher dispatcher(store, router, runtime.clock(), metrics);
+  grid::routing::Dispatcher dispatcher(store, runtime.topology(), runtime.policy(), runtime.clock(),
+                                       metrics);
 
   grid::store::StreamConsumer::Options options;
   for (const auto& subdistrict : runtime.topology().subdistrict_ids()) {
@@ -41,6 +44,8 @@ int main(int argc, char** argv) {
   }
   options.group = std::string(grid::store::kRoutingGroup);
   options.consumer = consumer;
+  options.reclaim_min_idle = std::chrono::milliseconds(reclaim_idle_ms);
+  options.reclaim_interval = std::min(options.reclaim_interval, options.reclaim_min_idle);
   grid::store::StreamConsumer consumer_loop(
       runtime.io(), runtime.NewRedisConnection("routing-reader"), runtime.redis(), options,
       [&dispatcher](const grid::store::StreamEntry& entry,
@@ -49,7 +54,8 @@ int main(int argc, char** argv) {
       });
   consumer_loop.Start();
 
-  grid::routing::RoutingServiceImpl service(store, runtime.clock());
+  grid::routing::RoutingServiceImpl service(store, runtime.topology(), runtime.policy(),
+                                            runtime.clock());
   const int code = runtime.Serve({&service});
   consumer_loop.Stop();
   return code;

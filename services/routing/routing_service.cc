@@ -1,10 +1,115 @@
 #include "services/routing/routing_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/lifecycle/moves.h"
 #include "common/policy/deadlines.h"
 #include "common/server/host.h"
 
 namespace grid::routing {
+
+RoutingServiceImpl::RoutingServiceImpl(store::EventStore& store, const topology::Topology& topology,
+                                       const policy::Policy& policy, const Clock& clock)
+    : store_(store), topology_(topology), policy_(policy), clock_(clock), runner_(store, clock) {}
+
+template <class Request, class Response, class Decide>
+grpc::ServerUnaryReactor* RoutingServiceImpl::Move(grpc::CallbackServerContext* context,
+                                                   const Request* request, Response* response,
+                                                   Decide decide) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  runner_.Run(
+      request->event_id(), request->expected_version(),
+      [this, request, decide](const v1::Event& event, Millis now) {
+        const lifecycle::Context move_context{topology_, policy_, now, request->actor()};
+        return decide(event, move_context);
+      },
+      [reactor, response](absl::StatusOr<v1::Event> event) {
+        if (event.ok()) {
+          *response->mutable_event() = *std::move(event);
+        }
+        reactor->Finish(server::ToGrpc(event.status()));
+      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* RoutingServiceImpl::AcceptEvent(grpc::CallbackServerContext* context,
+                                                          const v1::AcceptEventRequest* request,
+                                                          v1::AcceptEventResponse* response) {
+  return Move(context, request, response, [](const v1::Event& event, const lifecycle::Context& c) {
+    return lifecycle::Accept(event, c);
+  });
+}
+
+grpc::ServerUnaryReactor* RoutingServiceImpl::ResolveEvent(grpc::CallbackServerContext* context,
+                                                           const v1::ResolveEventRequest* request,
+                                                           v1::ResolveEventResponse* response) {
+  return Move(
+      context, request, response, [request](const v1::Event& event, const lifecycle::Context& c) {
+        const std::vector<std::string> media(request->media().begin(), request->media().end());
+        return lifecycle::Resolve(event, c, request->note(), media);
+      });
+}
+
+grpc::ServerUnaryReactor* RoutingServiceImpl::VerifyEvent(grpc::CallbackServerContext* context,
+                                                          const v1::VerifyEventRequest* request,
+                                                          v1::VerifyEventResponse* response) {
+  return Move(context, request, response,
+              [request](const v1::Event& event, const lifecycle::Context& c) {
+                return lifecycle::Verify(event, c, request->passed(), request->note());
+              });
+}
+
+grpc::ServerUnaryReactor* RoutingServiceImpl::ReturnEvent(grpc::CallbackServerContext* context,
+                                                          const v1::ReturnEventRequest* request,
+                                                          v1::ReturnEventResponse* response) {
+  return Move(context, request, response,
+              [request](const v1::Event& event, const lifecycle::Context& c) {
+                return lifecycle::Return(event, c, request->reason());
+              });
+}
+
+grpc::ServerUnaryReactor* RoutingServiceImpl::SuspendEvent(grpc::CallbackServerContext* context,
+                                                           const v1::SuspendEventRequest* request,
+                                                           v1::SuspendEventResponse* response) {
+  return Move(context, request, response,
+              [request](const v1::Event& event, const lifecycle::Context& c) {
+                return lifecycle::Suspend(event, c, request->reason(), request->approver_unit_id());
+              });
+}
+
+grpc::ServerUnaryReactor* RoutingServiceImpl::ResumeEvent(grpc::CallbackServerContext* context,
+                                                          const v1::ResumeEventRequest* request,
+                                                          v1::ResumeEventResponse* response) {
+  return Move(context, request, response, [](const v1::Event& event, const lifecycle::Context& c) {
+    return lifecycle::Resume(event, c);
+  });
+}
+
+grpc::ServerUnaryReactor* RoutingServiceImpl::CancelEvent(grpc::CallbackServerContext* context,
+                                                          const v1::CancelEventRequest* request,
+                                                          v1::CancelEventResponse* response) {
+  return Move(context, request, response,
+              [request](const v1::Event& event, const lifecycle::Context& c) {
+                return lifecycle::Cancel(event, c, request->reason());
+              });
+}
+
+grpc::ServerUnaryReactor* RoutingServiceImpl::VoidEvent(grpc::CallbackServerContext* context,
+                                                        const v1::VoidEventRequest* request,
+                                                        v1::VoidEventResponse* response) {
+  return Move(context, request, response,
+              [request](const v1::Event& event, const lifecycle::Context& c) {
+                return lifecycle::Void(event, c, request->reason());
+              });
+}
+
+grpc::ServerUnaryReactor* RoutingServiceImpl::ReassignEvent(grpc::CallbackServerContext* context,
+                                                            const v1::ReassignEventRequest* request,
+                                                            v1::ReassignEventResponse* response) {
+  return Move(context, request, response,
+              [request](const v1::Event& event, const lifecycle::Context& c) {
+                return lifecycle::Reassign(event, c, request->unit_id(), request->reason());
+              });
+}
 
 grpc::ServerUnaryReactor* RoutingServiceImpl::GetEvent(grpc::CallbackServerContext* context,
                                                        const v1::GetEventRequest* request,

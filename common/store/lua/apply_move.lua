@@ -10,6 +10,8 @@
 -- KEYS[4] queue to leave      {sd}:queue:<unit> (ignored unless ARGV[7] == '1')
 -- KEYS[5] queue to join       {sd}:queue:<unit> (ignored unless ARGV[8] == '1')
 -- KEYS[6] stream to ack on    {sd}:routing      (ignored when ARGV[10] == '')
+-- KEYS[7] open index (geo)    {sd}:open:<grid>:<category> (ignored unless ARGV[12] == '1')
+-- KEYS[8] return counts hash  {sd}:returns      (ignored when ARGV[13] == '')
 -- ARGV[1] the version the caller read
 -- ARGV[2] the new event, serialized grid.v1.Event, with version ARGV[1] + 1
 -- ARGV[3] the new state number
@@ -21,6 +23,8 @@
 -- ARGV[9] the score in the joined queue (urgency: due time, UTC milliseconds)
 -- ARGV[10] consumer group to acknowledge ARGV[11] in, or ''
 -- ARGV[11] stream entry id to acknowledge
+-- ARGV[12] '1' when the event leaves the open index (a final state)
+-- ARGV[13] the unit whose return count rises, or ''
 -- Returns {1, new version} when applied, {0, current version} when the version moved on, and an
 -- error reply "NOTFOUND" when there is no such event.
 local current = redis.call('HGET', KEYS[1], 'version')
@@ -42,5 +46,11 @@ if ARGV[8] == '1' then
 end
 if ARGV[10] ~= '' then
   redis.call('XACK', KEYS[6], ARGV[10], ARGV[11])
+end
+if ARGV[12] == '1' then
+  redis.call('ZREM', KEYS[7], ARGV[6])
+end
+if ARGV[13] ~= '' then
+  redis.call('HINCRBY', KEYS[8], ARGV[13], 1)
 end
 return {1, version}

@@ -47,9 +47,10 @@ class ValidateReportTest : public ::testing::Test {
   }
 
   absl::Status Check(const v1::Report& report) const {
-    return ValidateReport(report, **topology_, **policy_);
+    return ValidateReport(report, actor_, **topology_, **policy_);
   }
 
+  v1::Actor actor_;
   static topology::TopologyPtr* topology_;
   static policy::PolicyPtr* policy_;
 };

@@ -1,15 +1,14 @@
-#include "services/routing/router.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/lifecycle/moves.h"
 #include "common/policy/deadlines.h"
 #include "tests/support/paths.h"
 
-namespace grid::routing {
+namespace grid::lifecycle {
 namespace {
 
-class RouterTest : public ::testing::Test {
+class DispatchTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     topology_ = new topology::TopologyPtr(
@@ -36,55 +35,57 @@ class RouterTest : public ::testing::Test {
     return event;
   }
 
-  Router router() const { return Router(**topology_, **policy_); }
+  static Context At(Millis now) { return Context{**topology_, **policy_, now, v1::Actor()}; }
 
   static topology::TopologyPtr* topology_;
   static policy::PolicyPtr* policy_;
 };
-topology::TopologyPtr* RouterTest::topology_ = nullptr;
-policy::PolicyPtr* RouterTest::policy_ = nullptr;
+topology::TopologyPtr* DispatchTest::topology_ = nullptr;
+policy::PolicyPtr* DispatchTest::policy_ = nullptr;
 
-TEST_F(RouterTest, DecidesLevelAndUnitFromThePolicy) {
-  auto rubbish = router().Decide(Reported("0102", v1::SEVERITY_NORMAL));
+TEST_F(DispatchTest, DecidesLevelAndUnitFromThePolicy) {
+  auto rubbish = Dispatch(Reported("0102", v1::SEVERITY_NORMAL), At(1));
   ASSERT_TRUE(rubbish.ok()) << rubbish.status();
-  EXPECT_EQ(rubbish->level, v1::LEVEL_GRID);
-  EXPECT_EQ(rubbish->unit->id(), "37021200100101");
+  EXPECT_EQ(rubbish->event.level(), v1::LEVEL_GRID);
+  EXPECT_EQ(rubbish->event.unit_id(), "37021200100101");
 
-  auto dispute = router().Decide(Reported("0701", v1::SEVERITY_NORMAL));
+  auto dispute = Dispatch(Reported("0701", v1::SEVERITY_NORMAL), At(1));
   ASSERT_TRUE(dispute.ok());
-  EXPECT_EQ(dispute->level, v1::LEVEL_COMMUNITY);
-  EXPECT_EQ(dispute->unit->id(), "370212001001");
+  EXPECT_EQ(dispute->event.level(), v1::LEVEL_COMMUNITY);
+  EXPECT_EQ(dispute->event.unit_id(), "370212001001");
 
-  auto fire = router().Decide(Reported("0501", v1::SEVERITY_CRITICAL));
+  auto fire = Dispatch(Reported("0501", v1::SEVERITY_CRITICAL), At(1));
   ASSERT_TRUE(fire.ok());
-  EXPECT_EQ(fire->level, v1::LEVEL_SUBDISTRICT);
-  EXPECT_EQ(fire->unit->id(), "370212001");
+  EXPECT_EQ(fire->event.level(), v1::LEVEL_SUBDISTRICT);
+  EXPECT_EQ(fire->event.unit_id(), "370212001");
+  EXPECT_EQ(fire->event.department_id(),
+            (*policy_)->FindRule(fire->event.rule_id())->department_id());
 }
 
-TEST_F(RouterTest, UnknownGridCannotBeDispatched) {
+TEST_F(DispatchTest, UnknownGridCannotBeDispatched) {
   v1::Event event = Reported("0102", v1::SEVERITY_NORMAL);
   event.set_grid_id("37021299999999");
-  auto decision = router().Decide(event);
-  EXPECT_EQ(decision.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Dispatch(event, At(1)).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
-TEST_F(RouterTest, DispatchMovesTheEventAndDescribesTheChange) {
+TEST_F(DispatchTest, DispatchMovesTheEventAndDescribesTheChange) {
   const v1::Event event = Reported("0102", v1::SEVERITY_NORMAL);
-  auto decision = router().Decide(event);
-  ASSERT_TRUE(decision.ok());
   const Millis now = 1'790'000'000'000;
-  const store::Move move = router().Dispatch(event, *decision, now);
+  auto dispatched = Dispatch(event, At(now));
+  ASSERT_TRUE(dispatched.ok());
+  const store::Move& move = *dispatched;
   EXPECT_EQ(move.expected_version, 1);
   EXPECT_EQ(move.event.version(), 2);
   EXPECT_EQ(move.event.state(), v1::EVENT_STATE_DISPATCHED);
   EXPECT_EQ(move.event.unit_id(), "37021200100101");
-  EXPECT_EQ(move.event.rule_id(), decision->rule->id());
+  EXPECT_EQ(move.event.rule_id(), "0102-exposed-rubbish");
+  EXPECT_EQ(move.event.dispatch_count(), 1);
   EXPECT_EQ(FromTimestamp(move.event.dispatched_at()), now);
   EXPECT_EQ(FromTimestamp(move.event.deadlines().started_at()), now);
   EXPECT_GT(FromTimestamp(move.event.deadlines().accept_by()), now);
   EXPECT_EQ(move.join_queue_unit, "37021200100101");
   EXPECT_EQ(move.join_queue_score, FromTimestamp(move.event.deadlines().accept_by()));
-  EXPECT_TRUE(move.leave_queue_unit.empty());
+  EXPECT_TRUE(move.leave_queue_unit.empty()) << "a REPORTED event is in no queue";
 
   EXPECT_EQ(move.change.kind(), v1::CHANGE_KIND_DISPATCHED);
   EXPECT_EQ(move.change.from_state(), v1::EVENT_STATE_REPORTED);
@@ -96,4 +97,4 @@ TEST_F(RouterTest, DispatchMovesTheEventAndDescribesTheChange) {
 }
 
 }  // namespace
-}  // namespace grid::routing
+}  // namespace grid::lifecycle

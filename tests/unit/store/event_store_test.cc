@@ -47,6 +47,13 @@ class EventStoreTest : public ::testing::Test {
     return promise.get_future().get();
   }
 
+  CreateResult::Outcome Create(const v1::Event& event) {
+    auto result = Wait<CreateResult>(
+        [&](auto done) { store_->Create(event, Change(event, v1::CHANGE_KIND_REPORTED), done); });
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? result->outcome : CreateResult::Outcome::kIdTaken;
+  }
+
   redis::Reply Redis(std::vector<std::string> argv) {
     auto reply = redis::CommandSync(*client_, std::move(argv), std::chrono::seconds(2));
     EXPECT_TRUE(reply.ok()) << reply.status();
@@ -97,10 +104,11 @@ class EventStoreTest : public ::testing::Test {
 
 TEST_F(EventStoreTest, CreateFilesTheEventItsHistoryAndItsRoutingEntry) {
   const v1::Event event = Reported();
-  auto created = Wait<bool>(
+  auto created = Wait<CreateResult>(
       [&](auto done) { store_->Create(event, Change(event, v1::CHANGE_KIND_REPORTED), done); });
   ASSERT_TRUE(created.ok()) << created.status();
-  EXPECT_TRUE(*created);
+  EXPECT_EQ(created->outcome, CreateResult::Outcome::kCreated);
+  EXPECT_EQ(created->event_id, event.id());
 
   auto got = Wait<std::optional<v1::Event>>([&](auto done) { store_->Get(event.id(), done); });
   ASSERT_TRUE(got.ok());
@@ -121,10 +129,11 @@ TEST_F(EventStoreTest, CreateFilesTheEventItsHistoryAndItsRoutingEntry) {
 TEST_F(EventStoreTest, CreatingAnExistingIdWritesNothing) {
   const v1::Event event = Reported();
   const v1::EventChange change = Change(event, v1::CHANGE_KIND_REPORTED);
-  ASSERT_TRUE(*Wait<bool>([&](auto done) { store_->Create(event, change, done); }));
-  auto again = Wait<bool>([&](auto done) { store_->Create(event, change, done); });
+  ASSERT_EQ(Wait<CreateResult>([&](auto done) { store_->Create(event, change, done); })->outcome,
+            CreateResult::Outcome::kCreated);
+  auto again = Wait<CreateResult>([&](auto done) { store_->Create(event, change, done); });
   ASSERT_TRUE(again.ok());
-  EXPECT_FALSE(*again);
+  EXPECT_EQ(again->outcome, CreateResult::Outcome::kIdTaken);
   EXPECT_EQ(Redis({"XLEN", RoutingStream(kSd)}).integer, 1);
   EXPECT_EQ(Redis({"LLEN", HistoryKey(kSd, event.id())}).integer, 1);
 }
@@ -140,8 +149,7 @@ TEST_F(EventStoreTest, GetOfAnUnknownEventIsEmptyAndOfAMalformedIdInvalid) {
 
 TEST_F(EventStoreTest, ApplyMovesTheEventQueuesItAndAcknowledgesTheEntry) {
   const v1::Event event = Reported();
-  ASSERT_TRUE(*Wait<bool>(
-      [&](auto done) { store_->Create(event, Change(event, v1::CHANGE_KIND_REPORTED), done); }));
+  ASSERT_EQ(Create(event), CreateResult::Outcome::kCreated);
   // Deliver the routing entry to a consumer, as the routing service would.
   Redis({"XGROUP", "CREATE", RoutingStream(kSd), std::string(kRoutingGroup), "0"});
   redis::Reply read = Redis({"XREADGROUP", "GROUP", std::string(kRoutingGroup), "c1", "STREAMS",
@@ -167,8 +175,7 @@ TEST_F(EventStoreTest, ApplyMovesTheEventQueuesItAndAcknowledgesTheEntry) {
 
 TEST_F(EventStoreTest, ApplyOnAStaleVersionChangesNothing) {
   const v1::Event event = Reported();
-  ASSERT_TRUE(*Wait<bool>(
-      [&](auto done) { store_->Create(event, Change(event, v1::CHANGE_KIND_REPORTED), done); }));
+  ASSERT_EQ(Create(event), CreateResult::Outcome::kCreated);
   ASSERT_TRUE(
       Wait<MoveResult>([&](auto done) { store_->Apply(Dispatch(event, 1), done); })->applied);
   // A second dispatcher that read version 1 loses.
@@ -185,6 +192,108 @@ TEST_F(EventStoreTest, ApplyOnAStaleVersionChangesNothing) {
 TEST_F(EventStoreTest, ApplyOnAMissingEventIsNotFound) {
   auto result = Wait<MoveResult>([&](auto done) { store_->Apply(Dispatch(Reported(), 1), done); });
   EXPECT_EQ(result.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(EventStoreTest, ARepeatedRequestIdFilesNothingAndAnswersTheFirstEvent) {
+  v1::Event first = Reported();
+  first.set_reporter_id("W3702120010010101");
+  first.set_client_request_id("app-42");
+  ASSERT_EQ(Create(first), CreateResult::Outcome::kCreated);
+  v1::Event retry = Reported();  // a new id, as intake would give a retried report
+  retry.set_reporter_id("W3702120010010101");
+  retry.set_client_request_id("app-42");
+  auto replay = Wait<CreateResult>(
+      [&](auto done) { store_->Create(retry, Change(retry, v1::CHANGE_KIND_REPORTED), done); });
+  ASSERT_TRUE(replay.ok());
+  EXPECT_EQ(replay->outcome, CreateResult::Outcome::kReplayed);
+  EXPECT_EQ(replay->event_id, first.id());
+  EXPECT_EQ(Redis({"EXISTS", EventKey(kSd, retry.id())}).integer, 0);
+  EXPECT_EQ(Redis({"XLEN", RoutingStream(kSd)}).integer, 1);
+  // Remembered for at least seven days.
+  EXPECT_GE(Redis({"TTL", RequestKey(kSd, "W3702120010010101", "app-42")}).integer, 7 * 24 * 3600);
+  auto found = Wait<std::optional<std::string>>(
+      [&](auto done) { store_->FindRequest(kSd, "W3702120010010101", "app-42", done); });
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->value_or(""), first.id());
+  // The same request id from another reporter is another request.
+  v1::Event other = Reported();
+  other.set_reporter_id("W3702120010010201");
+  other.set_client_request_id("app-42");
+  EXPECT_EQ(Create(other), CreateResult::Outcome::kCreated);
+}
+
+TEST_F(EventStoreTest, OpenEventsAreFoundNearestFirstUntilTheyClose) {
+  v1::Event near = Reported();
+  near.mutable_location()->set_lat(36.1133);
+  near.mutable_location()->set_lng(120.4337);
+  v1::Event far = Reported();
+  far.mutable_location()->set_lat(36.1140);  // about 80 m north
+  far.mutable_location()->set_lng(120.4337);
+  ASSERT_EQ(Create(far), CreateResult::Outcome::kCreated);
+  ASSERT_EQ(Create(near), CreateResult::Outcome::kCreated);
+  v1::Event probe = Reported();
+  probe.mutable_location()->set_lat(36.11331);
+  probe.mutable_location()->set_lng(120.43371);
+  auto ids =
+      Wait<std::vector<std::string>>([&](auto done) { store_->FindOpenNear(probe, 100, done); });
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(*ids, (std::vector<std::string>{near.id(), far.id()}));
+  auto within_ten =
+      Wait<std::vector<std::string>>([&](auto done) { store_->FindOpenNear(probe, 10, done); });
+  EXPECT_EQ(*within_ten, std::vector<std::string>{near.id()});
+
+  // Closing an event takes it out of the index.
+  Move closed = Dispatch(near, 1);
+  closed.event.set_state(v1::EVENT_STATE_VOIDED);
+  closed.join_queue_unit.clear();
+  closed.leave_open_index = true;
+  ASSERT_TRUE(Wait<MoveResult>([&](auto done) { store_->Apply(closed, done); })->applied);
+  ids = Wait<std::vector<std::string>>([&](auto done) { store_->FindOpenNear(probe, 100, done); });
+  EXPECT_EQ(*ids, std::vector<std::string>{far.id()});
+}
+
+TEST_F(EventStoreTest, MergeDuplicateFilesTheReportAndBumpsTheOpenEventTogether) {
+  const v1::Event open = Reported();
+  ASSERT_EQ(Create(open), CreateResult::Outcome::kCreated);
+  v1::Event duplicate = Reported();
+  duplicate.set_state(v1::EVENT_STATE_VOIDED);
+  duplicate.set_duplicate_of(open.id());
+  Move merged;
+  merged.event = open;
+  merged.event.set_version(2);
+  merged.event.set_duplicate_count(1);
+  merged.change = Change(merged.event, v1::CHANGE_KIND_DUPLICATE_MERGED);
+  merged.expected_version = 1;
+  auto result = Wait<CreateResult>([&](auto done) {
+    store_->MergeDuplicate(duplicate, Change(duplicate, v1::CHANGE_KIND_REPORTED), merged, done);
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->outcome, CreateResult::Outcome::kCreated);
+  EXPECT_EQ(Redis({"HGET", EventKey(kSd, open.id()), "version"}).str, "2");
+  EXPECT_EQ(Redis({"LLEN", HistoryKey(kSd, open.id())}).integer, 2);
+  EXPECT_EQ(Redis({"HGET", EventKey(kSd, duplicate.id()), "state"}).str,
+            std::to_string(v1::EVENT_STATE_VOIDED));
+  EXPECT_EQ(Redis({"XLEN", RoutingStream(kSd)}).integer, 1) << "the duplicate is not routed";
+
+  // A merge decided on a stale version of the open event writes nothing.
+  v1::Event second = Reported();
+  second.set_state(v1::EVENT_STATE_VOIDED);
+  second.set_duplicate_of(open.id());
+  auto stale = Wait<CreateResult>([&](auto done) {
+    store_->MergeDuplicate(second, Change(second, v1::CHANGE_KIND_REPORTED), merged, done);
+  });
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(stale->outcome, CreateResult::Outcome::kOpenEventMoved);
+  EXPECT_EQ(Redis({"EXISTS", EventKey(kSd, second.id())}).integer, 0);
+}
+
+TEST_F(EventStoreTest, AReturnCountsAgainstTheReturningUnit) {
+  const v1::Event event = Reported();
+  ASSERT_EQ(Create(event), CreateResult::Outcome::kCreated);
+  Move move = Dispatch(event, 1);
+  move.count_return_unit = "37021200100101";
+  ASSERT_TRUE(Wait<MoveResult>([&](auto done) { store_->Apply(move, done); })->applied);
+  EXPECT_EQ(Redis({"HGET", ReturnCountsKey(kSd), "37021200100101"}).str, "1");
 }
 
 TEST_F(EventStoreTest, CallsWhileRedisIsDownFailFastWithUnavailable) {
