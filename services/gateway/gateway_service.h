@@ -3,7 +3,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <functional>
 #include <memory>
+#include <type_traits>
 
 #include "common/topology/topology.h"
 #include "grid/v1/escalation.grpc.pb.h"
@@ -27,6 +30,11 @@ struct Backends {
 Backends ConnectBackends(const std::string& intake, const std::string& routing,
                          const std::string& escalation, const std::string& metrics);
 
+// The most reports one UploadReports call may carry (intake's limit too).
+inline constexpr std::size_t kMaxUploadItems = 1000;
+
+// Thread-safe: every call runs on gRPC's callback threads and only reads the members.
+// Authentication is not there yet: the request's `actor` goes to the backend as the client sent it.
 class GatewayServiceImpl final : public v1::GatewayService::CallbackService {
  public:
   // A call whose caller set no deadline gets `default_deadline` on its internal call, so that
@@ -37,20 +45,75 @@ class GatewayServiceImpl final : public v1::GatewayService::CallbackService {
   grpc::ServerUnaryReactor* ReportEvent(grpc::CallbackServerContext* context,
                                         const v1::ReportEventRequest* request,
                                         v1::ReportEventResponse* response) override;
+  // Buffers the caller's stream (at most kMaxUploadItems), then streams it to intake.
+  grpc::ServerReadReactor<v1::UploadReportsRequest>* UploadReports(
+      grpc::CallbackServerContext* context, v1::UploadReportsResponse* response) override;
+  grpc::ServerUnaryReactor* AcceptEvent(grpc::CallbackServerContext* context,
+                                        const v1::AcceptEventRequest* request,
+                                        v1::AcceptEventResponse* response) override;
+  grpc::ServerUnaryReactor* ResolveEvent(grpc::CallbackServerContext* context,
+                                         const v1::ResolveEventRequest* request,
+                                         v1::ResolveEventResponse* response) override;
+  grpc::ServerUnaryReactor* VerifyEvent(grpc::CallbackServerContext* context,
+                                        const v1::VerifyEventRequest* request,
+                                        v1::VerifyEventResponse* response) override;
+  grpc::ServerUnaryReactor* ReturnEvent(grpc::CallbackServerContext* context,
+                                        const v1::ReturnEventRequest* request,
+                                        v1::ReturnEventResponse* response) override;
+  grpc::ServerUnaryReactor* SuspendEvent(grpc::CallbackServerContext* context,
+                                         const v1::SuspendEventRequest* request,
+                                         v1::SuspendEventResponse* response) override;
+  grpc::ServerUnaryReactor* ResumeEvent(grpc::CallbackServerContext* context,
+                                        const v1::ResumeEventRequest* request,
+                                        v1::ResumeEventResponse* response) override;
+  grpc::ServerUnaryReactor* CancelEvent(grpc::CallbackServerContext* context,
+                                        const v1::CancelEventRequest* request,
+                                        v1::CancelEventResponse* response) override;
+  grpc::ServerUnaryReactor* VoidEvent(grpc::CallbackServerContext* context,
+                                      const v1::VoidEventRequest* request,
+                                      v1::VoidEventResponse* response) override;
+  grpc::ServerUnaryReactor* ReassignEvent(grpc::CallbackServerContext* context,
+                                          const v1::ReassignEventRequest* request,
+                                          v1::ReassignEventResponse* response) override;
+  grpc::ServerUnaryReactor* EscalateEvent(grpc::CallbackServerContext* context,
+                                          const v1::EscalateEventRequest* request,
+                                          v1::EscalateEventResponse* response) override;
+  grpc::ServerUnaryReactor* SuperviseEvent(grpc::CallbackServerContext* context,
+                                           const v1::SuperviseEventRequest* request,
+                                           v1::SuperviseEventResponse* response) override;
   grpc::ServerUnaryReactor* GetEvent(grpc::CallbackServerContext* context,
                                      const v1::GetEventRequest* request,
                                      v1::GetEventResponse* response) override;
+  grpc::ServerUnaryReactor* ListEvents(grpc::CallbackServerContext* context,
+                                       const v1::ListEventsRequest* request,
+                                       v1::ListEventsResponse* response) override;
   grpc::ServerUnaryReactor* GetEventHistory(grpc::CallbackServerContext* context,
                                             const v1::GetEventHistoryRequest* request,
                                             v1::GetEventHistoryResponse* response) override;
+  grpc::ServerUnaryReactor* ListUnitQueue(grpc::CallbackServerContext* context,
+                                          const v1::ListUnitQueueRequest* request,
+                                          v1::ListUnitQueueResponse* response) override;
+  grpc::ServerUnaryReactor* ListOverdueEvents(grpc::CallbackServerContext* context,
+                                              const v1::ListOverdueEventsRequest* request,
+                                              v1::ListOverdueEventsResponse* response) override;
+  grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context,
+                                     const v1::GetStatsRequest* request,
+                                     v1::GetStatsResponse* response) override;
   grpc::ServerUnaryReactor* GetTopology(grpc::CallbackServerContext* context,
                                         const v1::GetTopologyRequest* request,
                                         v1::GetTopologyResponse* response) override;
 
  private:
-  // Runs `call(client_context, done)` against a backend and finishes the reactor with its status.
-  template <class Call>
-  grpc::ServerUnaryReactor* Forward(grpc::CallbackServerContext* context, Call call);
+  // Calls `method` of a backend's async stub with a client context that carries the caller's
+  // deadline (or the default one, whichever is earlier) and cancellation, and finishes the
+  // reactor with the backend's status; the backend writes straight into `response`.
+  template <class Async, class Request, class Response>
+  grpc::ServerUnaryReactor* Forward(grpc::CallbackServerContext* context,
+                                    std::type_identity_t<Async>* backend,
+                                    void (Async::*method)(grpc::ClientContext*, const Request*,
+                                                          Response*,
+                                                          std::function<void(grpc::Status)>),
+                                    const Request* request, Response* response);
 
   Backends backends_;
   const topology::Topology& topology_;

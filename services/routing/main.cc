@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
       });
   consumer_loop.Start();
 
-  grid::routing::RoutingServiceImpl service(store, runtime.topology(), runtime.policy(),
+  grid::routing::EventQueries queries(runtime.redis(), runtime.topology(), runtime.clock());
+  grid::routing::RoutingServiceImpl service(store, queries, runtime.topology(), runtime.policy(),
                                             runtime.clock());
   const int code = runtime.Serve({&service});
   consumer_loop.Stop();

@@ -7,9 +7,15 @@
 
 namespace grid::routing {
 
-RoutingServiceImpl::RoutingServiceImpl(store::EventStore& store, const topology::Topology& topology,
+RoutingServiceImpl::RoutingServiceImpl(store::EventStore& store, EventQueries& queries,
+                                       const topology::Topology& topology,
                                        const policy::Policy& policy, const Clock& clock)
-    : store_(store), topology_(topology), policy_(policy), clock_(clock), runner_(store, clock) {}
+    : store_(store),
+      queries_(queries),
+      topology_(topology),
+      policy_(policy),
+      clock_(clock),
+      runner_(store, clock) {}
 
 template <class Request, class Response, class Decide>
 grpc::ServerUnaryReactor* RoutingServiceImpl::Move(grpc::CallbackServerContext* context,
@@ -163,6 +169,33 @@ grpc::ServerUnaryReactor* RoutingServiceImpl::GetEventHistory(
     }
     reactor->Finish(grpc::Status::OK);
   });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* RoutingServiceImpl::ListEvents(grpc::CallbackServerContext* context,
+                                                         const v1::ListEventsRequest* request,
+                                                         v1::ListEventsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  queries_.ListEvents(*request, [reactor, response](absl::StatusOr<v1::ListEventsResponse> page) {
+    if (page.ok()) {
+      *response = *std::move(page);
+    }
+    reactor->Finish(server::ToGrpc(page.status()));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* RoutingServiceImpl::ListUnitQueue(grpc::CallbackServerContext* context,
+                                                            const v1::ListUnitQueueRequest* request,
+                                                            v1::ListUnitQueueResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  queries_.ListUnitQueue(*request,
+                         [reactor, response](absl::StatusOr<v1::ListUnitQueueResponse> page) {
+                           if (page.ok()) {
+                             *response = *std::move(page);
+                           }
+                           reactor->Finish(server::ToGrpc(page.status()));
+                         });
   return reactor;
 }
 

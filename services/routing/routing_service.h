@@ -7,14 +7,16 @@
 #include "common/store/event_store.h"
 #include "common/topology/topology.h"
 #include "grid/v1/routing.grpc.pb.h"
+#include "services/routing/queries.h"
 
 namespace grid::routing {
 
 class RoutingServiceImpl final : public v1::RoutingService::CallbackService {
  public:
   // Borrows everything; all must outlive the service.
-  RoutingServiceImpl(store::EventStore& store, const topology::Topology& topology,
-                     const policy::Policy& policy, const Clock& clock);
+  RoutingServiceImpl(store::EventStore& store, EventQueries& queries,
+                     const topology::Topology& topology, const policy::Policy& policy,
+                     const Clock& clock);
 
   grpc::ServerUnaryReactor* AcceptEvent(grpc::CallbackServerContext* context,
                                         const v1::AcceptEventRequest* request,
@@ -49,6 +51,12 @@ class RoutingServiceImpl final : public v1::RoutingService::CallbackService {
   grpc::ServerUnaryReactor* GetEventHistory(grpc::CallbackServerContext* context,
                                             const v1::GetEventHistoryRequest* request,
                                             v1::GetEventHistoryResponse* response) override;
+  grpc::ServerUnaryReactor* ListEvents(grpc::CallbackServerContext* context,
+                                       const v1::ListEventsRequest* request,
+                                       v1::ListEventsResponse* response) override;
+  grpc::ServerUnaryReactor* ListUnitQueue(grpc::CallbackServerContext* context,
+                                          const v1::ListUnitQueueRequest* request,
+                                          v1::ListUnitQueueResponse* response) override;
 
  private:
   // Runs a move decided by `decide` and finishes the reactor with the event after it.
@@ -57,6 +65,7 @@ class RoutingServiceImpl final : public v1::RoutingService::CallbackService {
                                  Response* response, Decide decide);
 
   store::EventStore& store_;
+  EventQueries& queries_;
   const topology::Topology& topology_;
   const policy::Policy& policy_;
   const Clock& clock_;

@@ -24,6 +24,9 @@ class Stack final {
   struct Options {
     std::string topology = "deploy/config/laoshan-topology.json";  // Relative to the source.
     std::string policy = "deploy/config/policy.json";
+    // Extra command-line arguments per service binary, e.g. {"grid-routing", {"--reclaim-idle-ms",
+    // "500"}}.
+    std::map<std::string, std::vector<std::string>> extra_args;
   };
 
   // The services by binary name, in start order (the gateway last).

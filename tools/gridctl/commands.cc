@@ -1,10 +1,14 @@
 #include "tools/gridctl/commands.h"
 
+#include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
 
+#include <cstdlib>
 #include <iomanip>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/clock/clock.h"
 #include "common/config/json_file.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -56,6 +60,45 @@ std::string Short(Enum value, const google::protobuf::EnumDescriptor* type) {
   return ShortName(*type, static_cast<int>(value));
 }
 
+// The traffic light's short name, "-" when no clock runs.
+std::string Light(v1::TrafficLight light) {
+  return light == v1::TRAFFIC_LIGHT_UNSPECIFIED ? "-" : Short(light, v1::TrafficLight_descriptor());
+}
+
+std::string OrDash(const std::string& text) { return text.empty() ? "-" : text; }
+
+// "<id> <state> at <level> <unit> (version N)".
+std::string Summary(const v1::Event& e) {
+  return absl::StrCat(e.id(), " ", Short(e.state(), v1::EventState_descriptor()), " at ",
+                      Short(e.level(), v1::Level_descriptor()), " ", OrDash(e.unit_id()),
+                      " (version ", e.version(), ")");
+}
+
+void PrintNextPage(const std::string& token, std::ostream& out) {
+  if (!token.empty()) {
+    out << "next page token: " << token << "\n";
+  }
+}
+
+// Sends one move and prints the event after it.
+template <class Request, class Response>
+int RunMove(grpc::Status (v1::GatewayService::StubInterface::*call)(grpc::ClientContext*,
+                                                                    const Request&, Response*),
+            v1::GatewayService::StubInterface& gateway, Request& request, bool json,
+            const CallOptions& options, std::ostream& out, std::ostream& err) {
+  *request.mutable_actor() = options.actor;
+  grpc::ClientContext context;
+  SetDeadline(context, options);
+  Response response;
+  const grpc::Status status = (gateway.*call)(&context, request, &response);
+  if (!status.ok()) {
+    PrintStatus(status, err);
+    return 1;
+  }
+  out << (json ? config::ToJson(response.event(), true) : Summary(response.event())) << "\n";
+  return 0;
+}
+
 }  // namespace
 
 void PrintStatus(const grpc::Status& status, std::ostream& err) {
@@ -68,6 +111,7 @@ int Report(v1::GatewayService::StubInterface& gateway, const v1::Report& report,
   SetDeadline(context, options);
   v1::ReportEventRequest request;
   *request.mutable_report() = report;
+  *request.mutable_actor() = options.actor;
   v1::ReportEventResponse response;
   const grpc::Status status = gateway.ReportEvent(&context, request, &response);
   if (!status.ok()) {
@@ -180,6 +224,211 @@ int TopologySummary(v1::GatewayService::StubInterface& gateway, const std::strin
   }
   out << std::left << std::setw(14) << "workers" << response.worker_count() << "\n";
   return 0;
+}
+
+int Queue(v1::GatewayService::StubInterface& gateway, const v1::ListUnitQueueRequest& request,
+          bool json, const CallOptions& options, std::ostream& out, std::ostream& err) {
+  grpc::ClientContext context;
+  SetDeadline(context, options);
+  v1::ListUnitQueueResponse response;
+  const grpc::Status status = gateway.ListUnitQueue(&context, request, &response);
+  if (!status.ok()) {
+    PrintStatus(status, err);
+    return 1;
+  }
+  if (json) {
+    out << config::ToJson(response, true) << "\n";
+    return 0;
+  }
+  for (const v1::QueueItem& item : response.items()) {
+    const v1::Event& e = item.event();
+    out << std::left << std::setw(8) << Light(item.traffic_light()) << std::setw(16)
+        << (item.has_time_left() ? FormatTimeLeft(item.time_left(), item.overdue()) : "-")
+        << std::setw(12) << Short(e.state(), v1::EventState_descriptor()) << std::setw(6)
+        << e.category() << std::setw(10) << Short(e.severity(), v1::Severity_descriptor()) << e.id()
+        << "\n";
+  }
+  PrintNextPage(response.next_page_token(), out);
+  return 0;
+}
+
+int List(v1::GatewayService::StubInterface& gateway, const v1::ListEventsRequest& request,
+         bool json, const CallOptions& options, std::ostream& out, std::ostream& err) {
+  grpc::ClientContext context;
+  SetDeadline(context, options);
+  v1::ListEventsResponse response;
+  const grpc::Status status = gateway.ListEvents(&context, request, &response);
+  if (!status.ok()) {
+    PrintStatus(status, err);
+    return 1;
+  }
+  if (json) {
+    out << config::ToJson(response, true) << "\n";
+    return 0;
+  }
+  for (const v1::Event& e : response.events()) {
+    out << FormatTime(e.reported_at()) << "  " << std::left << std::setw(8)
+        << Light(e.traffic_light()) << std::setw(12)
+        << Short(e.state(), v1::EventState_descriptor()) << std::setw(13)
+        << Short(e.level(), v1::Level_descriptor()) << std::setw(16) << OrDash(e.unit_id())
+        << std::setw(6) << e.category() << std::setw(10)
+        << Short(e.severity(), v1::Severity_descriptor()) << e.id() << "\n";
+  }
+  PrintNextPage(response.next_page_token(), out);
+  return 0;
+}
+
+using Gateway = v1::GatewayService::StubInterface;
+
+int Move(Gateway& gateway, v1::AcceptEventRequest request, bool json, const CallOptions& options,
+         std::ostream& out, std::ostream& err) {
+  return RunMove(&Gateway::AcceptEvent, gateway, request, json, options, out, err);
+}
+
+int Move(Gateway& gateway, v1::ResolveEventRequest request, bool json, const CallOptions& options,
+         std::ostream& out, std::ostream& err) {
+  return RunMove(&Gateway::ResolveEvent, gateway, request, json, options, out, err);
+}
+
+int Move(Gateway& gateway, v1::VerifyEventRequest request, bool json, const CallOptions& options,
+         std::ostream& out, std::ostream& err) {
+  return RunMove(&Gateway::VerifyEvent, gateway, request, json, options, out, err);
+}
+
+int Move(Gateway& gateway, v1::ReturnEventRequest request, bool json, const CallOptions& options,
+         std::ostream& out, std::ostream& err) {
+  return RunMove(&Gateway::ReturnEvent, gateway, request, json, options, out, err);
+}
+
+int Move(Gateway& gateway, v1::SuspendEventRequest request, bool json, const CallOptions& options,
+         std::ostream& out, std::ostream& err) {
+  return RunMove(&Gateway::SuspendEvent, gateway, request, json, options, out, err);
+}
+
+int Move(Gateway& gateway, v1::ResumeEventRequest request, bool json, const CallOptions& options,
+         std::ostream& out, std::ostream& err) {
+  return RunMove(&Gateway::ResumeEvent, gateway, request, json, options, out, err);
+}
+
+int Move(Gateway& gateway, v1::CancelEventRequest request, bool json, const CallOptions& options,
+         std::ostream& out, std::ostream& err) {
+  return RunMove(&Gateway::CancelEvent, gateway, request, json, options, out, err);
+}
+
+int Move(Gateway& gateway, v1::VoidEventRequest request, bool json, const CallOptions& options,
+         std::ostream& out, std::ostream& err) {
+  return RunMove(&Gateway::VoidEvent, gateway, request, json, options, out, err);
+}
+
+int Move(Gateway& gateway, v1::ReassignEventRequest request, bool json, const CallOptions& options,
+         std::ostream& out, std::ostream& err) {
+  return RunMove(&Gateway::ReassignEvent, gateway, request, json, options, out, err);
+}
+
+int Move(Gateway& gateway, v1::EscalateEventRequest request, bool json, const CallOptions& options,
+         std::ostream& out, std::ostream& err) {
+  return RunMove(&Gateway::EscalateEvent, gateway, request, json, options, out, err);
+}
+
+int Move(Gateway& gateway, v1::SuperviseEventRequest request, bool json, const CallOptions& options,
+         std::ostream& out, std::ostream& err) {
+  return RunMove(&Gateway::SuperviseEvent, gateway, request, json, options, out, err);
+}
+
+int Upload(Gateway& gateway, std::istream& in, const std::string& name, bool json,
+           const CallOptions& options, std::ostream& out, std::ostream& err) {
+  // Everything is read and checked first: a bad line must not leave half a batch filed.
+  std::vector<v1::UploadReportsRequest> items;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (absl::StripAsciiWhitespace(line).empty()) {
+      continue;
+    }
+    v1::UploadReportsRequest item;
+    const absl::Status parsed =
+        config::ParseJson(line, absl::StrCat(name, ":", number), *item.mutable_report());
+    if (!parsed.ok()) {
+      PrintStatus(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(parsed.message())),
+                  err);
+      return 1;
+    }
+    *item.mutable_actor() = options.actor;
+    items.push_back(std::move(item));
+  }
+  if (in.bad()) {
+    PrintStatus(grpc::Status(grpc::StatusCode::DATA_LOSS, absl::StrCat(name, ": read error")), err);
+    return 1;
+  }
+
+  grpc::ClientContext context;
+  SetDeadline(context, options);
+  v1::UploadReportsResponse response;
+  std::unique_ptr<grpc::ClientWriterInterface<v1::UploadReportsRequest>> writer =
+      gateway.UploadReports(&context, &response);
+  for (const v1::UploadReportsRequest& item : items) {
+    if (!writer->Write(item)) {
+      break;  // The call is over; Finish says why.
+    }
+  }
+  writer->WritesDone();
+  const grpc::Status status = writer->Finish();
+  if (!status.ok()) {
+    PrintStatus(status, err);
+    return 1;
+  }
+  int failed = 0;
+  for (const v1::UploadResult& result : response.results()) {
+    failed += result.has_error() ? 1 : 0;
+  }
+  if (json) {
+    out << config::ToJson(response, true) << "\n";
+  } else {
+    for (const v1::UploadResult& result : response.results()) {
+      out << result.index() << " " << OrDash(result.client_request_id()) << " ";
+      if (result.has_error()) {
+        out << "error " << CodeName(static_cast<grpc::StatusCode>(result.error().code())) << ": "
+            << result.error().message() << "\n";
+      } else {
+        out << result.event_id() << "\n";
+      }
+    }
+  }
+  if (failed > 0) {
+    err << "upload: " << failed << " of " << response.results_size() << " reports failed\n";
+    return 1;
+  }
+  return 0;
+}
+
+std::optional<google::protobuf::Duration> ParseDuration(std::string_view text) {
+  absl::Duration duration;
+  if (!absl::ParseDuration(absl::string_view(text.data(), text.size()), &duration) ||
+      duration <= absl::ZeroDuration() || duration == absl::InfiniteDuration()) {
+    return std::nullopt;
+  }
+  return google::protobuf::util::TimeUtil::NanosecondsToDuration(
+      absl::ToInt64Nanoseconds(duration));
+}
+
+std::string FormatTimeLeft(const google::protobuf::Duration& time_left, bool overdue) {
+  const int64_t seconds = std::abs(time_left.seconds());
+  const int64_t days = seconds / 86400;
+  const int64_t hours = seconds % 86400 / 3600;
+  const int64_t minutes = seconds % 3600 / 60;
+  const auto unit = [](int64_t n, const char* suffix) {
+    return n == 0 ? std::string() : absl::StrCat(n, suffix);
+  };
+  std::string text;
+  if (days > 0) {
+    text = absl::StrCat(days, "d", unit(hours, "h"));
+  } else if (hours > 0) {
+    text = absl::StrCat(hours, "h", unit(minutes, "m"));
+  } else if (minutes > 0) {
+    text = absl::StrCat(minutes, "m");
+  } else {
+    text = absl::StrCat(seconds, "s");
+  }
+  return absl::StrCat(text, overdue || time_left.seconds() < 0 ? " overdue" : " left");
 }
 
 int Health(const std::vector<std::string>& addresses, const CallOptions& options, std::ostream& out,

@@ -3,9 +3,14 @@
 // and message are printed to `err`).
 #pragma once
 
+#include <google/protobuf/duration.pb.h>
+
 #include <chrono>
+#include <istream>
+#include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "grid/v1/gateway.grpc.pb.h"
@@ -14,6 +19,9 @@ namespace grid::gridctl {
 
 struct CallOptions {
   std::chrono::milliseconds timeout{10000};
+  // Who the caller says they are: the `actor` of every request that has one. Once the gateway
+  // authenticates callers, it takes the actor from the caller's token and ignores this.
+  v1::Actor actor;
 };
 
 // Files a report; prints a summary, then the new event id alone on the last line.
@@ -32,6 +40,57 @@ int History(v1::GatewayService::StubInterface& gateway, const std::string& event
 // Shows the hierarchy: one line per level with its unit count, one with the worker count.
 int TopologySummary(v1::GatewayService::StubInterface& gateway, const std::string& unit_id,
                     bool json, const CallOptions& options, std::ostream& out, std::ostream& err);
+
+// Shows a unit's work queue, one item a line (traffic light, time left, state, category, severity,
+// event id), then "next page token: T" when there is a next page; or the response as JSON.
+int Queue(v1::GatewayService::StubInterface& gateway, const v1::ListUnitQueueRequest& request,
+          bool json, const CallOptions& options, std::ostream& out, std::ostream& err);
+
+// Lists events, one a line (reported at, traffic light, state, level, unit, category, severity,
+// event id), then "next page token: T" when there is a next page; or the response as JSON.
+int List(v1::GatewayService::StubInterface& gateway, const v1::ListEventsRequest& request,
+         bool json, const CallOptions& options, std::ostream& out, std::ostream& err);
+
+// The lifecycle moves. Each sends `request` with its actor set from `options` and prints the event
+// after the move, "<id> <state> at <level> <unit> (version N)", or with `json` the Event.
+int Move(v1::GatewayService::StubInterface& gateway, v1::AcceptEventRequest request, bool json,
+         const CallOptions& options, std::ostream& out, std::ostream& err);
+int Move(v1::GatewayService::StubInterface& gateway, v1::ResolveEventRequest request, bool json,
+         const CallOptions& options, std::ostream& out, std::ostream& err);
+int Move(v1::GatewayService::StubInterface& gateway, v1::VerifyEventRequest request, bool json,
+         const CallOptions& options, std::ostream& out, std::ostream& err);
+int Move(v1::GatewayService::StubInterface& gateway, v1::ReturnEventRequest request, bool json,
+         const CallOptions& options, std::ostream& out, std::ostream& err);
+int Move(v1::GatewayService::StubInterface& gateway, v1::SuspendEventRequest request, bool json,
+         const CallOptions& options, std::ostream& out, std::ostream& err);
+int Move(v1::GatewayService::StubInterface& gateway, v1::ResumeEventRequest request, bool json,
+         const CallOptions& options, std::ostream& out, std::ostream& err);
+int Move(v1::GatewayService::StubInterface& gateway, v1::CancelEventRequest request, bool json,
+         const CallOptions& options, std::ostream& out, std::ostream& err);
+int Move(v1::GatewayService::StubInterface& gateway, v1::VoidEventRequest request, bool json,
+         const CallOptions& options, std::ostream& out, std::ostream& err);
+int Move(v1::GatewayService::StubInterface& gateway, v1::ReassignEventRequest request, bool json,
+         const CallOptions& options, std::ostream& out, std::ostream& err);
+int Move(v1::GatewayService::StubInterface& gateway, v1::EscalateEventRequest request, bool json,
+         const CallOptions& options, std::ostream& out, std::ostream& err);
+int Move(v1::GatewayService::StubInterface& gateway, v1::SuperviseEventRequest request, bool json,
+         const CallOptions& options, std::ostream& out, std::ostream& err);
+
+// Uploads the reports of a JSON-lines stream (one grid.v1.Report a line in protobuf JSON; blank
+// lines are skipped) in one UploadReports call, each with the actor of `options`. A malformed line
+// fails the command before anything is sent, naming `name` and the line number. Prints one line
+// per result, "<index> <client_request_id> <event id | error CODE: message>" (or the response as
+// JSON), and fails if any item failed.
+int Upload(v1::GatewayService::StubInterface& gateway, std::istream& in, const std::string& name,
+           bool json, const CallOptions& options, std::ostream& out, std::ostream& err);
+
+// A positive duration such as "90s", "30m", "2h" or "1h30m" (absl::ParseDuration's syntax: also
+// "1.5h", "500ms"); nullopt for anything else, zero and negative durations included.
+std::optional<google::protobuf::Duration> ParseDuration(std::string_view text);
+
+// How a queue item stands against its limit, coarsely: "12m left", "1h30m left", "3h overdue",
+// "2d4h overdue" (the two largest units, the smaller one dropped when zero).
+std::string FormatTimeLeft(const google::protobuf::Duration& time_left, bool overdue);
 
 // Checks the standard gRPC health service of each address; prints one line per address and
 // fails unless all are SERVING.

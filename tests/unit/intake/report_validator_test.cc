@@ -108,5 +108,36 @@ TEST_F(ValidateReportTest, EachBadFieldIsNamed) {
   }
 }
 
+TEST_F(ValidateReportTest, AWorkerReportsOnlyInTheCommunityOfTheirGrid) {
+  v1::Report report = Valid();
+  actor_.set_role(v1::ROLE_WORKER);
+  actor_.set_subject("W3702120010010101");  // patrols grid 37021200100101
+  EXPECT_TRUE(Check(report).ok()) << Check(report);
+  report.set_grid_id("37021200100102");  // a neighbouring grid of the same community
+  EXPECT_TRUE(Check(report).ok()) << Check(report);
+  report.set_grid_id("37021200100201");  // another community of the same subdistrict
+  EXPECT_THAT(std::string(Check(report).message()),
+              HasSubstr("report.reporter_id: grid worker \"W3702120010010101\" patrols community "
+                        "\"370212001001\", not the community \"370212001002\""));
+  actor_.set_subject("W0");
+  EXPECT_THAT(std::string(Check(report).message()),
+              HasSubstr("report.reporter_id: unknown grid worker \"W0\""));
+}
+
+TEST_F(ValidateReportTest, OtherRolesReportAnywhere) {
+  v1::Report report = Valid();
+  report.set_grid_id("37021200500101");
+  for (v1::Role role : {v1::ROLE_HANDLER, v1::ROLE_OPERATOR, v1::ROLE_ADMIN}) {
+    actor_.set_role(role);
+    actor_.set_subject("someone");
+    EXPECT_TRUE(Check(report).ok()) << v1::Role_Name(role);
+  }
+  EXPECT_EQ(ReporterOf(report, actor_), "someone");
+  // Without a role, a named reporter is taken for a grid worker.
+  actor_.Clear();
+  report.set_reporter_id("not-a-worker");
+  EXPECT_EQ(Check(report).code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace grid::intake
