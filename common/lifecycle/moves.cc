@@ -36,15 +36,15 @@ double Urgency(const v1::Event& event) {
 }
 
 // Copies what the change says about the event after the move.
-void FinishChange(store::Move& move) {
+void FinishChange(store::Move& move, const policy::WorkingCalendar* calendar) {
   const v1::Event& event = move.event;
   v1::EventChange& change = move.change;
   change.set_to_level(event.level());
   change.set_to_unit_id(event.unit_id());
   change.set_to_state(event.state());
   change.set_version(event.version());
-  change.set_traffic_light(
-      policy::TrafficLightAt(event.deadlines(), event.state(), FromTimestamp(change.at())));
+  change.set_traffic_light(policy::TrafficLightAt(event.deadlines(), event.state(),
+                                                  FromTimestamp(change.at()), calendar));
 }
 
 void LeaveQueue(const v1::Event& before, store::Move& move) {
@@ -108,16 +108,12 @@ store::Move SendTo(const v1::Event& event, const Context& context, const v1::Rul
   *next.mutable_notified_levels() = rule.notify_levels();
   v1::Deadlines deadlines;
   if (const v1::LevelLimit* limit = LimitFor(rule, level)) {
-    *deadlines.mutable_started_at() = ToTimestamp(context.now);
-    *deadlines.mutable_accept_limit() = limit->accept();
-    *deadlines.mutable_resolve_limit() = limit->resolve();
-    *deadlines.mutable_accept_by() =
-        ToTimestamp(context.now + TimeUtil::DurationToMilliseconds(limit->accept()));
-    *deadlines.mutable_resolve_by() =
-        ToTimestamp(context.now + TimeUtil::DurationToMilliseconds(limit->resolve()));
+    deadlines = policy::StartClock(*limit, rule.time_basis() == v1::TIME_BASIS_WORKING_TIME,
+                                   context.now, context.policy.calendar());
   }
   *next.mutable_deadlines() = deadlines;
   next.set_overdue(false);
+  next.clear_next_reminder_at();
   next.set_dispatch_count(event.dispatch_count() + 1);
   if (!next.has_dispatched_at()) {
     *next.mutable_dispatched_at() = ToTimestamp(context.now);
@@ -130,7 +126,7 @@ store::Move SendTo(const v1::Event& event, const Context& context, const v1::Rul
   LeaveQueue(event, move);
   move.join_queue_unit = unit.id();
   move.join_queue_score = Urgency(next);
-  FinishChange(move);
+  FinishChange(move, context.policy.calendar());
   return move;
 }
 
@@ -160,9 +156,12 @@ absl::StatusOr<store::Move> Accept(const v1::Event& event, const Context& contex
   }
   store::Move move = BeginMove(event, context, v1::CHANGE_KIND_ACCEPTED, v1::EVENT_STATE_ACCEPTED);
   *move.event.mutable_accepted_at() = ToTimestamp(context.now);
+  // Accepting answers the reminders; the resolve limit runs (and may be overdue in turn).
+  move.event.set_overdue(false);
+  move.event.clear_next_reminder_at();
   move.join_queue_unit = event.unit_id();
   move.join_queue_score = Urgency(move.event);
-  FinishChange(move);
+  FinishChange(move, context.policy.calendar());
   return move;
 }
 
@@ -195,7 +194,7 @@ absl::StatusOr<store::Move> Resolve(const v1::Event& event, const Context& conte
   move.change.set_note(note);
   // Done by the unit: it waits for the reporter's verification, not in the unit's queue.
   LeaveQueue(event, move);
-  FinishChange(move);
+  FinishChange(move, context.policy.calendar());
   return move;
 }
 
@@ -214,7 +213,7 @@ absl::StatusOr<store::Move> Verify(const v1::Event& event, const Context& contex
     move.event.set_traffic_light(v1::TRAFFIC_LIGHT_UNSPECIFIED);
     move.change.set_note(note);
     move.leave_open_index = true;
-    FinishChange(move);
+    FinishChange(move, context.policy.calendar());
     return move;
   }
   const v1::Rule* rule = RuleOf(event, context.policy);
@@ -325,7 +324,7 @@ absl::StatusOr<store::Move> Suspend(const v1::Event& event, const Context& conte
   move.change.set_reason(reason);
   move.change.set_note(absl::StrCat("approved by ", approver_unit_id));
   LeaveQueue(event, move);
-  FinishChange(move);
+  FinishChange(move, context.policy.calendar());
   return move;
 }
 
@@ -337,20 +336,25 @@ absl::StatusOr<store::Move> Resume(const v1::Event& event, const Context& contex
                                   ? v1::EVENT_STATE_ACCEPTED
                                   : v1::EVENT_STATE_DISPATCHED;
   store::Move move = BeginMove(event, context, v1::CHANGE_KIND_RESUMED, back);
-  const Millis paused = std::max<Millis>(0, context.now - FromTimestamp(event.suspended_at()));
+  const Millis suspended_at = FromTimestamp(event.suspended_at());
+  const Millis paused = std::max<Millis>(0, context.now - suspended_at);
+  const policy::WorkingCalendar* calendar = context.policy.calendar();
   v1::Deadlines& deadlines = *move.event.mutable_deadlines();
   *deadlines.mutable_paused() = TimeUtil::MillisecondsToDuration(
       TimeUtil::DurationToMilliseconds(deadlines.paused()) + paused);
-  *deadlines.mutable_accept_by() = ToTimestamp(FromTimestamp(deadlines.accept_by()) + paused);
-  *deadlines.mutable_resolve_by() = ToTimestamp(FromTimestamp(deadlines.resolve_by()) + paused);
+  *deadlines.mutable_accept_by() = ToTimestamp(policy::Resumed(
+      deadlines, FromTimestamp(deadlines.accept_by()), suspended_at, context.now, calendar));
+  *deadlines.mutable_resolve_by() = ToTimestamp(policy::Resumed(
+      deadlines, FromTimestamp(deadlines.resolve_by()), suspended_at, context.now, calendar));
   move.event.clear_suspended_at();
   move.event.clear_suspended_from();
   move.event.clear_suspend_reason();
   move.event.clear_approver_unit_id();
-  move.event.set_traffic_light(policy::TrafficLightAt(move.event.deadlines(), back, context.now));
+  move.event.set_traffic_light(
+      policy::TrafficLightAt(move.event.deadlines(), back, context.now, calendar));
   move.join_queue_unit = event.unit_id();
   move.join_queue_score = Urgency(move.event);
-  FinishChange(move);
+  FinishChange(move, context.policy.calendar());
   return move;
 }
 
@@ -376,7 +380,7 @@ absl::StatusOr<store::Move> Cancel(const v1::Event& event, const Context& contex
   move.change.set_reason(reason);
   move.leave_open_index = true;
   LeaveQueue(event, move);
-  FinishChange(move);
+  FinishChange(move, context.policy.calendar());
   return move;
 }
 
@@ -395,7 +399,7 @@ absl::StatusOr<store::Move> Void(const v1::Event& event, const Context& context,
   move.change.set_reason_code(v1::CHANGE_REASON_MANUAL);
   move.leave_open_index = true;
   LeaveQueue(event, move);
-  FinishChange(move);
+  FinishChange(move, context.policy.calendar());
   return move;
 }
 

@@ -66,7 +66,8 @@ void MoveRunner::Try(std::shared_ptr<Attempt> attempt) {
       }
       if (result->applied) {
         v1::Event& event = applied->event;
-        event.set_traffic_light(policy::TrafficLightAt(event.deadlines(), event.state(), now));
+        event.set_traffic_light(
+            policy::TrafficLightAt(event.deadlines(), event.state(), now, calendar_));
         attempt->done(std::move(event));
         return;
       }

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/clock/clock.h"
+#include "common/policy/calendar.h"
 #include "common/store/event_store.h"
 #include "grid/v1/event.pb.h"
 
@@ -21,8 +22,11 @@ class MoveRunner final {
   using Decide = std::function<absl::StatusOr<store::Move>(const v1::Event& event, Millis now)>;
   using Done = std::function<void(absl::StatusOr<v1::Event>)>;
 
-  // Borrows both; they must outlive the runner and every pending call.
-  MoveRunner(store::EventStore& store, const Clock& clock) : store_(store), clock_(clock) {}
+  // Borrows all; they must outlive the runner and every pending call. `calendar` (nullable)
+  // counts the traffic light of working-time limits.
+  MoveRunner(store::EventStore& store, const Clock& clock,
+             const policy::WorkingCalendar* calendar = nullptr)
+      : store_(store), clock_(clock), calendar_(calendar) {}
 
   // `expected_version` 0 means any version; otherwise a move on another version fails with
   // ABORTED and nothing changes. `done` gets the event after the move (with its traffic light
@@ -36,6 +40,7 @@ class MoveRunner final {
 
   store::EventStore& store_;
   const Clock& clock_;
+  const policy::WorkingCalendar* calendar_;
 };
 
 }  // namespace grid::lifecycle

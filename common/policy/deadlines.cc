@@ -8,20 +8,53 @@ namespace grid::policy {
 
 using google::protobuf::util::TimeUtil;
 
-v1::Deadlines StartClock(const v1::Rule& rule, v1::Level level, Millis now) {
+v1::Deadlines StartClock(const v1::LevelLimit& limit, bool working_time, Millis now,
+                         const WorkingCalendar* calendar) {
   v1::Deadlines deadlines;
+  const bool working = working_time && calendar != nullptr;
+  const Millis accept = TimeUtil::DurationToMilliseconds(limit.accept());
+  const Millis resolve = TimeUtil::DurationToMilliseconds(limit.resolve());
+  *deadlines.mutable_started_at() = ToTimestamp(now);
+  *deadlines.mutable_accept_limit() = limit.accept();
+  *deadlines.mutable_resolve_limit() = limit.resolve();
+  *deadlines.mutable_accept_by() = ToTimestamp(working ? calendar->Add(now, accept) : now + accept);
+  *deadlines.mutable_resolve_by() =
+      ToTimestamp(working ? calendar->Add(now, resolve) : now + resolve);
+  deadlines.set_working_time(working);
+  return deadlines;
+}
+
+v1::Deadlines StartClock(const v1::Rule& rule, v1::Level level, Millis now,
+                         const WorkingCalendar* calendar) {
   const v1::LevelLimit* limit = LimitAt(rule, level);
   if (limit == nullptr) {
-    return deadlines;
+    return v1::Deadlines();
   }
-  *deadlines.mutable_started_at() = ToTimestamp(now);
-  *deadlines.mutable_accept_limit() = limit->accept();
-  *deadlines.mutable_resolve_limit() = limit->resolve();
-  *deadlines.mutable_accept_by() =
-      ToTimestamp(now + TimeUtil::DurationToMilliseconds(limit->accept()));
-  *deadlines.mutable_resolve_by() =
-      ToTimestamp(now + TimeUtil::DurationToMilliseconds(limit->resolve()));
-  return deadlines;
+  return StartClock(*limit, rule.time_basis() == v1::TIME_BASIS_WORKING_TIME, now, calendar);
+}
+
+Millis TimeLeft(const v1::Deadlines& deadlines, Millis deadline, Millis now,
+                const WorkingCalendar* calendar) {
+  if (now >= deadline) {
+    return deadline - now;
+  }
+  if (deadlines.working_time() && calendar != nullptr) {
+    return calendar->Between(now, deadline);
+  }
+  return deadline - now;
+}
+
+Millis Resumed(const v1::Deadlines& deadlines, Millis deadline, Millis paused_at, Millis now,
+               const WorkingCalendar* calendar) {
+  const Millis left = TimeLeft(deadlines, deadline, paused_at, calendar);
+  if (left <= 0) {
+    // Already past when paused: it stays past by as much.
+    return now + left;
+  }
+  if (deadlines.working_time() && calendar != nullptr) {
+    return calendar->Add(now, left);
+  }
+  return now + left;
 }
 
 Millis RunningLimit(const v1::Deadlines& deadlines, v1::EventState state) {
@@ -46,13 +79,13 @@ Millis RunningDeadline(const v1::Deadlines& deadlines, v1::EventState state) {
   }
 }
 
-v1::TrafficLight TrafficLightAt(const v1::Deadlines& deadlines, v1::EventState state, Millis now) {
+v1::TrafficLight TrafficLightAt(const v1::Deadlines& deadlines, v1::EventState state, Millis now,
+                                const WorkingCalendar* calendar) {
   const Millis limit = RunningLimit(deadlines, state);
   if (limit <= 0) {
     return v1::TRAFFIC_LIGHT_UNSPECIFIED;
   }
-  const Millis used = now - FromTimestamp(deadlines.started_at()) -
-                      TimeUtil::DurationToMilliseconds(deadlines.paused());
+  const Millis used = limit - TimeLeft(deadlines, RunningDeadline(deadlines, state), now, calendar);
   // Integer comparisons: used/limit < 0.8 <=> 5*used < 4*limit.
   if (used * 5 < limit * 4) {
     return v1::TRAFFIC_LIGHT_GREEN;

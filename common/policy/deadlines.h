@@ -3,16 +3,30 @@
 #pragma once
 
 #include "common/clock/clock.h"
+#include "common/policy/calendar.h"
 #include "grid/v1/event.pb.h"
 #include "grid/v1/policy.pb.h"
 
 namespace grid::policy {
 
-// A fresh clock at `level` under `rule`, started at `now`. The rule must have a limit at that
-// level (Policy::Build checks every level from the rule's start up).
-// Limits are counted in wall-clock time; working-time calendars are applied by the escalation
-// clock (see Rule.time_basis), which records `working_time` on the deadlines.
-v1::Deadlines StartClock(const v1::Rule& rule, v1::Level level, Millis now);
+// A fresh clock with `limit`, started at `now`: counted on `calendar` (working hours, nights,
+// weekends and holidays skipped) when `working_time` and a calendar is given, else wall-clock.
+v1::Deadlines StartClock(const v1::LevelLimit& limit, bool working_time, Millis now,
+                         const WorkingCalendar* calendar);
+// A fresh clock at `level` under `rule` (its limit there and its time basis); empty deadlines when
+// the rule sets no limit at that level.
+v1::Deadlines StartClock(const v1::Rule& rule, v1::Level level, Millis now,
+                         const WorkingCalendar* calendar = nullptr);
+
+// Time left until `deadline` at `now`: working time when the deadlines count working time and a
+// calendar is given, else wall-clock. Negative (wall-clock) once the deadline has passed.
+Millis TimeLeft(const v1::Deadlines& deadlines, Millis deadline, Millis now,
+                const WorkingCalendar* calendar);
+
+// A deadline moved for a pause from `paused_at` to `now` (a suspension): the time that was left
+// at `paused_at` is left again at `now`, counted as the deadlines count.
+Millis Resumed(const v1::Deadlines& deadlines, Millis deadline, Millis paused_at, Millis now,
+               const WorkingCalendar* calendar);
 
 // The limit that is running for an event in `state`: accepting while DISPATCHED, resolving
 // while ACCEPTED; none otherwise (0).
@@ -21,7 +35,9 @@ Millis RunningLimit(const v1::Deadlines& deadlines, v1::EventState state);
 Millis RunningDeadline(const v1::Deadlines& deadlines, v1::EventState state);
 
 // Green under 80% of the running limit used, yellow from 80% to 100%, red beyond; UNSPECIFIED
-// when no limit runs.
-v1::TrafficLight TrafficLightAt(const v1::Deadlines& deadlines, v1::EventState state, Millis now);
+// when no limit runs. The share used is the limit less the time left (TimeLeft), so a pause that
+// moved the deadline does not count.
+v1::TrafficLight TrafficLightAt(const v1::Deadlines& deadlines, v1::EventState state, Millis now,
+                                const WorkingCalendar* calendar = nullptr);
 
 }  // namespace grid::policy

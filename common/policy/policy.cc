@@ -164,6 +164,21 @@ absl::Status Policy::Index(const topology::Topology& topology) {
                                                      "\" is not YYYY-MM-DD"));
     }
   }
+  const v1::Calendar& calendar_data = data_.calendar();
+  if (calendar_data.hours_size() > 0 || calendar_data.working_weekdays_size() > 0) {
+    auto built = WorkingCalendar::Build(calendar_data);
+    if (!built.ok()) {
+      return built.status();
+    }
+    calendar_.emplace(*std::move(built));
+  }
+  for (int i = 0; i < data_.rules_size(); ++i) {
+    if (data_.rules(i).time_basis() == v1::TIME_BASIS_WORKING_TIME && !calendar_) {
+      return absl::InvalidArgumentError(absl::StrCat("calendar: required, rules[", i, "] (\"",
+                                                     data_.rules(i).id(),
+                                                     "\") counts working time"));
+    }
+  }
   if (data_.duplicates().radius_meters() < 0) {
     return absl::InvalidArgumentError("duplicates.radius_meters: must not be negative");
   }

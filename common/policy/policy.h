@@ -2,11 +2,13 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "common/policy/calendar.h"
 #include "common/topology/topology.h"
 #include "grid/v1/policy.pb.h"
 
@@ -36,6 +38,9 @@ class Policy final {
   // The rule with this id, or nullptr.
   const v1::Rule* FindRule(std::string_view id) const;
 
+  // The working calendar, or nullptr when the policy has none (then every limit is wall-clock).
+  const WorkingCalendar* calendar() const { return calendar_ ? &*calendar_ : nullptr; }
+
  private:
   explicit Policy(v1::Policy data) : data_(std::move(data)) {}
   absl::Status Index(const topology::Topology& topology);
@@ -43,6 +48,7 @@ class Policy final {
   v1::Policy data_;
   absl::flat_hash_map<std::string, int> categories_;
   absl::flat_hash_map<std::string, int> rules_;
+  std::optional<WorkingCalendar> calendar_;
 };
 
 using PolicyPtr = std::shared_ptr<const Policy>;

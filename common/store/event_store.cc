@@ -6,6 +6,7 @@
 #include "common/clock/clock.h"
 #include "common/store/event_id.h"
 #include "common/store/keys.h"
+#include "common/store/timers.h"
 
 namespace grid::store {
 
@@ -210,6 +211,7 @@ void RedisEventStore::Apply(const Move& move, Callback<MoveResult> done) {
   // stays within one hash slot.
   const std::string leave = QueueKey(sd, move.leave_queue_unit);
   const std::string join = QueueKey(sd, move.join_queue_unit);
+  const Millis timer_due = TimerDue(event);
   std::vector<std::string> keys = {EventKey(sd, event.id()),
                                    HistoryKey(sd, event.id()),
                                    LiveStream(sd),
@@ -217,20 +219,25 @@ void RedisEventStore::Apply(const Move& move, Callback<MoveResult> done) {
                                    join,
                                    RoutingStream(sd),
                                    OpenIndexKey(sd, event.grid_id(), event.category()),
-                                   ReturnCountsKey(sd)};
-  std::vector<std::string> args = {std::to_string(move.expected_version),
-                                   event.SerializeAsString(),
-                                   std::to_string(static_cast<int>(event.state())),
-                                   move.change.SerializeAsString(),
-                                   std::to_string(kLiveStreamMaxLength),
-                                   event.id(),
-                                   move.leave_queue_unit.empty() ? "0" : "1",
-                                   move.join_queue_unit.empty() ? "0" : "1",
-                                   absl::StrCat(static_cast<std::int64_t>(move.join_queue_score)),
-                                   move.ack_group,
-                                   move.ack_entry_id,
-                                   move.leave_open_index ? "1" : "0",
-                                   move.count_return_unit};
+                                   ReturnCountsKey(sd),
+                                   TimersKey(sd),
+                                   OverdueKey(sd)};
+  std::vector<std::string> args = {
+      std::to_string(move.expected_version),
+      event.SerializeAsString(),
+      std::to_string(static_cast<int>(event.state())),
+      move.change.SerializeAsString(),
+      std::to_string(kLiveStreamMaxLength),
+      event.id(),
+      move.leave_queue_unit.empty() ? "0" : "1",
+      move.join_queue_unit.empty() ? "0" : "1",
+      absl::StrCat(static_cast<std::int64_t>(move.join_queue_score)),
+      move.ack_group,
+      move.ack_entry_id,
+      move.leave_open_index ? "1" : "0",
+      move.count_return_unit,
+      timer_due == 0 ? std::string() : std::to_string(timer_due),
+      event.overdue() ? std::to_string(RunningDeadline(event)) : std::string()};
   client_.Eval(apply_, std::move(keys), std::move(args),
                [done = std::move(done), id = event.id()](absl::StatusOr<redis::Reply> reply) {
                  if (!reply.ok()) {

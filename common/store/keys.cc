@@ -49,6 +49,10 @@ std::string OpenIndexKey(std::string_view subdistrict, std::string_view grid_id,
   return Tagged(subdistrict, ":open:", rest);
 }
 
+std::string TimersKey(std::string_view subdistrict) { return Tagged(subdistrict, ":timers", ""); }
+
+std::string OverdueKey(std::string_view subdistrict) { return Tagged(subdistrict, ":overdue", ""); }
+
 std::string ReturnCountsKey(std::string_view subdistrict) {
   return Tagged(subdistrict, ":returns", "");
 }

@@ -29,6 +29,13 @@ std::string OpenIndexKey(std::string_view subdistrict, std::string_view grid_id,
 // How many times each unit returned an event (hash: unit id -> count).
 std::string ReturnCountsKey(std::string_view subdistrict);
 
+// Escalation timers (sorted set: event id by the UTC ms its running limit or next reminder is
+// due; see TimerDue).
+std::string TimersKey(std::string_view subdistrict);
+// Events overdue at DISTRICT level, where nobody is above them (sorted set: event id by the
+// deadline that passed).
+std::string OverdueKey(std::string_view subdistrict);
+
 // Apps queue reports offline for days: a request id is remembered for eight.
 inline constexpr int kRequestKeyTtlSeconds = 8 * 24 * 3600;
 

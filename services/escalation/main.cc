@@ -1,27 +1,48 @@
-// grid-escalation: the response-time clocks: automatic and manual escalation, supervision,
-// reminders. The service runs, answers health checks and exposes /metrics; its RPCs answer
-// UNIMPLEMENTED until its logic lands.
+// grid-escalation: the response-time clocks — automatic escalation up the five levels when a
+// limit passes, reminders at DISTRICT level, manual escalation (上报) and supervision (督办).
 #include <spdlog/spdlog.h>
 
 #include "common/log/log.h"
 #include "common/server/runtime.h"
-#include "grid/v1/escalation.grpc.pb.h"
+#include "common/store/event_store.h"
+#include "common/store/timer_store.h"
+#include "services/escalation/escalation_service.h"
+#include "services/escalation/escalator.h"
 
 int main(int argc, char** argv) {
   grid::server::BlockTerminationSignals();
-  CLI::App app{
-      "gridline escalation: the response-time clocks: automatic and manual escalation, "
-      "supervision, reminders"};
+  CLI::App app{"gridline escalation: the response-time clocks"};
   grid::server::CommonFlags flags;
   grid::server::AddCommonFlags(app, flags, "127.0.0.1:7073", "127.0.0.1:9104");
+  grid::escalation::Escalator::Options options;
+  int tick_ms = static_cast<int>(options.tick.count());
+  int lease_ms = static_cast<int>(options.lease.count());
+  app.add_option("--tick-ms", tick_ms, "how often to look for due timers")->capture_default_str();
+  app.add_option("--lease-ms", lease_ms,
+                 "how long a claimed timer is ours before another escalator may take it")
+      ->capture_default_str();
+  app.add_option("--batch", options.batch, "timers claimed per subdistrict per look")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   grid::log::Init("escalation", flags.log_level);
+  options.tick = std::chrono::milliseconds(tick_ms);
+  options.lease = std::chrono::milliseconds(lease_ms);
 
-  auto runtime = grid::server::Runtime::Create(flags, "escalation");
-  if (!runtime.ok()) {
-    spdlog::error("{}", runtime.status().ToString());
+  auto created = grid::server::Runtime::Create(flags, "escalation");
+  if (!created.ok()) {
+    spdlog::error("{}", created.status().ToString());
     return 2;
   }
-  grid::v1::EscalationService::CallbackService service;
-  return (*runtime)->Serve({&service});
+  grid::server::Runtime& runtime = **created;
+  grid::store::RedisEventStore store(runtime.redis());
+  grid::store::TimerStore timers(runtime.redis());
+  grid::escalation::EscalatorMetrics metrics(runtime.telemetry().registry());
+  grid::escalation::Escalator escalator(runtime.io(), store, timers, runtime.topology(),
+                                        runtime.policy(), runtime.clock(), metrics, options);
+  escalator.Start();
+  grid::escalation::EscalationServiceImpl service(runtime.redis(), store, runtime.topology(),
+                                                  runtime.policy(), runtime.clock());
+  const int code = runtime.Serve({&service});
+  escalator.Stop();
+  return code;
 }

@@ -54,7 +54,10 @@ int main(int argc, char** argv) {
       });
   consumer_loop.Start();
 
-  grid::routing::EventQueries queries(runtime.redis(), runtime.topology(), runtime.clock());
+  grid::routing::EventQueries::Options query_options;
+  query_options.calendar = runtime.policy().calendar();
+  grid::routing::EventQueries queries(runtime.redis(), runtime.topology(), runtime.clock(),
+                                      query_options);
   grid::routing::RoutingServiceImpl service(store, queries, runtime.topology(), runtime.policy(),
                                             runtime.clock());
   const int code = runtime.Serve({&service});

@@ -239,8 +239,10 @@ class ListEventsCall final : public std::enable_shared_from_this<ListEventsCall>
   ListEventsCall(redis::Client& client, const topology::Topology& topology, const Clock& clock,
                  Filters filters, const std::vector<std::string>& subdistricts,
                  std::optional<Position> start, std::size_t page_size, int bound,
-                 std::uint64_t fingerprint, EventQueries::Callback<v1::ListEventsResponse> done)
-      : client_(client),
+                 std::uint64_t fingerprint, const policy::WorkingCalendar* calendar,
+                 EventQueries::Callback<v1::ListEventsResponse> done)
+      : calendar_(calendar),
+        client_(client),
         topology_(topology),
         clock_(clock),
         filters_(std::move(filters)),
@@ -263,6 +265,10 @@ class ListEventsCall final : public std::enable_shared_from_this<ListEventsCall>
 
   void Run() { Step(); }
 
+ private:
+  const policy::WorkingCalendar* calendar_;
+
+ public:
  private:
   // The smallest fetch of ids, so that a small page over several shards still reads in chunks.
   static constexpr std::size_t kMinFetch = 32;
@@ -451,7 +457,7 @@ class ListEventsCall final : public std::enable_shared_from_this<ListEventsCall>
         continue;
       }
       (*event)->set_traffic_light(
-          policy::TrafficLightAt((*event)->deadlines(), (*event)->state(), now));
+          policy::TrafficLightAt((*event)->deadlines(), (*event)->state(), now, calendar_));
       results_.push_back(std::move(**event));
     }
     if (results_.size() == page_size_) {
@@ -548,8 +554,9 @@ void EventQueries::ListUnitQueue(const v1::ListUnitQueueRequest& request,
   for (const std::string& subdistrict : shards) {
     ranges.push_back({"ZRANGE", store::QueueKey(subdistrict, unit_id), "0", "-1"});
   }
-  auto read_events = [&client = client_, &clock = clock_, shards = std::move(shards),
-                      unit = std::string(unit_id), page_size = *page_size, offset,
+  auto read_events = [&client = client_, &clock = clock_, calendar = options_.calendar,
+                      shards = std::move(shards), unit = std::string(unit_id),
+                      page_size = *page_size, offset,
                       done = std::move(done)](absl::StatusOr<Replies> queues) mutable {
     if (!queues.ok()) {
       done(queues.status());
@@ -568,7 +575,7 @@ void EventQueries::ListUnitQueue(const v1::ListUnitQueueRequest& request,
         ids.push_back(std::move(member.str));
       }
     }
-    auto order = [&clock, ids = std::move(ids), unit = std::move(unit), page_size, offset,
+    auto order = [&clock, calendar, ids = std::move(ids), unit = std::move(unit), page_size, offset,
                   done = std::move(done)](absl::StatusOr<Replies> records) {
       if (!records.ok()) {
         done(records.status());
@@ -586,7 +593,7 @@ void EventQueries::ListUnitQueue(const v1::ListUnitQueueRequest& request,
           events.push_back(std::move(**event));
         }
       }
-      std::vector<v1::QueueItem> items = OrderQueue(std::move(events), clock.Now());
+      std::vector<v1::QueueItem> items = OrderQueue(std::move(events), clock.Now(), calendar);
       const std::size_t begin = std::min<std::uint64_t>(offset, items.size());
       const std::size_t end = begin + std::min(page_size, items.size() - begin);
       v1::ListUnitQueueResponse response;
@@ -669,7 +676,7 @@ void EventQueries::ListEvents(const v1::ListEventsRequest& request,
   }
   auto call = std::make_shared<ListEventsCall>(
       client_, topology_, clock_, std::move(filters), shards, std::move(start), *page_size,
-      options_.max_candidates_per_shard, fingerprint, std::move(done));
+      options_.max_candidates_per_shard, fingerprint, options_.calendar, std::move(done));
   call->Run();
 }
 

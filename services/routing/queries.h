@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/clock/clock.h"
+#include "common/policy/calendar.h"
 #include "common/redis/client.h"
 #include "common/topology/topology.h"
 #include "grid/v1/routing.pb.h"
@@ -31,6 +32,8 @@ class EventQueries final {
   struct Options {
     // ListEvents examines at most this many candidates of each subdistrict per call (at least 1).
     int max_candidates_per_shard = 2000;
+    // Counts the time left of limits in working hours; nullptr counts wall-clock time.
+    const policy::WorkingCalendar* calendar = nullptr;
   };
 
   EventQueries(redis::Client& client, const topology::Topology& topology, const Clock& clock);

@@ -29,7 +29,8 @@ struct Urgency {
   const std::string* id = nullptr;
 };
 
-Urgency UrgencyOf(const v1::Event& event, std::size_t index, Millis now) {
+Urgency UrgencyOf(const v1::Event& event, std::size_t index, Millis now,
+                  const policy::WorkingCalendar* calendar) {
   Urgency u;
   u.index = index;
   u.supervised = event.supervised();
@@ -41,10 +42,10 @@ Urgency UrgencyOf(const v1::Event& event, std::size_t index, Millis now) {
   }
   u.runs = true;
   u.deadline = policy::RunningDeadline(event.deadlines(), event.state());
-  u.time_left = u.deadline - now;
+  // Working time left for limits counted in working hours; a pause moved the deadline.
+  u.time_left = policy::TimeLeft(event.deadlines(), u.deadline, now, calendar);
   u.overdue = u.time_left < 0;
-  const Millis used = now - FromTimestamp(event.deadlines().started_at()) -
-                      TimeUtil::DurationToMilliseconds(event.deadlines().paused());
+  const Millis used = limit - u.time_left;
   u.share = static_cast<double>(used) / static_cast<double>(limit);
   return u;
 }
@@ -74,11 +75,12 @@ bool Before(const Urgency& a, const Urgency& b) {
 
 }  // namespace
 
-std::vector<v1::QueueItem> OrderQueue(std::vector<v1::Event> events, Millis now) {
+std::vector<v1::QueueItem> OrderQueue(std::vector<v1::Event> events, Millis now,
+                                      const policy::WorkingCalendar* calendar) {
   std::vector<Urgency> order;
   order.reserve(events.size());
   for (std::size_t i = 0; i < events.size(); ++i) {
-    order.push_back(UrgencyOf(events[i], i, now));
+    order.push_back(UrgencyOf(events[i], i, now, calendar));
   }
   std::sort(order.begin(), order.end(), Before);
 
@@ -87,7 +89,8 @@ std::vector<v1::QueueItem> OrderQueue(std::vector<v1::Event> events, Millis now)
     const Urgency& u = order[i];
     v1::QueueItem& item = items[i];
     v1::Event& event = events[u.index];
-    const v1::TrafficLight light = policy::TrafficLightAt(event.deadlines(), event.state(), now);
+    const v1::TrafficLight light =
+        policy::TrafficLightAt(event.deadlines(), event.state(), now, calendar);
     event.set_traffic_light(light);
     item.set_traffic_light(light);
     if (u.runs) {

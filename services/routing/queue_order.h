@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/clock/clock.h"
+#include "common/policy/calendar.h"
 #include "grid/v1/event.pb.h"
 #include "grid/v1/routing.pb.h"
 
@@ -27,6 +28,7 @@ namespace grid::routing {
 // Events with no running limit (RESOLVED waiting for verification, SUSPENDED...) come after all
 // of those, supervised or not, since no clock of the unit runs on them: the least recently updated
 // first, then by id.
-std::vector<v1::QueueItem> OrderQueue(std::vector<v1::Event> events, Millis now);
+std::vector<v1::QueueItem> OrderQueue(std::vector<v1::Event> events, Millis now,
+                                      const policy::WorkingCalendar* calendar = nullptr);
 
 }  // namespace grid::routing

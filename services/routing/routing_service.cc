@@ -15,7 +15,7 @@ RoutingServiceImpl::RoutingServiceImpl(store::EventStore& store, EventQueries& q
       topology_(topology),
       policy_(policy),
       clock_(clock),
-      runner_(store, clock) {}
+      runner_(store, clock, policy.calendar()) {}
 
 template <class Request, class Response, class Decide>
 grpc::ServerUnaryReactor* RoutingServiceImpl::Move(grpc::CallbackServerContext* context,
@@ -138,7 +138,8 @@ grpc::ServerUnaryReactor* RoutingServiceImpl::GetEvent(grpc::CallbackServerConte
     }
     v1::Event& found = **event;
     // The stored light is the one at the last move; the caller wants it as of now.
-    found.set_traffic_light(policy::TrafficLightAt(found.deadlines(), found.state(), clock_.Now()));
+    found.set_traffic_light(
+        policy::TrafficLightAt(found.deadlines(), found.state(), clock_.Now(), policy_.calendar()));
     *response->mutable_event() = std::move(found);
     reactor->Finish(grpc::Status::OK);
   });

@@ -277,7 +277,8 @@ TEST_F(ClosedLoopTest, AReturnedEventIsRoutedToTheNextUnit) {
 }
 
 TEST_F(ClosedLoopTest, SuspendPausesTheClockAndResumeRestartsIt) {
-  const v1::Event dispatched = ReportDispatched();
+  // Noise (0408) runs on a wall-clock limit, so the shift is visible at any hour of the week.
+  const v1::Event dispatched = ReportDispatched("0408");
   const std::string id = dispatched.id();
   v1::SuspendEventRequest suspend;
   suspend.set_event_id(id);

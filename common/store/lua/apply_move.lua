@@ -12,6 +12,8 @@
 -- KEYS[6] stream to ack on    {sd}:routing      (ignored when ARGV[10] == '')
 -- KEYS[7] open index (geo)    {sd}:open:<grid>:<category> (ignored unless ARGV[12] == '1')
 -- KEYS[8] return counts hash  {sd}:returns      (ignored when ARGV[13] == '')
+-- KEYS[9] escalation timers   {sd}:timers
+-- KEYS[10] overdue events     {sd}:overdue (zset: id by the deadline that passed)
 -- ARGV[1] the version the caller read
 -- ARGV[2] the new event, serialized grid.v1.Event, with version ARGV[1] + 1
 -- ARGV[3] the new state number
@@ -25,6 +27,8 @@
 -- ARGV[11] stream entry id to acknowledge
 -- ARGV[12] '1' when the event leaves the open index (a final state)
 -- ARGV[13] the unit whose return count rises, or ''
+-- ARGV[14] when the event's timer is due next, UTC ms, or '' when no clock runs (the timer goes)
+-- ARGV[15] the deadline the event is overdue against, UTC ms, or '' when it is not overdue
 -- Returns {1, new version} when applied, {0, current version} when the version moved on, and an
 -- error reply "NOTFOUND" when there is no such event.
 local current = redis.call('HGET', KEYS[1], 'version')
@@ -52,5 +56,15 @@ if ARGV[12] == '1' then
 end
 if ARGV[13] ~= '' then
   redis.call('HINCRBY', KEYS[8], ARGV[13], 1)
+end
+if ARGV[14] == '' then
+  redis.call('ZREM', KEYS[9], ARGV[6])
+else
+  redis.call('ZADD', KEYS[9], ARGV[14], ARGV[6])
+end
+if ARGV[15] == '' then
+  redis.call('ZREM', KEYS[10], ARGV[6])
+else
+  redis.call('ZADD', KEYS[10], ARGV[15], ARGV[6])
 end
 return {1, version}

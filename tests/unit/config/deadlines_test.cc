@@ -47,7 +47,9 @@ TEST(DeadlinesTest, TrafficLightThresholds) {
 TEST(DeadlinesTest, PausedTimeDoesNotCount) {
   const Millis start = 1'700'000'000'000;
   v1::Deadlines d = StartClock(OneLevelRule(), v1::LEVEL_GRID, start);
+  // Suspended for 50 s: the deadline moved by as much.
   d.mutable_paused()->set_seconds(50);
+  *d.mutable_accept_by() = ToTimestamp(FromTimestamp(d.accept_by()) + 50'000);
   EXPECT_EQ(TrafficLightAt(d, v1::EVENT_STATE_DISPATCHED, start + 120'000),
             v1::TRAFFIC_LIGHT_GREEN);
 }

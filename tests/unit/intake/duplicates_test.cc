@@ -46,11 +46,11 @@ TEST(DistanceTest, MatchesKnownDistances) {
 
 TEST(DuplicateRuleTest, NearAndSoonIsADuplicate) {
   const v1::Event open = Event(36.1, 120.4, kT0, v1::EVENT_STATE_DISPATCHED);
-  EXPECT_TRUE(IsDuplicateOf(open, Event(36.1008, 120.4, kT0 + 1000, v1::EVENT_STATE_REPORTED),
-                            Rule()));
+  EXPECT_TRUE(
+      IsDuplicateOf(open, Event(36.1008, 120.4, kT0 + 1000, v1::EVENT_STATE_REPORTED), Rule()));
   // The window counts either way: an offline upload may carry an earlier time.
-  EXPECT_TRUE(IsDuplicateOf(open, Event(36.1, 120.4, kT0 - 1'800'000, v1::EVENT_STATE_REPORTED),
-                            Rule()));
+  EXPECT_TRUE(
+      IsDuplicateOf(open, Event(36.1, 120.4, kT0 - 1'800'000, v1::EVENT_STATE_REPORTED), Rule()));
 }
 
 TEST(DuplicateRuleTest, FarOrLateOrOtherwiseDifferentIsNot) {
@@ -58,8 +58,8 @@ TEST(DuplicateRuleTest, FarOrLateOrOtherwiseDifferentIsNot) {
   const v1::Event report = Event(36.1, 120.4, kT0 + 1000, v1::EVENT_STATE_REPORTED);
   EXPECT_FALSE(IsDuplicateOf(open, Event(36.1010, 120.4, kT0, v1::EVENT_STATE_REPORTED), Rule()))
       << "111 m away";
-  EXPECT_FALSE(IsDuplicateOf(open, Event(36.1, 120.4, kT0 + 1'800'001, v1::EVENT_STATE_REPORTED),
-                             Rule()))
+  EXPECT_FALSE(
+      IsDuplicateOf(open, Event(36.1, 120.4, kT0 + 1'800'001, v1::EVENT_STATE_REPORTED), Rule()))
       << "30 minutes and a millisecond later";
   v1::Event other_category = report;
   other_category.set_category("0103");
@@ -81,8 +81,8 @@ TEST(DuplicateRuleTest, OnlyOpenOriginalsCount) {
        {v1::EVENT_STATE_CLOSED, v1::EVENT_STATE_VOIDED, v1::EVENT_STATE_CANCELLED}) {
     EXPECT_FALSE(IsDuplicateOf(Event(36.1, 120.4, kT0, state), report, Rule()));
   }
-  for (v1::EventState state : {v1::EVENT_STATE_REPORTED, v1::EVENT_STATE_RESOLVED,
-                               v1::EVENT_STATE_SUSPENDED}) {
+  for (v1::EventState state :
+       {v1::EVENT_STATE_REPORTED, v1::EVENT_STATE_RESOLVED, v1::EVENT_STATE_SUSPENDED}) {
     EXPECT_TRUE(IsDuplicateOf(Event(36.1, 120.4, kT0, state), report, Rule()));
   }
   v1::Event itself_a_duplicate = Event(36.1, 120.4, kT0, v1::EVENT_STATE_DISPATCHED);

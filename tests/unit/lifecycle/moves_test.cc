@@ -11,8 +11,8 @@
 namespace grid::lifecycle {
 namespace {
 
-using ::testing::HasSubstr;
 using google::protobuf::util::TimeUtil;
+using ::testing::HasSubstr;
 
 constexpr Millis kT0 = 1'790'000'000'000;
 constexpr char kGrid[] = "37021200100101";
@@ -168,7 +168,7 @@ TEST_F(MovesTest, AtDistrictLevelAReturnTriesTheFallbackDepartmentsThenTheComman
 }
 
 TEST_F(MovesTest, SuspensionPausesTheClockAndResumeShiftsTheDeadlines) {
-  const v1::Event dispatched = Dispatched();
+  const v1::Event dispatched = Dispatched("0408");  // noise: a wall-clock limit at grid level
   const Millis accept_by = FromTimestamp(dispatched.deadlines().accept_by());
   v1::Event event = After(Suspend(dispatched, At(kT0 + 1000), "waiting for parts", kCommunity));
   EXPECT_EQ(event.state(), v1::EVENT_STATE_SUSPENDED);
@@ -182,6 +182,32 @@ TEST_F(MovesTest, SuspensionPausesTheClockAndResumeShiftsTheDeadlines) {
   EXPECT_EQ(FromTimestamp(event.deadlines().accept_by()), accept_by + 600'000);
   EXPECT_EQ(TimeUtil::DurationToMilliseconds(event.deadlines().paused()), 600'000);
   EXPECT_EQ(resumed->join_queue_unit, kGrid);
+}
+
+TEST_F(MovesTest, WorkingTimeLimitsSkipNightsAndResumeKeepsTheWorkingTimeLeft) {
+  // 0102 exposed rubbish: 4 working hours to resolve at grid level (DOMAIN.md).
+  // 2026-11-27 is a Friday; 16:00 in Qingdao (UTC+8) is 08:00 UTC.
+  const Millis friday_1600 = 1'795'766'400'000;
+  const v1::Event event = After(Dispatch(Reported("0102"), At(friday_1600)));
+  EXPECT_TRUE(event.deadlines().working_time());
+  // Friday 16:00-17:30 is 1.5 working hours; 2.5 more on Monday 08:30-11:00 (Monday 03:00 UTC).
+  const Millis monday_1100 = friday_1600 + 3 * 24 * 3600'000LL - 5 * 3600'000LL;
+  EXPECT_EQ(FromTimestamp(event.deadlines().resolve_by()), monday_1100);
+  // At Friday 17:00 one working hour of four is used: green.
+  EXPECT_EQ(policy::TrafficLightAt(event.deadlines(), v1::EVENT_STATE_ACCEPTED,
+                                   friday_1600 + 3600'000LL, (*policy_)->calendar()),
+            v1::TRAFFIC_LIGHT_GREEN);
+
+  // Suspended on Friday at 17:00 (0.5 h left that day, 3 h in all) and resumed on Monday at
+  // 10:00: the 3 working hours left then run to 14:30 (lunch is 12:00-13:30).
+  const Millis friday_1700 = friday_1600 + 3600'000LL;
+  const Millis monday_1000 = monday_1100 - 3600'000LL;
+  v1::Event accepted = After(Accept(event, At(friday_1600)));
+  v1::Event suspended = After(Suspend(accepted, At(friday_1700), "parts", kCommunity));
+  v1::Event resumed = After(Resume(suspended, At(monday_1000)));
+  EXPECT_EQ(FromTimestamp(resumed.deadlines().resolve_by()),
+            monday_1000 + 4 * 3600'000LL + 1800'000)
+      << "10:00-12:00 is 2 h, then 13:30-14:30 the third";
 }
 
 TEST_F(MovesTest, SuspensionNeedsAReasonAndAnApproverAbove) {

@@ -1,0 +1,171 @@
+#include "services/escalation/escalator.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+
+#include "common/lifecycle/escalation.h"
+#include "common/store/event_id.h"
+#include "common/store/timers.h"
+#include "common/topology/topology.h"
+
+namespace grid::escalation {
+namespace {
+
+// A due timer's move lost a version race this many times in a row: leave it to the lease.
+constexpr int kMaxAttempts = 5;
+
+std::string ReasonLabel(v1::ChangeReason reason) {
+  return reason == v1::CHANGE_REASON_ACCEPT_TIMEOUT ? "accept_timeout" : "resolve_timeout";
+}
+
+}  // namespace
+
+EscalatorMetrics::EscalatorMetrics(prometheus::Registry& registry)
+    : escalations(prometheus::BuildCounter()
+                      .Name("grid_escalations_total")
+                      .Help("Automatic moves of the escalation clock, by level and reason")
+                      .Register(registry)),
+      lateness(prometheus::BuildHistogram()
+                   .Name("grid_escalation_lateness_seconds")
+                   .Help("From a timer's due moment to its move being applied")
+                   .Register(registry)
+                   .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1,
+                                                                    0.25, 0.5, 1, 2.5, 5, 10, 30})),
+      timers(prometheus::BuildCounter()
+                 .Name("grid_escalation_timers_total")
+                 .Help("Claimed escalation timers by outcome")
+                 .Register(registry)) {}
+
+// Everything runs on the io thread (the Redis client's); callbacks hold the state alive.
+struct Escalator::State : std::enable_shared_from_this<State> {
+  State(boost::asio::io_context& io, store::EventStore& store, store::TimerStore& timers,
+        const topology::Topology& topology, const policy::Policy& policy, const Clock& clock,
+        EscalatorMetrics& metrics, Options options)
+      : store(store),
+        timers(timers),
+        topology(topology),
+        policy(policy),
+        clock(clock),
+        metrics(metrics),
+        options(options),
+        tick(io) {}
+
+  store::EventStore& store;
+  store::TimerStore& timers;
+  const topology::Topology& topology;
+  const policy::Policy& policy;
+  const Clock& clock;
+  EscalatorMetrics& metrics;
+  Options options;
+  boost::asio::steady_timer tick;
+  bool stopped = false;
+
+  void Schedule(std::chrono::milliseconds delay) {
+    tick.expires_after(delay);
+    tick.async_wait([self = shared_from_this()](boost::system::error_code error) {
+      if (!error && !self->stopped) {
+        self->Look();
+      }
+    });
+  }
+
+  // One look at every subdistrict; the next look follows at once when a batch came back full.
+  void Look() {
+    const auto& subdistricts = topology.subdistrict_ids();
+    auto left = std::make_shared<size_t>(subdistricts.size());
+    auto full = std::make_shared<bool>(false);
+    const Millis now = clock.Now();
+    for (const std::string& sd : subdistricts) {
+      timers.Claim(sd, now, options.lease.count(), options.batch,
+                   [self = shared_from_this(), left,
+                    full](absl::StatusOr<std::vector<store::DueTimer>> due) {
+                     if (!due.ok()) {
+                       spdlog::warn("claiming escalation timers: {}", due.status().ToString());
+                     } else {
+                       *full = *full || static_cast<int>(due->size()) == self->options.batch;
+                       for (const store::DueTimer& timer : *due) {
+                         self->Handle(timer, 1);
+                       }
+                     }
+                     if (--*left == 0 && !self->stopped) {
+                       self->Schedule(*full ? std::chrono::milliseconds(0) : self->options.tick);
+                     }
+                   });
+    }
+  }
+
+  void Handle(const store::DueTimer& timer, int attempt) {
+    store.Get(timer.event_id, [self = shared_from_this(), timer,
+                               attempt](absl::StatusOr<std::optional<v1::Event>> read) {
+      if (!read.ok()) {
+        // Left claimed: the lease brings it back.
+        self->metrics.timers.Add({{"outcome", "failed"}}).Increment();
+        return;
+      }
+      const std::string sd(store::SubdistrictOfEventId(timer.event_id).value_or(""));
+      if (!read->has_value()) {
+        self->timers.Rearm(sd, timer.event_id, 0, 0, [](absl::StatusOr<bool>) {});
+        return;
+      }
+      const v1::Event& event = **read;
+      const Millis now = self->clock.Now();
+      const lifecycle::Context context{self->topology, self->policy, now, v1::Actor()};
+      std::optional<store::Move> move = lifecycle::OnTimer(event, context);
+      if (!move) {
+        // Not due (the event moved on, or the clock was pushed back): put the timer where the
+        // event's clock says, unless a move got there first.
+        self->metrics.timers.Add({{"outcome", "rearmed"}}).Increment();
+        self->timers.Rearm(sd, event.id(), event.version(), store::TimerDue(event),
+                           [](absl::StatusOr<bool>) {});
+        return;
+      }
+      const std::string from_level(topology::LevelName(event.level()));
+      const std::string reason = ReasonLabel(move->change.reason_code());
+      const std::string kind =
+          move->change.kind() == v1::CHANGE_KIND_ESCALATED ? "escalated" : "reminded";
+      self->store.Apply(*move, [self, timer, attempt, from_level, reason,
+                                kind](absl::StatusOr<store::MoveResult> result) {
+        if (!result.ok()) {
+          self->metrics.timers.Add({{"outcome", "failed"}}).Increment();
+          return;
+        }
+        if (!result->applied) {
+          // Another move landed in between (an accept, a manual escalation): decide again.
+          if (attempt < kMaxAttempts) {
+            self->Handle(timer, attempt + 1);
+          }
+          return;
+        }
+        self->metrics.timers.Add({{"outcome", "moved"}}).Increment();
+        self->metrics.escalations
+            .Add({{"from_level", from_level}, {"reason", reason}, {"kind", kind}})
+            .Increment();
+        self->metrics.lateness.Observe(
+            static_cast<double>(std::max<Millis>(0, self->clock.Now() - timer.due)) / 1000.0);
+      });
+    });
+  }
+};
+
+Escalator::Escalator(boost::asio::io_context& io, store::EventStore& store,
+                     store::TimerStore& timers, const topology::Topology& topology,
+                     const policy::Policy& policy, const Clock& clock, EscalatorMetrics& metrics,
+                     Options options)
+    : state_(
+          std::make_shared<State>(io, store, timers, topology, policy, clock, metrics, options)) {}
+
+Escalator::~Escalator() { Stop(); }
+
+void Escalator::Start() {
+  boost::asio::post(state_->tick.get_executor(), [state = state_] { state->Look(); });
+}
+
+void Escalator::Stop() {
+  boost::asio::post(state_->tick.get_executor(), [state = state_] {
+    state->stopped = true;
+    state->tick.cancel();
+  });
+}
+
+}  // namespace grid::escalation

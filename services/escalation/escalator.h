@@ -1,0 +1,62 @@
+// The escalation clock: claims due timers of every subdistrict and applies what they call for
+// (escalate one level up, or remind at DISTRICT level). Any number of escalators may run: a
+// claim is atomic, and a move only applies to the version it was decided on.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock/clock.h"
+#include "common/policy/policy.h"
+#include "common/store/event_store.h"
+#include "common/store/timer_store.h"
+#include "common/topology/topology.h"
+
+namespace grid::escalation {
+
+struct EscalatorMetrics {
+  explicit EscalatorMetrics(prometheus::Registry& registry);
+
+  // grid_escalations_total{from_level, reason}: automatic escalations and reminders.
+  prometheus::Family<prometheus::Counter>& escalations;
+  // grid_escalation_lateness_seconds: from a timer's due moment to its move being applied.
+  prometheus::Histogram& lateness;
+  // grid_escalation_timers_total{outcome}: claimed timers by what became of them (moved,
+  // rearmed, failed).
+  prometheus::Family<prometheus::Counter>& timers;
+};
+
+class Escalator final {
+ public:
+  struct Options {
+    // How often the clock looks for due timers when the last look found few.
+    std::chrono::milliseconds tick{50};
+    // How long a claimed timer is ours before another escalator may take it.
+    std::chrono::milliseconds lease{30000};
+    // Timers claimed per subdistrict per look.
+    int batch = 200;
+  };
+
+  // Borrows everything; all must outlive the escalator, which must be stopped (and its Redis
+  // client stopped) before it is destroyed.
+  Escalator(boost::asio::io_context& io, store::EventStore& store, store::TimerStore& timers,
+            const topology::Topology& topology, const policy::Policy& policy, const Clock& clock,
+            EscalatorMetrics& metrics, Options options);
+  ~Escalator();
+
+  void Start();
+  void Stop();
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace grid::escalation

@@ -1,0 +1,52 @@
+// The two benchmarks of grid-loadgen. Each starts its own stack (a fresh redis-server and the five
+// service binaries on free ports of 127.0.0.1), drives it within bounds of count and time, prints
+// its figures to `out`, and stops the stack. A non-OK status means the run is not valid (a call
+// failed, an event did not get where it must): the figures printed before it are not to be quoted.
+#pragma once
+
+#include <chrono>
+#include <ostream>
+
+#include "absl/status/status.h"
+
+namespace grid::loadgen {
+
+struct DispatchOptions {
+  // Reports measured.
+  int events = 2000;
+  // Reports started per second.
+  double rate = 200;
+  // Concurrent callers.
+  int concurrency = 8;
+  // Reports sent before the measured ones (connections, caches), not counted.
+  int warmup = 16;
+};
+
+// Report-to-DISPATCHED latency (the event's dispatched_at - created_at, both stamped by the
+// services) and the ReportEvent round trip at the gateway, against a baseline of gRPC health
+// checks to the same gateway at the same rate and concurrency.
+absl::Status RunDispatch(const DispatchOptions& options, std::ostream& out);
+
+struct EscalationOptions {
+  // Timers pending in all.
+  int pending = 100000;
+  // Timers falling due per second, for `seconds`; the rest stay far in the future.
+  double rate = 1000;
+  int seconds = 30;
+  // Before that, the baseline: timers falling due at `baseline_rate` for `baseline_seconds` (0 for
+  // none), out of the same `pending`.
+  double baseline_rate = 20;
+  int baseline_seconds = 5;
+  // Events in flight while seeding.
+  int window = 512;
+  // The first timer falls due this long after seeding is expected to end.
+  std::chrono::milliseconds lead{3000};
+};
+
+// Escalation lateness: for every event whose accept deadline falls due during the run, the time
+// of its ESCALATED change minus the deadline; and that each escalates exactly once. The baseline
+// is the lateness of the few timers falling due at `baseline_rate` just before the load window,
+// on the same stack with the same timers pending.
+absl::Status RunEscalation(const EscalationOptions& options, std::ostream& out);
+
+}  // namespace grid::loadgen
