@@ -62,13 +62,16 @@ int Stack::metrics_port(const std::string& name) const { return services_.at(nam
 
 std::vector<std::string> Stack::Args(const std::string& name) const {
   const Service& service = services_.at(name);
-  std::vector<std::string> args = {
-      "--listen",         address(name),
-      "--metrics-listen", "127.0.0.1:" + std::to_string(service.metrics_port),
-      "--redis",          "127.0.0.1:" + std::to_string(redis_.port()),
-      "--topology",       SourcePath(options_.topology),
-      "--policy",         SourcePath(options_.policy),
-      "--log-level",      "debug"};
+  return Args(name, service.port, service.metrics_port);
+}
+
+std::vector<std::string> Stack::Args(const std::string& name, int port, int metrics_port) const {
+  std::vector<std::string> args = {"--listen",         "127.0.0.1:" + std::to_string(port),
+                                   "--metrics-listen", "127.0.0.1:" + std::to_string(metrics_port),
+                                   "--redis",          "127.0.0.1:" + std::to_string(redis_.port()),
+                                   "--topology",       SourcePath(options_.topology),
+                                   "--policy",         SourcePath(options_.policy),
+                                   "--log-level",      "debug"};
   if (auto extra = options_.extra_args.find(name); extra != options_.extra_args.end()) {
     args.insert(args.end(), extra->second.begin(), extra->second.end());
   }
@@ -131,6 +134,22 @@ void Stack::StopService(const std::string& name, int signal) {
     (void)service.process->Kill(signal);
     service.process->Wait();
   }
+}
+
+absl::StatusOr<std::unique_ptr<Process>> Stack::StartReplica(const std::string& name) {
+  const int port = FreePort();
+  const int metrics_port = FreePort();
+  auto process = Process::Start(BinPath(name), Args(name, port, metrics_port), {},
+                                dir_ / (name + "-" + std::to_string(port) + ".log"));
+  if (!process.ok()) {
+    return process.status();
+  }
+  const std::string address = "127.0.0.1:" + std::to_string(port);
+  if (auto status = WaitServing(address, std::chrono::seconds(20)); !status.ok()) {
+    return absl::UnavailableError(name + " replica did not become healthy: " +
+                                  std::string(status.message()) + "\n" + (*process)->ReadLog());
+  }
+  return process;
 }
 
 std::string Stack::Logs() const {

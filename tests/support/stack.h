@@ -42,6 +42,9 @@ class Stack final {
   absl::Status StartService(const std::string& name);
   // Stops one service with `signal` (SIGTERM for a clean stop, SIGKILL for a crash).
   void StopService(const std::string& name, int signal);
+  // Starts another instance of a service (a replica) on ports of its own, against the same Redis
+  // and configuration; OK once it is SERVING. The caller owns it.
+  absl::StatusOr<std::unique_ptr<Process>> StartReplica(const std::string& name);
 
   RedisServer& redis() { return redis_; }
   // A client of the test's own to inspect Redis; synchronous use via redis::CommandSync.
@@ -60,6 +63,7 @@ class Stack final {
     std::unique_ptr<Process> process;
   };
   std::vector<std::string> Args(const std::string& name) const;
+  std::vector<std::string> Args(const std::string& name, int port, int metrics_port) const;
 
   Options options_;
   std::filesystem::path dir_;

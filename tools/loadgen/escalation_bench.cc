@@ -66,6 +66,8 @@ class SeedRun final {
       store::Move dispatch = DispatchAt(seed.event, rule_, now, due);
       if (auto status = seeder_.Add(std::move(seed), std::move(dispatch), kSeedStall);
           !status.ok()) {
+        // The events in flight still call back into the store: let them land first.
+        (void)seeder_.Wait(kSeedStall);
         return status;
       }
       on_seed(id, due);

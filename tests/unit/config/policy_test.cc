@@ -170,6 +170,30 @@ TEST(ShippedPolicyTest, LoadsAgainstTheLaoshanTopologyAndRoutesEveryCategory) {
   }
 }
 
+TEST(ShippedPolicyTest, TheFastPolicyIsTheRealOneWithShortWallClockLimits) {
+  auto topology = topology::Topology::Load(SourcePath("deploy/config/laoshan-topology.json"));
+  ASSERT_TRUE(topology.ok());
+  auto real = Policy::Load(SourcePath("deploy/config/policy.json"), **topology);
+  auto fast = Policy::Load(SourcePath("deploy/config/policy-fast.json"), **topology);
+  ASSERT_TRUE(real.ok()) << real.status();
+  ASSERT_TRUE(fast.ok()) << fast.status() << " (regenerate it with tools/fast-policy)";
+  ASSERT_EQ((*fast)->data().rules_size(), (*real)->data().rules_size());
+  for (int i = 0; i < (*real)->data().rules_size(); ++i) {
+    const v1::Rule& r = (*real)->data().rules(i);
+    const v1::Rule& f = (*fast)->data().rules(i);
+    EXPECT_EQ(f.id(), r.id());
+    EXPECT_EQ(f.category_prefix(), r.category_prefix());
+    EXPECT_EQ(f.start_level(), r.start_level());
+    EXPECT_EQ(f.department_id(), r.department_id());
+    EXPECT_EQ(f.time_basis(), v1::TIME_BASIS_WALL_CLOCK);
+    for (const v1::LevelLimit& limit : f.limits()) {
+      EXPECT_LE(limit.accept().seconds(), 10) << f.id();
+      EXPECT_LE(limit.resolve().seconds(), 20) << f.id();
+    }
+  }
+  EXPECT_LE((*fast)->data().reminder_interval().seconds(), 10);
+}
+
 TEST(ShippedPolicyTest, BadFileFailsNamingFileAndField) {
   auto topology = topology::Topology::Load(SourcePath("deploy/config/laoshan-topology.json"));
   ASSERT_TRUE(topology.ok());
