@@ -3,7 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "tests/support/paths.h"
+#include "tests/support/shipped_config.h"
 
 namespace grid::intake {
 namespace {
@@ -24,17 +24,6 @@ TEST(Utf8LengthTest, CountsCodePointsAndRejectsMalformedText) {
 
 class ValidateReportTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    topology_ = new topology::TopologyPtr(
-        *topology::Topology::Load(testing::SourcePath("deploy/config/laoshan-topology.json")));
-    policy_ = new policy::PolicyPtr(
-        *policy::Policy::Load(testing::SourcePath("deploy/config/policy.json"), **topology_));
-  }
-  static void TearDownTestSuite() {
-    delete policy_;
-    delete topology_;
-  }
-
   v1::Report Valid() const {
     v1::Report report;
     report.set_grid_id("37021200100101");
@@ -47,15 +36,11 @@ class ValidateReportTest : public ::testing::Test {
   }
 
   absl::Status Check(const v1::Report& report) const {
-    return ValidateReport(report, actor_, **topology_, **policy_);
+    return ValidateReport(report, actor_, testing::ShippedTopology(), testing::ShippedPolicy());
   }
 
   v1::Actor actor_;
-  static topology::TopologyPtr* topology_;
-  static policy::PolicyPtr* policy_;
 };
-topology::TopologyPtr* ValidateReportTest::topology_ = nullptr;
-policy::PolicyPtr* ValidateReportTest::policy_ = nullptr;
 
 TEST_F(ValidateReportTest, AcceptsAValidReportAndOneWithoutLocation) {
   EXPECT_TRUE(Check(Valid()).ok()) << Check(Valid());

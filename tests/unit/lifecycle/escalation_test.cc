@@ -6,32 +6,21 @@
 #include <gtest/gtest.h>
 
 #include "common/store/timers.h"
-#include "tests/support/paths.h"
+#include "tests/support/shipped_config.h"
 
 namespace grid::lifecycle {
 namespace {
 
-using ::testing::HasSubstr;
 using google::protobuf::util::TimeUtil;
+using ::testing::HasSubstr;
 
 constexpr Millis kT0 = 1'790'000'000'000;
 constexpr char kGrid[] = "37021200100101";
 
 class EscalationTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    topology_ = new topology::TopologyPtr(
-        *topology::Topology::Load(testing::SourcePath("deploy/config/laoshan-topology.json")));
-    policy_ = new policy::PolicyPtr(
-        *policy::Policy::Load(testing::SourcePath("deploy/config/policy.json"), **topology_));
-  }
-  static void TearDownTestSuite() {
-    delete policy_;
-    delete topology_;
-  }
-
   static Context At(Millis now, v1::Actor actor = v1::Actor()) {
-    return Context{**topology_, **policy_, now, std::move(actor)};
+    return Context{testing::ShippedTopology(), testing::ShippedPolicy(), now, std::move(actor)};
   }
 
   // Noise (0408): a wall-clock rule starting at GRID level with limits up to DISTRICT.
@@ -50,26 +39,21 @@ class EscalationTest : public ::testing::Test {
     return move->event;
   }
 
-  static const v1::Rule& Rule() { return *(*policy_)->FindRule("0408-noise"); }
+  static const v1::Rule& Rule() { return *testing::ShippedPolicy().FindRule("0408-noise"); }
   static Millis AcceptLimit(v1::Level level) {
     return TimeUtil::DurationToMilliseconds(policy::LimitAt(Rule(), level)->accept());
   }
   static Millis ReminderInterval() {
-    return TimeUtil::DurationToMilliseconds((*policy_)->data().reminder_interval());
+    return TimeUtil::DurationToMilliseconds(testing::ShippedPolicy().data().reminder_interval());
   }
-
-  static topology::TopologyPtr* topology_;
-  static policy::PolicyPtr* policy_;
 };
-topology::TopologyPtr* EscalationTest::topology_ = nullptr;
-policy::PolicyPtr* EscalationTest::policy_ = nullptr;
 
 TEST_F(EscalationTest, AnUnansweredEventClimbsEveryLevelThenIsRemindedAtTheTop) {
   v1::Event event = Dispatched();
   ASSERT_EQ(event.rule_id(), "0408-noise");
   const std::vector<std::pair<v1::Level, std::string>> climb = {
       {v1::LEVEL_COMMUNITY, "370212001001"},
-      {v1::LEVEL_ZONE, (*topology_)->AncestorAt(kGrid, v1::LEVEL_ZONE)->id()},
+      {v1::LEVEL_ZONE, testing::ShippedTopology().AncestorAt(kGrid, v1::LEVEL_ZONE)->id()},
       {v1::LEVEL_SUBDISTRICT, "370212001"},
       {v1::LEVEL_DISTRICT, Rule().department_id()}};
   Millis now = kT0;

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "common/policy/deadlines.h"
-#include "tests/support/paths.h"
+#include "tests/support/shipped_config.h"
 
 namespace grid::lifecycle {
 namespace {
@@ -21,22 +21,11 @@ constexpr char kSubdistrict[] = "370212001";
 
 class MovesTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    topology_ = new topology::TopologyPtr(
-        *topology::Topology::Load(testing::SourcePath("deploy/config/laoshan-topology.json")));
-    policy_ = new policy::PolicyPtr(
-        *policy::Policy::Load(testing::SourcePath("deploy/config/policy.json"), **topology_));
-  }
-  static void TearDownTestSuite() {
-    delete policy_;
-    delete topology_;
-  }
-
   static Context At(Millis now, v1::Role role = v1::ROLE_HANDLER, std::string subject = "h1") {
     v1::Actor actor;
     actor.set_subject(std::move(subject));
     actor.set_role(role);
-    return Context{**topology_, **policy_, now, actor};
+    return Context{testing::ShippedTopology(), testing::ShippedPolicy(), now, actor};
   }
 
   static v1::Event Reported(const std::string& category = "0102",
@@ -64,12 +53,7 @@ class MovesTest : public ::testing::Test {
   static v1::Event Dispatched(const std::string& category = "0102") {
     return After(Dispatch(Reported(category), At(kT0)));
   }
-
-  static topology::TopologyPtr* topology_;
-  static policy::PolicyPtr* policy_;
 };
-topology::TopologyPtr* MovesTest::topology_ = nullptr;
-policy::PolicyPtr* MovesTest::policy_ = nullptr;
 
 TEST_F(MovesTest, EveryMoveBumpsTheVersionAndDescribesItself) {
   const v1::Event dispatched = Dispatched();
@@ -143,9 +127,9 @@ TEST_F(MovesTest, AReturnGoesUpALevelAndNeverBackToAUnitThatReturnedIt) {
 TEST_F(MovesTest, AtDistrictLevelAReturnTriesTheFallbackDepartmentsThenTheCommandCentre) {
   // Find a rule with a fallback department, and put an event at its department.
   const v1::Rule* rule = nullptr;
-  for (const v1::Rule& r : (*policy_)->data().rules()) {
+  for (const v1::Rule& r : testing::ShippedPolicy().data().rules()) {
     if (r.fallback_department_ids_size() > 0 && !r.category_prefix().empty() &&
-        (*policy_)->FindCategory(r.category_prefix()) != nullptr) {
+        testing::ShippedPolicy().FindCategory(r.category_prefix()) != nullptr) {
       rule = &r;
       break;
     }
@@ -195,7 +179,7 @@ TEST_F(MovesTest, WorkingTimeLimitsSkipNightsAndResumeKeepsTheWorkingTimeLeft) {
   EXPECT_EQ(FromTimestamp(event.deadlines().resolve_by()), monday_1100);
   // At Friday 17:00 one working hour of four is used: green.
   EXPECT_EQ(policy::TrafficLightAt(event.deadlines(), v1::EVENT_STATE_ACCEPTED,
-                                   friday_1600 + 3600'000LL, (*policy_)->calendar()),
+                                   friday_1600 + 3600'000LL, testing::ShippedPolicy().calendar()),
             v1::TRAFFIC_LIGHT_GREEN);
 
   // Suspended on Friday at 17:00 (0.5 h left that day, 3 h in all) and resumed on Monday at

@@ -3,24 +3,13 @@
 
 #include "common/lifecycle/moves.h"
 #include "common/policy/deadlines.h"
-#include "tests/support/paths.h"
+#include "tests/support/shipped_config.h"
 
 namespace grid::lifecycle {
 namespace {
 
 class DispatchTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    topology_ = new topology::TopologyPtr(
-        *topology::Topology::Load(testing::SourcePath("deploy/config/laoshan-topology.json")));
-    policy_ = new policy::PolicyPtr(
-        *policy::Policy::Load(testing::SourcePath("deploy/config/policy.json"), **topology_));
-  }
-  static void TearDownTestSuite() {
-    delete policy_;
-    delete topology_;
-  }
-
   static v1::Event Reported(const std::string& category, v1::Severity severity) {
     v1::Event event;
     event.set_id("370212001-01M8E25T9NFZPD5H");
@@ -35,13 +24,10 @@ class DispatchTest : public ::testing::Test {
     return event;
   }
 
-  static Context At(Millis now) { return Context{**topology_, **policy_, now, v1::Actor()}; }
-
-  static topology::TopologyPtr* topology_;
-  static policy::PolicyPtr* policy_;
+  static Context At(Millis now) {
+    return Context{testing::ShippedTopology(), testing::ShippedPolicy(), now, v1::Actor()};
+  }
 };
-topology::TopologyPtr* DispatchTest::topology_ = nullptr;
-policy::PolicyPtr* DispatchTest::policy_ = nullptr;
 
 TEST_F(DispatchTest, DecidesLevelAndUnitFromThePolicy) {
   auto rubbish = Dispatch(Reported("0102", v1::SEVERITY_NORMAL), At(1));
@@ -59,7 +45,7 @@ TEST_F(DispatchTest, DecidesLevelAndUnitFromThePolicy) {
   EXPECT_EQ(fire->event.level(), v1::LEVEL_SUBDISTRICT);
   EXPECT_EQ(fire->event.unit_id(), "370212001");
   EXPECT_EQ(fire->event.department_id(),
-            (*policy_)->FindRule(fire->event.rule_id())->department_id());
+            testing::ShippedPolicy().FindRule(fire->event.rule_id())->department_id());
 }
 
 TEST_F(DispatchTest, UnknownGridCannotBeDispatched) {
