@@ -286,15 +286,21 @@ absl::Status RunEscalation(const EscalationOptions& options, std::ostream& out) 
       Summarize(tally.LatenessMs([&](const std::string& id) { return baseline_ids.contains(id); }));
   const Summary load = Summarize(
       tally.LatenessMs([&](const std::string& id) { return !baseline_ids.contains(id); }));
-  out << SummaryHeader("ms") << "\n"
-      << SummaryRow(absl::StrFormat("baseline: lateness at %g/s", options.baseline_rate), baseline)
-      << "\n"
-      << SummaryRow(absl::StrFormat("lateness at %g/s", options.rate), load) << "\n";
+  out << SummaryHeader("ms") << "\n";
+  if (baseline.count > 0) {
+    out << SummaryRow(absl::StrFormat("baseline: lateness at %g/s", options.baseline_rate),
+                      baseline)
+        << "\n";
+  }
+  out << SummaryRow(absl::StrFormat("lateness at %g/s", options.rate), load) << "\n";
   out << "lateness = EventChange.at of the ESCALATED change (escalation's clock) - the timer's due "
          "time (ms resolution, same machine)\n";
-  out << absl::StrFormat("ratio load / baseline: p50 %s, p99 %s; earliest: %.0f ms\n",
-                         Ratio(load.median, baseline.median), Ratio(load.p99, baseline.p99),
-                         std::min(load.min, baseline.min));
+  if (baseline.count > 0) {
+    out << absl::StrFormat("ratio load / baseline: p50 %s, p99 %s\n",
+                           Ratio(load.median, baseline.median), Ratio(load.p99, baseline.p99));
+  }
+  out << absl::StrFormat("earliest: %.0f ms (negative: escalated before due)\n",
+                         baseline.count > 0 ? std::min(load.min, baseline.min) : load.min);
   out << absl::StrFormat("goal p99 <= %.0f ms at %g/s: %s\n", kGoalP99Ms, options.rate,
                          load.count == 0          ? "not measured"
                          : load.p99 <= kGoalP99Ms ? "met"
