@@ -1,5 +1,5 @@
-// The escalation clock on real processes with a quick policy (every accept limit 1 s, every
-// resolve limit 3 s, reminders every second): events climb the five levels by themselves.
+// The escalation clock on real processes with a quick policy (every accept limit 2 s, every
+// resolve limit 4 s, reminders every second): events climb the five levels by themselves.
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -138,9 +138,9 @@ TEST_F(EscalationTest, AnUnansweredEventClimbsAllFiveLevelsThenIsReminded) {
   EXPECT_EQ(escalations[0].to_unit_id(), kCommunity);
   EXPECT_EQ(escalations[2].to_unit_id(), kSubdistrict);
   EXPECT_EQ(escalations[3].to_unit_id(), top.department_id()) << "the rule's department";
-  // Each step waited for its one-second limit.
+  // Each step waited for its two-second limit.
   for (size_t i = 1; i < escalations.size(); ++i) {
-    EXPECT_GE(FromTimestamp(escalations[i].at()) - FromTimestamp(escalations[i - 1].at()), 1000);
+    EXPECT_GE(FromTimestamp(escalations[i].at()) - FromTimestamp(escalations[i - 1].at()), 2000);
   }
   const std::vector<v1::EventChange> reminders = OfKind(changes, v1::CHANGE_KIND_REMINDED);
   ASSERT_FALSE(reminders.empty());
@@ -239,8 +239,8 @@ TEST_F(EscalationTest, ASuspendedEventDoesNotEscalate) {
   suspend.set_approver_unit_id(kCommunity);
   v1::SuspendEventResponse suspended;
   ASSERT_TRUE(gateway().SuspendEvent(Context().get(), suspend, &suspended).ok());
-  // Three accept limits pass while it is parked.
-  EXPECT_FALSE(PollUntil([&] { return Get(id).escalation_count() > 0; }, std::chrono::seconds(3)));
+  // Two accept limits pass while it is parked.
+  EXPECT_FALSE(PollUntil([&] { return Get(id).escalation_count() > 0; }, std::chrono::seconds(4)));
   EXPECT_EQ(Get(id).state(), v1::EVENT_STATE_SUSPENDED);
 
   v1::ResumeEventRequest resume;
