@@ -93,6 +93,14 @@ store::Move BeginMove(const v1::Event& event, const Context& context, v1::Change
   change.set_subdistrict_id(event.subdistrict_id());
   change.set_category(event.category());
   change.set_severity(event.severity());
+  // What the metrics service needs to time the step without reading the event.
+  if (const Millis due = policy::RunningDeadline(event.deadlines(), event.state()); due > 0) {
+    *change.mutable_due_by() = ToTimestamp(due);
+    *change.mutable_clock_started_at() = event.deadlines().started_at();
+  }
+  if (event.has_created_at()) {
+    *change.mutable_created_at() = event.created_at();
+  }
   return move;
 }
 

@@ -35,6 +35,8 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const CommonFlags& flag
     return telemetry.status();
   }
   runtime->telemetry_ = *std::move(telemetry);
+  runtime->redis_metrics_ =
+      std::make_unique<telemetry::RedisMetrics>(runtime->telemetry_->registry());
 
   runtime->redis_ = runtime->MakeRedis(service);
   // Start even when Redis is not up yet: the client reconnects with back-off, and calls fail
@@ -51,6 +53,10 @@ std::unique_ptr<redis::AsioClient> Runtime::MakeRedis(const std::string& name) {
   options.host = redis_host_;
   options.port = redis_port_;
   options.name = name;
+  options.observer = [metrics = redis_metrics_.get()](std::string_view command, double seconds,
+                                                      bool ok) {
+    metrics->Observe(command, seconds, ok);
+  };
   auto client = std::make_unique<redis::AsioClient>(io_.context(), options);
   client->Start();
   return client;
@@ -61,9 +67,19 @@ redis::Client& Runtime::NewRedisConnection(const std::string& name) {
   return *extra_redis_.back();
 }
 
+void Runtime::MonitorStreamGroup(std::vector<std::string> streams, const std::string& group,
+                                 std::chrono::milliseconds interval) {
+  group_monitors_.push_back(std::make_unique<StreamGroupMonitor>(
+      io_.context(), *redis_, *redis_metrics_, std::move(streams), group, interval));
+  group_monitors_.back()->Start();
+}
+
 Runtime::~Runtime() { StopBackground(); }
 
 void Runtime::StopBackground() {
+  for (auto& monitor : group_monitors_) {
+    monitor->Stop();
+  }
   // Clients first, while the Asio thread still runs their last callbacks.
   for (auto& client : extra_redis_) {
     client->Stop();

@@ -12,6 +12,8 @@
 #include "common/redis/asio_client.h"
 #include "common/server/flags.h"
 #include "common/server/host.h"
+#include "common/server/stream_groups.h"
+#include "common/telemetry/redis_metrics.h"
 #include "common/telemetry/telemetry.h"
 #include "common/topology/topology.h"
 
@@ -34,6 +36,12 @@ class Runtime final {
   redis::Client& redis() { return *redis_; }
   // A connection of its own, for blocking reads (XREADGROUP BLOCK). Owned by the runtime.
   redis::Client& NewRedisConnection(const std::string& name);
+  // Redis latency and errors of every connection above, and consumer-group backlogs.
+  telemetry::RedisMetrics& redis_metrics() { return *redis_metrics_; }
+  // Exposes the lag and pending entries of `group` on `streams`, polled every `interval`, until
+  // StopBackground().
+  void MonitorStreamGroup(std::vector<std::string> streams, const std::string& group,
+                          std::chrono::milliseconds interval = std::chrono::seconds(5));
 
   // Serves `services` on flags.listen until SIGINT or SIGTERM, then shuts down: the server
   // first (running calls get a grace period), then StopBackground(). Returns the process exit
@@ -57,6 +65,8 @@ class Runtime final {
   SystemClock clock_;
   IoThread io_;
   std::unique_ptr<telemetry::Telemetry> telemetry_;
+  std::unique_ptr<telemetry::RedisMetrics> redis_metrics_;
+  std::vector<std::unique_ptr<StreamGroupMonitor>> group_monitors_;
   std::unique_ptr<redis::AsioClient> redis_;
   std::vector<std::unique_ptr<redis::AsioClient>> extra_redis_;
 };

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "services/gateway/watch_events.h"
 
 namespace grid::gateway {
 namespace {
@@ -14,6 +15,37 @@ using Intake = v1::IntakeService::StubInterface::async_interface;
 using Routing = v1::RoutingService::StubInterface::async_interface;
 using Escalation = v1::EscalationService::StubInterface::async_interface;
 using Metrics = v1::MetricsService::StubInterface::async_interface;
+
+template <class Async>
+constexpr const char* ServiceName() {
+  if constexpr (std::is_same_v<Async, Intake>) {
+    return "intake";
+  } else if constexpr (std::is_same_v<Async, Routing>) {
+    return "routing";
+  } else if constexpr (std::is_same_v<Async, Escalation>) {
+    return "escalation";
+  } else {
+    return "metrics";
+  }
+}
+
+// The status of an internal call as the public sees it. The gateway's own client errors (a
+// backend down, refused, reset) name internal addresses: the caller learns which service failed
+// and that a retry may help, not where it runs.
+grpc::Status AtTheEdge(const grpc::Status& status, const char* service) {
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        absl::StrCat("the ", service, " service is unavailable; retry later"));
+  }
+  const std::string& message = status.error_message();
+  for (const char* scheme : {"ipv4:", "ipv6:", "unix:"}) {
+    if (message.find(scheme) != std::string::npos) {
+      return grpc::Status(status.error_code(),
+                          absl::StrCat("the call to the ", service, " service failed"));
+    }
+  }
+  return status;
+}
 
 // Streams the items of one upload to intake and hands intake's status to `done`. Deletes itself
 // when the intake call is over, before calling `done`.
@@ -64,12 +96,22 @@ class IntakeUpload final : public grpc::ClientWriteReactor<v1::UploadReportsRequ
 // intake's response and status. Deletes itself in OnDone.
 class UploadForward final : public grpc::ServerReadReactor<v1::UploadReportsRequest> {
  public:
+  // With `access`, the caller is authenticated and role-checked before anything is read, and
+  // every item is authorised (and its actor replaced) before any reaches intake.
   UploadForward(grpc::CallbackServerContext* context, v1::UploadReportsResponse* response,
-                Intake* intake, std::chrono::milliseconds default_deadline)
+                Intake* intake, std::chrono::milliseconds default_deadline, Access* access)
       : context_(context),
         response_(response),
         intake_(intake),
-        default_deadline_(default_deadline) {
+        default_deadline_(default_deadline),
+        access_(access) {
+    if (access_ != nullptr) {
+      grpc::Status admitted = access_->AdmitRole(*context_, auth::Rpc::kUploadReports, caller_);
+      if (!admitted.ok()) {
+        Finish(admitted);
+        return;
+      }
+    }
     StartRead(&item_);
   }
 
@@ -91,12 +133,25 @@ class UploadForward final : public grpc::ServerReadReactor<v1::UploadReportsRequ
       Finish(grpc::Status::CANCELLED);
       return;
     }
+    if (access_ != nullptr) {
+      for (std::size_t i = 0; i < items_.size(); ++i) {
+        const absl::Status allowed = access_->authorizer().CheckReport(
+            caller_, auth::Rpc::kUploadReports, items_[i].report());
+        if (!allowed.ok()) {
+          Finish(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                              absl::StrCat("reports[", i, "]: ", allowed.message())));
+          return;
+        }
+        *items_[i].mutable_actor() = caller_;
+      }
+    }
     // As in Forward: the caller's deadline and cancellation carry over to the intake call.
     std::unique_ptr<grpc::ClientContext> client =
         grpc::ClientContext::FromCallbackServerContext(*context_);
     client->set_deadline(std::chrono::system_clock::now() + default_deadline_);
-    auto* upload = new IntakeUpload(std::move(client), std::move(items_),
-                                    [this](const grpc::Status& status) { Finish(status); });
+    auto* upload = new IntakeUpload(
+        std::move(client), std::move(items_),
+        [this](const grpc::Status& status) { Finish(AtTheEdge(status, ServiceName<Intake>())); });
     upload->Start(intake_, response_);
   }
 
@@ -107,6 +162,8 @@ class UploadForward final : public grpc::ServerReadReactor<v1::UploadReportsRequ
   v1::UploadReportsResponse* response_;
   Intake* intake_;
   std::chrono::milliseconds default_deadline_;
+  Access* access_;
+  v1::Actor caller_;
   v1::UploadReportsRequest item_;
   std::vector<v1::UploadReportsRequest> items_;
 };
@@ -133,8 +190,11 @@ Backends ConnectBackends(const std::string& intake, const std::string& routing,
 }
 
 GatewayServiceImpl::GatewayServiceImpl(Backends backends, const topology::Topology& topology,
-                                       std::chrono::milliseconds default_deadline)
-    : backends_(std::move(backends)), topology_(topology), default_deadline_(default_deadline) {}
+                                       std::chrono::milliseconds default_deadline, AccessPtr access)
+    : backends_(std::move(backends)),
+      topology_(topology),
+      default_deadline_(default_deadline),
+      access_(std::move(access)) {}
 
 template <class Async, class Request, class Response>
 grpc::ServerUnaryReactor* GatewayServiceImpl::Forward(
@@ -151,132 +211,256 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::Forward(
   grpc::ClientContext* raw = client.release();
   (backend->*method)(raw, request, response, [reactor, raw](grpc::Status status) {
     delete raw;
-    reactor->Finish(status);
+    reactor->Finish(AtTheEdge(status, ServiceName<Async>()));
   });
+  return reactor;
+}
+
+template <class Async, class Request, class Response>
+grpc::ServerUnaryReactor* GatewayServiceImpl::Guarded(
+    grpc::CallbackServerContext* context, auth::Rpc rpc, std::type_identity_t<Async>* backend,
+    void (Async::*method)(grpc::ClientContext*, const Request*, Response*,
+                          std::function<void(grpc::Status)>),
+    const Request* request, Response* response) {
+  if (access_ == nullptr) {
+    return Forward(context, backend, method, request, response);
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  v1::Actor caller;
+  if (grpc::Status admitted = access_->AdmitRole(*context, rpc, caller); !admitted.ok()) {
+    reactor->Finish(admitted);
+    return reactor;
+  }
+  // The forwarded copy: the caller's actor, the caller's scope. Shared by the callbacks below
+  // until the internal call is over.
+  auto owned = std::make_shared<Request>(*request);
+  if constexpr (requires { owned->mutable_actor(); }) {
+    *owned->mutable_actor() = caller;
+  }
+  const auto send = [this, context, reactor, backend, method,
+                     response](std::shared_ptr<Request> forwarded) {
+    std::unique_ptr<grpc::ClientContext> client =
+        grpc::ClientContext::FromCallbackServerContext(*context);
+    client->set_deadline(std::chrono::system_clock::now() + default_deadline_);
+    grpc::ClientContext* raw = client.release();
+    const Request* sent = forwarded.get();
+    (backend->*method)(raw, sent, response,
+                       [reactor, raw, forwarded = std::move(forwarded)](grpc::Status status) {
+                         delete raw;
+                         reactor->Finish(AtTheEdge(status, ServiceName<Async>()));
+                       });
+  };
+  const auth::Authorizer& authorizer = access_->authorizer();
+
+  if constexpr (std::is_same_v<Request, v1::ReportEventRequest>) {
+    if (absl::Status allowed = authorizer.CheckReport(caller, rpc, owned->report());
+        !allowed.ok()) {
+      reactor->Finish(ToGrpcStatus(allowed));
+      return reactor;
+    }
+    send(std::move(owned));
+  } else if constexpr (requires { owned->event_id(); }) {
+    // The event decides: read it (under the caller's deadline) to learn its grid and unit.
+    struct Read {
+      v1::GetEventRequest request;
+      v1::GetEventResponse response;
+      std::unique_ptr<grpc::ClientContext> client;
+    };
+    auto read = std::make_shared<Read>();
+    read->request.set_event_id(owned->event_id());
+    read->client = grpc::ClientContext::FromCallbackServerContext(*context);
+    read->client->set_deadline(std::chrono::system_clock::now() + default_deadline_);
+    std::string unit_id;
+    if constexpr (requires { owned->unit_id(); }) {
+      unit_id = owned->unit_id();  // A reassignment's destination.
+    }
+    backends_.routing->async()->GetEvent(
+        read->client.get(), &read->request, &read->response,
+        [reactor, read, owned, caller, rpc, unit_id, authorizer = &authorizer, send,
+         response](grpc::Status status) mutable {
+          if (!status.ok()) {
+            reactor->Finish(AtTheEdge(status, ServiceName<Routing>()));
+            return;
+          }
+          if (absl::Status allowed =
+                  authorizer->CheckTarget(caller, rpc, unit_id, &read->response.event());
+              !allowed.ok()) {
+            reactor->Finish(ToGrpcStatus(allowed));
+            return;
+          }
+          if constexpr (std::is_same_v<Response, v1::GetEventResponse>) {
+            // GetEvent itself: the read is the answer.
+            *response = std::move(read->response);
+            reactor->Finish(grpc::Status::OK);
+          } else {
+            (void)response;
+            send(std::move(owned));
+          }
+        });
+  } else {
+    static_assert(
+        requires { owned->unit_id(); }, "a guarded call names an event or a unit");
+    owned->set_unit_id(auth::Authorizer::Scope(caller, owned->unit_id()));
+    if (absl::Status allowed = authorizer.CheckTarget(caller, rpc, owned->unit_id(), nullptr);
+        !allowed.ok()) {
+      reactor->Finish(ToGrpcStatus(allowed));
+      return reactor;
+    }
+    send(std::move(owned));
+  }
   return reactor;
 }
 
 grpc::ServerReadReactor<v1::UploadReportsRequest>* GatewayServiceImpl::UploadReports(
     grpc::CallbackServerContext* context, v1::UploadReportsResponse* response) {
-  return new UploadForward(context, response, backends_.intake->async(), default_deadline_);
+  return new UploadForward(context, response, backends_.intake->async(), default_deadline_,
+                           access_.get());
 }
 
 grpc::ServerUnaryReactor* GatewayServiceImpl::ReportEvent(grpc::CallbackServerContext* context,
                                                           const v1::ReportEventRequest* request,
                                                           v1::ReportEventResponse* response) {
-  return Forward(context, backends_.intake->async(), &Intake::ReportEvent, request, response);
+  return Guarded(context, auth::Rpc::kReportEvent, backends_.intake->async(), &Intake::ReportEvent,
+                 request, response);
 }
 
 grpc::ServerUnaryReactor* GatewayServiceImpl::AcceptEvent(grpc::CallbackServerContext* context,
                                                           const v1::AcceptEventRequest* request,
                                                           v1::AcceptEventResponse* response) {
-  return Forward(context, backends_.routing->async(), &Routing::AcceptEvent, request, response);
+  return Guarded(context, auth::Rpc::kAcceptEvent, backends_.routing->async(),
+                 &Routing::AcceptEvent, request, response);
 }
 
 grpc::ServerUnaryReactor* GatewayServiceImpl::ResolveEvent(grpc::CallbackServerContext* context,
                                                            const v1::ResolveEventRequest* request,
                                                            v1::ResolveEventResponse* response) {
-  return Forward(context, backends_.routing->async(), &Routing::ResolveEvent, request, response);
+  return Guarded(context, auth::Rpc::kResolveEvent, backends_.routing->async(),
+                 &Routing::ResolveEvent, request, response);
 }
 
 grpc::ServerUnaryReactor* GatewayServiceImpl::VerifyEvent(grpc::CallbackServerContext* context,
                                                           const v1::VerifyEventRequest* request,
                                                           v1::VerifyEventResponse* response) {
-  return Forward(context, backends_.routing->async(), &Routing::VerifyEvent, request, response);
+  return Guarded(context, auth::Rpc::kVerifyEvent, backends_.routing->async(),
+                 &Routing::VerifyEvent, request, response);
 }
 
 grpc::ServerUnaryReactor* GatewayServiceImpl::ReturnEvent(grpc::CallbackServerContext* context,
                                                           const v1::ReturnEventRequest* request,
                                                           v1::ReturnEventResponse* response) {
-  return Forward(context, backends_.routing->async(), &Routing::ReturnEvent, request, response);
+  return Guarded(context, auth::Rpc::kReturnEvent, backends_.routing->async(),
+                 &Routing::ReturnEvent, request, response);
 }
 
 grpc::ServerUnaryReactor* GatewayServiceImpl::SuspendEvent(grpc::CallbackServerContext* context,
                                                            const v1::SuspendEventRequest* request,
                                                            v1::SuspendEventResponse* response) {
-  return Forward(context, backends_.routing->async(), &Routing::SuspendEvent, request, response);
+  return Guarded(context, auth::Rpc::kSuspendEvent, backends_.routing->async(),
+                 &Routing::SuspendEvent, request, response);
 }
 
 grpc::ServerUnaryReactor* GatewayServiceImpl::ResumeEvent(grpc::CallbackServerContext* context,
                                                           const v1::ResumeEventRequest* request,
                                                           v1::ResumeEventResponse* response) {
-  return Forward(context, backends_.routing->async(), &Routing::ResumeEvent, request, response);
+  return Guarded(context, auth::Rpc::kResumeEvent, backends_.routing->async(),
+                 &Routing::ResumeEvent, request, response);
 }
 
 grpc::ServerUnaryReactor* GatewayServiceImpl::CancelEvent(grpc::CallbackServerContext* context,
                                                           const v1::CancelEventRequest* request,
                                                           v1::CancelEventResponse* response) {
-  return Forward(context, backends_.routing->async(), &Routing::CancelEvent, request, response);
+  return Guarded(context, auth::Rpc::kCancelEvent, backends_.routing->async(),
+                 &Routing::CancelEvent, request, response);
 }
 
 grpc::ServerUnaryReactor* GatewayServiceImpl::VoidEvent(grpc::CallbackServerContext* context,
                                                         const v1::VoidEventRequest* request,
                                                         v1::VoidEventResponse* response) {
-  return Forward(context, backends_.routing->async(), &Routing::VoidEvent, request, response);
+  return Guarded(context, auth::Rpc::kVoidEvent, backends_.routing->async(), &Routing::VoidEvent,
+                 request, response);
 }
 
 grpc::ServerUnaryReactor* GatewayServiceImpl::ReassignEvent(grpc::CallbackServerContext* context,
                                                             const v1::ReassignEventRequest* request,
                                                             v1::ReassignEventResponse* response) {
-  return Forward(context, backends_.routing->async(), &Routing::ReassignEvent, request, response);
+  return Guarded(context, auth::Rpc::kReassignEvent, backends_.routing->async(),
+                 &Routing::ReassignEvent, request, response);
 }
 
 grpc::ServerUnaryReactor* GatewayServiceImpl::GetEvent(grpc::CallbackServerContext* context,
                                                        const v1::GetEventRequest* request,
                                                        v1::GetEventResponse* response) {
-  return Forward(context, backends_.routing->async(), &Routing::GetEvent, request, response);
+  return Guarded(context, auth::Rpc::kGetEvent, backends_.routing->async(), &Routing::GetEvent,
+                 request, response);
 }
 
 grpc::ServerUnaryReactor* GatewayServiceImpl::ListEvents(grpc::CallbackServerContext* context,
                                                          const v1::ListEventsRequest* request,
                                                          v1::ListEventsResponse* response) {
-  return Forward(context, backends_.routing->async(), &Routing::ListEvents, request, response);
+  return Guarded(context, auth::Rpc::kListEvents, backends_.routing->async(), &Routing::ListEvents,
+                 request, response);
 }
 
 grpc::ServerUnaryReactor* GatewayServiceImpl::GetEventHistory(
     grpc::CallbackServerContext* context, const v1::GetEventHistoryRequest* request,
     v1::GetEventHistoryResponse* response) {
-  return Forward(context, backends_.routing->async(), &Routing::GetEventHistory, request, response);
+  return Guarded(context, auth::Rpc::kGetEventHistory, backends_.routing->async(),
+                 &Routing::GetEventHistory, request, response);
 }
 
 grpc::ServerUnaryReactor* GatewayServiceImpl::ListUnitQueue(grpc::CallbackServerContext* context,
                                                             const v1::ListUnitQueueRequest* request,
                                                             v1::ListUnitQueueResponse* response) {
-  return Forward(context, backends_.routing->async(), &Routing::ListUnitQueue, request, response);
+  return Guarded(context, auth::Rpc::kListUnitQueue, backends_.routing->async(),
+                 &Routing::ListUnitQueue, request, response);
 }
 
 grpc::ServerUnaryReactor* GatewayServiceImpl::EscalateEvent(grpc::CallbackServerContext* context,
                                                             const v1::EscalateEventRequest* request,
                                                             v1::EscalateEventResponse* response) {
-  return Forward(context, backends_.escalation->async(), &Escalation::EscalateEvent, request,
-                 response);
+  return Guarded(context, auth::Rpc::kEscalateEvent, backends_.escalation->async(),
+                 &Escalation::EscalateEvent, request, response);
 }
 
 grpc::ServerUnaryReactor* GatewayServiceImpl::SuperviseEvent(
     grpc::CallbackServerContext* context, const v1::SuperviseEventRequest* request,
     v1::SuperviseEventResponse* response) {
-  return Forward(context, backends_.escalation->async(), &Escalation::SuperviseEvent, request,
-                 response);
+  return Guarded(context, auth::Rpc::kSuperviseEvent, backends_.escalation->async(),
+                 &Escalation::SuperviseEvent, request, response);
 }
 
 grpc::ServerUnaryReactor* GatewayServiceImpl::ListOverdueEvents(
     grpc::CallbackServerContext* context, const v1::ListOverdueEventsRequest* request,
     v1::ListOverdueEventsResponse* response) {
-  return Forward(context, backends_.escalation->async(), &Escalation::ListOverdueEvents, request,
-                 response);
+  return Guarded(context, auth::Rpc::kListOverdueEvents, backends_.escalation->async(),
+                 &Escalation::ListOverdueEvents, request, response);
 }
 
 grpc::ServerUnaryReactor* GatewayServiceImpl::GetStats(grpc::CallbackServerContext* context,
                                                        const v1::GetStatsRequest* request,
                                                        v1::GetStatsResponse* response) {
-  return Forward(context, backends_.metrics->async(), &Metrics::GetStats, request, response);
+  return Guarded(context, auth::Rpc::kGetStats, backends_.metrics->async(), &Metrics::GetStats,
+                 request, response);
 }
 
 grpc::ServerUnaryReactor* GatewayServiceImpl::GetTopology(grpc::CallbackServerContext* context,
                                                           const v1::GetTopologyRequest* request,
                                                           v1::GetTopologyResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const std::string& root = request->unit_id();
+  std::string root = request->unit_id();
+  if (access_ != nullptr) {
+    v1::Actor caller;
+    grpc::Status allowed = access_->AdmitRole(*context, auth::Rpc::kGetTopology, caller);
+    if (allowed.ok()) {
+      root = auth::Authorizer::Scope(caller, root);
+      allowed = ToGrpcStatus(
+          access_->authorizer().CheckTarget(caller, auth::Rpc::kGetTopology, root, nullptr));
+    }
+    if (!allowed.ok()) {
+      reactor->Finish(allowed);
+      return reactor;
+    }
+  }
   if (!root.empty() && topology_.Find(root) == nullptr) {
     reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
                                  absl::StrCat("unit_id: unknown unit \"", root, "\"")));
@@ -302,6 +486,38 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::GetTopology(grpc::CallbackServerCo
   }
   reactor->Finish(grpc::Status::OK);
   return reactor;
+}
+
+grpc::Status GatewayServiceImpl::WatchJurisdiction(grpc::CallbackServerContext* context,
+                                                   std::string& jurisdiction) {
+  jurisdiction = topology_.district_id();
+  if (access_ == nullptr) {
+    return grpc::Status::OK;
+  }
+  // Authenticated, rate limited and role-checked like every call; an ADMIN watches the district,
+  // anyone else (an OPERATOR: the table of authorizer.h) the subtree of their home unit.
+  v1::Actor caller;
+  if (grpc::Status admitted = access_->AdmitRole(*context, auth::Rpc::kWatchEvents, caller);
+      !admitted.ok()) {
+    return admitted;
+  }
+  if (caller.role() != v1::ROLE_ADMIN) {
+    jurisdiction = caller.unit_id();
+  }
+  return grpc::Status::OK;
+}
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* GatewayServiceImpl::WatchEvents(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
+  if (watch_hub_ == nullptr) {
+    return RefuseWatch(
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "watch: the live stream is not served here"));
+  }
+  std::string jurisdiction;
+  if (grpc::Status allowed = WatchJurisdiction(context, jurisdiction); !allowed.ok()) {
+    return RefuseWatch(allowed);
+  }
+  return StartWatch(context, *request, *watch_hub_, topology_, jurisdiction);
 }
 
 }  // namespace grid::gateway

@@ -8,12 +8,15 @@
 #include <memory>
 #include <type_traits>
 
+#include "common/auth/authorizer.h"
 #include "common/topology/topology.h"
 #include "grid/v1/escalation.grpc.pb.h"
 #include "grid/v1/gateway.grpc.pb.h"
 #include "grid/v1/intake.grpc.pb.h"
 #include "grid/v1/metrics.grpc.pb.h"
 #include "grid/v1/routing.grpc.pb.h"
+#include "services/gateway/access.h"
+#include "services/gateway/watch_hub.h"
 
 namespace grid::gateway {
 
@@ -33,14 +36,30 @@ Backends ConnectBackends(const std::string& intake, const std::string& routing,
 // The most reports one UploadReports call may carry (intake's limit too).
 inline constexpr std::size_t kMaxUploadItems = 1000;
 
-// Thread-safe: every call runs on gRPC's callback threads and only reads the members.
-// Authentication is not there yet: the request's `actor` goes to the backend as the client sent it.
-class GatewayServiceImpl final : public v1::GatewayService::CallbackService {
+// Thread-safe: every call runs on gRPC's callback threads and only reads the members (Access
+// locks what it changes).
+//
+// With `access` (the deployed case), every call is authenticated from its bearer token, rate
+// limited per subject and authorised by auth::Authorizer (authorizer.h holds the role × RPC
+// table): a call that names an event reads it first (routing's GetEvent, under the caller's
+// deadline) to learn its grid and unit. The request's `actor` is replaced by the token's caller;
+// a list, queue, stats or topology call without a unit is scoped to the caller's home unit.
+// Without `access` (--insecure-no-auth, forwarding tests) requests go through as the client sent
+// them. Either way an internal service that is down gives UNAVAILABLE at once, with a message that
+// names the service, not its address.
+//
+// WatchEvents is a raw method (its messages are ByteBuffers) so that the watch hub serializes each
+// change once for all of its watchers; see watch_events.h.
+class GatewayServiceImpl final : public v1::GatewayService::WithRawCallbackMethod_WatchEvents<
+                                     v1::GatewayService::CallbackService> {
  public:
   // A call whose caller set no deadline gets `default_deadline` on its internal call, so that
   // nothing waits forever on a stuck backend. Borrows the topology.
   GatewayServiceImpl(Backends backends, const topology::Topology& topology,
-                     std::chrono::milliseconds default_deadline);
+                     std::chrono::milliseconds default_deadline, AccessPtr access = nullptr);
+
+  // Authentication, rate limits and the authoriser; nullptr when calls are not authenticated.
+  Access* access() const { return access_.get(); }
 
   grpc::ServerUnaryReactor* ReportEvent(grpc::CallbackServerContext* context,
                                         const v1::ReportEventRequest* request,
@@ -102,6 +121,12 @@ class GatewayServiceImpl final : public v1::GatewayService::CallbackService {
   grpc::ServerUnaryReactor* GetTopology(grpc::CallbackServerContext* context,
                                         const v1::GetTopologyRequest* request,
                                         v1::GetTopologyResponse* response) override;
+  // The live stream (watch_hub.h); UNAVAILABLE until SetWatchHub.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchEvents(grpc::CallbackServerContext* context,
+                                                          const grpc::ByteBuffer* request) override;
+
+  // The hub that serves WatchEvents; borrowed, it must outlive the service.
+  void SetWatchHub(WatchHub& hub) { watch_hub_ = &hub; }
 
  private:
   // Calls `method` of a backend's async stub with a client context that carries the caller's
@@ -115,9 +140,28 @@ class GatewayServiceImpl final : public v1::GatewayService::CallbackService {
                                                           std::function<void(grpc::Status)>),
                                     const Request* request, Response* response);
 
+  // Forward behind the door: authenticates, rate limits and authorises the call as `rpc` (reading
+  // the event first when the request names one), replaces the request's actor with the caller,
+  // then forwards a copy. The same as Forward when there is no `access_`.
+  template <class Async, class Request, class Response>
+  grpc::ServerUnaryReactor* Guarded(grpc::CallbackServerContext* context, auth::Rpc rpc,
+                                    std::type_identity_t<Async>* backend,
+                                    void (Async::*method)(grpc::ClientContext*, const Request*,
+                                                          Response*,
+                                                          std::function<void(grpc::Status)>),
+                                    const Request* request, Response* response);
+
+  // The authorisation hook of WatchEvents: the root of the unit subtree the caller may watch
+  // (the request's unit_id must lie inside it), or a status that refuses the call: with access_,
+  // the caller's home unit (the district for an ADMIN) after authentication and the role check of
+  // auth::Authorizer; without, the whole district.
+  grpc::Status WatchJurisdiction(grpc::CallbackServerContext* context, std::string& jurisdiction);
+
   Backends backends_;
   const topology::Topology& topology_;
   std::chrono::milliseconds default_deadline_;
+  AccessPtr access_;
+  WatchHub* watch_hub_ = nullptr;
 };
 
 }  // namespace grid::gateway

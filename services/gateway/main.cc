@@ -3,6 +3,7 @@
 
 #include "common/log/log.h"
 #include "common/server/runtime.h"
+#include "services/gateway/access.h"
 #include "services/gateway/gateway_service.h"
 
 int main(int argc, char** argv) {
@@ -23,16 +24,75 @@ int main(int argc, char** argv) {
   app.add_option("--default-deadline-ms", default_deadline_ms,
                  "deadline of internal calls when the caller sets none")
       ->capture_default_str();
+  std::string jwt_secret_file;
+  bool insecure_no_auth = false;
+  grid::auth::RateLimiter::Options rate{.per_second = 50, .burst = 100, .max_subjects = 100000};
+  app.add_option("--jwt-secret-file", jwt_secret_file,
+                 "file holding the HS256 secret of the bearer tokens (at least 32 bytes)")
+      ->envname("GRID_JWT_SECRET_FILE");
+  app.add_flag("--insecure-no-auth", insecure_no_auth,
+               "accept calls without tokens and trust the actor the client sends (tests only)");
+  app.add_option("--rate-per-second", rate.per_second,
+                 "calls a second per subject, on average (0: no limit)")
+      ->capture_default_str();
+  app.add_option("--rate-burst", rate.burst, "calls a subject may make at once")
+      ->capture_default_str();
+  app.add_option("--rate-max-subjects", rate.max_subjects,
+                 "subjects the rate limiter remembers at most (bounds its memory)")
+      ->capture_default_str();
+  grid::gateway::WatchHubOptions watch;
+  int watch_heartbeat_seconds = 15;
+  app.add_option("--watch-heartbeat-seconds", watch_heartbeat_seconds,
+                 "a watcher that got nothing for this long gets a heartbeat")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--watch-queue", watch.queue_capacity,
+                 "changes a watcher may fall behind before it is cut off with a cursor")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   grid::log::Init("gateway", flags.log_level);
+  if (jwt_secret_file.empty() && !insecure_no_auth) {
+    spdlog::error(
+        "--jwt-secret-file (or GRID_JWT_SECRET_FILE) is required; "
+        "--insecure-no-auth turns authentication off");
+    return 2;
+  }
 
   auto runtime = grid::server::Runtime::Create(flags, "gateway");
   if (!runtime.ok()) {
     spdlog::error("{}", runtime.status().ToString());
     return 2;
   }
+  static const grid::SystemClock clock;
+  grid::gateway::AccessPtr access;
+  if (insecure_no_auth) {
+    spdlog::warn("authentication is OFF (--insecure-no-auth): every caller is trusted");
+  } else {
+    absl::StatusOr<std::string> secret = grid::auth::ReadSecretFile(jwt_secret_file);
+    if (!secret.ok()) {
+      spdlog::error("{}", secret.status().ToString());
+      return 2;
+    }
+    access = std::make_unique<grid::gateway::Access>(
+        (*runtime)->topology(), grid::gateway::Access::Options{*std::move(secret), rate}, clock);
+  }
   grid::gateway::GatewayServiceImpl service(
       grid::gateway::ConnectBackends(intake, routing, escalation, metrics), (*runtime)->topology(),
-      std::chrono::milliseconds(default_deadline_ms));
-  return (*runtime)->Serve({&service});
+      std::chrono::milliseconds(default_deadline_ms), std::move(access));
+  // One reader of the live streams for every watcher of this process, on a connection of its own
+  // (XREAD BLOCK holds it).
+  watch.heartbeat = std::chrono::seconds(watch_heartbeat_seconds);
+  grid::gateway::WatchMetrics watch_metrics((*runtime)->telemetry().registry());
+  auto watch_hub = grid::gateway::WatchHub::Create(
+      (*runtime)->io(), (*runtime)->NewRedisConnection("watch"), (*runtime)->redis(),
+      (*runtime)->topology(), watch, &watch_metrics);
+  watch_hub->Start();
+  if (!watch_hub->WaitReady(std::chrono::seconds(5))) {
+    spdlog::warn("watch: live streams not readable yet; WatchEvents is UNAVAILABLE until they are");
+  }
+  service.SetWatchHub(*watch_hub);
+  const int code = (*runtime)->Serve({&service});
+  watch_hub->Stop();
+  return code;
 }

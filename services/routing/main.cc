@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
         dispatcher.Handle(entry, std::move(done));
       });
   consumer_loop.Start();
+  runtime.MonitorStreamGroup(options.streams, options.group);
 
   grid::routing::EventQueries::Options query_options;
   query_options.calendar = runtime.policy().calendar();

@@ -48,9 +48,11 @@ class ClosedLoopTest : public ::testing::Test {
 
   v1::GatewayService::Stub& gateway() { return stack_->gateway(); }
 
-  static std::unique_ptr<grpc::ClientContext> Context() {
+  // A call as `actor` (a bearer token of theirs), an admin when not said.
+  std::unique_ptr<grpc::ClientContext> Context(const v1::Actor& actor = Stack::Admin()) {
     auto context = std::make_unique<grpc::ClientContext>();
     context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    stack_->Authorize(*context, actor);
     return context;
   }
 
@@ -84,7 +86,8 @@ class ClosedLoopTest : public ::testing::Test {
     *request.mutable_report() = report;
     *request.mutable_actor() = Worker();
     v1::ReportEventResponse response;
-    const grpc::Status status = gateway().ReportEvent(Context().get(), request, &response);
+    const grpc::Status status =
+        gateway().ReportEvent(Context(request.actor()).get(), request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response;
   }
@@ -137,7 +140,7 @@ class ClosedLoopTest : public ::testing::Test {
     request.set_event_id(id);
     *request.mutable_actor() = actor;
     v1::AcceptEventResponse response;
-    auto status = gateway().AcceptEvent(Context().get(), request, &response);
+    auto status = gateway().AcceptEvent(Context(request.actor()).get(), request, &response);
     if (out != nullptr) {
       *out = response.event();
     }
@@ -150,7 +153,7 @@ class ClosedLoopTest : public ::testing::Test {
     request.set_note("清理完毕");
     request.add_media("oss://evidence/after.jpg");
     v1::ResolveEventResponse response;
-    return gateway().ResolveEvent(Context().get(), request, &response);
+    return gateway().ResolveEvent(Context(request.actor()).get(), request, &response);
   }
   grpc::Status Verify(const std::string& id, bool passed, v1::Event* out = nullptr) {
     v1::VerifyEventRequest request;
@@ -159,7 +162,7 @@ class ClosedLoopTest : public ::testing::Test {
     request.set_passed(passed);
     request.set_note(passed ? "现场核实已清理" : "仍有垃圾");
     v1::VerifyEventResponse response;
-    auto status = gateway().VerifyEvent(Context().get(), request, &response);
+    auto status = gateway().VerifyEvent(Context(request.actor()).get(), request, &response);
     if (out != nullptr) {
       *out = response.event();
     }
@@ -259,7 +262,7 @@ TEST_F(ClosedLoopTest, AReturnedEventIsRoutedToTheNextUnit) {
   *request.mutable_actor() = Handler(kGrid);
   request.set_reason("这是物业的事");
   v1::ReturnEventResponse response;
-  ASSERT_TRUE(gateway().ReturnEvent(Context().get(), request, &response).ok());
+  ASSERT_TRUE(gateway().ReturnEvent(Context(request.actor()).get(), request, &response).ok());
   EXPECT_EQ(response.event().state(), v1::EVENT_STATE_DISPATCHED);
   EXPECT_EQ(response.event().level(), v1::LEVEL_COMMUNITY);
   EXPECT_EQ(response.event().unit_id(), kCommunity);
@@ -286,7 +289,7 @@ TEST_F(ClosedLoopTest, SuspendPausesTheClockAndResumeRestartsIt) {
   suspend.set_reason("等待管网改造");
   suspend.set_approver_unit_id(kCommunity);
   v1::SuspendEventResponse suspended;
-  ASSERT_TRUE(gateway().SuspendEvent(Context().get(), suspend, &suspended).ok());
+  ASSERT_TRUE(gateway().SuspendEvent(Context(suspend.actor()).get(), suspend, &suspended).ok());
   EXPECT_EQ(suspended.event().state(), v1::EVENT_STATE_SUSPENDED);
   v1::Event event;
   ASSERT_TRUE(Get(id, event).ok());
@@ -303,9 +306,10 @@ TEST_F(ClosedLoopTest, SuspendPausesTheClockAndResumeRestartsIt) {
       std::chrono::seconds(1));
   v1::ResumeEventRequest resume;
   resume.set_event_id(id);
-  *resume.mutable_actor() = Handler(kGrid);
+  // Taking a suspension back up is an operator's (the handler only asks for one).
+  *resume.mutable_actor() = Actor(v1::ROLE_OPERATOR, std::string("operator-") + kSd, kSd);
   v1::ResumeEventResponse resumed;
-  ASSERT_TRUE(gateway().ResumeEvent(Context().get(), resume, &resumed).ok());
+  ASSERT_TRUE(gateway().ResumeEvent(Context(resume.actor()).get(), resume, &resumed).ok());
   EXPECT_EQ(resumed.event().state(), v1::EVENT_STATE_DISPATCHED);
   EXPECT_TRUE(InQueue(kGrid, id));
 
@@ -345,6 +349,7 @@ TEST_F(ClosedLoopTest, AnOfflineBatchAnswersPerItemAndKeepsOriginalTimes) {
   reports.push_back(MakeReport("9999", "offline-bad"));
 
   grpc::ClientContext context;
+  stack_->Authorize(context, Worker());
   v1::UploadReportsResponse response;
   auto writer = gateway().UploadReports(&context, &response);
   for (const v1::Report& report : reports) {
@@ -432,10 +437,15 @@ TEST_F(ClosedLoopTest, QueuesAndListsShowWhereEveryEventStands) {
   ASSERT_TRUE(Accept(accepted, Handler(kGrid)).ok());
   v1::ReturnEventRequest give_back;
   give_back.set_event_id(returned);
-  *give_back.mutable_actor() = Handler(kGrid);
+  v1::Event to_give_back;
+  ASSERT_TRUE(Get(returned, to_give_back).ok());
+  // Returned by the handler of the unit that has it (0103 starts at the community).
+  *give_back.mutable_actor() = Handler(to_give_back.unit_id());
   give_back.set_reason("not ours");
   v1::ReturnEventResponse ignored;
-  ASSERT_TRUE(gateway().ReturnEvent(Context().get(), give_back, &ignored).ok());
+  const grpc::Status given_back =
+      gateway().ReturnEvent(Context(give_back.actor()).get(), give_back, &ignored);
+  ASSERT_TRUE(given_back.ok()) << given_back.error_message();
 
   v1::ListUnitQueueRequest queue;
   queue.set_unit_id(kGrid);

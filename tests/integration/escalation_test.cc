@@ -46,9 +46,11 @@ class EscalationTest : public ::testing::Test {
 
   v1::GatewayService::Stub& gateway() { return stack_->gateway(); }
 
-  static std::unique_ptr<grpc::ClientContext> Context() {
+  // A call as `actor` (a bearer token of theirs), an admin when not said.
+  std::unique_ptr<grpc::ClientContext> Context(const v1::Actor& actor = Stack::Admin()) {
     auto context = std::make_unique<grpc::ClientContext>();
     context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    stack_->Authorize(*context, actor);
     return context;
   }
 
@@ -70,7 +72,8 @@ class EscalationTest : public ::testing::Test {
     report.set_description("夜间施工噪音");
     *request.mutable_actor() = Actor(v1::ROLE_OPERATOR, kSubdistrict);
     v1::ReportEventResponse response;
-    const grpc::Status status = gateway().ReportEvent(Context().get(), request, &response);
+    const grpc::Status status =
+        gateway().ReportEvent(Context(request.actor()).get(), request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response.event_id();
   }
@@ -156,7 +159,7 @@ TEST_F(EscalationTest, AcceptingStopsTheAcceptClockButTheResolveLimitStillEscala
   accept.set_event_id(id);
   *accept.mutable_actor() = Actor(v1::ROLE_HANDLER, kGrid);
   v1::AcceptEventResponse accepted;
-  ASSERT_TRUE(gateway().AcceptEvent(Context().get(), accept, &accepted).ok());
+  ASSERT_TRUE(gateway().AcceptEvent(Context(accept.actor()).get(), accept, &accepted).ok());
   const Millis resolve_by = FromTimestamp(accepted.event().deadlines().resolve_by());
 
   const v1::Event up = AwaitWhere(id, [](const v1::Event& e) { return e.escalation_count() >= 1; });
@@ -177,7 +180,7 @@ TEST_F(EscalationTest, AHandlerEscalatesByHand) {
   *request.mutable_actor() = Actor(v1::ROLE_HANDLER, kGrid);
   request.set_reason("涉及多户居民, 需社区协调");
   v1::EscalateEventResponse response;
-  ASSERT_TRUE(gateway().EscalateEvent(Context().get(), request, &response).ok());
+  ASSERT_TRUE(gateway().EscalateEvent(Context(request.actor()).get(), request, &response).ok());
   EXPECT_EQ(response.event().level(), v1::LEVEL_COMMUNITY);
   EXPECT_EQ(response.event().unit_id(), kCommunity);
   const std::vector<v1::EventChange> escalations = OfKind(History(id), v1::CHANGE_KIND_ESCALATED);
@@ -197,8 +200,9 @@ TEST_F(EscalationTest, SupervisionPressesTheUnitWithAShorterLimit) {
   *outside.mutable_actor() = Actor(v1::ROLE_OPERATOR, "370212002");
   outside.set_note("督办");
   v1::SuperviseEventResponse ignored;
-  EXPECT_EQ(gateway().SuperviseEvent(Context().get(), outside, &ignored).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      gateway().SuperviseEvent(Context(outside.actor()).get(), outside, &ignored).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
 
   v1::SuperviseEventRequest request;
   request.set_event_id(id);
@@ -206,7 +210,7 @@ TEST_F(EscalationTest, SupervisionPressesTheUnitWithAShorterLimit) {
   request.set_note("请立即处置");
   request.mutable_limit()->set_nanos(300'000'000);
   v1::SuperviseEventResponse response;
-  ASSERT_TRUE(gateway().SuperviseEvent(Context().get(), request, &response).ok());
+  ASSERT_TRUE(gateway().SuperviseEvent(Context(request.actor()).get(), request, &response).ok());
   EXPECT_TRUE(response.event().supervised());
   const Millis pressed_by = FromTimestamp(response.event().deadlines().accept_by());
   EXPECT_LT(pressed_by, FromTimestamp(dispatched.deadlines().accept_by()));
@@ -238,16 +242,17 @@ TEST_F(EscalationTest, ASuspendedEventDoesNotEscalate) {
   suspend.set_reason("等待施工许可核查");
   suspend.set_approver_unit_id(kCommunity);
   v1::SuspendEventResponse suspended;
-  ASSERT_TRUE(gateway().SuspendEvent(Context().get(), suspend, &suspended).ok());
+  ASSERT_TRUE(gateway().SuspendEvent(Context(suspend.actor()).get(), suspend, &suspended).ok());
   // Two accept limits pass while it is parked.
   EXPECT_FALSE(PollUntil([&] { return Get(id).escalation_count() > 0; }, std::chrono::seconds(4)));
   EXPECT_EQ(Get(id).state(), v1::EVENT_STATE_SUSPENDED);
 
   v1::ResumeEventRequest resume;
   resume.set_event_id(id);
-  *resume.mutable_actor() = Actor(v1::ROLE_HANDLER, kGrid);
+  // Taking a suspension back up is an operator's (the handler only asks for one).
+  *resume.mutable_actor() = Actor(v1::ROLE_OPERATOR, kSubdistrict);
   v1::ResumeEventResponse resumed;
-  ASSERT_TRUE(gateway().ResumeEvent(Context().get(), resume, &resumed).ok());
+  ASSERT_TRUE(gateway().ResumeEvent(Context(resume.actor()).get(), resume, &resumed).ok());
   const v1::Event up = AwaitWhere(id, [](const v1::Event& e) { return e.escalation_count() >= 1; });
   EXPECT_EQ(up.level(), v1::LEVEL_COMMUNITY) << "its clock ran again once resumed";
 }

@@ -81,6 +81,7 @@ class ReportDispatchTest : public ::testing::Test {
 
   static grpc::Status Report(const v1::Report& report, v1::ReportEventResponse& response) {
     grpc::ClientContext context;
+    stack_->Authorize(context, Stack::Admin());
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     v1::ReportEventRequest request;
     *request.mutable_report() = report;
@@ -89,6 +90,7 @@ class ReportDispatchTest : public ::testing::Test {
 
   static grpc::Status Get(const std::string& id, v1::Event& event) {
     grpc::ClientContext context;
+    stack_->Authorize(context, Stack::Admin());
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     v1::GetEventRequest request;
     request.set_event_id(id);
@@ -200,6 +202,7 @@ TEST_F(ReportDispatchTest, ReportsOfSeveralCategoriesReachTheUnitThePolicyNames)
     ASSERT_TRUE(score.ok());
     EXPECT_FALSE(score->IsNil()) << "the event is in its unit's work queue";
     grpc::ClientContext context;
+    stack_->Authorize(context, Stack::Admin());
     v1::GetEventHistoryRequest request;
     request.set_event_id(event.id());
     v1::GetEventHistoryResponse history;
@@ -299,6 +302,7 @@ TEST_F(ReportDispatchTest, UnknownEventIsNotFoundAndMalformedIdInvalid) {
 
 TEST_F(ReportDispatchTest, TopologySummaryShowsTheLaoshanCounts) {
   grpc::ClientContext context;
+  stack_->Authorize(context, Stack::Admin());
   v1::GetTopologyRequest request;
   v1::GetTopologyResponse response;
   ASSERT_TRUE(stack_->gateway().GetTopology(&context, request, &response).ok());

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <set>
 
 namespace grid::testing {
 namespace {
@@ -18,9 +20,7 @@ namespace {
   std::abort();
 }
 
-}  // namespace
-
-int FreePort() {
+int UnusedPort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     Die("socket");
@@ -40,6 +40,24 @@ int FreePort() {
   }
   ::close(fd);
   return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
+int FreePort() {
+  // The kernel may hand the same free port out twice, and a test takes several before it binds
+  // any (Redis and every service of a stack): never give one out twice in this process.
+  static std::mutex mutex;
+  static std::set<int> given;
+  std::lock_guard<std::mutex> lock(mutex);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int port = UnusedPort();
+    if (given.insert(port).second) {
+      return port;
+    }
+  }
+  errno = EADDRINUSE;
+  Die("no port that was not given out already");
 }
 
 }  // namespace grid::testing

@@ -1,11 +1,15 @@
 #include "tests/support/stack.h"
 
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
+#include <random>
 #include <sstream>
 
+#include "common/auth/token.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/support/paths.h"
 #include "tests/support/poll.h"
@@ -24,6 +28,13 @@ Stack::Stack(Options options)
   char pattern[] = "/tmp/grid-stack-XXXXXX";
   const char* made = mkdtemp(pattern);
   dir_ = made != nullptr ? made : "/tmp";
+  // A fresh secret per stack: tokens of one test never open another's gateway.
+  std::random_device random;
+  jwt_secret_ = "test-secret-";
+  for (int i = 0; i < 32; ++i) {
+    jwt_secret_ += "0123456789abcdef"[random() % 16];
+  }
+  std::ofstream(dir_ / "jwt-secret") << jwt_secret_ << "\n";
   for (const std::string& name : ServiceNames()) {
     services_[name] = Service{FreePort(), FreePort(), nullptr};
   }
@@ -76,6 +87,15 @@ std::vector<std::string> Stack::Args(const std::string& name, int port, int metr
     args.insert(args.end(), extra->second.begin(), extra->second.end());
   }
   if (name == "grid-gateway") {
+    args.push_back("--jwt-secret-file");
+    args.push_back((dir_ / "jwt-secret").string());
+    const auto extra = options_.extra_args.find(name);
+    if (extra == options_.extra_args.end() ||
+        std::find(extra->second.begin(), extra->second.end(), "--rate-per-second") ==
+            extra->second.end()) {
+      args.push_back("--rate-per-second");
+      args.push_back("0");
+    }
     for (const char* backend : {"intake", "routing", "escalation", "metrics"}) {
       args.push_back(std::string("--") + backend);
       args.push_back(address(std::string("grid-") + backend));
@@ -150,6 +170,37 @@ absl::StatusOr<std::unique_ptr<Process>> Stack::StartReplica(const std::string& 
                                   std::string(status.message()) + "\n" + (*process)->ReadLog());
   }
   return process;
+}
+
+std::string Stack::Token(const std::string& subject, v1::Role role, const std::string& unit,
+                         std::chrono::seconds ttl) const {
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  absl::StatusOr<std::string> token =
+      auth::IssueToken({subject, role, unit, now, now + ttl.count()}, jwt_secret_);
+  // The stack's own secret and a test's own claims: a failure is a broken test.
+  if (!token.ok()) {
+    ADD_FAILURE() << "Stack::Token: " << token.status();
+    return "";
+  }
+  return *token;
+}
+
+std::string Stack::Token(const v1::Actor& actor) const {
+  return Token(actor.subject(), actor.role(), actor.unit_id());
+}
+
+void Stack::Authorize(grpc::ClientContext& context, const v1::Actor& actor) const {
+  context.AddMetadata("authorization", "Bearer " + Token(actor));
+}
+
+v1::Actor Stack::Admin() {
+  v1::Actor actor;
+  actor.set_subject("test-admin");
+  actor.set_role(v1::ROLE_ADMIN);
+  actor.set_unit_id("370212");
+  return actor;
 }
 
 std::string Stack::Logs() const {

@@ -1,5 +1,7 @@
 // The whole system for an integration test: a real redis-server and the five real service
 // binaries on free ports of 127.0.0.1, each waited for until its gRPC health check says SERVING.
+// The gateway checks bearer tokens signed with a secret of the stack's own (Token, Authorize);
+// its rate limit is off unless a test passes --rate-per-second in extra_args.
 #pragma once
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -14,6 +16,7 @@
 #include "absl/status/status.h"
 #include "common/redis/asio_client.h"
 #include "grid/v1/gateway.grpc.pb.h"
+#include "grid/v1/types.pb.h"
 #include "tests/support/process.h"
 #include "tests/support/redis_server.h"
 
@@ -53,6 +56,17 @@ class Stack final {
   int metrics_port(const std::string& name) const;
   // A stub of the gateway, the public API.
   v1::GatewayService::Stub& gateway() { return *gateway_; }
+
+  // The HS256 secret the gateway checks tokens with (written to a file of the stack's).
+  const std::string& jwt_secret() const { return jwt_secret_; }
+  // A token for the caller, valid for `ttl` from now (negative: already expired).
+  std::string Token(const std::string& subject, v1::Role role, const std::string& unit,
+                    std::chrono::seconds ttl = std::chrono::hours(1)) const;
+  std::string Token(const v1::Actor& actor) const;
+  // Adds "authorization: Bearer <token of actor>" to `context`.
+  void Authorize(grpc::ClientContext& context, const v1::Actor& actor) const;
+  // An ADMIN of the district: the caller of tests that are not about who calls.
+  static v1::Actor Admin();
   // Every service's log, for failure messages.
   std::string Logs() const;
 
@@ -67,6 +81,7 @@ class Stack final {
 
   Options options_;
   std::filesystem::path dir_;
+  std::string jwt_secret_;
   RedisServer redis_;
   std::map<std::string, Service> services_;
   boost::asio::io_context io_;

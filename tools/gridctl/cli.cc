@@ -2,15 +2,19 @@
 
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <string>
 #include <vector>
 
 #include "tools/gridctl/commands.h"
 #include "tools/gridctl/enums.h"
+#include "tools/gridctl/stats.h"
+#include "tools/gridctl/watch.h"
 
 namespace grid::gridctl {
 namespace {
@@ -218,19 +222,35 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
       ->capture_default_str();
   app.add_option("--timeout-ms", timeout_ms, "deadline of each call")->capture_default_str();
 
-  std::string subject = "operator";
-  std::string role = "admin";
-  std::string home_unit = "370212";
-  CLI::Option_group* caller = app.add_option_group(
-      "Caller", "the actor of every report, upload and move (until the gateway authenticates)");
-  caller->add_option("--as", subject, "subject: a worker id or an account (env GRID_ACTOR)")
-      ->envname("GRID_ACTOR")
+  // token issue: mints a bearer token offline, from the secret the gateway checks with.
+  std::string subject;
+  std::string role;
+  std::string home_unit;
+  std::string ttl = "8h";
+  std::string secret_file;
+  auto* token_cmd = app.add_subcommand("token", "bearer tokens");
+  token_cmd->require_subcommand(1);
+  auto* issue_cmd = token_cmd->add_subcommand(
+      "issue", "print a signed token (JWT HS256) for a subject, role and home unit");
+  issue_cmd->add_option("--subject", subject, "a worker id or an account")->required();
+  issue_cmd->add_option("--role", role, "worker, handler, operator or admin (or ROLE_* in full)")
+      ->required()
+      ->check(EnumValidator(*v1::Role_descriptor()));
+  issue_cmd->add_option("--unit", home_unit, "home unit (a worker's: their grid)")->required();
+  issue_cmd->add_option("--ttl", ttl, "lifetime: 30m, 8h, 720h...")
+      ->check(DurationValidator())
       ->capture_default_str();
-  caller->add_option("--role", role, "role (or ROLE_* in full)")
-      ->check(EnumValidator(*v1::Role_descriptor()))
-      ->capture_default_str();
-  caller->add_option("--unit", home_unit, "home unit (a worker's: their grid)")
-      ->capture_default_str();
+  issue_cmd->add_option(
+      "--secret-file", secret_file,
+      "the HS256 secret (default: $GRID_JWT_SECRET_FILE, else .local/jwt-secret)");
+  bool offline = false;
+  issue_cmd->callback([&] {
+    offline = true;
+    run.action = [&](Gateway&) {
+      return IssueToken(subject, EnumValue<v1::Role>(*v1::Role_descriptor(), role), home_unit,
+                        std::chrono::seconds(ParseDuration(ttl)->seconds()), secret_file, out, err);
+    };
+  });
 
   // report
   v1::Report report;
@@ -387,7 +407,70 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
     };
   });
 
+  // stats
+  StatsArgs stats_args;
+  auto* stats_cmd = app.add_subcommand(
+      "stats", "scores (on-time, closure, rework, first-dispatch rates) and backlog of a subtree");
+  AddStatsOptions(stats_cmd, stats_args);
+  AddJsonFlag(stats_cmd, run);
+  stats_cmd->callback([&] {
+    run.action = [&](Gateway& stub) {
+      return Stats(stub, stats_args, run.json, run.options, out, err);
+    };
+  });
+
   AddMoves(app, run);
+
+  // watch
+  WatchOptions watch;
+  std::vector<std::string> watch_levels;
+  std::string watch_severity;
+  std::string watch_for;
+  std::vector<std::string> watch_categories;
+  auto* watch_cmd = app.add_subcommand(
+      "watch",
+      "the live stream of changes, one a line: time, level, unit, category, state, traffic "
+      "light, kind, event id; reconnects from its last cursor if the gateway goes away or cuts "
+      "it off");
+  AddJsonFlag(watch_cmd, run);
+  watch_cmd->add_option("--cursor", *watch.request.mutable_cursor(),
+                        "resume after this cursor (from a change or an earlier watch)");
+  watch_cmd->add_option("--unit", *watch.request.mutable_unit_id(), "in this unit's subtree");
+  watch_cmd
+      ->add_option("--level", watch_levels,
+                   "at any of these levels after the change, "
+                   "repeatable")
+      ->allow_extra_args(false)
+      ->check(EnumValidator(*v1::Level_descriptor()));
+  watch_cmd->add_option("--category", watch_categories, "category code prefix, repeatable")
+      ->allow_extra_args(false);
+  watch_cmd->add_option("--min-severity", watch_severity, "at least this severe")
+      ->check(EnumValidator(*v1::Severity_descriptor()));
+  watch_cmd->add_option("--max", watch.max_changes, "stop after this many changes")
+      ->check(CLI::PositiveNumber);
+  watch_cmd->add_option("--for", watch_for, "stop after this long: 30s, 5m, 1h")
+      ->check(DurationValidator());
+  watch_cmd->callback([&] {
+    for (const std::string& level : watch_levels) {
+      watch.request.add_levels(EnumValue<v1::Level>(*v1::Level_descriptor(), level));
+    }
+    for (const std::string& prefix : watch_categories) {
+      watch.request.add_category_prefixes(prefix);
+    }
+    if (!watch_severity.empty()) {
+      watch.request.set_min_severity(
+          EnumValue<v1::Severity>(*v1::Severity_descriptor(), watch_severity));
+    }
+    if (!watch_for.empty()) {
+      const google::protobuf::Duration d = *ParseDuration(watch_for);
+      watch.duration = std::chrono::milliseconds(d.seconds() * 1000 + d.nanos() / 1000000);
+    }
+    watch.color = &out == &std::cout && isatty(STDOUT_FILENO) != 0;
+    run.action = [&](Gateway& stub) {
+      watch.json = run.json;
+      return Watch(stub, watch, run.options, out, err);
+    };
+  });
 
   // topology, health
   std::string topology_unit;
@@ -415,8 +498,10 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
 
   // Set last, so that the subcommands do not inherit it.
   app.footer(
-      "Until the gateway authenticates callers, --as, --role and --unit say who you are. Once "
-      "authentication lands, the gateway takes the actor from your token and ignores them.");
+      "Every call carries a bearer token (who you are: subject, role, home unit): $GRID_TOKEN when "
+      "set, else the file .local/token of the repository ($GRID_STATE_DIR/token when "
+      "GRID_STATE_DIR is set), which deploy/local/up writes for the local admin. Mint others with "
+      "`gridctl token issue`.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -424,9 +509,9 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
   }
 
   run.options.timeout = std::chrono::milliseconds(timeout_ms);
-  run.options.actor.set_subject(subject);
-  run.options.actor.set_role(EnumValue<v1::Role>(*v1::Role_descriptor(), role));
-  run.options.actor.set_unit_id(home_unit);
+  if (!offline) {
+    run.options.token = FindToken();
+  }
   auto stub =
       v1::GatewayService::NewStub(grpc::CreateChannel(gateway, grpc::InsecureChannelCredentials()));
   return run.action(*stub);

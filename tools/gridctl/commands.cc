@@ -4,11 +4,14 @@
 #include <grpcpp/grpcpp.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iomanip>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/auth/token.h"
 #include "common/clock/clock.h"
 #include "common/config/json_file.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -39,8 +42,17 @@ const char* CodeName(grpc::StatusCode code) {
   return index >= 0 && index < 17 ? kNames[index] : "UNKNOWN";
 }
 
+// The deadline and the bearer token of every call.
 void SetDeadline(grpc::ClientContext& context, const CallOptions& options) {
   context.set_deadline(std::chrono::system_clock::now() + options.timeout);
+  if (!options.token.empty()) {
+    context.AddMetadata("authorization", "Bearer " + options.token);
+  }
+}
+
+bool IsFile(const std::filesystem::path& path) {
+  std::error_code ignored;
+  return std::filesystem::is_regular_file(path, ignored);
 }
 
 std::string FormatTime(const google::protobuf::Timestamp& ts) {
@@ -86,7 +98,6 @@ int RunMove(grpc::Status (v1::GatewayService::StubInterface::*call)(grpc::Client
                                                                     const Request&, Response*),
             v1::GatewayService::StubInterface& gateway, Request& request, bool json,
             const CallOptions& options, std::ostream& out, std::ostream& err) {
-  *request.mutable_actor() = options.actor;
   grpc::ClientContext context;
   SetDeadline(context, options);
   Response response;
@@ -101,6 +112,83 @@ int RunMove(grpc::Status (v1::GatewayService::StubInterface::*call)(grpc::Client
 
 }  // namespace
 
+std::string FindStateFile(const std::string& name) {
+  if (const char* state = std::getenv("GRID_STATE_DIR"); state != nullptr && *state != '\0') {
+    const std::filesystem::path path = std::filesystem::path(state) / name;
+    return IsFile(path) ? path.string() : "";
+  }
+  std::error_code error;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error) {
+    // <repo>/build/bin/gridctl
+    const std::filesystem::path path =
+        exe.parent_path().parent_path().parent_path() / ".local" / name;
+    if (IsFile(path)) {
+      return path.string();
+    }
+  }
+  std::filesystem::path dir = std::filesystem::current_path(error);
+  while (!error && !dir.empty()) {
+    if (IsFile(dir / ".local" / name)) {
+      return (dir / ".local" / name).string();
+    }
+    if (dir == dir.parent_path()) {
+      break;
+    }
+    dir = dir.parent_path();
+  }
+  return "";
+}
+
+std::string FindToken() {
+  if (const char* token = std::getenv("GRID_TOKEN"); token != nullptr && *token != '\0') {
+    return std::string(absl::StripAsciiWhitespace(token));
+  }
+  const std::string path = FindStateFile("token");
+  if (path.empty()) {
+    return "";
+  }
+  std::ifstream file(path);
+  std::string token;
+  std::getline(file, token);
+  return std::string(absl::StripAsciiWhitespace(token));
+}
+
+int IssueToken(const std::string& subject, v1::Role role, const std::string& unit,
+               std::chrono::seconds ttl, const std::string& secret_file, std::ostream& out,
+               std::ostream& err) {
+  std::string path = secret_file;
+  if (path.empty()) {
+    const char* env = std::getenv("GRID_JWT_SECRET_FILE");
+    path = env != nullptr && *env != '\0' ? env : FindStateFile("jwt-secret");
+  }
+  if (path.empty()) {
+    PrintStatus(grpc::Status(grpc::StatusCode::NOT_FOUND,
+                             "no secret: pass --secret-file, set GRID_JWT_SECRET_FILE, or run "
+                             "deploy/local/up (it writes .local/jwt-secret)"),
+                err);
+    return 1;
+  }
+  const absl::StatusOr<std::string> secret = auth::ReadSecretFile(path);
+  if (!secret.ok()) {
+    PrintStatus(grpc::Status(static_cast<grpc::StatusCode>(secret.status().code()),
+                             std::string(secret.status().message())),
+                err);
+    return 1;
+  }
+  const std::int64_t now = SystemClock().Now() / 1000;
+  const absl::StatusOr<std::string> token =
+      auth::IssueToken({subject, role, unit, now, now + ttl.count()}, *secret);
+  if (!token.ok()) {
+    PrintStatus(grpc::Status(static_cast<grpc::StatusCode>(token.status().code()),
+                             std::string(token.status().message())),
+                err);
+    return 1;
+  }
+  out << *token << "\n";
+  return 0;
+}
+
 void PrintStatus(const grpc::Status& status, std::ostream& err) {
   err << "error: " << CodeName(status.error_code()) << ": " << status.error_message() << "\n";
 }
@@ -111,7 +199,6 @@ int Report(v1::GatewayService::StubInterface& gateway, const v1::Report& report,
   SetDeadline(context, options);
   v1::ReportEventRequest request;
   *request.mutable_report() = report;
-  *request.mutable_actor() = options.actor;
   v1::ReportEventResponse response;
   const grpc::Status status = gateway.ReportEvent(&context, request, &response);
   if (!status.ok()) {
@@ -352,7 +439,6 @@ int Upload(Gateway& gateway, std::istream& in, const std::string& name, bool jso
                   err);
       return 1;
     }
-    *item.mutable_actor() = options.actor;
     items.push_back(std::move(item));
   }
   if (in.bad()) {

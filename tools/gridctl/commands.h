@@ -19,10 +19,25 @@ namespace grid::gridctl {
 
 struct CallOptions {
   std::chrono::milliseconds timeout{10000};
-  // Who the caller says they are: the `actor` of every request that has one. Once the gateway
-  // authenticates callers, it takes the actor from the caller's token and ignores this.
-  v1::Actor actor;
+  // The bearer token sent as "authorization: Bearer <token>" with every call; none when empty.
+  // The gateway takes the caller (the requests' `actor`) from it.
+  std::string token;
 };
+
+// The token gridctl sends: $GRID_TOKEN when set; else the file `token` of the state directory:
+// $GRID_STATE_DIR when set, else the `.local/` of the repository, looked for beside the binary
+// (<repo>/build/bin/gridctl → <repo>/.local/token) and then in the current directory and each one
+// above it. Empty when there is none.
+std::string FindToken();
+
+// The path of `name` in the state directory as FindToken looks for it; empty if no such file.
+std::string FindStateFile(const std::string& name);
+
+// Mints a token (`gridctl token issue`) with the HS256 secret of `secret_file` (empty: the
+// state directory's jwt-secret, or $GRID_JWT_SECRET_FILE); prints it alone on a line.
+int IssueToken(const std::string& subject, v1::Role role, const std::string& unit,
+               std::chrono::seconds ttl, const std::string& secret_file, std::ostream& out,
+               std::ostream& err);
 
 // Files a report; prints a summary, then the new event id alone on the last line.
 int Report(v1::GatewayService::StubInterface& gateway, const v1::Report& report,
@@ -51,8 +66,8 @@ int Queue(v1::GatewayService::StubInterface& gateway, const v1::ListUnitQueueReq
 int List(v1::GatewayService::StubInterface& gateway, const v1::ListEventsRequest& request,
          bool json, const CallOptions& options, std::ostream& out, std::ostream& err);
 
-// The lifecycle moves. Each sends `request` with its actor set from `options` and prints the event
-// after the move, "<id> <state> at <level> <unit> (version N)", or with `json` the Event.
+// The lifecycle moves. Each sends `request` and prints the event after the move, "<id> <state> at
+// <level> <unit> (version N)", or with `json` the Event.
 int Move(v1::GatewayService::StubInterface& gateway, v1::AcceptEventRequest request, bool json,
          const CallOptions& options, std::ostream& out, std::ostream& err);
 int Move(v1::GatewayService::StubInterface& gateway, v1::ResolveEventRequest request, bool json,
@@ -77,7 +92,7 @@ int Move(v1::GatewayService::StubInterface& gateway, v1::SuperviseEventRequest r
          const CallOptions& options, std::ostream& out, std::ostream& err);
 
 // Uploads the reports of a JSON-lines stream (one grid.v1.Report a line in protobuf JSON; blank
-// lines are skipped) in one UploadReports call, each with the actor of `options`. A malformed line
+// lines are skipped) in one UploadReports call. A malformed line
 // fails the command before anything is sent, naming `name` and the line number. Prints one line
 // per result, "<index> <client_request_id> <event id | error CODE: message>" (or the response as
 // JSON), and fails if any item failed.

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <ostream>
+#include <string>
 
 #include "absl/status/status.h"
 
@@ -48,5 +49,29 @@ struct EscalationOptions {
 // is the lateness of the few timers falling due at `baseline_rate` just before the load window,
 // on the same stack with the same timers pending.
 absl::Status RunEscalation(const EscalationOptions& options, std::ostream& out);
+
+struct WatchOptions {
+  // Concurrent WatchEvents calls on the one gateway: `district_watchers` of the whole district,
+  // the rest spread round-robin over the communities (an operator's screen each).
+  int watchers = 1000;
+  int district_watchers = 10;
+  // Connections they share.
+  int channels = 8;
+  // Reports per second, each giving two changes (REPORTED, DISPATCHED), for `seconds` per phase;
+  // sent through the gateway or straight into intake ("gateway", "intake").
+  double rate = 1000;
+  int seconds = 10;
+  std::string via = "intake";
+  // Concurrent report callers.
+  int concurrency = 32;
+  // The second phase adds this many watchers of the whole district that read only `slow_rate`
+  // messages a second (cut off, they resume from their cursor).
+  int slow = 1;
+  double slow_rate = 100;
+};
+
+// Live-stream delivery latency: per change and watcher, its receipt time minus EventChange.at,
+// median and p99 over all (non-slow) watchers; a phase without and one with slow watchers.
+absl::Status RunWatch(const WatchOptions& options, std::ostream& out);
 
 }  // namespace grid::loadgen

@@ -46,6 +46,7 @@ std::chrono::milliseconds TimeLimit(const DispatchOptions& options) {
 // until `deadline`. The events in index order; nullopt for one that never got there, with the
 // state it was last seen in in `last_state`.
 std::vector<std::optional<v1::Event>> ReadBackDispatched(v1::GatewayService::Stub& gateway,
+                                                         const std::string& token,
                                                          const std::vector<std::string>& ids,
                                                          int concurrency,
                                                          std::vector<std::string>& last_state) {
@@ -70,6 +71,7 @@ std::vector<std::optional<v1::Event>> ReadBackDispatched(v1::GatewayService::Stu
       v1::GetEventResponse response;
       grpc::ClientContext context;
       SetDeadline(context);
+      context.AddMetadata("authorization", "Bearer " + token);
       const grpc::Status status = gateway.GetEvent(&context, request, &response);
       if (!status.ok()) {
         last_state[index] = absl::StrCat("GetEvent: ", status.error_message());
@@ -159,6 +161,8 @@ absl::Status RunDispatch(const DispatchOptions& options, std::ostream& out) {
   auto gateway = v1::GatewayService::NewStub(channel);
   const std::string run_id = absl::StrCat("loadgen-", getpid());
   const std::string& district = config->topology->district_id();
+  // The reports' actor (workload.h): an operator of the district, as a bearer token.
+  const std::string token = stack.Token("grid-loadgen", v1::ROLE_OPERATOR, district);
 
   const auto check = [&](int) {
     grpc::health::v1::HealthCheckRequest request;
@@ -183,6 +187,7 @@ absl::Status RunDispatch(const DispatchOptions& options, std::ostream& out) {
     v1::ReportEventResponse response;
     grpc::ClientContext context;
     SetDeadline(context);
+    context.AddMetadata("authorization", "Bearer " + token);
     const grpc::Status status = gateway->ReportEvent(&context, request, &response);
     if (!status.ok()) {
       return FromGrpc(status, "ReportEvent");
@@ -220,7 +225,7 @@ absl::Status RunDispatch(const DispatchOptions& options, std::ostream& out) {
 
   std::vector<std::string> last_state;
   const std::vector<std::optional<v1::Event>> events =
-      ReadBackDispatched(*gateway, ids, options.concurrency, last_state);
+      ReadBackDispatched(*gateway, token, ids, options.concurrency, last_state);
   std::vector<double> dispatch_ms;
   std::vector<std::string> stuck;
   for (std::size_t i = 0; i < events.size(); ++i) {

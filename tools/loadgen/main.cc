@@ -2,6 +2,7 @@
 //
 //   grid-loadgen dispatch   [--events 2000] [--rate 200] [--concurrency 8]
 //   grid-loadgen escalation [--pending 100000] [--rate 1000] [--seconds 30]
+//   grid-loadgen watch      [--watchers 1000] [--rate 1000] [--seconds 10] [--via intake]
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -51,13 +52,40 @@ int main(int argc, char** argv) {
                    "baseline: for how long (0: no baseline)")
       ->capture_default_str();
 
+  grid::loadgen::WatchOptions watch;
+  CLI::App* watch_command = app.add_subcommand(
+      "watch",
+      "live-stream delivery latency: many watchers on one gateway while reports flow, "
+      "without and with a deliberately slow watcher");
+  watch_command->add_option("--watchers", watch.watchers, "concurrent watchers")
+      ->capture_default_str();
+  watch_command
+      ->add_option("--district-watchers", watch.district_watchers,
+                   "of them, watchers of the whole district (the rest watch one community each)")
+      ->capture_default_str();
+  watch_command->add_option("--channels", watch.channels, "connections the watchers share")
+      ->capture_default_str();
+  watch_command->add_option("--rate", watch.rate, "reports per second")->capture_default_str();
+  watch_command->add_option("--seconds", watch.seconds, "length of each phase")
+      ->capture_default_str();
+  watch_command->add_option("--via", watch.via, "where reports go: intake or gateway")
+      ->capture_default_str();
+  watch_command->add_option("--concurrency", watch.concurrency, "concurrent report callers")
+      ->capture_default_str();
+  watch_command->add_option("--slow", watch.slow, "slow watchers in the second phase")
+      ->capture_default_str();
+  watch_command
+      ->add_option("--slow-rate", watch.slow_rate, "messages a slow watcher reads a second")
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   // The stack's own Redis client logs its connects at info; the figures are what matters here.
   spdlog::set_level(spdlog::level::warn);
 
-  const absl::Status status = dispatch_command->parsed()
-                                  ? grid::loadgen::RunDispatch(dispatch, std::cout)
-                                  : grid::loadgen::RunEscalation(escalation, std::cout);
+  const absl::Status status =
+      dispatch_command->parsed() ? grid::loadgen::RunDispatch(dispatch, std::cout)
+      : watch_command->parsed()  ? grid::loadgen::RunWatch(watch, std::cout)
+                                 : grid::loadgen::RunEscalation(escalation, std::cout);
   std::cout << std::flush;
   if (!status.ok()) {
     std::cerr << "grid-loadgen: FAILED: " << status.message() << '\n';

@@ -425,6 +425,8 @@ TEST_F(ForwardTest, ABackendThatIsDownGivesUnavailableQuickly) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
   // A correctness bound: failing fast, not waiting for a deadline (5 s here and by default).
   EXPECT_LT(elapsed, milliseconds(1000));
+  // Mapped at the edge: the service, not where it runs.
+  EXPECT_EQ(status.error_message(), "the routing service is unavailable; retry later");
 }
 
 TEST_F(ForwardTest, TheCallersDeadlineReachesTheBackend) {

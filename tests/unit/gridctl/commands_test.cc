@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -56,6 +57,13 @@ class FakeGateway final : public v1::GatewayService::CallbackService {
                                         const v1::AcceptEventRequest* request,
                                         v1::AcceptEventResponse* response) override {
     Record(accept_, *request);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      const auto found = context->client_metadata().find("authorization");
+      authorization_ = found == context->client_metadata().end()
+                           ? "<none>"
+                           : std::string(found->second.data(), found->second.size());
+    }
     *response->mutable_event() = MovedEvent();
     return Ok(context);
   }
@@ -175,6 +183,8 @@ class FakeGateway final : public v1::GatewayService::CallbackService {
   v1::SuperviseEventRequest supervise_;
   v1::ListUnitQueueRequest queue_;
   v1::ListEventsRequest list_;
+  // The authorization metadata of the last AcceptEvent, "<none>" when it had none.
+  std::string authorization_;
 
  private:
   template <class Message>
@@ -197,7 +207,13 @@ class FakeGateway final : public v1::GatewayService::CallbackService {
 class GridctlTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    unsetenv("GRID_ACTOR");
+    unsetenv("GRID_TOKEN");
+    unsetenv("GRID_JWT_SECRET_FILE");
+    // No token file either, unless a test writes one.
+    state_dir_ = ::testing::TempDir() + "/gridctl-state";
+    std::filesystem::remove_all(state_dir_);
+    std::filesystem::create_directories(state_dir_);
+    setenv("GRID_STATE_DIR", state_dir_.c_str(), 1);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -236,6 +252,7 @@ class GridctlTest : public ::testing::Test {
   FakeGateway fake_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
+  std::string state_dir_;
   std::string out_;
   std::string err_;
 };
@@ -310,42 +327,50 @@ TEST_F(GridctlTest, ReportPrintsTheEventIdAloneOnTheLastLine) {
   EXPECT_THAT(sent.report().media(), ElementsAre("s3://a", "s3://b"));
 }
 
-TEST_F(GridctlTest, TheActorDefaultsToAnAdminOperatorOfTheDistrict) {
-  ASSERT_EQ(Gridctl({"report", "--grid", "37021200100101", "--category", "0102", "--severity",
-                     "SEVERITY_LOW", "--description", "d"}),
-            0)
+TEST_F(GridctlTest, TheTokenComesFromGridTokenAndTheActorFromTheGateway) {
+  setenv("GRID_TOKEN", "tok-123", 1);
+  ASSERT_EQ(Gridctl({"accept", "370212001-00000000000000AB", "--expected-version", "3"}), 0)
       << err_;
-  const v1::Actor actor = fake_.Last(&FakeGateway::report_).actor();
-  EXPECT_EQ(actor.subject(), "operator");
-  EXPECT_EQ(actor.role(), v1::ROLE_ADMIN);
-  EXPECT_EQ(actor.unit_id(), "370212");
-}
-
-TEST_F(GridctlTest, TheActorComesFromTheGlobalOptions) {
-  ASSERT_EQ(Gridctl({"--as", "h17", "--role", "handler", "--unit", "370212001001", "accept",
-                     "370212001-00000000000000AB", "--expected-version", "3"}),
-            0)
-      << err_;
+  unsetenv("GRID_TOKEN");
+  EXPECT_EQ(fake_.Last(&FakeGateway::authorization_), "Bearer tok-123");
   const v1::AcceptEventRequest sent = fake_.Last(&FakeGateway::accept_);
   EXPECT_EQ(sent.event_id(), "370212001-00000000000000AB");
   EXPECT_EQ(sent.expected_version(), 3);
-  EXPECT_EQ(sent.actor().subject(), "h17");
-  EXPECT_EQ(sent.actor().role(), v1::ROLE_HANDLER);
-  EXPECT_EQ(sent.actor().unit_id(), "370212001001");
+  EXPECT_FALSE(sent.has_actor()) << "the gateway fills it from the token";
 }
 
-TEST_F(GridctlTest, TheSubjectComesFromGridActorUnlessGiven) {
-  setenv("GRID_ACTOR", "w42", 1);
-  ASSERT_EQ(Gridctl({"--role", "ROLE_WORKER", "accept", "X"}), 0) << err_;
-  EXPECT_EQ(fake_.Last(&FakeGateway::accept_).actor().subject(), "w42");
-  EXPECT_EQ(fake_.Last(&FakeGateway::accept_).actor().role(), v1::ROLE_WORKER);
-  ASSERT_EQ(Gridctl({"--as", "w7", "accept", "X"}), 0) << err_;
-  EXPECT_EQ(fake_.Last(&FakeGateway::accept_).actor().subject(), "w7");
-  unsetenv("GRID_ACTOR");
+TEST_F(GridctlTest, TheTokenComesFromTheStateDirectoryWhenGridTokenIsUnset) {
+  ASSERT_EQ(Gridctl({"accept", "X"}), 0) << err_;
+  EXPECT_EQ(fake_.Last(&FakeGateway::authorization_), "<none>");
+  std::ofstream(state_dir_ + "/token") << "tok-from-file\n";
+  ASSERT_EQ(Gridctl({"accept", "X"}), 0) << err_;
+  EXPECT_EQ(fake_.Last(&FakeGateway::authorization_), "Bearer tok-from-file");
+}
+
+TEST_F(GridctlTest, TokenIssuePrintsATokenSignedWithTheSecret) {
+  const std::string secret_file = state_dir_ + "/jwt-secret";
+  std::ofstream(secret_file) << "0123456789abcdef0123456789abcdef-gridctl\n";
+  ASSERT_EQ(Gridctl({"token", "issue", "--subject", "h17", "--role", "handler", "--unit",
+                     "370212001001", "--ttl", "2h"}),
+            0)
+      << err_;
+  const std::vector<std::string> lines = OutLines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(std::count(lines[0].begin(), lines[0].end(), '.'), 2) << "header.payload.signature";
+  EXPECT_EQ(fake_.calls(), 0) << "offline";
+  // The same with the secret named explicitly; a missing one is an error.
+  ASSERT_EQ(Gridctl({"token", "issue", "--subject", "h17", "--role", "handler", "--unit",
+                     "370212001001", "--secret-file", secret_file}),
+            0)
+      << err_;
+  EXPECT_NE(Gridctl({"token", "issue", "--subject", "h", "--role", "admin", "--unit", "370212",
+                     "--secret-file", "/nonexistent/secret"}),
+            0);
+  EXPECT_THAT(err_, HasSubstr("/nonexistent/secret: cannot open"));
 }
 
 TEST_F(GridctlTest, AnUnknownRoleIsRejectedBeforeAnyCall) {
-  EXPECT_NE(Gridctl({"--role", "boss", "accept", "X"}), 0);
+  EXPECT_NE(Gridctl({"token", "issue", "--subject", "x", "--role", "boss", "--unit", "370212"}), 0);
   EXPECT_THAT(err_, HasSubstr("unknown Role \"boss\" (one of worker, handler, operator, admin)"));
   EXPECT_EQ(fake_.calls(), 0);
 }
@@ -392,7 +417,6 @@ TEST_F(GridctlTest, SuperviseSendsItsLimit) {
   const v1::SuperviseEventRequest sent = fake_.Last(&FakeGateway::supervise_);
   EXPECT_EQ(sent.note(), "today");
   EXPECT_EQ(sent.limit().seconds(), 5400);
-  EXPECT_EQ(sent.actor().subject(), "operator");
 
   EXPECT_NE(Gridctl({"supervise", "X", "--note", "today", "--limit", "soon"}), 0);
   EXPECT_THAT(err_, HasSubstr("--limit: not a positive duration"));
@@ -446,7 +470,7 @@ TEST_F(GridctlTest, UploadStreamsEveryLineAndPrintsOneResultEach) {
       "\n\n"
       R"({"client_request_id": "r2", "severity": "SEVERITY_HIGH"})"
       "\n";
-  EXPECT_EQ(Gridctl({"--as", "w9", "upload", "-"}, lines), 1) << "r2 has no grid";
+  EXPECT_EQ(Gridctl({"upload", "-"}, lines), 1) << "r2 has no grid";
   EXPECT_EQ(out_, "0 r1 E0\n1 r2 error INVALID_ARGUMENT: report.grid_id: required\n");
   EXPECT_THAT(err_, HasSubstr("1 of 2 reports failed"));
   const auto uploads = fake_.uploads();
@@ -454,7 +478,6 @@ TEST_F(GridctlTest, UploadStreamsEveryLineAndPrintsOneResultEach) {
   ASSERT_EQ(uploads[0].size(), 2u);
   EXPECT_EQ(uploads[0][0].report().client_request_id(), "r1");
   EXPECT_EQ(uploads[0][1].report().severity(), v1::SEVERITY_HIGH);
-  EXPECT_EQ(uploads[0][1].actor().subject(), "w9");
 }
 
 TEST_F(GridctlTest, UploadReadsAFileAndSucceedsWhenEveryReportIsFiled) {

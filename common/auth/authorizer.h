@@ -1,0 +1,132 @@
+// Who may call which public RPC, and on what. The one place that holds the role × RPC table; the
+// gateway asks it before every call it forwards (and WatchEvents before it streams).
+//
+// Jurisdiction is the subtree of the caller's home unit (the token's `unit`). Per RPC and role:
+//
+//   RPC                WORKER                 HANDLER            OPERATOR   ADMIN
+//   ReportEvent        own grid's community   -                  subtree    anywhere
+//   UploadReports      own grid's community   -                  subtree    anywhere
+//   AcceptEvent        -                      own unit's queue   subtree    anywhere
+//   ResolveEvent       -                      own unit's queue   subtree    anywhere
+//   VerifyEvent        own grid               -                  subtree    anywhere
+//   ReturnEvent        -                      own unit's queue   subtree    anywhere
+//   SuspendEvent       -                      own unit's queue   subtree    anywhere
+//   ResumeEvent        -                      -                  subtree    anywhere
+//   CancelEvent        own reports            -                  subtree    anywhere
+//   VoidEvent          -                      -                  subtree    anywhere
+//   ReassignEvent      -                      -                  subtree(1) anywhere
+//   EscalateEvent      -                      own unit's queue   subtree    anywhere
+//   SuperviseEvent     -                      -                  subtree    anywhere
+//   GetEvent           own grid, own reports  subtree            subtree    anywhere
+//   GetEventHistory    own grid, own reports  subtree            subtree    anywhere
+//   ListEvents         own grid               subtree            subtree    anywhere
+//   ListUnitQueue      own grid               subtree            subtree    anywhere
+//   ListOverdueEvents  -                      subtree            subtree    anywhere
+//   GetStats           -                      -                  subtree    anywhere
+//   GetTopology        -                      -                  subtree    anywhere
+//   WatchEvents        -                      -                  subtree    anywhere
+//
+// "-": PERMISSION_DENIED whatever the target. An event is in a subtree when its grid or the unit
+// that has it now is (a subdistrict operator keeps seeing an event of theirs that went up to a
+// district department; a department sees what sits at it). "Own unit's queue": the event is at the
+// handler's unit now. "Own grid's community": the reported grid lies in the community of the
+// worker's grid (intake checks the same of the reporter). (1) Both the event and the unit it goes
+// to. A call that names a unit (list, queue, stats, topology, watch) and leaves it empty is scoped
+// to the caller's home unit, except for an ADMIN (see Scope).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "common/topology/topology.h"
+#include "grid/v1/event.pb.h"
+#include "grid/v1/types.pb.h"
+
+namespace grid::auth {
+
+// The public RPCs of grid.v1.GatewayService.
+enum class Rpc {
+  kReportEvent,
+  kUploadReports,
+  kAcceptEvent,
+  kResolveEvent,
+  kVerifyEvent,
+  kReturnEvent,
+  kSuspendEvent,
+  kResumeEvent,
+  kCancelEvent,
+  kVoidEvent,
+  kReassignEvent,
+  kEscalateEvent,
+  kSuperviseEvent,
+  kGetEvent,
+  kGetEventHistory,
+  kListEvents,
+  kListUnitQueue,
+  kListOverdueEvents,
+  kGetStats,
+  kGetTopology,
+  kWatchEvents,
+};
+inline constexpr int kRpcCount = static_cast<int>(Rpc::kWatchEvents) + 1;
+
+// "ReportEvent", ...
+const char* RpcName(Rpc rpc);
+
+// What a role may do with an RPC (one cell of the table).
+enum class Grant {
+  kDenied,
+  // The target lies in the caller's subtree.
+  kSubtree,
+  // The event is at the caller's unit now (a handler's queue).
+  kOwnQueue,
+  // The reported grid lies in the community of the caller's grid.
+  kOwnCommunity,
+  // The event is of the caller's grid (or the unit named is that grid).
+  kOwnGrid,
+  // The event is of the caller's grid or the caller reported it.
+  kOwnGridOrReport,
+  // The caller reported the event.
+  kOwnReport,
+  // Anything anywhere.
+  kAnywhere,
+};
+
+// The table above, cell by cell.
+Grant GrantOf(v1::Role role, Rpc rpc);
+
+// Pure and immutable over a borrowed topology; safe to share between threads.
+class Authorizer final {
+ public:
+  explicit Authorizer(const topology::Topology& topology) : topology_(topology) {}
+
+  // Whether the role may call `rpc` at all, before anything is read: PERMISSION_DENIED naming
+  // the role and the RPC.
+  absl::Status CheckRole(const v1::Actor& caller, Rpc rpc) const;
+
+  // Whether the call's target is within the caller's reach. `unit_id` is the unit the request
+  // names (a report's grid, a list's or queue's unit, a reassignment's destination; empty if
+  // none) and `event` the event it acts on as read now (nullptr if none). PERMISSION_DENIED
+  // naming what is outside.
+  absl::Status CheckTarget(const v1::Actor& caller, Rpc rpc, std::string_view unit_id,
+                           const v1::Event* event) const;
+
+  // A report filed by `caller`: the grid as CheckTarget, and a WORKER files as themselves (a
+  // reporter_id other than the token's subject is refused). A grid that is missing or unknown
+  // passes: intake refuses the report with INVALID_ARGUMENT naming the field.
+  absl::Status CheckReport(const v1::Actor& caller, Rpc rpc, const v1::Report& report) const;
+
+  // The unit a unit-scoped call (lists, queue, stats, topology, watch) applies to when the
+  // request names `requested`: that unit, or when empty the caller's home unit (empty, the whole
+  // district, for an ADMIN).
+  static std::string Scope(const v1::Actor& caller, std::string_view requested);
+
+ private:
+  bool InSubtree(std::string_view unit_id, const v1::Actor& caller) const;
+  bool EventInSubtree(const v1::Event& event, const v1::Actor& caller) const;
+
+  const topology::Topology& topology_;
+};
+
+}  // namespace grid::auth

@@ -1,0 +1,190 @@
+#include "common/auth/token.h"
+
+#include <errno.h>
+#include <jwt.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace grid::auth {
+namespace {
+
+// Every jwt_t in RAII.
+struct JwtFree {
+  void operator()(jwt_t* jwt) const { jwt_free(jwt); }
+};
+using JwtPtr = std::unique_ptr<jwt_t, JwtFree>;
+
+absl::Status Unauthenticated(std::string_view what) {
+  return absl::UnauthenticatedError(absl::StrCat("bearer token: ", std::string(what)));
+}
+
+}  // namespace
+
+std::optional<v1::Role> ParseRole(std::string_view text) {
+  std::string upper = absl::AsciiStrToUpper(std::string(text));
+  if (absl::StartsWith(upper, "ROLE_")) {
+    upper = upper.substr(5);
+  }
+  if (upper == "WORKER") {
+    return v1::ROLE_WORKER;
+  }
+  if (upper == "HANDLER") {
+    return v1::ROLE_HANDLER;
+  }
+  if (upper == "OPERATOR") {
+    return v1::ROLE_OPERATOR;
+  }
+  if (upper == "ADMIN") {
+    return v1::ROLE_ADMIN;
+  }
+  return std::nullopt;
+}
+
+std::string RoleClaim(v1::Role role) {
+  switch (role) {
+    case v1::ROLE_WORKER:
+      return "WORKER";
+    case v1::ROLE_HANDLER:
+      return "HANDLER";
+    case v1::ROLE_OPERATOR:
+      return "OPERATOR";
+    case v1::ROLE_ADMIN:
+      return "ADMIN";
+    default:
+      return "UNSPECIFIED";
+  }
+}
+
+absl::StatusOr<std::string> IssueToken(const Claims& claims, std::string_view secret) {
+  if (secret.size() < kMinSecretBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("secret: at least ", kMinSecretBytes, " bytes are required"));
+  }
+  if (claims.subject.empty()) {
+    return absl::InvalidArgumentError("subject: required");
+  }
+  if (claims.unit_id.empty()) {
+    return absl::InvalidArgumentError("unit: required");
+  }
+  if (RoleClaim(claims.role) == "UNSPECIFIED") {
+    return absl::InvalidArgumentError("role: one of WORKER, HANDLER, OPERATOR, ADMIN");
+  }
+  jwt_t* raw = nullptr;
+  if (jwt_new(&raw) != 0) {
+    return absl::ResourceExhaustedError("jwt_new failed");
+  }
+  JwtPtr jwt(raw);
+  const bool ok =
+      jwt_add_grant(jwt.get(), "sub", claims.subject.c_str()) == 0 &&
+      jwt_add_grant(jwt.get(), "role", RoleClaim(claims.role).c_str()) == 0 &&
+      jwt_add_grant(jwt.get(), "unit", claims.unit_id.c_str()) == 0 &&
+      jwt_add_grant_int(jwt.get(), "iat", static_cast<long>(claims.issued_at)) == 0 &&
+      jwt_add_grant_int(jwt.get(), "exp", static_cast<long>(claims.expires_at)) == 0 &&
+      jwt_set_alg(jwt.get(), JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(secret.data()),
+                  static_cast<int>(secret.size())) == 0;
+  if (!ok) {
+    return absl::InternalError("token: cannot set the claims");
+  }
+  char* encoded = jwt_encode_str(jwt.get());
+  if (encoded == nullptr) {
+    return absl::InternalError("token: cannot encode");
+  }
+  std::string token(encoded);
+  free(encoded);  // libjwt allocates with malloc.
+  return token;
+}
+
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    return absl::NotFoundError(absl::StrCat(path, ": cannot open the secret file"));
+  }
+  std::ostringstream bytes;
+  bytes << file.rdbuf();
+  std::string secret = bytes.str();
+  if (!secret.empty() && secret.back() == '\n') {
+    secret.pop_back();
+  }
+  if (secret.size() < kMinSecretBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": the secret must be at least ", kMinSecretBytes, " bytes"));
+  }
+  return secret;
+}
+
+TokenVerifier::TokenVerifier(std::string secret, const topology::Topology& topology,
+                             const Clock& clock)
+    : secret_(std::move(secret)), topology_(topology), clock_(clock) {}
+
+absl::StatusOr<v1::Actor> TokenVerifier::Verify(std::string_view token) const {
+  if (token.empty()) {
+    return Unauthenticated("missing");
+  }
+  const std::string text(token);
+  // First without the key, to tell a malformed token and a foreign algorithm from a bad signature.
+  jwt_t* raw = nullptr;
+  if (jwt_decode(&raw, text.c_str(), nullptr, 0) != 0 || raw == nullptr) {
+    return Unauthenticated("malformed (not a JWT)");
+  }
+  JwtPtr unverified(raw);
+  // Without a key libjwt leaves the algorithm unset; the header says which one was used.
+  const char* alg = jwt_get_header(unverified.get(), "alg");
+  if (alg == nullptr || jwt_str_alg(alg) != JWT_ALG_HS256) {
+    return Unauthenticated(absl::StrCat("signed with ", alg == nullptr ? "no algorithm" : alg,
+                                        ", only HS256 is accepted"));
+  }
+  raw = nullptr;
+  if (jwt_decode(&raw, text.c_str(), reinterpret_cast<const unsigned char*>(secret_.data()),
+                 static_cast<int>(secret_.size())) != 0 ||
+      raw == nullptr) {
+    return Unauthenticated("bad signature (forged, or signed with another secret)");
+  }
+  JwtPtr jwt(raw);
+  if (jwt_get_alg(jwt.get()) != JWT_ALG_HS256) {
+    return Unauthenticated("only HS256 is accepted");
+  }
+
+  errno = 0;
+  const long expires_at = jwt_get_grant_int(jwt.get(), "exp");
+  if (errno == ENOENT || expires_at <= 0) {
+    return Unauthenticated("no exp claim");
+  }
+  const Millis now = clock_.Now();
+  if (static_cast<Millis>(expires_at) * 1000 <= now) {
+    return Unauthenticated(absl::StrCat("expired ", (now / 1000 - expires_at), " s ago"));
+  }
+  const char* subject = jwt_get_grant(jwt.get(), "sub");
+  if (subject == nullptr || *subject == '\0') {
+    return Unauthenticated("no sub claim");
+  }
+  const char* role_text = jwt_get_grant(jwt.get(), "role");
+  if (role_text == nullptr) {
+    return Unauthenticated("no role claim");
+  }
+  const std::optional<v1::Role> role = ParseRole(role_text);
+  if (!role) {
+    return Unauthenticated(
+        absl::StrCat("unknown role \"", role_text, "\" (one of WORKER, HANDLER, OPERATOR, ADMIN)"));
+  }
+  const char* unit = jwt_get_grant(jwt.get(), "unit");
+  if (unit == nullptr || *unit == '\0') {
+    return Unauthenticated("no unit claim");
+  }
+  if (topology_.Find(unit) == nullptr) {
+    return Unauthenticated(absl::StrCat("unknown unit \"", unit, "\""));
+  }
+  v1::Actor actor;
+  actor.set_subject(subject);
+  actor.set_role(*role);
+  actor.set_unit_id(unit);
+  return actor;
+}
+
+}  // namespace grid::auth

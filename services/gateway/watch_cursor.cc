@@ -1,0 +1,111 @@
+#include "services/gateway/watch_cursor.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "absl/strings/str_cat.h"
+
+namespace grid::gateway {
+namespace {
+
+constexpr std::string_view kPrefix = "w1:";
+
+bool ParseNumber(std::string_view text, std::uint64_t& out) {
+  if (text.empty() || text.size() > 20) {
+    return false;
+  }
+  const char* end = text.data() + text.size();
+  auto [ptr, error] = std::from_chars(text.data(), end, out);
+  return error == std::errc() && ptr == end;
+}
+
+absl::Status Malformed(const std::string& why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("cursor: ", why, " (pass a cursor exactly as a previous watch returned it)"));
+}
+
+// Splits on ',' (absl::StrSplit would give Debian's absl::string_view).
+std::vector<std::string_view> SplitParts(std::string_view text) {
+  std::vector<std::string_view> parts;
+  while (true) {
+    const std::size_t comma = text.find(',');
+    parts.push_back(text.substr(0, comma));
+    if (comma == std::string_view::npos) {
+      return parts;
+    }
+    text.remove_prefix(comma + 1);
+  }
+}
+
+}  // namespace
+
+std::optional<StreamId> StreamId::Parse(std::string_view text) {
+  const std::size_t dash = text.find('-');
+  if (dash == std::string_view::npos) {
+    return std::nullopt;
+  }
+  StreamId id;
+  if (!ParseNumber(text.substr(0, dash), id.ms) || !ParseNumber(text.substr(dash + 1), id.seq)) {
+    return std::nullopt;
+  }
+  return id;
+}
+
+std::string StreamId::ToString() const { return absl::StrCat(ms, "-", seq); }
+
+std::string EncodeCursor(const std::vector<std::string>& subdistricts,
+                         const StreamPositions& positions) {
+  std::string out(kPrefix);
+  for (std::size_t i = 0; i < subdistricts.size() && i < positions.size(); ++i) {
+    absl::StrAppend(&out, i == 0 ? "" : ",", subdistricts[i], "=", positions[i].ms, "-",
+                    positions[i].seq);
+  }
+  return out;
+}
+
+absl::StatusOr<StreamPositions> DecodeCursor(std::string_view text,
+                                             const std::vector<std::string>& subdistricts) {
+  if (text.substr(0, kPrefix.size()) != kPrefix) {
+    return Malformed("not a watch cursor");
+  }
+  text.remove_prefix(kPrefix.size());
+  StreamPositions positions(subdistricts.size());
+  std::vector<bool> seen(subdistricts.size(), false);
+  for (std::string_view part : SplitParts(text)) {
+    const std::size_t equals = part.find('=');
+    if (equals == std::string_view::npos) {
+      return Malformed(absl::StrCat("\"", std::string(part), "\" is not <subdistrict>=<position>"));
+    }
+    const std::string_view name = part.substr(0, equals);
+    const auto it = std::find(subdistricts.begin(), subdistricts.end(), name);
+    if (it == subdistricts.end()) {
+      return Malformed(absl::StrCat("unknown subdistrict \"", std::string(name), "\""));
+    }
+    const auto index = static_cast<std::size_t>(it - subdistricts.begin());
+    if (seen[index]) {
+      return Malformed(absl::StrCat("subdistrict \"", std::string(name), "\" given twice"));
+    }
+    const std::optional<StreamId> id = StreamId::Parse(part.substr(equals + 1));
+    if (!id) {
+      return Malformed(absl::StrCat("bad position \"", std::string(part.substr(equals + 1)), "\""));
+    }
+    seen[index] = true;
+    positions[index] = *id;
+  }
+  for (std::size_t i = 0; i < subdistricts.size(); ++i) {
+    if (!seen[i]) {
+      return Malformed(absl::StrCat("no position for subdistrict \"", subdistricts[i], "\""));
+    }
+  }
+  return positions;
+}
+
+StreamPositions Max(const StreamPositions& a, const StreamPositions& b) {
+  StreamPositions out = a;
+  for (std::size_t i = 0; i < out.size() && i < b.size(); ++i) {
+    out[i] = std::max(out[i], b[i]);
+  }
+  return out;
+}
+
+}  // namespace grid::gateway

@@ -1,0 +1,115 @@
+#include "services/gateway/watch_events.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "grid/v1/gateway.pb.h"
+#include "services/gateway/watch_cursor.h"
+#include "services/gateway/watch_filter.h"
+#include "services/gateway/watcher.h"
+
+namespace grid::gateway {
+namespace {
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+class Refusal final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+ public:
+  explicit Refusal(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+// One watch call. The Watcher decides what to write and when to end; this only carries it out.
+// Never blocks: writes are started from the hub's fan-out or from OnWriteDone.
+class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, public WatchWriter {
+ public:
+  WatchReactor(grpc::CallbackServerContext* context, WatchHub& hub, WatchFilter filter)
+      : context_(context),
+        hub_(hub),
+        watcher_(std::make_shared<Watcher>(std::move(filter), hub.options().queue_capacity,
+                                           hub.subdistricts(), *this)) {}
+
+  // Attaches to the hub; on failure finishes the call.
+  void Attach(const std::optional<StreamPositions>& from) {
+    const absl::Status attached = hub_.Attach(watcher_, from);
+    if (!attached.ok()) {
+      // Not registered; ended through the watcher, so that a later OnCancel finishes nothing.
+      watcher_->Fail(ToGrpc(attached));
+      return;
+    }
+    attached_ = true;
+  }
+
+  // One message at a time, unhinted: a write with GRPC_WRITE_BUFFER_HINT to a stalled stream
+  // need not complete until an unhinted one follows, and the next write waits for it.
+  void Write(const grpc::ByteBuffer& bytes) override { StartWrite(&bytes); }
+
+  void End(const grpc::Status& status, const std::string& cursor) override {
+    if (!cursor.empty()) {
+      context_->AddTrailingMetadata(kCursorMetadata, cursor);
+    }
+    Finish(status);
+  }
+
+  void OnWriteDone(bool ok) override { watcher_->OnWriteDone(ok); }
+  void OnCancel() override { watcher_->OnCancel(); }
+
+  void OnDone() override {
+    if (attached_) {
+      hub_.Detach(watcher_.get());
+    }
+    delete this;
+  }
+
+ private:
+  grpc::CallbackServerContext* context_;
+  WatchHub& hub_;
+  WatcherPtr watcher_;
+  bool attached_ = false;
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* RefuseWatch(const grpc::Status& status) {
+  return new Refusal(status);
+}
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* StartWatch(grpc::CallbackServerContext* context,
+                                                       const grpc::ByteBuffer& request_bytes,
+                                                       WatchHub& hub,
+                                                       const topology::Topology& topology,
+                                                       std::string_view jurisdiction) {
+  v1::WatchEventsRequest request;
+  std::vector<grpc::Slice> slices;
+  std::string bytes;
+  if (request_bytes.Dump(&slices).ok()) {
+    for (const grpc::Slice& slice : slices) {
+      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+  }
+  if (!request.ParseFromString(bytes)) {
+    return RefuseWatch(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                    "request: not a grid.v1.WatchEventsRequest"));
+  }
+  absl::StatusOr<WatchFilter> filter = WatchFilter::FromRequest(request, topology, jurisdiction);
+  if (!filter.ok()) {
+    return RefuseWatch(ToGrpc(filter.status()));
+  }
+  std::optional<StreamPositions> from;
+  if (!request.cursor().empty()) {
+    absl::StatusOr<StreamPositions> decoded = DecodeCursor(request.cursor(), hub.subdistricts());
+    if (!decoded.ok()) {
+      return RefuseWatch(ToGrpc(decoded.status()));
+    }
+    from = *std::move(decoded);
+  }
+  auto* reactor = new WatchReactor(context, hub, *std::move(filter));
+  reactor->Attach(from);
+  return reactor;
+}
+
+}  // namespace grid::gateway

@@ -1,0 +1,622 @@
+#include "services/gateway/watch_hub.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <deque>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/store/keys.h"
+
+namespace grid::gateway {
+namespace {
+
+// One entry of a live stream.
+struct Entry {
+  std::size_t subdistrict = 0;
+  StreamId id;
+  std::string payload;  // Field `c`: a serialized EventChange.
+};
+
+// Appends the entries of an XRANGE-shaped reply ([[id, [field, value, ...]], ...]).
+void ParseEntries(std::size_t subdistrict, const redis::Reply& entries, std::vector<Entry>& out) {
+  for (const redis::Reply& entry : entries.elements) {
+    if (entry.elements.size() != 2) {
+      continue;
+    }
+    const std::optional<StreamId> id = StreamId::Parse(entry.elements[0].str);
+    if (!id) {
+      continue;
+    }
+    Entry parsed{subdistrict, *id, {}};
+    const std::vector<redis::Reply>& fields = entry.elements[1].elements;
+    for (std::size_t f = 0; f + 1 < fields.size(); f += 2) {
+      if (fields[f].str == "c") {
+        parsed.payload = fields[f + 1].str;
+      }
+    }
+    out.push_back(std::move(parsed));
+  }
+}
+
+std::string Why(const absl::StatusOr<redis::Reply>& reply) {
+  return reply.ok() ? reply->str : std::string(reply.status().message());
+}
+
+}  // namespace
+
+// Reads the history of one resuming watcher, (from, to] per subdistrict, a page per subdistrict
+// at a time, merged by entry id, as the watcher asks for it. Next() is called by the watcher
+// with at most one request outstanding, so the state needs no lock of its own.
+class WatchHub::History final : public std::enable_shared_from_this<History> {
+ public:
+  History(std::shared_ptr<WatchHub> hub, std::weak_ptr<Watcher> watcher, StreamPositions from,
+          const StreamPositions& to)
+      : hub_(std::move(hub)), watcher_(std::move(watcher)), positions_(from) {
+    for (std::size_t i = 0; i < from.size(); ++i) {
+      sources_.push_back(Source{i, from[i], to[i], {}, from[i] >= to[i]});
+    }
+  }
+
+  void Next() {
+    if (!checked_) {
+      CheckTrimmed();
+      return;
+    }
+    Fill();
+  }
+
+ private:
+  struct Source {
+    std::size_t subdistrict;
+    StreamId after;
+    StreamId end;
+    std::deque<Entry> buffer;
+    bool exhausted;
+  };
+
+  // A cursor from before the oldest entry a stream still keeps has lost changes: say so rather
+  // than resume with a gap.
+  void CheckTrimmed() {
+    auto pending = std::make_shared<std::size_t>(0);
+    for (const Source& source : sources_) {
+      if (!source.exhausted) {
+        ++*pending;
+      }
+    }
+    if (*pending == 0) {
+      checked_ = true;
+      Fill();
+      return;
+    }
+    for (const Source& source : sources_) {
+      if (source.exhausted) {
+        continue;
+      }
+      const std::size_t sd = source.subdistrict;
+      const StreamId from = source.after;
+      hub_->commands_.Command(
+          {"XINFO", "STREAM", hub_->streams_[sd]},
+          [self = shared_from_this(), pending, sd, from](absl::StatusOr<redis::Reply> reply) {
+            if (self->failed_) {
+              return;
+            }
+            if (!reply.ok() || (reply->IsError() && reply->ErrorCode() != "ERR")) {
+              self->Fail(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                      absl::StrCat("watch: reading history: ", Why(reply))));
+              return;
+            }
+            if (self->Trimmed(*reply, from)) {
+              self->Fail(grpc::Status(
+                  grpc::StatusCode::OUT_OF_RANGE,
+                  absl::StrCat("cursor: too old: the live stream of subdistrict ",
+                               self->hub_->subdistricts()[sd],
+                               " no longer holds the changes after ", from.ToString(),
+                               " (it keeps about the last million); watch without a cursor to "
+                               "start from now")));
+              return;
+            }
+            if (--*pending == 0) {
+              self->checked_ = true;
+              self->Fill();
+            }
+          });
+    }
+  }
+
+  // Whether entries after `from` were removed, by XINFO STREAM's reply (an error reply: the
+  // stream is gone altogether).
+  static bool Trimmed(const redis::Reply& info, StreamId from) {
+    if (info.IsError()) {
+      return true;
+    }
+    std::optional<StreamId> max_deleted;
+    std::optional<StreamId> first;
+    std::optional<StreamId> last_generated;
+    long long length = 0;
+    long long added = 0;
+    for (std::size_t i = 0; i + 1 < info.elements.size(); i += 2) {
+      const std::string& key = info.elements[i].str;
+      const redis::Reply& value = info.elements[i + 1];
+      if (key == "max-deleted-entry-id") {
+        max_deleted = StreamId::Parse(value.str);
+      } else if (key == "first-entry" && value.elements.size() == 2) {
+        first = StreamId::Parse(value.elements[0].str);
+      } else if (key == "last-generated-id") {
+        last_generated = StreamId::Parse(value.str);
+      } else if (key == "length") {
+        length = value.integer;
+      } else if (key == "entries-added") {
+        added = value.integer;
+      }
+    }
+    if (max_deleted && *max_deleted > from) {
+      return true;
+    }
+    // Trimming removes the oldest entries (and does not move max-deleted-entry-id): if `from`
+    // itself is gone, the entries right after it may be too.
+    if (first && *first > from) {
+      return from != StreamId{} || added > length;
+    }
+    // Empty now: whatever came after `from` is gone.
+    return !first && last_generated && *last_generated > from;
+  }
+
+  void Fill() {
+    auto pending = std::make_shared<std::size_t>(0);
+    for (const Source& source : sources_) {
+      if (!source.exhausted && source.buffer.empty()) {
+        ++*pending;
+      }
+    }
+    if (*pending == 0) {
+      Emit();
+      return;
+    }
+    const int page = hub_->options_.history_page;
+    for (std::size_t s = 0; s < sources_.size(); ++s) {
+      Source& source = sources_[s];
+      if (source.exhausted || !source.buffer.empty()) {
+        continue;
+      }
+      hub_->commands_.Command(
+          {"XRANGE", hub_->streams_[source.subdistrict], "(" + source.after.ToString(),
+           source.end.ToString(), "COUNT", std::to_string(page)},
+          [self = shared_from_this(), pending, s, page](absl::StatusOr<redis::Reply> reply) {
+            if (self->failed_) {
+              return;
+            }
+            if (!reply.ok() || reply->IsError()) {
+              self->Fail(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                      absl::StrCat("watch: reading history: ", Why(reply))));
+              return;
+            }
+            Source& source = self->sources_[s];
+            std::vector<Entry> entries;
+            ParseEntries(source.subdistrict, *reply, entries);
+            for (Entry& entry : entries) {
+              source.after = entry.id;
+              source.buffer.push_back(std::move(entry));
+            }
+            if (entries.size() < static_cast<std::size_t>(page) || source.after >= source.end) {
+              source.exhausted = true;
+            }
+            if (--*pending == 0) {
+              self->Emit();
+            }
+          });
+    }
+  }
+
+  // Hands the watcher the entries that are certainly next in id order: while every source that
+  // may have more has some buffered.
+  void Emit() {
+    std::vector<WatchItemPtr> batch;
+    bool done = false;
+    const auto limit = static_cast<std::size_t>(hub_->options_.history_page);
+    while (batch.size() < limit) {
+      Source* next = nullptr;
+      bool need_fill = false;
+      for (Source& source : sources_) {
+        if (source.buffer.empty()) {
+          need_fill = need_fill || !source.exhausted;
+          continue;
+        }
+        if (next == nullptr || source.buffer.front().id < next->buffer.front().id) {
+          next = &source;
+        }
+      }
+      if (need_fill) {
+        break;
+      }
+      if (next == nullptr) {
+        done = true;
+        break;
+      }
+      Entry entry = std::move(next->buffer.front());
+      next->buffer.pop_front();
+      positions_[entry.subdistrict] = entry.id;
+      v1::EventChange change;
+      if (!change.ParseFromString(entry.payload)) {
+        continue;
+      }
+      batch.push_back(MakeChangeItem(std::move(change), entry.subdistrict, entry.id, positions_,
+                                     hub_->subdistricts()));
+    }
+    if (batch.empty() && !done) {
+      Fill();
+      return;
+    }
+    spdlog::debug("watch history: {} items, done {}", batch.size(), done);
+    if (WatcherPtr watcher = watcher_.lock()) {
+      watcher->AddHistory(std::move(batch), done);
+    }
+  }
+
+  void Fail(const grpc::Status& status) {
+    failed_ = true;
+    if (WatcherPtr watcher = watcher_.lock()) {
+      watcher->Fail(status);
+    }
+  }
+
+  std::shared_ptr<WatchHub> hub_;
+  std::weak_ptr<Watcher> watcher_;
+  std::vector<Source> sources_;
+  StreamPositions positions_;
+  bool checked_ = false;
+  bool failed_ = false;
+};
+
+std::shared_ptr<WatchHub> WatchHub::Create(boost::asio::io_context& io, redis::Client& reader,
+                                           redis::Client& commands,
+                                           const topology::Topology& topology,
+                                           WatchHubOptions options, WatchMetrics* metrics) {
+  return std::shared_ptr<WatchHub>(new WatchHub(io, reader, commands, topology, options, metrics));
+}
+
+WatchHub::WatchHub(boost::asio::io_context& io, redis::Client& reader, redis::Client& commands,
+                   const topology::Topology& topology, WatchHubOptions options,
+                   WatchMetrics* metrics)
+    : io_(io),
+      reader_(reader),
+      commands_(commands),
+      topology_(topology),
+      options_(options),
+      metrics_(metrics),
+      retry_timer_(io),
+      heartbeat_timer_(io),
+      positions_(topology.subdistrict_ids().size()) {
+  for (const std::string& sd : topology.subdistrict_ids()) {
+    streams_.push_back(store::LiveStream(sd));
+  }
+}
+
+WatchHub::~WatchHub() = default;
+
+void WatchHub::Start() {
+  boost::asio::post(io_, [self = shared_from_this()] {
+    self->LoadPositions();
+    self->ScheduleHeartbeat();
+  });
+}
+
+void WatchHub::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+  }
+  boost::asio::post(io_, [self = shared_from_this()] {
+    self->retry_timer_.cancel();
+    self->heartbeat_timer_.cancel();
+  });
+  ready_cv_.notify_all();
+}
+
+bool WatchHub::WaitReady(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return ready_cv_.wait_for(lock, timeout, [this] { return ready_ || stopped_; }) && ready_;
+}
+
+std::size_t WatchHub::watcher_count() const {
+  std::lock_guard lock(mu_);
+  return watcher_count_;
+}
+
+// Where each stream ends now ("$" per stream would lose entries added to one stream while a
+// read returns with another's).
+void WatchHub::LoadPositions() {
+  struct Load {
+    StreamPositions positions;
+    std::size_t pending;
+    bool failed = false;
+  };
+  auto load = std::make_shared<Load>(Load{StreamPositions(streams_.size()), streams_.size()});
+  for (std::size_t i = 0; i < streams_.size(); ++i) {
+    commands_.Command(
+        {"XREVRANGE", streams_[i], "+", "-", "COUNT", "1"},
+        [self = shared_from_this(), load, i](absl::StatusOr<redis::Reply> reply) {
+          if (!reply.ok() || reply->IsError()) {
+            if (!load->failed) {
+              spdlog::warn("watch: reading where {} ends: {}; retrying", self->streams_[i],
+                           Why(reply));
+            }
+            load->failed = true;
+          } else if (!reply->elements.empty() && !reply->elements[0].elements.empty()) {
+            load->positions[i] =
+                StreamId::Parse(reply->elements[0].elements[0].str).value_or(StreamId{});
+          }
+          if (--load->pending > 0) {
+            return;
+          }
+          if (load->failed) {
+            self->After(self->options_.retry_delay, [self] { self->LoadPositions(); });
+            return;
+          }
+          {
+            std::lock_guard lock(self->mu_);
+            self->positions_ = load->positions;
+            self->ready_ = true;
+          }
+          self->ready_cv_.notify_all();
+          spdlog::info("watch: reading {} live streams", self->streams_.size());
+          self->Read();
+        });
+  }
+}
+
+void WatchHub::Read() {
+  std::vector<std::string> argv = {"XREAD",
+                                   "COUNT",
+                                   std::to_string(options_.read_count),
+                                   "BLOCK",
+                                   std::to_string(options_.block.count()),
+                                   "STREAMS"};
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) {
+      return;
+    }
+    argv.insert(argv.end(), streams_.begin(), streams_.end());
+    for (const StreamId& id : positions_) {
+      argv.push_back(id.ToString());
+    }
+  }
+  reader_.Command(std::move(argv), options_.block + std::chrono::seconds(2),
+                  [self = shared_from_this()](absl::StatusOr<redis::Reply> reply) {
+                    if (!reply.ok() || reply->IsError()) {
+                      spdlog::warn("watch: XREAD: {}; retrying", Why(reply));
+                      self->After(self->options_.retry_delay, [self] { self->Read(); });
+                      return;
+                    }
+                    // [[stream, [[id, [field, value, ...]], ...]], ...]; nil when BLOCK timed out.
+                    std::vector<Entry> entries;
+                    for (const redis::Reply& stream : reply->elements) {
+                      if (stream.elements.size() != 2) {
+                        continue;
+                      }
+                      const auto it = std::find(self->streams_.begin(), self->streams_.end(),
+                                                stream.elements[0].str);
+                      if (it != self->streams_.end()) {
+                        ParseEntries(static_cast<std::size_t>(it - self->streams_.begin()),
+                                     stream.elements[1], entries);
+                      }
+                    }
+                    // One reply lists stream by stream; watchers see them in id order across
+                    // streams.
+                    std::stable_sort(entries.begin(), entries.end(),
+                                     [](const Entry& a, const Entry& b) { return a.id < b.id; });
+                    {
+                      std::lock_guard lock(self->mu_);
+                      for (Entry& entry : entries) {
+                        v1::EventChange change;
+                        if (!change.ParseFromString(entry.payload)) {
+                          spdlog::warn("watch: {} entry {}: not an EventChange; skipped",
+                                       self->streams_[entry.subdistrict], entry.id.ToString());
+                          self->positions_[entry.subdistrict] = entry.id;
+                          continue;
+                        }
+                        self->FanOutLocked(entry.subdistrict, entry.id, std::move(change));
+                      }
+                    }
+                    self->Read();
+                  });
+}
+
+void WatchHub::FanOutLocked(std::size_t subdistrict, StreamId id, v1::EventChange change) {
+  positions_[subdistrict] = id;
+  if (metrics_ != nullptr) {
+    metrics_->changes_read.Increment();
+  }
+  if (watcher_count_ == 0) {
+    return;
+  }
+  // The roots whose subtree holds the change's unit: the unit, its ancestors, the district.
+  const std::string_view unit = WatchFilter::UnitOf(change);
+  std::string_view roots[8];
+  std::size_t root_count = 0;
+  const auto add_root = [&](std::string_view root) {
+    if (root.empty() || std::find(roots, roots + root_count, root) != roots + root_count) {
+      return;
+    }
+    roots[root_count++] = root;
+  };
+  add_root(unit);
+  for (v1::Level level : {v1::LEVEL_GRID, v1::LEVEL_COMMUNITY, v1::LEVEL_ZONE,
+                          v1::LEVEL_SUBDISTRICT, v1::LEVEL_DISTRICT}) {
+    if (const v1::Unit* ancestor = topology_.AncestorAt(unit, level)) {
+      add_root(ancestor->id());
+    }
+  }
+  add_root(topology_.district_id());
+
+  WatchItemPtr item;
+  std::size_t queued = 0;
+  for (std::size_t r = 0; r < root_count; ++r) {
+    auto it = by_root_.find(absl::string_view(roots[r].data(), roots[r].size()));
+    if (it == by_root_.end()) {
+      continue;
+    }
+    std::vector<WatcherPtr>& watchers = it->second;
+    for (std::size_t w = 0; w < watchers.size();) {
+      if (!watchers[w]->filter().Matches(change, topology_)) {
+        ++w;
+        continue;
+      }
+      if (item == nullptr) {
+        item = MakeChangeItem(change, subdistrict, id, positions_, subdistricts());
+      }
+      if (watchers[w]->Offer(item)) {
+        ++queued;
+        ++w;
+        continue;
+      }
+      // Ended (cut off, cancelled): nothing more goes to it.
+      DroppedLocked(*watchers[w]);
+      watchers[w] = std::move(watchers.back());
+      watchers.pop_back();
+    }
+  }
+  if (metrics_ != nullptr && queued > 0) {
+    metrics_->messages_queued.Increment(static_cast<double>(queued));
+  }
+}
+
+void WatchHub::DroppedLocked(const Watcher& watcher) {
+  --watcher_count_;
+  if (metrics_ != nullptr) {
+    metrics_->watchers.Decrement();
+    if (watcher.cut_off()) {
+      metrics_->cutoffs.Increment();
+    }
+  }
+}
+
+absl::Status WatchHub::Attach(const WatcherPtr& watcher,
+                              const std::optional<StreamPositions>& from) {
+  StreamPositions start;
+  StreamPositions floor;
+  bool history = false;
+  std::shared_ptr<History> reader;
+  {
+    std::lock_guard lock(mu_);
+    if (!ready_ || stopped_) {
+      return absl::UnavailableError("watch: the live stream reader is not ready yet; retry");
+    }
+    start = from.value_or(positions_);
+    for (std::size_t i = 0; i < start.size(); ++i) {
+      history = history || start[i] < positions_[i];
+      if (start[i] > positions_[i]) {
+        floor = start;
+      }
+    }
+    if (history) {
+      reader = std::make_shared<History>(shared_from_this(), watcher, start, positions_);
+    }
+    // Begun and registered in the same critical section that read positions_: every entry after
+    // them reaches the watcher's queue (behind its history), none before. Begin only queues or
+    // sends (the first history read is asynchronous), so it is safe under the lock.
+    watcher->Begin(std::move(start), std::move(floor), history,
+                   reader == nullptr ? std::function<void()>()
+                                     : std::function<void()>([reader] { reader->Next(); }));
+    by_root_[watcher->filter().root()].push_back(watcher);
+    ++watcher_count_;
+    if (metrics_ != nullptr) {
+      metrics_->watchers.Increment();
+    }
+  }
+  return absl::OkStatus();
+}
+
+void WatchHub::Detach(const Watcher* watcher) {
+  std::lock_guard lock(mu_);
+  auto it = by_root_.find(watcher->filter().root());
+  if (it == by_root_.end()) {
+    return;
+  }
+  std::vector<WatcherPtr>& watchers = it->second;
+  for (std::size_t w = 0; w < watchers.size(); ++w) {
+    if (watchers[w].get() == watcher) {
+      DroppedLocked(*watchers[w]);
+      watchers[w] = std::move(watchers.back());
+      watchers.pop_back();
+      break;
+    }
+  }
+  if (watchers.empty()) {
+    by_root_.erase(it);
+  }
+}
+
+void WatchHub::After(std::chrono::milliseconds delay, std::function<void()> then) {
+  retry_timer_.expires_after(delay);
+  retry_timer_.async_wait(
+      [self = shared_from_this(), then = std::move(then)](boost::system::error_code error) {
+        if (error) {
+          return;
+        }
+        {
+          std::lock_guard lock(self->mu_);
+          if (self->stopped_) {
+            return;
+          }
+        }
+        then();
+      });
+}
+
+void WatchHub::ScheduleHeartbeat() {
+  // A quarter of the interval: an idle watcher hears from us between 1 and 1.25 intervals.
+  heartbeat_timer_.expires_after(std::max(options_.heartbeat / 4, std::chrono::milliseconds(10)));
+  heartbeat_timer_.async_wait([self = shared_from_this()](boost::system::error_code error) {
+    if (error) {
+      return;
+    }
+    self->HeartbeatRound(std::chrono::steady_clock::now());
+    self->ScheduleHeartbeat();
+  });
+}
+
+void WatchHub::HeartbeatRound(std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(mu_);
+  if (stopped_ || !ready_ || watcher_count_ == 0) {
+    return;
+  }
+  // Under the lock, no change is between the reader's position and the watchers' queues: an idle
+  // watcher has had everything up to positions_.
+  const WatchItemPtr heartbeat = MakeHeartbeatItem(positions_, subdistricts());
+  for (auto it = by_root_.begin(); it != by_root_.end();) {
+    std::vector<WatcherPtr>& watchers = it->second;
+    for (std::size_t w = 0; w < watchers.size();) {
+      if (watchers[w]->OfferHeartbeat(heartbeat, now, options_.heartbeat)) {
+        ++w;
+        continue;
+      }
+      DroppedLocked(*watchers[w]);
+      watchers[w] = std::move(watchers.back());
+      watchers.pop_back();
+    }
+    if (watchers.empty()) {
+      by_root_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void WatchHub::FanOutForTest(std::size_t subdistrict, StreamId id, v1::EventChange change) {
+  std::lock_guard lock(mu_);
+  FanOutLocked(subdistrict, id, std::move(change));
+}
+
+void WatchHub::SetPositionsForTest(StreamPositions positions) {
+  std::lock_guard lock(mu_);
+  positions_ = std::move(positions);
+  ready_ = true;
+}
+
+void WatchHub::HeartbeatForTest(std::chrono::steady_clock::time_point now) { HeartbeatRound(now); }
+
+}  // namespace grid::gateway

@@ -1,0 +1,131 @@
+// The gateway's one reader of the live streams: it reads every subdistrict's live stream once
+// (XREAD BLOCK on a connection of its own) and fans each change out to the registered watchers
+// whose filter it passes; a watcher resuming from a cursor first gets the history after it.
+//
+// Hand-over from history to live: Attach takes the reader's current position P under the hub's
+// lock and registers the watcher in the same critical section, so every entry after P reaches
+// the watcher's live queue, and none at or before P does; the history reader reads exactly
+// (cursor, P] per subdistrict with XRANGE, merged by entry id, and the watcher writes all of it
+// before anything from its live queue. No gap, no duplicate, and the reader never waits for it.
+//
+// Back-pressure: the reader never blocks on a watcher. Each watcher has a bounded live queue;
+// a change that finds it full ends that watch with RESOURCE_EXHAUSTED and the cursor after the
+// last message it was sent (see Watcher). History is pulled a page at a time as the watcher
+// writes it.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "common/redis/client.h"
+#include "common/topology/topology.h"
+#include "services/gateway/watch_cursor.h"
+#include "services/gateway/watch_metrics.h"
+#include "services/gateway/watcher.h"
+
+namespace grid::gateway {
+
+struct WatchHubOptions {
+  // A watcher that got nothing for this long gets a Heartbeat.
+  std::chrono::milliseconds heartbeat{15000};
+  // Each watcher's live queue: changes beyond this behind its writes cut it off.
+  std::size_t queue_capacity = 1024;
+  // XREAD COUNT and BLOCK of the reader.
+  int read_count = 1000;
+  std::chrono::milliseconds block{1000};
+  // XRANGE COUNT of history reads, per subdistrict.
+  int history_page = 500;
+  // After a failed read.
+  std::chrono::milliseconds retry_delay{500};
+};
+
+// Threading: Attach and Detach from any thread (gRPC's); the reader, the heartbeats and the
+// history reads run on the Redis clients' io_context. One mutex guards the registry and the
+// reader's position; fan-out holds it and never blocks (watchers only queue).
+//
+// Lifetime: create with Create (callbacks hold a shared_ptr); Stop before the clients stop.
+// `reader` is used for XREAD BLOCK only; `commands` for the rest. The clients, the io_context
+// and the topology must outlive the hub's last callback.
+class WatchHub final : public std::enable_shared_from_this<WatchHub> {
+ public:
+  static std::shared_ptr<WatchHub> Create(boost::asio::io_context& io, redis::Client& reader,
+                                          redis::Client& commands,
+                                          const topology::Topology& topology,
+                                          WatchHubOptions options, WatchMetrics* metrics = nullptr);
+  ~WatchHub();
+
+  // Finds where every live stream ends now, then reads from there on.
+  void Start();
+  void Stop();
+  // True once the reader knows its start position (Attach fails before).
+  bool WaitReady(std::chrono::milliseconds timeout);
+
+  // Registers `watcher`: from `from` when given (history first), else live from now.
+  // UNAVAILABLE before the reader is ready. History errors (a cursor older than the streams
+  // keep: OUT_OF_RANGE) end the watch through the watcher.
+  absl::Status Attach(const WatcherPtr& watcher, const std::optional<StreamPositions>& from);
+  // Unregisters; no Offer reaches the watcher after it returns.
+  void Detach(const Watcher* watcher);
+
+  const std::vector<std::string>& subdistricts() const { return topology_.subdistrict_ids(); }
+  std::size_t watcher_count() const;
+  const WatchHubOptions& options() const { return options_; }
+
+  // The fan-out of one entry, for tests: advances the position of `subdistrict` to `id` and
+  // offers `change` to every matching watcher.
+  void FanOutForTest(std::size_t subdistrict, StreamId id, v1::EventChange change);
+  // Marks the reader ready at `positions` without Redis, for tests.
+  void SetPositionsForTest(StreamPositions positions);
+  // One heartbeat round, for tests.
+  void HeartbeatForTest(std::chrono::steady_clock::time_point now);
+
+ private:
+  class History;
+
+  WatchHub(boost::asio::io_context& io, redis::Client& reader, redis::Client& commands,
+           const topology::Topology& topology, WatchHubOptions options, WatchMetrics* metrics);
+  // Under mu_: a watcher leaves the registry.
+  void DroppedLocked(const Watcher& watcher);
+
+  void LoadPositions();
+  void Read();
+  void After(std::chrono::milliseconds delay, std::function<void()> then);
+  void ScheduleHeartbeat();
+  void HeartbeatRound(std::chrono::steady_clock::time_point now);
+  // Under mu_.
+  void FanOutLocked(std::size_t subdistrict, StreamId id, v1::EventChange change);
+
+  boost::asio::io_context& io_;
+  redis::Client& reader_;
+  redis::Client& commands_;
+  const topology::Topology& topology_;
+  const WatchHubOptions options_;
+  WatchMetrics* const metrics_;
+  std::vector<std::string> streams_;
+  boost::asio::steady_timer retry_timer_;
+  boost::asio::steady_timer heartbeat_timer_;
+
+  mutable std::mutex mu_;
+  std::condition_variable ready_cv_;
+  bool ready_ = false;
+  bool stopped_ = false;
+  StreamPositions positions_;
+  // Watchers by the root of their unit subtree: a change is offered to those under the roots
+  // of its unit's ancestors only.
+  absl::flat_hash_map<std::string, std::vector<WatcherPtr>> by_root_;
+  std::size_t watcher_count_ = 0;
+};
+
+using WatchHubPtr = std::shared_ptr<WatchHub>;
+
+}  // namespace grid::gateway

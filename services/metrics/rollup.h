@@ -1,0 +1,105 @@
+// The arithmetic of the field's scores over rollups: pure functions over plain data, so they are
+// unit-tested without Redis (STYLE.md item 2).
+//
+// A rollup is a Redis hash per subdistrict and UTC day, field "<unit>|<category class>|<severity>|
+// <counter>" -> count (record_change.lua). Every count is attributed to the unit that had the
+// event at the step (a report to its grid), so a unit subtree's figures are the sum over its units.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock/clock.h"
+
+namespace grid::metrics {
+
+// The counts of one StatsRow.
+struct Counts {
+  int64_t reported = 0;
+  int64_t duplicates = 0;
+  int64_t closed = 0;
+  int64_t closed_on_time = 0;
+  int64_t due = 0;
+  int64_t deferred = 0;
+  int64_t reworked = 0;
+  int64_t returned = 0;
+  int64_t escalated = 0;
+  int64_t redispatched = 0;
+  int64_t supervised = 0;
+  int64_t open = 0;
+  int64_t overdue = 0;
+
+  Counts& operator+=(const Counts& other);
+  bool operator==(const Counts&) const = default;
+};
+
+// The field's scores (DOMAIN.md "How units are scored"); each is 0 when its denominator is 0
+// (or negative, which only inconsistent windows can give).
+struct Scores {
+  // 按期结案率: closed_on_time / (due - deferred).
+  double on_time_closure_rate = 0;
+  // 结案率: closed / (reported - duplicates).
+  double closure_rate = 0;
+  // 返工率: reworked / closed.
+  double rework_rate = 0;
+  // 准确派遣率: closed events dispatched once (escalations and rework are no re-dispatch) /
+  // closed events.
+  double first_dispatch_accuracy = 0;
+};
+
+Scores ScoresOf(const Counts& counts);
+
+// a / b, or 0 when b <= 0.
+double Ratio(int64_t numerator, int64_t denominator);
+
+// The counter names used in rollup fields (record_change.lua).
+inline constexpr std::string_view kReported = "rep";
+inline constexpr std::string_view kDuplicates = "dup";
+inline constexpr std::string_view kClosed = "clo";
+inline constexpr std::string_view kClosedOnTime = "ont";
+inline constexpr std::string_view kDue = "due";
+inline constexpr std::string_view kDeferred = "def";
+inline constexpr std::string_view kReworked = "rwk";
+inline constexpr std::string_view kReturned = "ret";
+inline constexpr std::string_view kEscalated = "esc";
+inline constexpr std::string_view kRedispatched = "rdp";
+inline constexpr std::string_view kSupervised = "sup";
+
+// Adds `value` to the count named `counter`; false for an unknown name (left alone).
+bool AddCounter(Counts& counts, std::string_view counter, int64_t value);
+
+// One parsed rollup field.
+struct RollupField {
+  std::string unit_id;
+  std::string category_class;
+  std::string severity;  // The grid.v1.Severity number, as text.
+  std::string counter;
+};
+
+// "<unit>|<cc>|<sev>|<counter>"; nullopt for anything else.
+std::optional<RollupField> ParseRollupField(std::string_view field);
+// The field prefix "<unit>|<cc>|<sev>|".
+std::string RollupPrefix(std::string_view unit_id, std::string_view category_class, int severity);
+
+// The category's large class: its first two digits ("0102" -> "01"); "" when shorter.
+std::string CategoryClass(std::string_view category);
+
+// Days since 1970-01-01 UTC of a UTC ms time (floor, also before 1970).
+int64_t DayOf(Millis at);
+// yyyymmdd of a day number.
+std::string DayName(int64_t day);
+
+// The days (ascending) of `known` that overlap the window [from, to); from 0 means since the
+// beginning, to 0 means until now (no upper bound). Rollups are daily, so a window that starts or
+// ends inside a day takes that whole day.
+std::vector<int64_t> DaysInWindow(const std::vector<int64_t>& known, Millis from, Millis to);
+
+// Histogram buckets (seconds) for the time to dispatch, accept, resolve and close: from half a
+// second (the test policy's one-second limits) up to thirty days.
+const std::vector<double>& ResponseTimeBuckets();
+
+}  // namespace grid::metrics

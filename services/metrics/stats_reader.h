@@ -1,0 +1,65 @@
+// GetStats from the rollups: reads the day hashes of the window and the open events of every
+// subdistrict concerned, and sums them by group over the requested unit subtree.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/clock/clock.h"
+#include "common/policy/policy.h"
+#include "common/redis/client.h"
+#include "common/topology/topology.h"
+#include "grid/v1/metrics.pb.h"
+#include "services/metrics/rollup.h"
+
+namespace grid::metrics {
+
+// One open event as the snapshot sees it.
+struct OpenEvent {
+  std::string subdistrict;
+  std::string unit_id;
+  int level = 0;
+  std::string category_class;
+  int severity = 0;
+  int state = 0;
+  int light = 0;
+  bool overdue = false;
+};
+
+// Which group a count belongs to, by the requested dimensions (rows keyed by dimension name:
+// "level", "subdistrict", "category_class", "severity", "unit"). The unit dimension is the child
+// of `root_id` on the unit's path (the root itself for the root's own counts).
+std::map<std::string, std::string> GroupOf(const std::vector<v1::StatsDimension>& dimensions,
+                                           const topology::Topology& topology,
+                                           const std::string& root_id, const std::string& unit_id,
+                                           const std::string& subdistrict,
+                                           const std::string& category_class, int severity);
+
+// Fills a row's counts and scores.
+void FillRow(const Counts& counts, v1::StatsRow& row);
+
+// Threading: callbacks run on the Redis client's executor; calls may come from any thread.
+class StatsReader final {
+ public:
+  using Done = std::function<void(absl::StatusOr<v1::GetStatsResponse>)>;
+  using OpenDone = std::function<void(absl::StatusOr<std::vector<OpenEvent>>)>;
+
+  StatsReader(redis::Client& redis, const topology::Topology& topology,
+              const policy::Policy& policy, const Clock& clock);
+
+  // INVALID_ARGUMENT for an unknown unit, an unspecified dimension or an empty window.
+  void GetStats(const v1::GetStatsRequest& request, Done done);
+  // The open events of `subdistricts`, with their traffic light and overdue flag now.
+  void OpenEvents(const std::vector<std::string>& subdistricts, OpenDone done);
+
+ private:
+  redis::Client& redis_;
+  const topology::Topology& topology_;
+  const policy::Policy& policy_;
+  const Clock& clock_;
+};
+
+}  // namespace grid::metrics

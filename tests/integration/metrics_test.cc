@@ -1,0 +1,668 @@
+// The metrics service on real processes with the quick policy (accept limits 1 s, resolve 3 s):
+// a known scenario goes through the stack, and GetStats, each service's /metrics page, promtool
+// and a real Prometheus server must all tell the same figures.
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/clock/clock.h"
+#include "common/redis/client.h"
+#include "tests/support/paths.h"
+#include "tests/support/poll.h"
+#include "tests/support/ports.h"
+#include "tests/support/process.h"
+#include "tests/support/stack.h"
+
+namespace grid {
+namespace {
+
+using testing::PollUntil;
+using testing::Stack;
+
+constexpr std::chrono::seconds kDeadline{20};
+constexpr char kGrid[] = "37021200100101";
+constexpr char kCommunity[] = "370212001001";
+constexpr char kSubdistrict[] = "370212001";
+constexpr char kWorker[] = "W3702120010010101";
+
+std::string HttpGet(int port, const std::string& target) {
+  try {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket socket(io);
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+    const std::string request = "GET " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    boost::asio::write(socket, boost::asio::buffer(request));
+    std::string response;
+    boost::system::error_code error;
+    boost::asio::read(socket, boost::asio::dynamic_buffer(response), error);
+    const size_t body = response.find("\r\n\r\n");
+    return body == std::string::npos ? std::string() : response.substr(body + 4);
+  } catch (const std::exception& e) {
+    return std::string();
+  }
+}
+
+// The sum of the samples of `name` (exactly that series name) that carry every label of `labels`.
+double Sample(const std::string& text, const std::string& name,
+              const std::map<std::string, std::string>& labels = {}) {
+  double sum = 0;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] == '#' || line.rfind(name, 0) != 0) {
+      continue;
+    }
+    const char next = line.size() > name.size() ? line[name.size()] : '\0';
+    if (next != '{' && next != ' ') {
+      continue;
+    }
+    bool match = true;
+    for (const auto& [key, value] : labels) {
+      match = match && line.find(key + "=\"" + value + "\"") != std::string::npos;
+    }
+    if (match) {
+      sum += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+  }
+  return sum;
+}
+
+// The path of `name` on PATH, or empty.
+std::string FindBinary(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    const std::filesystem::path candidate = std::filesystem::path(dir) / name;
+    if (!dir.empty() && access(candidate.c_str(), X_OK) == 0) {
+      return candidate.string();
+    }
+  }
+  return "";
+}
+
+// Runs a shell command; its exit code, and its output in `output`.
+int RunCommand(const std::string& command, std::string& output) {
+  output.clear();
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) {
+    return -1;
+  }
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
+    output.append(buffer, n);
+  }
+  const int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Skips the test when `binary` is missing, saying so in the test output.
+#define REQUIRE_BINARY(var, binary)                                       \
+  const std::string var = FindBinary(binary);                             \
+  if (var.empty()) {                                                      \
+    std::cout << "SKIPPED: " binary                                       \
+                 " is not installed (deploy/local/install-deps installs " \
+                 "the Debian package prometheus)\n";                      \
+    GTEST_SKIP() << binary " is not installed";                           \
+  }
+
+class MetricsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Stack::Options options;
+    options.policy = "tests/integration/testdata/policy-quick.json";
+    options.extra_args["grid-metrics"] = {"--gauge-interval-ms", "200", "--reclaim-idle-ms", "500"};
+    stack_ = std::make_unique<Stack>(options);
+    auto status = stack_->Start();
+    ASSERT_TRUE(status.ok()) << status;
+  }
+
+  void TearDown() override {
+    if (HasFailure()) {
+      std::cerr << stack_->Logs();
+    }
+  }
+
+  v1::GatewayService::Stub& gateway() { return stack_->gateway(); }
+
+  std::unique_ptr<grpc::ClientContext> Context(const v1::Actor& actor = Stack::Admin()) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    stack_->Authorize(*context, actor);
+    return context;
+  }
+
+  static v1::Actor Actor(v1::Role role, const std::string& subject, const std::string& unit) {
+    v1::Actor actor;
+    actor.set_role(role);
+    actor.set_subject(subject);
+    actor.set_unit_id(unit);
+    return actor;
+  }
+  static v1::Actor Handler(const std::string& unit) {
+    return Actor(v1::ROLE_HANDLER, "handler-" + unit, unit);
+  }
+  static v1::Actor Worker() { return Actor(v1::ROLE_WORKER, kWorker, kGrid); }
+
+  // A noise report (0408, category class 04, normal): routed to the grid, unlocated so that
+  // reports never merge.
+  std::string Report() {
+    v1::ReportEventRequest request;
+    v1::Report& report = *request.mutable_report();
+    report.set_grid_id(kGrid);
+    report.set_category("0408");
+    report.set_severity(v1::SEVERITY_NORMAL);
+    report.set_description("夜间施工噪音");
+    *request.mutable_actor() = Actor(v1::ROLE_OPERATOR, "operator-1", kSubdistrict);
+    v1::ReportEventResponse response;
+    const grpc::Status status =
+        gateway().ReportEvent(Context(request.actor()).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.event_id();
+  }
+
+  v1::Event Get(const std::string& id) {
+    v1::GetEventRequest request;
+    request.set_event_id(id);
+    v1::GetEventResponse response;
+    gateway().GetEvent(Context().get(), request, &response);
+    return response.event();
+  }
+
+  v1::Event AwaitWhere(const std::string& id, const std::function<bool(const v1::Event&)>& ok) {
+    v1::Event event;
+    const bool done = PollUntil(
+        [&] {
+          event = Get(id);
+          return ok(event);
+        },
+        kDeadline);
+    EXPECT_TRUE(done) << id << " " << event.ShortDebugString();
+    return event;
+  }
+
+  void AcceptResolve(const std::string& id, const std::string& unit) {
+    v1::AcceptEventRequest accept;
+    accept.set_event_id(id);
+    *accept.mutable_actor() = Handler(unit);
+    v1::AcceptEventResponse accepted;
+    const grpc::Status status =
+        gateway().AcceptEvent(Context(accept.actor()).get(), accept, &accepted);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    v1::ResolveEventRequest resolve;
+    resolve.set_event_id(id);
+    *resolve.mutable_actor() = Handler(unit);
+    resolve.set_note("已处理");
+    resolve.add_media("oss://evidence/after.jpg");
+    v1::ResolveEventResponse resolved;
+    const grpc::Status done =
+        gateway().ResolveEvent(Context(resolve.actor()).get(), resolve, &resolved);
+    ASSERT_TRUE(done.ok()) << done.error_message();
+  }
+
+  void Verify(const std::string& id, bool passed) {
+    v1::VerifyEventRequest request;
+    request.set_event_id(id);
+    *request.mutable_actor() = Worker();
+    request.set_passed(passed);
+    request.set_note(passed ? "现场核实" : "仍有噪音");
+    v1::VerifyEventResponse response;
+    const grpc::Status status =
+        gateway().VerifyEvent(Context(request.actor()).get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  static bool Dispatched(const v1::Event& e) { return e.state() == v1::EVENT_STATE_DISPATCHED; }
+
+  // The scenario: one event handled on time, one reworked once and then closed on time, one
+  // that waited past its grid's accept limit, escalated to the community and was closed there.
+  void RunScenario() {
+    const std::string on_time = Report();
+    const std::string reworked = Report();
+    const std::string late = Report();
+    AwaitWhere(on_time, Dispatched);
+    ASSERT_NO_FATAL_FAILURE(AcceptResolve(on_time, kGrid));
+    ASSERT_NO_FATAL_FAILURE(Verify(on_time, true));
+
+    AwaitWhere(reworked, Dispatched);
+    ASSERT_NO_FATAL_FAILURE(AcceptResolve(reworked, kGrid));
+    ASSERT_NO_FATAL_FAILURE(Verify(reworked, false));
+    AwaitWhere(reworked, Dispatched);
+    ASSERT_NO_FATAL_FAILURE(AcceptResolve(reworked, kGrid));
+    ASSERT_NO_FATAL_FAILURE(Verify(reworked, true));
+
+    AwaitWhere(late, [](const v1::Event& e) { return e.level() == v1::LEVEL_COMMUNITY; });
+    ASSERT_NO_FATAL_FAILURE(AcceptResolve(late, kCommunity));
+    ASSERT_NO_FATAL_FAILURE(Verify(late, true));
+  }
+
+  absl::StatusOr<v1::GetStatsResponse> Stats(v1::GetStatsRequest request) {
+    v1::GetStatsResponse response;
+    const grpc::Status status = gateway().GetStats(Context().get(), request, &response);
+    if (!status.ok()) {
+      return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                          status.error_message());
+    }
+    return response;
+  }
+
+  // The district's one row once the scenario is all counted.
+  v1::StatsRow AwaitTotals(int closed) {
+    v1::StatsRow row;
+    PollUntil(
+        [&] {
+          auto stats = Stats(v1::GetStatsRequest());
+          if (!stats.ok() || stats->rows_size() != 1) {
+            return false;
+          }
+          row = stats->rows(0);
+          return row.closed() == closed && row.open() == 0;
+        },
+        kDeadline);
+    return row;
+  }
+
+  std::string MetricsPage(const std::string& service) {
+    return HttpGet(stack_->metrics_port(service), "/metrics");
+  }
+
+  std::unique_ptr<Stack> stack_;
+};
+
+TEST_F(MetricsTest, GetStatsScoresAKnownScenario) {
+  ASSERT_NO_FATAL_FAILURE(RunScenario());
+  const v1::StatsRow row = AwaitTotals(3);
+  EXPECT_EQ(row.reported(), 3);
+  EXPECT_EQ(row.duplicates(), 0);
+  EXPECT_EQ(row.closed(), 3);
+  EXPECT_EQ(row.closed_on_time(), 2) << "the escalated one breached its grid's accept limit";
+  EXPECT_EQ(row.due(), 3);
+  EXPECT_EQ(row.deferred(), 0);
+  EXPECT_EQ(row.reworked(), 1);
+  EXPECT_EQ(row.returned(), 0);
+  EXPECT_EQ(row.escalated(), 1);
+  EXPECT_EQ(row.redispatched(), 0) << "neither escalation nor rework is a re-dispatch";
+  EXPECT_EQ(row.open(), 0);
+  EXPECT_EQ(row.overdue(), 0);
+  EXPECT_DOUBLE_EQ(row.on_time_closure_rate(), 2.0 / 3.0);
+  EXPECT_DOUBLE_EQ(row.closure_rate(), 1.0);
+  EXPECT_DOUBLE_EQ(row.rework_rate(), 1.0 / 3.0);
+  EXPECT_DOUBLE_EQ(row.first_dispatch_accuracy(), 1.0);
+
+  // By level: counts go to the unit that had the event at the step.
+  v1::GetStatsRequest by_level;
+  by_level.set_unit_id(kSubdistrict);
+  by_level.add_group_by(v1::STATS_DIMENSION_LEVEL);
+  auto levels = Stats(by_level);
+  ASSERT_TRUE(levels.ok()) << levels.status();
+  std::map<std::string, v1::StatsRow> rows;
+  for (const v1::StatsRow& r : levels->rows()) {
+    rows[r.group().at("level")] = r;
+  }
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows["grid"].reported(), 3);
+  EXPECT_EQ(rows["grid"].closed(), 2);
+  EXPECT_EQ(rows["grid"].closed_on_time(), 2);
+  EXPECT_EQ(rows["grid"].escalated(), 1);
+  EXPECT_EQ(rows["grid"].due(), 3) << "the late one fell due at the grid, when it breached";
+  EXPECT_EQ(rows["community"].closed(), 1);
+  EXPECT_EQ(rows["community"].closed_on_time(), 0);
+  EXPECT_EQ(rows["community"].rework_rate(), 0);
+
+  // Another subdistrict's subtree has none of it.
+  v1::GetStatsRequest elsewhere;
+  elsewhere.set_unit_id("370212002");
+  auto other = Stats(elsewhere);
+  ASSERT_TRUE(other.ok()) << other.status();
+  ASSERT_EQ(other->rows_size(), 1);
+  EXPECT_EQ(other->rows(0).reported(), 0);
+  EXPECT_EQ(other->rows(0).on_time_closure_rate(), 0) << "zero denominator";
+
+  // A window after today holds nothing; one that covers today holds it all.
+  v1::GetStatsRequest tomorrow;
+  *tomorrow.mutable_from() = ToTimestamp((std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                                  .count() /
+                                              86'400'000 +
+                                          1) *
+                                         86'400'000);
+  auto later = Stats(tomorrow);
+  ASSERT_TRUE(later.ok()) << later.status();
+  EXPECT_EQ(later->rows(0).reported(), 0);
+
+  v1::GetStatsRequest unknown;
+  unknown.set_unit_id("nope");
+  EXPECT_EQ(Stats(unknown).status().code(), absl::StatusCode::kInvalidArgument);
+
+  // gridctl stats prints the same as a table.
+  std::string table;
+  ASSERT_EQ(RunCommand("GRID_GATEWAY=" + stack_->address("grid-gateway") + " GRID_TOKEN=" +
+                           stack_->Token(Stack::Admin()) + " " + testing::BinPath("gridctl") +
+                           " stats --unit " + kSubdistrict + " --group-by level",
+                       table),
+            0)
+      << table;
+  EXPECT_THAT(table, ::testing::HasSubstr("on_time%"));
+  EXPECT_THAT(table, ::testing::ContainsRegex("grid +3 +0 +2 +2 +3 "));
+  EXPECT_THAT(table, ::testing::ContainsRegex("community +0 +0 +1 +0 +0 "));
+}
+
+// A reader that died after reading an entry and before its atomic count-and-ack leaves the entry
+// pending; the one that takes it over counts it once, and the late finish of the first one (the
+// same script on the same entry) counts nothing.
+TEST_F(MetricsTest, ARedeliveredEntryIsCountedOnce) {
+  stack_->StopService("grid-metrics", SIGTERM);
+  const std::string id = Report();
+  AwaitWhere(id, Dispatched);
+  // A consumer that reads the whole backlog and dies without acknowledging anything.
+  const std::string live = std::string("{") + kSubdistrict + "}:live";
+  auto read = redis::CommandSync(
+      stack_->redis_client(),
+      {"XREADGROUP", "GROUP", "metrics", "dead-reader", "COUNT", "100", "STREAMS", live, ">"},
+      std::chrono::seconds(2));
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_TRUE(read->IsArray() && !read->elements.empty()) << read->DebugString();
+  const std::string first_entry = read->elements[0].elements[1].elements[0].elements[0].str;
+
+  stack_->StopService("grid-metrics", SIGKILL);
+  auto started = stack_->StartService("grid-metrics");
+  ASSERT_TRUE(started.ok()) << started;
+  v1::StatsRow row;
+  // The restarted reader takes the dead one's entries over (XAUTOCLAIM, idle 500 ms here).
+  PollUntil(
+      [&] {
+        auto stats = Stats(v1::GetStatsRequest());
+        if (stats.ok() && stats->rows_size() == 1) {
+          row = stats->rows(0);
+        }
+        return row.reported() == 1;
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(200));
+  EXPECT_EQ(row.reported(), 1);
+  EXPECT_EQ(row.open(), 1);
+  EXPECT_EQ(redis::CommandSync(stack_->redis_client(), {"XPENDING", live, "metrics"},
+                               std::chrono::seconds(2))
+                ->elements[0]
+                .integer,
+            0);
+  // The dead reader comes back to life and finishes its first entry: nothing is counted.
+  std::ifstream file(testing::SourcePath("common/store/lua/record_change.lua"));
+  const std::string script((std::istreambuf_iterator<char>(file)),
+                           std::istreambuf_iterator<char>());
+  const std::string sd = std::string("{") + kSubdistrict + "}";
+  auto late = redis::CommandSync(stack_->redis_client(),
+                                 {"EVAL",
+                                  script,
+                                  "5",
+                                  live,
+                                  sd + ":mx:ev:" + id,
+                                  sd + ":mx:open",
+                                  sd + ":mx:day:19700101",
+                                  sd + ":mx:days",
+                                  "metrics",
+                                  first_entry,
+                                  "1",
+                                  "0",
+                                  id,
+                                  std::string(kGrid) + "|04|2|",
+                                  "1",
+                                  "0",
+                                  "0",
+                                  "0",
+                                  "19700101",
+                                  "60"},
+                                 std::chrono::seconds(2));
+  ASSERT_TRUE(late.ok()) << late.status();
+  ASSERT_TRUE(late->IsArray()) << late->DebugString();
+  EXPECT_EQ(late->elements[0].integer, 0) << "already counted";
+  // Nothing more arrives later.
+  EXPECT_FALSE(PollUntil(
+      [&] {
+        auto stats = Stats(v1::GetStatsRequest());
+        return stats.ok() && stats->rows(0).reported() != 1;
+      },
+      std::chrono::seconds(2)));
+}
+
+TEST_F(MetricsTest, RollupsSurviveARestartAndNothingIsCountedTwice) {
+  ASSERT_NO_FATAL_FAILURE(RunScenario());
+  AwaitTotals(3);
+  stack_->StopService("grid-metrics", SIGKILL);
+  // While it is down, one more event is reported: it must be counted once it is back.
+  Report();
+  auto started = stack_->StartService("grid-metrics");
+  ASSERT_TRUE(started.ok()) << started;
+  v1::StatsRow row;
+  PollUntil(
+      [&] {
+        auto stats = Stats(v1::GetStatsRequest());
+        if (stats.ok() && stats->rows_size() == 1) {
+          row = stats->rows(0);
+        }
+        return row.reported() == 4 && row.open() == 1;
+      },
+      kDeadline);
+  EXPECT_EQ(row.reported(), 4);
+  EXPECT_EQ(row.closed(), 3);
+  EXPECT_EQ(row.closed_on_time(), 2);
+  EXPECT_EQ(row.reworked(), 1);
+  EXPECT_EQ(row.open(), 1);
+}
+
+TEST_F(MetricsTest, TheMetricsPageCountsTheScenarioExactly) {
+  ASSERT_NO_FATAL_FAILURE(RunScenario());
+  AwaitTotals(3);
+  std::string page;
+  // The gauges are refreshed every 200 ms here.
+  PollUntil(
+      [&] {
+        page = MetricsPage("grid-metrics");
+        return page.find("grid_events_open{") != std::string::npos &&
+               Sample(page, "grid_events_open") == 0;
+      },
+      kDeadline);
+  const std::map<std::string, std::string> sd = {{"subdistrict", kSubdistrict}};
+  EXPECT_EQ(
+      Sample(page, "grid_events_reported_total",
+             {{"subdistrict", kSubdistrict}, {"category_class", "04"}, {"severity", "normal"}}),
+      3)
+      << page;
+  EXPECT_EQ(Sample(page, "grid_events_closed_total",
+                   {{"subdistrict", kSubdistrict}, {"level", "grid"}, {"on_time", "true"}}),
+            2);
+  EXPECT_EQ(Sample(page, "grid_events_closed_total",
+                   {{"subdistrict", kSubdistrict}, {"level", "community"}, {"on_time", "false"}}),
+            1);
+  EXPECT_EQ(Sample(page, "grid_event_escalations_total",
+                   {{"subdistrict", kSubdistrict},
+                    {"from_level", "grid"},
+                    {"to_level", "community"},
+                    {"reason", "accept_timeout"}}),
+            1);
+  EXPECT_EQ(Sample(page, "grid_event_reworks_total", {{"level", "grid"}}), 1);
+  EXPECT_EQ(Sample(page, "grid_event_returns_total"), 0);
+  EXPECT_EQ(Sample(page, "grid_event_dispatch_seconds_count", sd), 3);
+  EXPECT_EQ(Sample(page, "grid_event_accept_seconds_count", sd), 4) << "the rework's too";
+  EXPECT_EQ(Sample(page, "grid_event_accept_seconds_count", {{"level", "community"}}), 1);
+  EXPECT_EQ(Sample(page, "grid_event_resolve_seconds_count", sd), 4);
+  EXPECT_EQ(Sample(page, "grid_event_close_seconds_count", sd), 3);
+  EXPECT_EQ(Sample(page, "grid_event_accept_seconds_bucket", {{"level", "grid"}, {"le", "1"}}), 3)
+      << "the grid accepted within its one-second limit three times";
+  EXPECT_EQ(Sample(page, "grid_events_open"), 0);
+  EXPECT_EQ(Sample(page, "grid_events_overdue"), 0);
+
+  // Every service: Redis latency and errors; routing and metrics: their groups' backlog.
+  for (const std::string& service : Stack::ServiceNames()) {
+    EXPECT_GT(Sample(MetricsPage(service), "grid_redis_command_seconds_count"), 0) << service;
+  }
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        const std::string routing = MetricsPage("grid-routing");
+        const std::string metrics = MetricsPage("grid-metrics");
+        return routing.find("grid_stream_group_pending{group=\"routing\"") != std::string::npos &&
+               metrics.find("grid_stream_group_lag{group=\"metrics\"") != std::string::npos;
+      },
+      kDeadline));
+  EXPECT_EQ(Sample(MetricsPage("grid-metrics"), "grid_stream_group_lag", {{"group", "metrics"}}),
+            0);
+}
+
+TEST_F(MetricsTest, TheOpenGaugesFollowTheBacklog) {
+  const std::string id = Report();
+  AwaitWhere(id, Dispatched);
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        return Sample(MetricsPage("grid-metrics"), "grid_events_open",
+                      {{"subdistrict", kSubdistrict}, {"state", "dispatched"}}) == 1;
+      },
+      kDeadline))
+      << MetricsPage("grid-metrics");
+  // Nobody accepts: it climbs to the district and is overdue there.
+  AwaitWhere(id, [](const v1::Event& e) { return e.overdue(); });
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        return Sample(MetricsPage("grid-metrics"), "grid_events_overdue",
+                      {{"subdistrict", kSubdistrict}, {"level", "district"}}) == 1;
+      },
+      kDeadline))
+      << MetricsPage("grid-metrics");
+  v1::GetStatsRequest request;
+  auto stats = Stats(request);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->rows(0).open(), 1);
+  EXPECT_EQ(stats->rows(0).overdue(), 1);
+  EXPECT_EQ(stats->rows(0).escalated(), 4);
+  EXPECT_EQ(stats->rows(0).due(), 1) << "due once, at its first breach";
+}
+
+TEST_F(MetricsTest, PromtoolAcceptsEveryServicesExposition) {
+  REQUIRE_BINARY(promtool, "promtool");
+  Report();
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("grid-metrics-test-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  for (const std::string& service : Stack::ServiceNames()) {
+    const std::string page = MetricsPage(service);
+    ASSERT_FALSE(page.empty()) << service;
+    const std::filesystem::path file = dir / (service + ".prom");
+    std::ofstream(file) << page;
+    std::string output;
+    EXPECT_EQ(RunCommand(promtool + " check metrics < " + file.string(), output), 0)
+        << service << ":\n"
+        << output;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(MetricsTest, APrometheusServerScrapesTheStack) {
+  REQUIRE_BINARY(prometheus, "prometheus");
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("grid-prometheus-test-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream config(dir / "prometheus.yml");
+  config << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+         << "scrape_configs:\n  - job_name: gridline\n    static_configs:\n      - targets:\n";
+  for (const std::string& service : Stack::ServiceNames()) {
+    config << "          - 127.0.0.1:" << stack_->metrics_port(service) << "\n";
+  }
+  config.close();
+  const int port = testing::FreePort();
+  auto server = testing::Process::Start(prometheus,
+                                        {"--config.file=" + (dir / "prometheus.yml").string(),
+                                         "--storage.tsdb.path=" + (dir / "data").string(),
+                                         "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+                                        {}, dir / "prometheus.log");
+  ASSERT_TRUE(server.ok()) << server.status();
+
+  const bool up = PollUntil(
+      [&] {
+        const std::string body = HttpGet(port, "/api/v1/targets");
+        auto json = nlohmann::json::parse(body, nullptr, false);
+        if (json.is_discarded()) {
+          return false;
+        }
+        int healthy = 0;
+        for (const auto& target : json["data"]["activeTargets"]) {
+          healthy += target["health"] == "up" ? 1 : 0;
+        }
+        return healthy == static_cast<int>(Stack::ServiceNames().size());
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(200));
+  ASSERT_TRUE(up) << HttpGet(port, "/api/v1/targets") << (*server)->ReadLog();
+
+  for (int i = 0; i < 4; ++i) {
+    Report();
+  }
+  std::string answer;
+  const bool counted = PollUntil(
+      [&] {
+        answer = HttpGet(port, "/api/v1/query?query=sum(grid_events_reported_total)");
+        auto json = nlohmann::json::parse(answer, nullptr, false);
+        if (json.is_discarded() || json["data"]["result"].empty()) {
+          return false;
+        }
+        return json["data"]["result"][0]["value"][1] == "4";
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(200));
+  EXPECT_TRUE(counted) << answer;
+
+  // Every query of the Grafana dashboards parses and runs.
+  for (const char* dashboard : {"deploy/grafana/command-centre.json", "deploy/grafana/ops.json"}) {
+    std::ifstream file(testing::SourcePath(dashboard));
+    const auto json = nlohmann::json::parse(file, nullptr, false);
+    ASSERT_FALSE(json.is_discarded()) << dashboard;
+    ASSERT_FALSE(json["panels"].empty()) << dashboard;
+    for (const auto& panel : json["panels"]) {
+      for (const auto& target : panel["targets"]) {
+        std::string expr = target["expr"];
+        for (size_t at; (at = expr.find("$subdistrict")) != std::string::npos;) {
+          expr.replace(at, 12, ".*");
+        }
+        std::string query = "/api/v1/query?query=";
+        for (unsigned char c : expr) {
+          char hex[4];
+          std::snprintf(hex, sizeof(hex), "%%%02X", c);
+          query += std::isalnum(c) ? std::string(1, static_cast<char>(c)) : std::string(hex);
+        }
+        const auto result = nlohmann::json::parse(HttpGet(port, query), nullptr, false);
+        EXPECT_TRUE(!result.is_discarded() && result["status"] == "success")
+            << dashboard << " \"" << panel["title"] << "\": " << expr;
+      }
+    }
+  }
+  (*server)->Terminate();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(PrometheusRulesTest, PromtoolTestsTheAlertRules) {
+  REQUIRE_BINARY(promtool, "promtool");
+  std::string output;
+  EXPECT_EQ(RunCommand(promtool + " check config " +
+                           testing::SourcePath("deploy/prometheus/prometheus.yml"),
+                       output),
+            0)
+      << output;
+  EXPECT_EQ(RunCommand(
+                promtool + " test rules " + testing::SourcePath("deploy/prometheus/rules_test.yml"),
+                output),
+            0)
+      << output;
+}
+
+}  // namespace
+}  // namespace grid

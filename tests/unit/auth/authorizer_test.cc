@@ -1,0 +1,199 @@
+// The role × RPC table and the jurisdiction checks of auth::Authorizer, over the Laoshan topology.
+#include "common/auth/authorizer.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/support/paths.h"
+
+namespace grid::auth {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kGrid[] = "37021200100101";  // 中韩 / 张家涧社区 / grid 1
+constexpr char kSameCommunity[] = "37021200100102";
+constexpr char kOtherCommunity[] = "37021200100201";  // same subdistrict, another community
+constexpr char kCommunity[] = "370212001001";
+constexpr char kSubdistrict[] = "370212001";
+constexpr char kOtherSubdistrict[] = "370212002";
+constexpr char kDistrict[] = "370212";
+constexpr char kDepartment[] = "370212D01";
+
+v1::Actor Caller(v1::Role role, const std::string& unit, const std::string& subject = "s1") {
+  v1::Actor actor;
+  actor.set_subject(subject);
+  actor.set_role(role);
+  actor.set_unit_id(unit);
+  return actor;
+}
+
+v1::Event EventAt(const std::string& grid, const std::string& unit,
+                  const std::string& reporter = "W-other") {
+  v1::Event event;
+  event.set_id("370212001-0000000000000001");
+  event.set_grid_id(grid);
+  event.set_unit_id(unit);
+  event.set_reporter_id(reporter);
+  return event;
+}
+
+class AuthorizerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto loaded =
+        topology::Topology::Load(testing::SourcePath("deploy/config/laoshan-topology.json"));
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    topology_ = new topology::TopologyPtr(*loaded);
+  }
+  static void TearDownTestSuite() { delete topology_; }
+
+  Authorizer authorizer() const { return Authorizer(**topology_); }
+  bool Allowed(const v1::Actor& caller, Rpc rpc, const std::string& unit,
+               const v1::Event* event) const {
+    const absl::Status role = authorizer().CheckRole(caller, rpc);
+    const absl::Status target = authorizer().CheckTarget(caller, rpc, unit, event);
+    if (!role.ok()) {
+      EXPECT_EQ(role.code(), absl::StatusCode::kPermissionDenied);
+      EXPECT_FALSE(target.ok()) << "a role refused is refused on any target";
+    }
+    if (!target.ok()) {
+      EXPECT_EQ(target.code(), absl::StatusCode::kPermissionDenied) << target;
+    }
+    return role.ok() && target.ok();
+  }
+
+  static topology::TopologyPtr* topology_;
+};
+
+topology::TopologyPtr* AuthorizerTest::topology_ = nullptr;
+
+TEST_F(AuthorizerTest, TheTableListsEveryRpcOnceAndAdminMayDoAll) {
+  for (int i = 0; i < kRpcCount; ++i) {
+    const Rpc rpc = static_cast<Rpc>(i);
+    EXPECT_EQ(GrantOf(v1::ROLE_ADMIN, rpc), Grant::kAnywhere) << RpcName(rpc);
+    EXPECT_EQ(GrantOf(v1::ROLE_UNSPECIFIED, rpc), Grant::kDenied) << RpcName(rpc);
+    EXPECT_NE(GrantOf(v1::ROLE_OPERATOR, rpc), Grant::kDenied) << RpcName(rpc);
+  }
+  EXPECT_STREQ(RpcName(Rpc::kWatchEvents), "WatchEvents");
+}
+
+TEST_F(AuthorizerTest, TheRoleColumnsAreAsDocumented) {
+  const std::vector<Rpc> worker = {Rpc::kReportEvent, Rpc::kUploadReports, Rpc::kVerifyEvent,
+                                   Rpc::kCancelEvent, Rpc::kGetEvent,      Rpc::kGetEventHistory,
+                                   Rpc::kListEvents,  Rpc::kListUnitQueue};
+  const std::vector<Rpc> handler = {
+      Rpc::kAcceptEvent,   Rpc::kResolveEvent,     Rpc::kReturnEvent,     Rpc::kSuspendEvent,
+      Rpc::kEscalateEvent, Rpc::kGetEvent,         Rpc::kGetEventHistory, Rpc::kListEvents,
+      Rpc::kListUnitQueue, Rpc::kListOverdueEvents};
+  for (int i = 0; i < kRpcCount; ++i) {
+    const Rpc rpc = static_cast<Rpc>(i);
+    const bool w = std::find(worker.begin(), worker.end(), rpc) != worker.end();
+    const bool h = std::find(handler.begin(), handler.end(), rpc) != handler.end();
+    EXPECT_EQ(GrantOf(v1::ROLE_WORKER, rpc) != Grant::kDenied, w) << RpcName(rpc);
+    EXPECT_EQ(GrantOf(v1::ROLE_HANDLER, rpc) != Grant::kDenied, h) << RpcName(rpc);
+  }
+  const absl::Status denied =
+      authorizer().CheckRole(Caller(v1::ROLE_HANDLER, kGrid), Rpc::kResumeEvent);
+  EXPECT_EQ(denied.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(denied.message(), HasSubstr("HANDLER may not call ResumeEvent"));
+}
+
+TEST_F(AuthorizerTest, AWorkerReportsInTheCommunityOfTheirGrid) {
+  const v1::Actor worker = Caller(v1::ROLE_WORKER, kGrid, "W3702120010010101");
+  v1::Report report;
+  report.set_grid_id(kSameCommunity);
+  EXPECT_TRUE(authorizer().CheckReport(worker, Rpc::kReportEvent, report).ok());
+  report.set_grid_id(kOtherCommunity);
+  EXPECT_EQ(authorizer().CheckReport(worker, Rpc::kReportEvent, report).code(),
+            absl::StatusCode::kPermissionDenied);
+  report.set_grid_id(kGrid);
+  report.set_reporter_id("W3702120010010201");
+  const absl::Status as_other = authorizer().CheckReport(worker, Rpc::kReportEvent, report);
+  EXPECT_EQ(as_other.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(as_other.message(), HasSubstr("reports as themselves"));
+  // Unknown grids are intake's to refuse, with INVALID_ARGUMENT.
+  report.set_reporter_id("");
+  report.set_grid_id("37021299999999");
+  EXPECT_TRUE(authorizer().CheckReport(worker, Rpc::kReportEvent, report).ok());
+}
+
+TEST_F(AuthorizerTest, AWorkerSeesTheirGridAndTheirOwnReports) {
+  const v1::Actor worker = Caller(v1::ROLE_WORKER, kGrid, "W1");
+  const v1::Event mine = EventAt(kGrid, kCommunity);
+  const v1::Event neighbours = EventAt(kSameCommunity, kSameCommunity);
+  const v1::Event reported = EventAt(kSameCommunity, kSameCommunity, "W1");
+  EXPECT_TRUE(Allowed(worker, Rpc::kGetEvent, "", &mine));
+  EXPECT_FALSE(Allowed(worker, Rpc::kGetEvent, "", &neighbours));
+  EXPECT_TRUE(Allowed(worker, Rpc::kGetEventHistory, "", &reported));
+  EXPECT_TRUE(Allowed(worker, Rpc::kVerifyEvent, "", &mine));
+  EXPECT_FALSE(Allowed(worker, Rpc::kVerifyEvent, "", &reported)) << "verify: own grid only";
+  EXPECT_TRUE(Allowed(worker, Rpc::kCancelEvent, "", &reported));
+  EXPECT_FALSE(Allowed(worker, Rpc::kCancelEvent, "", &mine)) << "cancel: own reports only";
+  EXPECT_FALSE(Allowed(worker, Rpc::kAcceptEvent, "", &mine));
+  EXPECT_TRUE(Allowed(worker, Rpc::kListUnitQueue, kGrid, nullptr));
+  EXPECT_FALSE(Allowed(worker, Rpc::kListUnitQueue, kCommunity, nullptr));
+  EXPECT_FALSE(Allowed(worker, Rpc::kWatchEvents, kGrid, nullptr));
+}
+
+TEST_F(AuthorizerTest, AHandlerActsOnItsOwnQueueAndReadsItsSubtree) {
+  const v1::Actor handler = Caller(v1::ROLE_HANDLER, kCommunity);
+  const v1::Event here = EventAt(kGrid, kCommunity);
+  const v1::Event below = EventAt(kGrid, kGrid);
+  const v1::Event elsewhere = EventAt(kOtherCommunity, "370212001002");
+  for (Rpc move : {Rpc::kAcceptEvent, Rpc::kResolveEvent, Rpc::kReturnEvent, Rpc::kSuspendEvent,
+                   Rpc::kEscalateEvent}) {
+    EXPECT_TRUE(Allowed(handler, move, "", &here)) << RpcName(move);
+    EXPECT_FALSE(Allowed(handler, move, "", &below)) << RpcName(move) << ": not its queue";
+    EXPECT_FALSE(Allowed(handler, move, "", &elsewhere)) << RpcName(move);
+  }
+  for (Rpc move : {Rpc::kResumeEvent, Rpc::kVoidEvent, Rpc::kReassignEvent, Rpc::kSuperviseEvent,
+                   Rpc::kVerifyEvent, Rpc::kCancelEvent}) {
+    EXPECT_FALSE(Allowed(handler, move, "", &here)) << RpcName(move);
+  }
+  EXPECT_TRUE(Allowed(handler, Rpc::kGetEvent, "", &below));
+  EXPECT_FALSE(Allowed(handler, Rpc::kGetEvent, "", &elsewhere));
+  EXPECT_TRUE(Allowed(handler, Rpc::kListUnitQueue, kGrid, nullptr));
+  EXPECT_TRUE(Allowed(handler, Rpc::kListOverdueEvents, kCommunity, nullptr));
+  EXPECT_FALSE(Allowed(handler, Rpc::kListEvents, kSubdistrict, nullptr));
+  EXPECT_FALSE(Allowed(handler, Rpc::kGetStats, kCommunity, nullptr));
+  EXPECT_FALSE(Allowed(handler, Rpc::kReportEvent, kGrid, nullptr));
+}
+
+TEST_F(AuthorizerTest, AnOperatorMayDoEverythingInItsSubtree) {
+  const v1::Actor op = Caller(v1::ROLE_OPERATOR, kSubdistrict);
+  const v1::Event inside = EventAt(kGrid, kGrid);
+  const v1::Event went_up = EventAt(kGrid, kDepartment);
+  const v1::Event outside = EventAt("37021200200101", "37021200200101");
+  for (int i = 0; i < kRpcCount; ++i) {
+    const Rpc rpc = static_cast<Rpc>(i);
+    EXPECT_TRUE(Allowed(op, rpc, kCommunity, &inside)) << RpcName(rpc);
+    EXPECT_TRUE(Allowed(op, rpc, "", &went_up)) << RpcName(rpc) << ": its grid is ours";
+    EXPECT_FALSE(Allowed(op, rpc, "", &outside)) << RpcName(rpc);
+    EXPECT_FALSE(Allowed(op, rpc, kOtherSubdistrict, nullptr)) << RpcName(rpc);
+    EXPECT_FALSE(Allowed(op, rpc, kDistrict, nullptr)) << RpcName(rpc);
+  }
+  // A reassignment needs both ends inside.
+  EXPECT_FALSE(Allowed(op, Rpc::kReassignEvent, kDepartment, &inside));
+  EXPECT_TRUE(Allowed(op, Rpc::kReassignEvent, kCommunity, &inside));
+  // The district's operators reach the departments too.
+  const v1::Event at_department = EventAt("37021200200101", kDepartment);
+  EXPECT_TRUE(Allowed(Caller(v1::ROLE_OPERATOR, kDistrict), Rpc::kVoidEvent, "", &at_department));
+}
+
+TEST_F(AuthorizerTest, AnAdminMayDoAnythingAnywhere) {
+  const v1::Actor admin = Caller(v1::ROLE_ADMIN, kGrid);
+  const v1::Event outside = EventAt("37021200200101", kDepartment);
+  for (int i = 0; i < kRpcCount; ++i) {
+    EXPECT_TRUE(Allowed(admin, static_cast<Rpc>(i), kOtherSubdistrict, &outside));
+  }
+}
+
+TEST_F(AuthorizerTest, AnEmptyScopeIsTheCallersHomeUnitExceptForAnAdmin) {
+  EXPECT_EQ(Authorizer::Scope(Caller(v1::ROLE_OPERATOR, kSubdistrict), ""), kSubdistrict);
+  EXPECT_EQ(Authorizer::Scope(Caller(v1::ROLE_OPERATOR, kSubdistrict), kGrid), kGrid);
+  EXPECT_EQ(Authorizer::Scope(Caller(v1::ROLE_ADMIN, kDistrict), ""), "");
+}
+
+}  // namespace
+}  // namespace grid::auth

@@ -1,0 +1,156 @@
+// Tokens: what IssueToken signs, TokenVerifier accepts, and every way a token is refused.
+#include "common/auth/token.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <jwt.h>
+
+#include <cstdlib>
+
+#include "tests/support/paths.h"
+
+namespace grid::auth {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kSecret[] = "0123456789abcdef0123456789abcdef-test-secret";
+constexpr Millis kNow = 1'800'000'000'000;  // 2027-01-15
+
+class TokenTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto loaded =
+        topology::Topology::Load(testing::SourcePath("deploy/config/laoshan-topology.json"));
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    topology_ = new topology::TopologyPtr(*loaded);
+  }
+  static void TearDownTestSuite() { delete topology_; }
+
+  static Claims Valid() {
+    return Claims{"h1", v1::ROLE_HANDLER, "370212001001", kNow / 1000 - 60, kNow / 1000 + 3600};
+  }
+  static std::string Issue(const Claims& claims, std::string_view secret = kSecret) {
+    auto token = IssueToken(claims, secret);
+    EXPECT_TRUE(token.ok()) << token.status();
+    return token.ok() ? *token : "";
+  }
+  absl::StatusOr<v1::Actor> Verify(const std::string& token) {
+    return TokenVerifier(kSecret, **topology_, clock_).Verify(token);
+  }
+  static void ExpectUnauthenticated(const absl::StatusOr<v1::Actor>& result,
+                                    const std::string& what) {
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kUnauthenticated);
+    EXPECT_THAT(result.status().message(), HasSubstr(what));
+    EXPECT_THAT(result.status().message(), Not(HasSubstr(kSecret)));
+  }
+
+  static topology::TopologyPtr* topology_;
+  FakeClock clock_{kNow};
+};
+
+topology::TopologyPtr* TokenTest::topology_ = nullptr;
+
+TEST_F(TokenTest, AValidTokenNamesTheCaller) {
+  auto actor = Verify(Issue(Valid()));
+  ASSERT_TRUE(actor.ok()) << actor.status();
+  EXPECT_EQ(actor->subject(), "h1");
+  EXPECT_EQ(actor->role(), v1::ROLE_HANDLER);
+  EXPECT_EQ(actor->unit_id(), "370212001001");
+}
+
+TEST_F(TokenTest, AMissingTokenIsRefused) { ExpectUnauthenticated(Verify(""), "missing"); }
+
+TEST_F(TokenTest, AMalformedTokenIsRefused) {
+  ExpectUnauthenticated(Verify("not.a.jwt"), "malformed");
+  ExpectUnauthenticated(Verify("garbage"), "malformed");
+}
+
+TEST_F(TokenTest, AnExpiredTokenIsRefused) {
+  const std::string token = Issue(Valid());
+  clock_.Set(kNow + 3600 * 1000 + 5000);
+  ExpectUnauthenticated(Verify(token), "expired");
+}
+
+TEST_F(TokenTest, ATokenWithoutExpiryIsRefused) {
+  Claims claims = Valid();
+  claims.expires_at = 0;
+  ExpectUnauthenticated(Verify(Issue(claims)), "exp");
+}
+
+TEST_F(TokenTest, AForgedSignatureIsRefused) {
+  std::string token = Issue(Valid());
+  // Claim another role in the payload and keep the old signature.
+  const Claims admin{"h1", v1::ROLE_ADMIN, "370212", kNow / 1000, kNow / 1000 + 3600};
+  const std::string other = Issue(admin);
+  const std::string forged = other.substr(0, other.rfind('.')) + token.substr(token.rfind('.'));
+  ExpectUnauthenticated(Verify(forged), "bad signature");
+  // A flipped character of the signature.
+  token.back() = token.back() == 'A' ? 'B' : 'A';
+  ExpectUnauthenticated(Verify(token), "bad signature");
+}
+
+TEST_F(TokenTest, ATokenSignedWithAnotherSecretIsRefused) {
+  ExpectUnauthenticated(Verify(Issue(Valid(), "another-secret-of-at-least-32-bytes!!")),
+                        "bad signature");
+}
+
+TEST_F(TokenTest, AnUnsignedTokenIsRefused) {
+  // {"alg":"none","typ":"JWT"} . {"sub":"x","role":"ADMIN","unit":"370212","exp":99999999999} .
+  const std::string none =
+      "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0."
+      "eyJzdWIiOiJ4Iiwicm9sZSI6IkFETUlOIiwidW5pdCI6IjM3MDIxMiIsImV4cCI6OTk5OTk5OTk5OTl9.";
+  auto result = Verify(none);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnauthenticated);
+}
+
+// Signs arbitrary string claims with HS256, as a foreign issuer could.
+std::string SignRaw(const std::vector<std::pair<std::string, std::string>>& claims, long exp) {
+  jwt_t* jwt = nullptr;
+  EXPECT_EQ(jwt_new(&jwt), 0);
+  for (const auto& [key, value] : claims) {
+    jwt_add_grant(jwt, key.c_str(), value.c_str());
+  }
+  jwt_add_grant_int(jwt, "exp", exp);
+  jwt_set_alg(jwt, JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(kSecret),
+              static_cast<int>(sizeof(kSecret) - 1));
+  char* encoded = jwt_encode_str(jwt);
+  std::string token(encoded);
+  free(encoded);
+  jwt_free(jwt);
+  return token;
+}
+
+TEST_F(TokenTest, AnUnknownRoleIsRefused) {
+  const long exp = kNow / 1000 + 3600;
+  ExpectUnauthenticated(
+      Verify(SignRaw({{"sub", "x"}, {"role", "SUPERUSER"}, {"unit", "370212"}}, exp)),
+      "unknown role \"SUPERUSER\"");
+  ExpectUnauthenticated(Verify(SignRaw({{"sub", "x"}, {"unit", "370212"}}, exp)), "no role");
+  ExpectUnauthenticated(Verify(SignRaw({{"role", "ADMIN"}, {"unit", "370212"}}, exp)), "no sub");
+  ASSERT_TRUE(Verify(SignRaw({{"sub", "x"}, {"role", "ADMIN"}, {"unit", "370212"}}, exp)).ok());
+
+  // IssueToken refuses an unset role; the verifier refuses a token that carries one anyway.
+  Claims claims = Valid();
+  claims.role = v1::ROLE_UNSPECIFIED;
+  EXPECT_EQ(IssueToken(claims, kSecret).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(ParseRole("SUPERUSER").has_value());
+  EXPECT_EQ(ParseRole("role_operator"), v1::ROLE_OPERATOR);
+  EXPECT_EQ(ParseRole("admin"), v1::ROLE_ADMIN);
+}
+
+TEST_F(TokenTest, AnUnknownUnitIsRefused) {
+  Claims claims = Valid();
+  claims.unit_id = "370212999";
+  ExpectUnauthenticated(Verify(Issue(claims)), "unknown unit \"370212999\"");
+}
+
+TEST_F(TokenTest, AShortSecretIsRefused) {
+  EXPECT_EQ(IssueToken(Valid(), "short").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace grid::auth

@@ -1,0 +1,385 @@
+// The live stream's logic without a server: the cursor, the filter, and the hub's fan-out to
+// watchers with their bounded queues, against a fake writer.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include "services/gateway/watch_cursor.h"
+#include "services/gateway/watch_filter.h"
+#include "services/gateway/watch_hub.h"
+#include "services/gateway/watcher.h"
+#include "tests/support/shipped_config.h"
+
+namespace grid::gateway {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::ShippedTopology;
+
+constexpr char kGrid[] = "37021200100101";
+constexpr char kCommunity[] = "370212001001";
+constexpr char kSd[] = "370212001";
+constexpr char kOtherGrid[] = "37021200200101";
+
+const std::vector<std::string>& Sds() { return ShippedTopology().subdistrict_ids(); }
+
+StreamPositions At(std::uint64_t ms) { return StreamPositions(Sds().size(), StreamId{ms, 0}); }
+
+v1::EventChange Change(const std::string& event_id, const std::string& grid,
+                       const std::string& unit = "", v1::Level level = v1::LEVEL_GRID,
+                       const std::string& category = "0102",
+                       v1::Severity severity = v1::SEVERITY_NORMAL) {
+  v1::EventChange change;
+  change.set_event_id(event_id);
+  change.set_grid_id(grid);
+  change.set_to_unit_id(unit);
+  change.set_to_level(level);
+  change.set_category(category);
+  change.set_severity(severity);
+  change.set_subdistrict_id(grid.substr(0, 9));
+  return change;
+}
+
+// --- cursor ---
+
+TEST(StreamIdTest, ParsesAndOrders) {
+  EXPECT_EQ(StreamId::Parse("1718000000000-3"), (StreamId{1718000000000, 3}));
+  EXPECT_EQ(StreamId::Parse("0-0"), StreamId{});
+  EXPECT_FALSE(StreamId::Parse("$"));
+  EXPECT_FALSE(StreamId::Parse("12"));
+  EXPECT_FALSE(StreamId::Parse("1-x"));
+  EXPECT_FALSE(StreamId::Parse("-1"));
+  EXPECT_LT((StreamId{5, 9}), (StreamId{6, 0}));
+  EXPECT_LT((StreamId{5, 1}), (StreamId{5, 2}));
+  EXPECT_EQ((StreamId{17, 4}).ToString(), "17-4");
+}
+
+TEST(WatchCursorTest, RoundTrips) {
+  StreamPositions positions = At(100);
+  positions[2] = StreamId{1718000000000, 7};
+  const std::string cursor = EncodeCursor(Sds(), positions);
+  auto decoded = DecodeCursor(cursor, Sds());
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, positions);
+}
+
+TEST(WatchCursorTest, RejectsMalformedCursorsNamingTheField) {
+  const std::string good = EncodeCursor(Sds(), At(1));
+  const std::vector<std::string> bad = {
+      "",
+      "garbage",
+      "w1:",
+      good + ",370212999=1-0",          // Unknown subdistrict.
+      good.substr(0, good.rfind(',')),  // One left out.
+      good + "," + Sds()[0] + "=1-0",   // One twice.
+      "w1:" + Sds()[0] + "=x-1",        // Bad id.
+      "w1:" + Sds()[0] + "1-1",         // No '='.
+  };
+  for (const std::string& text : bad) {
+    auto decoded = DecodeCursor(text, Sds());
+    EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(std::string(decoded.status().message()), HasSubstr("cursor")) << text;
+  }
+}
+
+TEST(WatchCursorTest, MaxIsComponentWise) {
+  StreamPositions a = At(5);
+  StreamPositions b = At(3);
+  b[1] = StreamId{9, 0};
+  StreamPositions max = Max(a, b);
+  EXPECT_EQ(max[0], (StreamId{5, 0}));
+  EXPECT_EQ(max[1], (StreamId{9, 0}));
+}
+
+// --- filter ---
+
+WatchFilter Filter(const v1::WatchEventsRequest& request, const std::string& jurisdiction = "") {
+  auto filter = WatchFilter::FromRequest(request, ShippedTopology(), jurisdiction);
+  EXPECT_TRUE(filter.ok()) << filter.status();
+  return *filter;
+}
+
+TEST(WatchFilterTest, EmptyMatchesEverything) {
+  const WatchFilter all = Filter({});
+  EXPECT_EQ(all.root(), ShippedTopology().district_id());
+  EXPECT_TRUE(all.Matches(Change("e", kGrid), ShippedTopology()));
+  EXPECT_TRUE(all.Matches(Change("e", kOtherGrid), ShippedTopology()));
+  // A department's work is below the district.
+  EXPECT_TRUE(all.Matches(Change("e", kGrid, "370212D01", v1::LEVEL_DISTRICT), ShippedTopology()));
+}
+
+TEST(WatchFilterTest, UnitSubtreeUsesTheNewUnitOrTheGrid) {
+  v1::WatchEventsRequest request;
+  request.set_unit_id(kCommunity);
+  const WatchFilter community = Filter(request);
+  EXPECT_TRUE(community.Matches(Change("e", kGrid), ShippedTopology()));  // Reported: its grid.
+  EXPECT_TRUE(
+      community.Matches(Change("e", kGrid, kCommunity, v1::LEVEL_COMMUNITY), ShippedTopology()));
+  EXPECT_FALSE(community.Matches(Change("e", kOtherGrid), ShippedTopology()));
+  // Escalated out of the community: the change is the subdistrict's now.
+  EXPECT_FALSE(
+      community.Matches(Change("e", kGrid, kSd, v1::LEVEL_SUBDISTRICT), ShippedTopology()));
+}
+
+TEST(WatchFilterTest, LevelsCategoriesAndSeverity) {
+  v1::WatchEventsRequest request;
+  request.add_levels(v1::LEVEL_COMMUNITY);
+  request.add_levels(v1::LEVEL_SUBDISTRICT);
+  request.add_category_prefixes("05");
+  request.add_category_prefixes("0801");
+  request.set_min_severity(v1::SEVERITY_HIGH);
+  const WatchFilter filter = Filter(request);
+  const auto& topology = ShippedTopology();
+  EXPECT_TRUE(filter.Matches(
+      Change("e", kGrid, kCommunity, v1::LEVEL_COMMUNITY, "0501", v1::SEVERITY_HIGH), topology));
+  EXPECT_TRUE(filter.Matches(
+      Change("e", kGrid, kSd, v1::LEVEL_SUBDISTRICT, "0801", v1::SEVERITY_CRITICAL), topology));
+  EXPECT_FALSE(filter.Matches(Change("e", kGrid, kGrid, v1::LEVEL_GRID, "0501", v1::SEVERITY_HIGH),
+                              topology));
+  EXPECT_FALSE(filter.Matches(
+      Change("e", kGrid, kCommunity, v1::LEVEL_COMMUNITY, "0102", v1::SEVERITY_HIGH), topology));
+  EXPECT_FALSE(filter.Matches(
+      Change("e", kGrid, kCommunity, v1::LEVEL_COMMUNITY, "0501", v1::SEVERITY_NORMAL), topology));
+}
+
+TEST(WatchFilterTest, RejectsBadRequests) {
+  v1::WatchEventsRequest unknown;
+  unknown.set_unit_id("370212999");
+  EXPECT_EQ(WatchFilter::FromRequest(unknown, ShippedTopology(), "").status().code(),
+            absl::StatusCode::kNotFound);
+  v1::WatchEventsRequest outside;
+  outside.set_unit_id(kOtherGrid);
+  auto refused = WatchFilter::FromRequest(outside, ShippedTopology(), kSd);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("unit_id"));
+  v1::WatchEventsRequest level;
+  level.add_levels(v1::LEVEL_UNSPECIFIED);
+  EXPECT_EQ(WatchFilter::FromRequest(level, ShippedTopology(), "").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // Within the jurisdiction, no unit means the jurisdiction.
+  auto scoped = WatchFilter::FromRequest({}, ShippedTopology(), kSd);
+  ASSERT_TRUE(scoped.ok());
+  EXPECT_EQ(scoped->root(), kSd);
+}
+
+// --- watcher and hub ---
+
+class MockClient : public redis::Client {
+ public:
+  MOCK_METHOD(void, Command, (std::vector<std::string> argv, redis::ReplyCallback cb), (override));
+  MOCK_METHOD(void, Command,
+              (std::vector<std::string> argv, std::chrono::milliseconds timeout,
+               redis::ReplyCallback cb),
+              (override));
+  MOCK_METHOD(void, Eval,
+              (const redis::Script& script, std::vector<std::string> keys,
+               std::vector<std::string> args, redis::ReplyCallback cb),
+              (override));
+  MOCK_METHOD(bool, Connected, (), (const, override));
+};
+
+// Records what a watcher writes; a write stays in flight until Complete().
+class FakeWriter final : public WatchWriter {
+ public:
+  void Write(const grpc::ByteBuffer& bytes) override {
+    ASSERT_FALSE(in_flight) << "a second write while one is in flight";
+    in_flight = true;
+    std::vector<grpc::Slice> slices;
+    ASSERT_TRUE(bytes.Dump(&slices).ok());
+    std::string data;
+    for (const grpc::Slice& slice : slices) {
+      data.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+    v1::WatchEventsResponse response;
+    ASSERT_TRUE(response.ParseFromString(data));
+    written.push_back(response);
+  }
+  void End(const grpc::Status& status, const std::string& cursor) override {
+    ASSERT_FALSE(ended);
+    ended = true;
+    end_status = status;
+    end_cursor = cursor;
+  }
+  // Completes the write in flight, as gRPC's OnWriteDone would.
+  void Complete(Watcher& watcher) {
+    ASSERT_TRUE(in_flight);
+    in_flight = false;
+    watcher.OnWriteDone(true);
+  }
+  void Drain(Watcher& watcher) {
+    while (in_flight) {
+      Complete(watcher);
+    }
+  }
+  std::vector<std::string> EventIds() const {
+    std::vector<std::string> ids;
+    for (const auto& response : written) {
+      if (response.has_change()) {
+        ids.push_back(response.change().event_id());
+      }
+    }
+    return ids;
+  }
+
+  bool in_flight = false;
+  bool ended = false;
+  grpc::Status end_status;
+  std::string end_cursor;
+  std::vector<v1::WatchEventsResponse> written;
+};
+
+class WatchHubTest : public ::testing::Test {
+ protected:
+  WatchHubTest() {
+    WatchHubOptions options;
+    options.queue_capacity = 4;
+    options.heartbeat = std::chrono::seconds(15);
+    hub_ = WatchHub::Create(io_, reader_, commands_, ShippedTopology(), options, &metrics_);
+    hub_->SetPositionsForTest(At(100));
+  }
+
+  WatcherPtr Watch(FakeWriter& writer, const v1::WatchEventsRequest& request = {},
+                   std::optional<StreamPositions> from = std::nullopt) {
+    auto watcher =
+        std::make_shared<Watcher>(Filter(request), hub_->options().queue_capacity, Sds(), writer);
+    EXPECT_TRUE(hub_->Attach(watcher, from).ok());
+    return watcher;
+  }
+
+  void Publish(std::size_t sd, std::uint64_t ms, const v1::EventChange& change) {
+    hub_->FanOutForTest(sd, StreamId{ms, 0}, change);
+  }
+
+  boost::asio::io_context io_;
+  prometheus::Registry registry_;
+  WatchMetrics metrics_{registry_};
+  ::testing::StrictMock<MockClient> reader_;
+  ::testing::StrictMock<MockClient> commands_;
+  WatchHubPtr hub_;
+};
+
+TEST_F(WatchHubTest, FansOutToMatchingWatchersWithCursors) {
+  FakeWriter all_writer;
+  FakeWriter community_writer;
+  FakeWriter other_writer;
+  WatcherPtr all = Watch(all_writer);
+  v1::WatchEventsRequest community;
+  community.set_unit_id(kCommunity);
+  WatcherPtr in_community = Watch(community_writer, community);
+  v1::WatchEventsRequest other;
+  other.set_unit_id("370212002");
+  WatcherPtr in_other = Watch(other_writer, other);
+  EXPECT_EQ(hub_->watcher_count(), 3u);
+
+  Publish(0, 101, Change("a", kGrid));
+  Publish(1, 102, Change("b", kOtherGrid));
+  all_writer.Drain(*all);
+  community_writer.Drain(*in_community);
+  other_writer.Drain(*in_other);
+
+  EXPECT_THAT(all_writer.EventIds(), ::testing::ElementsAre("a", "b"));
+  EXPECT_THAT(community_writer.EventIds(), ::testing::ElementsAre("a"));
+  EXPECT_THAT(other_writer.EventIds(), ::testing::ElementsAre("b"));
+  // The cursor of a change is where the stream stands after it, in the response and the change.
+  StreamPositions after_a = At(100);
+  after_a[0] = StreamId{101, 0};
+  EXPECT_EQ(all_writer.written[0].cursor(), EncodeCursor(Sds(), after_a));
+  EXPECT_EQ(all_writer.written[0].change().cursor(), all_writer.written[0].cursor());
+  StreamPositions after_b = after_a;
+  after_b[1] = StreamId{102, 0};
+  EXPECT_EQ(other_writer.written[0].cursor(), EncodeCursor(Sds(), after_b));
+}
+
+TEST_F(WatchHubTest, ASlowWatcherIsCutOffWithAResumableCursorAndOthersGoOn) {
+  FakeWriter fast_writer;
+  FakeWriter slow_writer;
+  WatcherPtr fast = Watch(fast_writer);
+  WatcherPtr slow = Watch(slow_writer);
+  // The slow one never completes its first write; capacity 4 queues four more behind it.
+  for (int i = 0; i < 6; ++i) {
+    Publish(0, 101 + i, Change("e" + std::to_string(i), kGrid));
+    fast_writer.Drain(*fast);
+  }
+  EXPECT_EQ(fast_writer.EventIds().size(), 6u);
+  EXPECT_FALSE(fast_writer.ended);
+  // Cut off at the sixth change: the status waits for the write in flight.
+  EXPECT_FALSE(slow_writer.ended);
+  EXPECT_TRUE(slow->ended());
+  EXPECT_EQ(hub_->watcher_count(), 1u);
+  slow_writer.Complete(*slow);
+  ASSERT_TRUE(slow_writer.ended);
+  EXPECT_EQ(slow_writer.end_status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // Resumable right after the one change it got.
+  ASSERT_EQ(slow_writer.EventIds().size(), 1u);
+  EXPECT_EQ(slow_writer.end_cursor, slow_writer.written[0].cursor());
+  EXPECT_THAT(slow_writer.end_status.error_message(), HasSubstr(slow_writer.end_cursor));
+  hub_->Detach(slow.get());
+  EXPECT_EQ(metrics_.cutoffs.Value(), 1);
+  EXPECT_EQ(metrics_.watchers.Value(), 1);
+  EXPECT_EQ(metrics_.changes_read.Value(), 6);
+}
+
+TEST_F(WatchHubTest, HistoryComesBeforeLiveChangesWithNoGapAndNoDuplicate) {
+  FakeWriter writer;
+  auto watcher = std::make_shared<Watcher>(Filter({}), 8, Sds(), writer);
+  bool asked = false;
+  watcher->Begin(At(90), {}, /*history=*/true, [&asked] { asked = true; });
+  EXPECT_TRUE(asked);
+  // Live changes arrive while the history is read: they wait.
+  StreamPositions live = At(100);
+  live[0] = StreamId{101, 0};
+  EXPECT_TRUE(watcher->Offer(MakeChangeItem(Change("live", kGrid), 0, {101, 0}, live, Sds())));
+  EXPECT_FALSE(writer.in_flight);
+  StreamPositions h1 = At(90);
+  h1[0] = StreamId{95, 0};
+  watcher->AddHistory({MakeChangeItem(Change("h1", kGrid), 0, {95, 0}, h1, Sds())}, false);
+  writer.Complete(*watcher);  // h1 written; the next history page is asked for.
+  StreamPositions h2 = At(100);
+  watcher->AddHistory({MakeChangeItem(Change("h2", kGrid), 0, {100, 0}, h2, Sds())}, true);
+  writer.Drain(*watcher);
+  EXPECT_THAT(writer.EventIds(), ::testing::ElementsAre("h1", "h2", "live"));
+}
+
+TEST_F(WatchHubTest, ACursorAheadOfTheReaderSkipsWhatItHasSeen) {
+  FakeWriter writer;
+  StreamPositions ahead = At(100);
+  ahead[0] = StreamId{102, 0};  // Another gateway had read further.
+  WatcherPtr watcher = Watch(writer, {}, ahead);
+  Publish(0, 101, Change("seen", kGrid));
+  Publish(0, 103, Change("new", kGrid));
+  writer.Drain(*watcher);
+  EXPECT_THAT(writer.EventIds(), ::testing::ElementsAre("new"));
+  auto cursor = DecodeCursor(writer.written[0].cursor(), Sds());
+  ASSERT_TRUE(cursor.ok());
+  EXPECT_EQ((*cursor)[0], (StreamId{103, 0}));
+}
+
+TEST_F(WatchHubTest, IdleWatchersGetHeartbeatsAtTheReadersPosition) {
+  FakeWriter writer;
+  v1::WatchEventsRequest other;
+  other.set_unit_id("370212002");
+  WatcherPtr watcher = Watch(writer, other);
+  Publish(0, 101, Change("filtered-out", kGrid));
+  hub_->HeartbeatForTest(std::chrono::steady_clock::now());
+  EXPECT_TRUE(writer.written.empty()) << "not idle long enough";
+  hub_->HeartbeatForTest(std::chrono::steady_clock::now() + std::chrono::seconds(16));
+  ASSERT_EQ(writer.written.size(), 1u);
+  EXPECT_TRUE(writer.written[0].has_heartbeat());
+  StreamPositions expected = At(100);
+  expected[0] = StreamId{101, 0};
+  EXPECT_EQ(writer.written[0].cursor(), EncodeCursor(Sds(), expected));
+}
+
+TEST_F(WatchHubTest, ACancelledWatcherIsFinishedAndDropped) {
+  FakeWriter writer;
+  WatcherPtr watcher = Watch(writer);
+  watcher->OnCancel();
+  ASSERT_TRUE(writer.ended);
+  EXPECT_EQ(writer.end_status.error_code(), grpc::StatusCode::CANCELLED);
+  Publish(0, 101, Change("a", kGrid));
+  EXPECT_EQ(hub_->watcher_count(), 0u);
+}
+
+}  // namespace
+}  // namespace grid::gateway

@@ -1,0 +1,134 @@
+#include "tools/gridctl/stats.h"
+
+#include <google/protobuf/util/time_util.h>
+#include <grpcpp/grpcpp.h>
+
+#include <cstdio>
+#include <sstream>
+
+#include "common/config/json_file.h"
+#include "grid/v1/metrics.pb.h"
+#include "tools/gridctl/enums.h"
+
+namespace grid::gridctl {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+// The key GetStats uses in StatsRow.group for a dimension.
+std::string GroupKey(int dimension) {
+  return ShortName(*v1::StatsDimension_descriptor(), dimension);
+}
+
+std::string Percent(double rate) {
+  char buffer[16];
+  std::snprintf(buffer, sizeof(buffer), "%.1f%%", rate * 100.0);
+  return buffer;
+}
+
+}  // namespace
+
+void AddStatsOptions(CLI::App* cmd, StatsArgs& args) {
+  cmd->add_option("--unit", args.unit, "subtree root (default: the district)");
+  cmd->add_option("--since", args.since, "from this time, inclusive (RFC 3339; whole UTC days)");
+  cmd->add_option("--until", args.until, "until this time, exclusive (RFC 3339; whole UTC days)");
+  cmd->add_option("--group-by", args.group_by,
+                  "group rows by: " + ShortNames(*v1::StatsDimension_descriptor()) + "; repeatable")
+      ->allow_extra_args(false);
+}
+
+absl::StatusOr<v1::GetStatsRequest> MakeStatsRequest(const StatsArgs& args) {
+  v1::GetStatsRequest request;
+  request.set_unit_id(args.unit);
+  if (!args.since.empty() && !TimeUtil::FromString(args.since, request.mutable_from())) {
+    return absl::InvalidArgumentError(
+        "--since: not an RFC 3339 time like 2026-05-01T00:00:00Z: \"" + args.since + "\"");
+  }
+  if (!args.until.empty() && !TimeUtil::FromString(args.until, request.mutable_to())) {
+    return absl::InvalidArgumentError(
+        "--until: not an RFC 3339 time like 2026-05-01T00:00:00Z: \"" + args.until + "\"");
+  }
+  for (const std::string& name : args.group_by) {
+    const std::optional<int> dimension = ParseEnum(*v1::StatsDimension_descriptor(), name);
+    if (!dimension) {
+      return absl::InvalidArgumentError("--group-by: unknown dimension \"" + name + "\" (one of " +
+                                        ShortNames(*v1::StatsDimension_descriptor()) + ")");
+    }
+    request.add_group_by(static_cast<v1::StatsDimension>(*dimension));
+  }
+  return request;
+}
+
+std::string FormatStatsTable(const v1::GetStatsRequest& request,
+                             const v1::GetStatsResponse& response) {
+  std::vector<std::string> header;
+  for (int dimension : request.group_by()) {
+    header.push_back(GroupKey(dimension));
+  }
+  for (const char* name : {"reported", "dup", "closed", "on_time", "due", "deferred", "rework",
+                           "returned", "escalated", "redisp", "open", "overdue", "on_time%",
+                           "closure%", "rework%", "first_dispatch%"}) {
+    header.push_back(name);
+  }
+  std::vector<std::vector<std::string>> table = {header};
+  for (const v1::StatsRow& row : response.rows()) {
+    std::vector<std::string> line;
+    for (int dimension : request.group_by()) {
+      auto it = row.group().find(GroupKey(dimension));
+      line.push_back(it == row.group().end() || it->second.empty() ? "-" : it->second);
+    }
+    for (int64_t count : {row.reported(), row.duplicates(), row.closed(), row.closed_on_time(),
+                          row.due(), row.deferred(), row.reworked(), row.returned(),
+                          row.escalated(), row.redispatched(), row.open(), row.overdue()}) {
+      line.push_back(std::to_string(count));
+    }
+    for (double rate : {row.on_time_closure_rate(), row.closure_rate(), row.rework_rate(),
+                        row.first_dispatch_accuracy()}) {
+      line.push_back(Percent(rate));
+    }
+    table.push_back(std::move(line));
+  }
+  std::vector<size_t> widths(header.size(), 0);
+  for (const auto& line : table) {
+    for (size_t i = 0; i < line.size(); ++i) {
+      widths[i] = std::max(widths[i], line[i].size());
+    }
+  }
+  std::ostringstream out;
+  for (const auto& line : table) {
+    for (size_t i = 0; i < line.size(); ++i) {
+      const bool text = i < static_cast<size_t>(request.group_by_size());
+      const std::string pad(widths[i] - line[i].size(), ' ');
+      out << (text ? line[i] + pad : pad + line[i]) << (i + 1 < line.size() ? "  " : "\n");
+    }
+  }
+  return out.str();
+}
+
+int Stats(v1::GatewayService::StubInterface& gateway, const StatsArgs& args, bool json,
+          const CallOptions& options, std::ostream& out, std::ostream& err) {
+  auto request = MakeStatsRequest(args);
+  if (!request.ok()) {
+    err << "INVALID_ARGUMENT: " << request.status().message() << "\n";
+    return 1;
+  }
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + options.timeout);
+  if (!options.token.empty()) {
+    context.AddMetadata("authorization", "Bearer " + options.token);
+  }
+  v1::GetStatsResponse response;
+  const grpc::Status status = gateway.GetStats(&context, *request, &response);
+  if (!status.ok()) {
+    PrintStatus(status, err);
+    return 1;
+  }
+  if (json) {
+    out << config::ToJson(response, true) << "\n";
+    return 0;
+  }
+  out << FormatStatsTable(*request, response);
+  return 0;
+}
+
+}  // namespace grid::gridctl

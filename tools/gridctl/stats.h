@@ -1,0 +1,37 @@
+// gridctl stats: the field's scores and the backlog of a unit subtree, as a table.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "grid/v1/gateway.grpc.pb.h"
+#include "tools/gridctl/commands.h"
+
+namespace grid::gridctl {
+
+struct StatsArgs {
+  std::string unit;
+  std::string since;  // RFC 3339, inclusive.
+  std::string until;  // RFC 3339, exclusive.
+  std::vector<std::string> group_by;
+};
+
+// --unit, --since, --until, --group-by (repeatable) on `cmd`.
+void AddStatsOptions(CLI::App* cmd, StatsArgs& args);
+
+// The request the arguments say; INVALID_ARGUMENT naming the option at fault.
+absl::StatusOr<v1::GetStatsRequest> MakeStatsRequest(const StatsArgs& args);
+
+// One line per row: the group's values, the counts, then the four rates as percentages.
+std::string FormatStatsTable(const v1::GetStatsRequest& request,
+                             const v1::GetStatsResponse& response);
+
+// Calls GetStats and prints the table (or the response as JSON). 0 on success, 1 on an error
+// (printed to `err`).
+int Stats(v1::GatewayService::StubInterface& gateway, const StatsArgs& args, bool json,
+          const CallOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace grid::gridctl
