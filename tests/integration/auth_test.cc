@@ -15,6 +15,7 @@
 #include "common/auth/token.h"
 #include "tests/support/poll.h"
 #include "tests/support/stack.h"
+#include "tests/support/stack_test.h"
 
 namespace grid {
 namespace {
@@ -44,32 +45,15 @@ v1::Actor Caller(v1::Role role, const std::string& subject, const std::string& u
   return actor;
 }
 
-class AuthTest : public ::testing::Test {
+class AuthTest : public testing::StackTest {
  protected:
-  void SetUp() override { StartStack({}); }
+  void SetUp() override { StartGateway({}); }
 
-  void StartStack(std::vector<std::string> gateway_args) {
+  // A stack whose gateway runs with `gateway_args` besides the usual ones.
+  void StartGateway(std::vector<std::string> gateway_args) {
     Stack::Options options;
     options.extra_args["grid-gateway"] = std::move(gateway_args);
-    stack_ = std::make_unique<Stack>(options);
-    auto status = stack_->Start();
-    ASSERT_TRUE(status.ok()) << status;
-  }
-
-  void TearDown() override {
-    if (HasFailure()) {
-      std::cerr << stack_->Logs();
-    }
-  }
-
-  v1::GatewayService::Stub& gateway() { return stack_->gateway(); }
-
-  std::unique_ptr<grpc::ClientContext> Context(
-      const v1::Actor& actor, std::chrono::milliseconds deadline = std::chrono::seconds(5)) {
-    auto context = std::make_unique<grpc::ClientContext>();
-    context->set_deadline(std::chrono::system_clock::now() + deadline);
-    stack_->Authorize(*context, actor);
-    return context;
+    StartStack(std::move(options));
   }
 
   // Files a report in `grid` as `actor` and waits until routing has dispatched it.
@@ -101,8 +85,6 @@ class AuthTest : public ::testing::Test {
     (void)gateway().GetEvent(Context(Stack::Admin()).get(), request, &response);
     return response.event();
   }
-
-  std::unique_ptr<Stack> stack_;
 };
 
 // What one cell of the matrix calls.
@@ -497,7 +479,7 @@ TEST_F(AuthTest, BadTokensAreUnauthenticatedAndSayWhy) {
 }
 
 TEST_F(AuthTest, ABurstFromOneSubjectIsLimitedWhileAnotherIsServed) {
-  StartStack({"--rate-per-second", "2", "--rate-burst", "5"});
+  StartGateway({"--rate-per-second", "2", "--rate-burst", "5"});
   const v1::Actor noisy = Caller(v1::ROLE_OPERATOR, "noisy", kSubdistrict);
   const v1::Actor quiet = Caller(v1::ROLE_OPERATOR, "quiet", kSubdistrict);
   const auto topology = [&](const v1::Actor& actor, grpc::ClientContext& context) {

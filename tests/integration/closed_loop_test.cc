@@ -13,6 +13,7 @@
 #include "tests/support/paths.h"
 #include "tests/support/poll.h"
 #include "tests/support/stack.h"
+#include "tests/support/stack_test.h"
 
 namespace grid {
 namespace {
@@ -29,39 +30,17 @@ constexpr char kCommunity[] = "370212001001";
 constexpr char kWorker[] = "W3702120010010101";
 constexpr char kSd[] = "370212001";
 
-class ClosedLoopTest : public ::testing::Test {
+class ClosedLoopTest : public testing::StackTest {
  protected:
   void SetUp() override {
     Stack::Options options;
     // Entries a dead routing consumer left pending are taken over quickly in tests.
     options.extra_args["grid-routing"] = {"--reclaim-idle-ms", "500"};
-    stack_ = std::make_unique<Stack>(options);
-    auto status = stack_->Start();
-    ASSERT_TRUE(status.ok()) << status;
-  }
-
-  void TearDown() override {
-    if (HasFailure()) {
-      std::cerr << stack_->Logs();
-    }
-  }
-
-  v1::GatewayService::Stub& gateway() { return stack_->gateway(); }
-
-  // A call as `actor` (a bearer token of theirs), an admin when not said.
-  std::unique_ptr<grpc::ClientContext> Context(const v1::Actor& actor = Stack::Admin()) {
-    auto context = std::make_unique<grpc::ClientContext>();
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    stack_->Authorize(*context, actor);
-    return context;
+    StartStack(options);
   }
 
   static v1::Actor Actor(v1::Role role, const std::string& subject, const std::string& unit) {
-    v1::Actor actor;
-    actor.set_role(role);
-    actor.set_subject(subject);
-    actor.set_unit_id(unit);
-    return actor;
+    return MakeActor(role, subject, unit);
   }
   static v1::Actor Handler(const std::string& unit) {
     return Actor(v1::ROLE_HANDLER, "handler-" + unit, unit);
@@ -185,8 +164,6 @@ class ClosedLoopTest : public ::testing::Test {
   bool InQueue(const std::string& unit, const std::string& id) {
     return RedisString({"ZSCORE", std::string("{") + kSd + "}:queue:" + unit, id}).has_value();
   }
-
-  std::unique_ptr<Stack> stack_;
 };
 
 TEST_F(ClosedLoopTest, ReportDispatchAcceptResolveVerifyClose) {

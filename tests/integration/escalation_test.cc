@@ -8,6 +8,7 @@
 #include "common/clock/clock.h"
 #include "tests/support/poll.h"
 #include "tests/support/stack.h"
+#include "tests/support/stack_test.h"
 
 namespace grid {
 namespace {
@@ -28,38 +29,16 @@ Millis Now() {
       .count();
 }
 
-class EscalationTest : public ::testing::Test {
+class EscalationTest : public testing::StackTest {
  protected:
   void SetUp() override {
     Stack::Options options;
     options.policy = "tests/integration/testdata/policy-quick.json";
-    stack_ = std::make_unique<Stack>(options);
-    auto status = stack_->Start();
-    ASSERT_TRUE(status.ok()) << status;
-  }
-
-  void TearDown() override {
-    if (HasFailure()) {
-      std::cerr << stack_->Logs();
-    }
-  }
-
-  v1::GatewayService::Stub& gateway() { return stack_->gateway(); }
-
-  // A call as `actor` (a bearer token of theirs), an admin when not said.
-  std::unique_ptr<grpc::ClientContext> Context(const v1::Actor& actor = Stack::Admin()) {
-    auto context = std::make_unique<grpc::ClientContext>();
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    stack_->Authorize(*context, actor);
-    return context;
+    StartStack(options);
   }
 
   static v1::Actor Actor(v1::Role role, const std::string& unit) {
-    v1::Actor actor;
-    actor.set_role(role);
-    actor.set_subject("user-" + unit);
-    actor.set_unit_id(unit);
-    return actor;
+    return MakeActor(role, "user-" + unit, unit);
   }
 
   // A noise report (0408): routed to the grid, unlocated so that reports never merge.
@@ -116,8 +95,6 @@ class EscalationTest : public ::testing::Test {
     }
     return out;
   }
-
-  std::unique_ptr<Stack> stack_;
 };
 
 TEST_F(EscalationTest, AnUnansweredEventClimbsAllFiveLevelsThenIsReminded) {

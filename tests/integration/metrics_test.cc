@@ -26,6 +26,7 @@
 #include "tests/support/ports.h"
 #include "tests/support/process.h"
 #include "tests/support/stack.h"
+#include "tests/support/stack_test.h"
 
 namespace grid {
 namespace {
@@ -121,38 +122,17 @@ int RunCommand(const std::string& command, std::string& output) {
     GTEST_SKIP() << binary " is not installed";                           \
   }
 
-class MetricsTest : public ::testing::Test {
+class MetricsTest : public testing::StackTest {
  protected:
   void SetUp() override {
     Stack::Options options;
     options.policy = "tests/integration/testdata/policy-quick.json";
     options.extra_args["grid-metrics"] = {"--gauge-interval-ms", "200", "--reclaim-idle-ms", "500"};
-    stack_ = std::make_unique<Stack>(options);
-    auto status = stack_->Start();
-    ASSERT_TRUE(status.ok()) << status;
-  }
-
-  void TearDown() override {
-    if (HasFailure()) {
-      std::cerr << stack_->Logs();
-    }
-  }
-
-  v1::GatewayService::Stub& gateway() { return stack_->gateway(); }
-
-  std::unique_ptr<grpc::ClientContext> Context(const v1::Actor& actor = Stack::Admin()) {
-    auto context = std::make_unique<grpc::ClientContext>();
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    stack_->Authorize(*context, actor);
-    return context;
+    StartStack(options);
   }
 
   static v1::Actor Actor(v1::Role role, const std::string& subject, const std::string& unit) {
-    v1::Actor actor;
-    actor.set_role(role);
-    actor.set_subject(subject);
-    actor.set_unit_id(unit);
-    return actor;
+    return MakeActor(role, subject, unit);
   }
   static v1::Actor Handler(const std::string& unit) {
     return Actor(v1::ROLE_HANDLER, "handler-" + unit, unit);
@@ -280,8 +260,6 @@ class MetricsTest : public ::testing::Test {
   std::string MetricsPage(const std::string& service) {
     return HttpGet(stack_->metrics_port(service), "/metrics");
   }
-
-  std::unique_ptr<Stack> stack_;
 };
 
 TEST_F(MetricsTest, GetStatsScoresAKnownScenario) {

@@ -1,0 +1,55 @@
+// A GoogleTest fixture over a whole Stack: starts it, prints every service's log when a test
+// fails, and makes calls through the gateway as a given actor.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "tests/support/stack.h"
+
+namespace grid::testing {
+
+class StackTest : public ::testing::Test {
+ protected:
+  // Starts a stack with `options`; the test fails (fatally) when it does not come up.
+  void StartStack(Stack::Options options = Stack::Options()) {
+    stack_ = std::make_unique<Stack>(std::move(options));
+    auto status = stack_->Start();
+    ASSERT_TRUE(status.ok()) << status;
+  }
+
+  void TearDown() override {
+    if (HasFailure() && stack_ != nullptr) {
+      std::cerr << stack_->Logs();
+    }
+  }
+
+  v1::GatewayService::Stub& gateway() { return stack_->gateway(); }
+
+  // A call as `actor` (their bearer token), an admin when not said, with a deadline.
+  std::unique_ptr<grpc::ClientContext> Context(
+      const v1::Actor& actor = Stack::Admin(),
+      std::chrono::milliseconds deadline = std::chrono::seconds(5)) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(std::chrono::system_clock::now() + deadline);
+    stack_->Authorize(*context, actor);
+    return context;
+  }
+
+  static v1::Actor MakeActor(v1::Role role, const std::string& subject, const std::string& unit) {
+    v1::Actor actor;
+    actor.set_role(role);
+    actor.set_subject(subject);
+    actor.set_unit_id(unit);
+    return actor;
+  }
+
+  std::unique_ptr<Stack> stack_;
+};
+
+}  // namespace grid::testing
