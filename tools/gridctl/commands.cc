@@ -50,6 +50,19 @@ void SetDeadline(grpc::ClientContext& context, const CallOptions& options) {
   }
 }
 
+// Makes one unary call with the options' deadline and token; prints the status on failure.
+template <class Invoke>
+bool Call(const CallOptions& options, std::ostream& err, Invoke invoke) {
+  grpc::ClientContext context;
+  SetDeadline(context, options);
+  const grpc::Status status = invoke(&context);
+  if (!status.ok()) {
+    PrintStatus(status, err);
+    return false;
+  }
+  return true;
+}
+
 bool IsFile(const std::filesystem::path& path) {
   std::error_code ignored;
   return std::filesystem::is_regular_file(path, ignored);
@@ -98,12 +111,10 @@ int RunMove(grpc::Status (v1::GatewayService::StubInterface::*call)(grpc::Client
                                                                     const Request&, Response*),
             v1::GatewayService::StubInterface& gateway, Request& request, bool json,
             const CallOptions& options, std::ostream& out, std::ostream& err) {
-  grpc::ClientContext context;
-  SetDeadline(context, options);
   Response response;
-  const grpc::Status status = (gateway.*call)(&context, request, &response);
-  if (!status.ok()) {
-    PrintStatus(status, err);
+  if (!Call(options, err, [&](grpc::ClientContext* context) {
+        return (gateway.*call)(context, request, &response);
+      })) {
     return 1;
   }
   out << (json ? config::ToJson(response.event(), true) : Summary(response.event())) << "\n";
@@ -195,14 +206,12 @@ void PrintStatus(const grpc::Status& status, std::ostream& err) {
 
 int Report(v1::GatewayService::StubInterface& gateway, const v1::Report& report,
            const CallOptions& options, std::ostream& out, std::ostream& err) {
-  grpc::ClientContext context;
-  SetDeadline(context, options);
   v1::ReportEventRequest request;
   *request.mutable_report() = report;
   v1::ReportEventResponse response;
-  const grpc::Status status = gateway.ReportEvent(&context, request, &response);
-  if (!status.ok()) {
-    PrintStatus(status, err);
+  if (!Call(options, err, [&](grpc::ClientContext* context) {
+        return gateway.ReportEvent(context, request, &response);
+      })) {
     return 1;
   }
   const v1::Event& event = response.event();
@@ -217,14 +226,12 @@ int Report(v1::GatewayService::StubInterface& gateway, const v1::Report& report,
 
 int Get(v1::GatewayService::StubInterface& gateway, const std::string& event_id, bool json,
         const CallOptions& options, std::ostream& out, std::ostream& err) {
-  grpc::ClientContext context;
-  SetDeadline(context, options);
   v1::GetEventRequest request;
   request.set_event_id(event_id);
   v1::GetEventResponse response;
-  const grpc::Status status = gateway.GetEvent(&context, request, &response);
-  if (!status.ok()) {
-    PrintStatus(status, err);
+  if (!Call(options, err, [&](grpc::ClientContext* context) {
+        return gateway.GetEvent(context, request, &response);
+      })) {
     return 1;
   }
   const v1::Event& e = response.event();
@@ -260,14 +267,12 @@ int Get(v1::GatewayService::StubInterface& gateway, const std::string& event_id,
 
 int History(v1::GatewayService::StubInterface& gateway, const std::string& event_id, bool json,
             const CallOptions& options, std::ostream& out, std::ostream& err) {
-  grpc::ClientContext context;
-  SetDeadline(context, options);
   v1::GetEventHistoryRequest request;
   request.set_event_id(event_id);
   v1::GetEventHistoryResponse response;
-  const grpc::Status status = gateway.GetEventHistory(&context, request, &response);
-  if (!status.ok()) {
-    PrintStatus(status, err);
+  if (!Call(options, err, [&](grpc::ClientContext* context) {
+        return gateway.GetEventHistory(context, request, &response);
+      })) {
     return 1;
   }
   if (json) {
@@ -287,14 +292,12 @@ int History(v1::GatewayService::StubInterface& gateway, const std::string& event
 
 int TopologySummary(v1::GatewayService::StubInterface& gateway, const std::string& unit_id,
                     bool json, const CallOptions& options, std::ostream& out, std::ostream& err) {
-  grpc::ClientContext context;
-  SetDeadline(context, options);
   v1::GetTopologyRequest request;
   request.set_unit_id(unit_id);
   v1::GetTopologyResponse response;
-  const grpc::Status status = gateway.GetTopology(&context, request, &response);
-  if (!status.ok()) {
-    PrintStatus(status, err);
+  if (!Call(options, err, [&](grpc::ClientContext* context) {
+        return gateway.GetTopology(context, request, &response);
+      })) {
     return 1;
   }
   if (json) {
@@ -315,12 +318,10 @@ int TopologySummary(v1::GatewayService::StubInterface& gateway, const std::strin
 
 int Queue(v1::GatewayService::StubInterface& gateway, const v1::ListUnitQueueRequest& request,
           bool json, const CallOptions& options, std::ostream& out, std::ostream& err) {
-  grpc::ClientContext context;
-  SetDeadline(context, options);
   v1::ListUnitQueueResponse response;
-  const grpc::Status status = gateway.ListUnitQueue(&context, request, &response);
-  if (!status.ok()) {
-    PrintStatus(status, err);
+  if (!Call(options, err, [&](grpc::ClientContext* context) {
+        return gateway.ListUnitQueue(context, request, &response);
+      })) {
     return 1;
   }
   if (json) {
@@ -341,12 +342,10 @@ int Queue(v1::GatewayService::StubInterface& gateway, const v1::ListUnitQueueReq
 
 int List(v1::GatewayService::StubInterface& gateway, const v1::ListEventsRequest& request,
          bool json, const CallOptions& options, std::ostream& out, std::ostream& err) {
-  grpc::ClientContext context;
-  SetDeadline(context, options);
   v1::ListEventsResponse response;
-  const grpc::Status status = gateway.ListEvents(&context, request, &response);
-  if (!status.ok()) {
-    PrintStatus(status, err);
+  if (!Call(options, err, [&](grpc::ClientContext* context) {
+        return gateway.ListEvents(context, request, &response);
+      })) {
     return 1;
   }
   if (json) {
