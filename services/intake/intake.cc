@@ -169,69 +169,50 @@ void Intake::Merge(std::shared_ptr<Filing> filing, const v1::Event& open) {
   merged.change.set_version(merged.event.version());
   merged.change.set_reason(absl::StrCat("duplicate report ", duplicate.id()));
 
-  store_.MergeDuplicate(
-      duplicate, change, merged,
-      [this, filing, duplicate](absl::StatusOr<store::CreateResult> result) {
-        if (!result.ok()) {
-          filing->done(result.status());
-          return;
-        }
-        switch (result->outcome) {
-          case store::CreateResult::Outcome::kCreated: {
-            v1::ReportEventResponse response;
-            response.set_event_id(duplicate.id());
-            response.set_duplicate_of(duplicate.duplicate_of());
-            *response.mutable_event() = duplicate;
-            filing->done(std::move(response));
-            return;
-          }
-          case store::CreateResult::Outcome::kReplayed:
-            Replay(filing, result->event_id);
-            return;
-          case store::CreateResult::Outcome::kIdTaken:
-          case store::CreateResult::Outcome::kOpenEventMoved:
-            if (++filing->attempts >= kMaxAttempts) {
-              filing->done(
-                  absl::AbortedError("report: too much contention on the open event; "
-                                     "retry with the same client_request_id"));
-              return;
-            }
-            filing->event.set_id(store::NewEventId(filing->event.subdistrict_id(), filing->now));
-            CheckDuplicates(filing);
-            return;
-        }
-      });
+  store_.MergeDuplicate(duplicate, change, merged,
+                        [this, filing, duplicate](absl::StatusOr<store::CreateResult> result) {
+                          Settle(filing, std::move(result), duplicate,
+                                 [this, filing] { CheckDuplicates(filing); });
+                        });
 }
 
 void Intake::CreateNew(std::shared_ptr<Filing> filing) {
   const v1::EventChange change = ReportedChange(filing->event, filing->actor, filing->now);
   store_.Create(filing->event, change, [this, filing](absl::StatusOr<store::CreateResult> result) {
-    if (!result.ok()) {
-      filing->done(result.status());
+    Settle(filing, std::move(result), filing->event, [this, filing] { CreateNew(filing); });
+  });
+}
+
+void Intake::Settle(std::shared_ptr<Filing> filing, absl::StatusOr<store::CreateResult> result,
+                    const v1::Event& filed, std::function<void()> again) {
+  if (!result.ok()) {
+    filing->done(result.status());
+    return;
+  }
+  switch (result->outcome) {
+    case store::CreateResult::Outcome::kCreated: {
+      v1::ReportEventResponse response;
+      response.set_event_id(filed.id());
+      response.set_duplicate_of(filed.duplicate_of());
+      *response.mutable_event() = filed;
+      filing->done(std::move(response));
       return;
     }
-    switch (result->outcome) {
-      case store::CreateResult::Outcome::kCreated: {
-        v1::ReportEventResponse response;
-        response.set_event_id(filing->event.id());
-        *response.mutable_event() = filing->event;
-        filing->done(std::move(response));
+    case store::CreateResult::Outcome::kReplayed:
+      Replay(filing, result->event_id);
+      return;
+    case store::CreateResult::Outcome::kIdTaken:
+    case store::CreateResult::Outcome::kOpenEventMoved:
+      // A lost race: an id collision, or the open event moved while a duplicate was merged.
+      if (++filing->attempts >= kMaxAttempts) {
+        filing->done(absl::AbortedError(
+            "report: lost too many races filing it; retry with the same client_request_id"));
         return;
       }
-      case store::CreateResult::Outcome::kReplayed:
-        Replay(filing, result->event_id);
-        return;
-      case store::CreateResult::Outcome::kIdTaken:
-      case store::CreateResult::Outcome::kOpenEventMoved:
-        if (++filing->attempts >= kMaxAttempts) {
-          filing->done(absl::AbortedError("report: could not allocate an event id; retry"));
-          return;
-        }
-        filing->event.set_id(store::NewEventId(filing->event.subdistrict_id(), filing->now));
-        CreateNew(filing);
-        return;
-    }
-  });
+      filing->event.set_id(store::NewEventId(filing->event.subdistrict_id(), filing->now));
+      again();
+      return;
+  }
 }
 
 void Intake::Replay(std::shared_ptr<Filing> filing, const std::string& event_id) {

@@ -41,6 +41,10 @@ class Intake final {
   void Merge(std::shared_ptr<Filing> filing, const v1::Event& open);
   void CreateNew(std::shared_ptr<Filing> filing);
   void Replay(std::shared_ptr<Filing> filing, const std::string& event_id);
+  // Answers a create or merge: the filed event, a replay, or `again` with a new id after a lost
+  // race (up to a bound).
+  void Settle(std::shared_ptr<Filing> filing, absl::StatusOr<store::CreateResult> result,
+              const v1::Event& filed, std::function<void()> again);
 
   store::EventStore& store_;
   const topology::Topology& topology_;

@@ -57,26 +57,6 @@ class EscalationTest : public testing::StackTest {
     return response.event_id();
   }
 
-  v1::Event Get(const std::string& id) {
-    v1::GetEventRequest request;
-    request.set_event_id(id);
-    v1::GetEventResponse response;
-    gateway().GetEvent(Context().get(), request, &response);
-    return response.event();
-  }
-
-  v1::Event AwaitWhere(const std::string& id, const std::function<bool(const v1::Event&)>& ok,
-                       std::chrono::milliseconds deadline = kDeadline) {
-    v1::Event event;
-    PollUntil(
-        [&] {
-          event = Get(id);
-          return ok(event);
-        },
-        deadline);
-    return event;
-  }
-
   std::vector<v1::EventChange> History(const std::string& id) {
     v1::GetEventHistoryRequest request;
     request.set_event_id(id);

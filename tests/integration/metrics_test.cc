@@ -156,26 +156,6 @@ class MetricsTest : public testing::StackTest {
     return response.event_id();
   }
 
-  v1::Event Get(const std::string& id) {
-    v1::GetEventRequest request;
-    request.set_event_id(id);
-    v1::GetEventResponse response;
-    gateway().GetEvent(Context().get(), request, &response);
-    return response.event();
-  }
-
-  v1::Event AwaitWhere(const std::string& id, const std::function<bool(const v1::Event&)>& ok) {
-    v1::Event event;
-    const bool done = PollUntil(
-        [&] {
-          event = Get(id);
-          return ok(event);
-        },
-        kDeadline);
-    EXPECT_TRUE(done) << id << " " << event.ShortDebugString();
-    return event;
-  }
-
   void AcceptResolve(const std::string& id, const std::string& unit) {
     v1::AcceptEventRequest accept;
     accept.set_event_id(id);

@@ -6,10 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
 
+#include "tests/support/poll.h"
 #include "tests/support/stack.h"
 
 namespace grid::testing {
@@ -39,6 +41,30 @@ class StackTest : public ::testing::Test {
     context->set_deadline(std::chrono::system_clock::now() + deadline);
     stack_->Authorize(*context, actor);
     return context;
+  }
+
+  // The event as an admin reads it through the gateway now; empty when the read fails.
+  v1::Event Get(const std::string& id) {
+    v1::GetEventRequest request;
+    request.set_event_id(id);
+    v1::GetEventResponse response;
+    (void)gateway().GetEvent(Context().get(), request, &response);
+    return response.event();
+  }
+
+  // Polls until `ok(event)` holds or `deadline` passes (then the test fails); the event as last
+  // read.
+  v1::Event AwaitWhere(const std::string& id, const std::function<bool(const v1::Event&)>& ok,
+                       std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
+    v1::Event event;
+    const bool done = PollUntil(
+        [&] {
+          event = Get(id);
+          return ok(event);
+        },
+        deadline);
+    EXPECT_TRUE(done) << id << " " << event.ShortDebugString();
+    return event;
   }
 
   static v1::Actor MakeActor(v1::Role role, const std::string& subject, const std::string& unit) {
