@@ -95,6 +95,15 @@ absl::Status CheckAllowed(MoveKind move, const v1::Event& event) {
                                                     " (", name, " needs ", needs, ")"));
 }
 
+absl::Status CheckHandlerHoldsEvent(const v1::Actor& actor, const v1::Event& event) {
+  if (actor.role() != v1::ROLE_HANDLER || event.unit_id() == actor.unit_id()) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(absl::StrCat("event ", event.id(), " is at unit \"",
+                                                  event.unit_id(), "\", not in the queue of \"",
+                                                  actor.unit_id(), "\""));
+}
+
 bool IsFinal(v1::EventState state) {
   return state == v1::EVENT_STATE_CLOSED || state == v1::EVENT_STATE_VOIDED ||
          state == v1::EVENT_STATE_CANCELLED;

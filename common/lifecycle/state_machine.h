@@ -40,6 +40,12 @@ bool Allowed(MoveKind move, v1::EventState state);
 // e.g. "event 370212001-...: cannot accept: it is ACCEPTED (accept needs DISPATCHED)".
 absl::Status CheckAllowed(MoveKind move, const v1::Event& event);
 
+// A handler acts only on the events of their own unit's queue. The gateway checks this on the
+// event as it read it; the services check it again on the very version a move is applied to, so
+// an event that moved to another unit in between is refused with PERMISSION_DENIED. Other roles
+// (and the system itself, with no role) are not restricted here.
+absl::Status CheckHandlerHoldsEvent(const v1::Actor& actor, const v1::Event& event);
+
 // CLOSED, VOIDED and CANCELLED: nothing moves an event out of them.
 bool IsFinal(v1::EventState state);
 

@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/lifecycle/escalation.h"
+#include "common/lifecycle/state_machine.h"
 #include "common/policy/deadlines.h"
 #include "common/server/host.h"
 #include "common/store/keys.h"
@@ -38,7 +39,10 @@ grpc::ServerUnaryReactor* EscalationServiceImpl::EscalateEvent(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   runner_.Run(
       request->event_id(), request->expected_version(),
-      [this, request](const v1::Event& event, Millis now) {
+      [this, request](const v1::Event& event, Millis now) -> absl::StatusOr<store::Move> {
+        if (auto held = lifecycle::CheckHandlerHoldsEvent(request->actor(), event); !held.ok()) {
+          return held;
+        }
         return lifecycle::Escalate(event, {topology_, policy_, now, request->actor()},
                                    request->reason());
       },

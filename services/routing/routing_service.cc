@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/lifecycle/moves.h"
+#include "common/lifecycle/state_machine.h"
 #include "common/policy/deadlines.h"
 #include "common/server/host.h"
 
@@ -24,7 +25,10 @@ grpc::ServerUnaryReactor* RoutingServiceImpl::Move(grpc::CallbackServerContext* 
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   runner_.Run(
       request->event_id(), request->expected_version(),
-      [this, request, decide](const v1::Event& event, Millis now) {
+      [this, request, decide](const v1::Event& event, Millis now) -> absl::StatusOr<store::Move> {
+        if (auto held = lifecycle::CheckHandlerHoldsEvent(request->actor(), event); !held.ok()) {
+          return held;
+        }
         const lifecycle::Context move_context{topology_, policy_, now, request->actor()};
         return decide(event, move_context);
       },

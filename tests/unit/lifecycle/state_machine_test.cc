@@ -69,5 +69,24 @@ TEST(StateMachineTest, ARefusalNamesTheCurrentStateAndWhatTheMoveNeeds) {
   EXPECT_TRUE(CheckAllowed(MoveKind::kResolve, event).ok());
 }
 
+TEST(StateMachineTest, AHandlerActsOnlyOnTheirOwnUnitsEvents) {
+  v1::Event event;
+  event.set_id("370212001-01M8E25T9NFZPD5H");
+  event.set_unit_id("370212001001");
+  v1::Actor handler;
+  handler.set_role(v1::ROLE_HANDLER);
+  handler.set_unit_id("370212001001");
+  EXPECT_TRUE(CheckHandlerHoldsEvent(handler, event).ok());
+  handler.set_unit_id("37021200100101");  // the grid below: not its queue
+  const absl::Status refused = CheckHandlerHoldsEvent(handler, event);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("370212001001"));
+  v1::Actor operator_;
+  operator_.set_role(v1::ROLE_OPERATOR);
+  operator_.set_unit_id("370212002");
+  EXPECT_TRUE(CheckHandlerHoldsEvent(operator_, event).ok()) << "the gateway judges operators";
+  EXPECT_TRUE(CheckHandlerHoldsEvent(v1::Actor(), event).ok()) << "the system has no role";
+}
+
 }  // namespace
 }  // namespace grid::lifecycle
