@@ -25,7 +25,7 @@
 #include "common/store/event_store.h"
 #include "common/store/keys.h"
 #include "tests/support/paths.h"
-#include "tests/support/redis_server.h"
+#include "tests/support/redis_test.h"
 
 namespace grid::routing {
 namespace {
@@ -63,7 +63,7 @@ Placement At(v1::EventState state, v1::Level level, const std::string& unit, Mil
   return Placement{state, level, unit, started, limit, false};
 }
 
-class QueriesTest : public ::testing::Test {
+class QueriesTest : public testing::RedisTest {
  protected:
   static void SetUpTestSuite() {
     auto topology =
@@ -74,13 +74,10 @@ class QueriesTest : public ::testing::Test {
   static void TearDownTestSuite() { delete topology_; }
 
   void SetUp() override {
-    ASSERT_TRUE(redis_.Start().ok()) << redis_.Log();
-    thread_ = std::thread([this] { io_.run(); });
-    redis::AsioClient::Options options;
-    options.port = redis_.port();
-    client_ = std::make_unique<redis::AsioClient>(io_, options);
-    client_->Start();
-    ASSERT_TRUE(client_->WaitConnected(std::chrono::seconds(5)).ok());
+    RedisTest::SetUp();
+    if (HasFatalFailure()) {
+      return;
+    }
     store_ = std::make_unique<store::RedisEventStore>(*client_);
     queries_ = std::make_unique<EventQueries>(*client_, **topology_, clock_);
   }
@@ -88,17 +85,7 @@ class QueriesTest : public ::testing::Test {
   void TearDown() override {
     queries_.reset();
     store_.reset();
-    client_->Stop();
-    guard_.reset();
-    io_.stop();
-    thread_.join();
-  }
-
-  template <class T, class Call>
-  absl::StatusOr<T> Wait(Call call) {
-    std::promise<absl::StatusOr<T>> promise;
-    call([&promise](absl::StatusOr<T> result) { promise.set_value(std::move(result)); });
-    return promise.get_future().get();
+    RedisTest::TearDown();
   }
 
   absl::StatusOr<v1::ListUnitQueueResponse> Queue(const v1::ListUnitQueueRequest& request) {
@@ -223,19 +210,7 @@ class QueriesTest : public ::testing::Test {
     return names;
   }
 
-  redis::Reply Redis(std::vector<std::string> argv) {
-    auto reply = redis::CommandSync(*client_, std::move(argv), std::chrono::seconds(2));
-    EXPECT_TRUE(reply.ok()) << reply.status();
-    return reply.ok() ? *reply : redis::Reply::Nil();
-  }
-
   static topology::TopologyPtr* topology_;
-  testing::RedisServer redis_;
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_{
-      io_.get_executor()};
-  std::thread thread_;
-  std::unique_ptr<redis::AsioClient> client_;
   std::unique_ptr<store::RedisEventStore> store_;
   FakeClock clock_{kT0};
   std::unique_ptr<EventQueries> queries_;

@@ -11,40 +11,26 @@
 #include "common/redis/asio_client.h"
 #include "common/store/event_id.h"
 #include "common/store/keys.h"
-#include "tests/support/redis_server.h"
+#include "tests/support/redis_test.h"
 
 namespace grid::store {
 namespace {
 
 constexpr char kSd[] = "370212001";
 
-class EventStoreTest : public ::testing::Test {
+class EventStoreTest : public testing::RedisTest {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(redis_.Start().ok()) << redis_.Log();
-    thread_ = std::thread([this] { io_.run(); });
-    redis::AsioClient::Options options;
-    options.port = redis_.port();
-    client_ = std::make_unique<redis::AsioClient>(io_, options);
-    client_->Start();
-    ASSERT_TRUE(client_->WaitConnected(std::chrono::seconds(5)).ok());
+    RedisTest::SetUp();
+    if (HasFatalFailure()) {
+      return;
+    }
     store_ = std::make_unique<RedisEventStore>(*client_);
   }
 
   void TearDown() override {
     store_.reset();
-    client_->Stop();
-    guard_.reset();
-    io_.stop();
-    thread_.join();
-  }
-
-  // Runs an async store call and waits for its result.
-  template <class T, class Call>
-  absl::StatusOr<T> Wait(Call call) {
-    std::promise<absl::StatusOr<T>> promise;
-    call([&promise](absl::StatusOr<T> result) { promise.set_value(std::move(result)); });
-    return promise.get_future().get();
+    RedisTest::TearDown();
   }
 
   CreateResult::Outcome Create(const v1::Event& event) {
@@ -52,12 +38,6 @@ class EventStoreTest : public ::testing::Test {
         [&](auto done) { store_->Create(event, Change(event, v1::CHANGE_KIND_REPORTED), done); });
     EXPECT_TRUE(result.ok()) << result.status();
     return result.ok() ? result->outcome : CreateResult::Outcome::kIdTaken;
-  }
-
-  redis::Reply Redis(std::vector<std::string> argv) {
-    auto reply = redis::CommandSync(*client_, std::move(argv), std::chrono::seconds(2));
-    EXPECT_TRUE(reply.ok()) << reply.status();
-    return reply.ok() ? *reply : redis::Reply::Nil();
   }
 
   static v1::Event Reported() {
@@ -93,12 +73,6 @@ class EventStoreTest : public ::testing::Test {
     return move;
   }
 
-  testing::RedisServer redis_;
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_{
-      io_.get_executor()};
-  std::thread thread_;
-  std::unique_ptr<redis::AsioClient> client_;
   std::unique_ptr<RedisEventStore> store_;
 };
 
