@@ -82,7 +82,8 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
 
   Core(boost::asio::io_context& io, Options options)
       : options_(Sanitize(std::move(options))),
-        who_(absl::StrCat("redis[", options_.name, "] ", options_.host, ":", options_.port)),
+        name_(absl::StrCat("redis[", options_.name, "]")),
+        who_(absl::StrCat(name_, " ", options_.host, ":", options_.port)),
         strand_(boost::asio::make_strand(io)),
         fd_(strand_),
         connect_timer_(strand_),
@@ -113,18 +114,30 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
     });
   }
 
+  // How long a command may wait: a timeout of the client's (its expiry makes the connection
+  // suspect), or a caller's deadline (see Client::Command).
+  struct Limit {
+    std::chrono::milliseconds timeout{0};
+    Deadline deadline = kNoDeadline;
+  };
+
+  Limit DefaultLimit() const { return Limit{.timeout = options_.command_timeout}; }
+  Limit LimitOf(Deadline deadline) const {
+    return deadline == kNoDeadline ? DefaultLimit() : Limit{.deadline = deadline};
+  }
+
   // Any thread. Always posts, so `cb` never runs inside the caller's Command().
-  void Submit(std::vector<std::string> argv, std::chrono::milliseconds timeout, ReplyCallback cb) {
-    boost::asio::post(strand_, [self = shared_from_this(), argv = std::move(argv), timeout,
+  void Submit(std::vector<std::string> argv, Limit limit, ReplyCallback cb) {
+    boost::asio::post(strand_, [self = shared_from_this(), argv = std::move(argv), limit,
                                 cb = std::move(cb)]() mutable {
-      self->Execute(std::move(argv), timeout, std::move(cb));
+      self->Execute(std::move(argv), limit, std::move(cb));
       self->RunReady();
     });
   }
 
   // Any thread.
   void Eval(const Script& script, std::vector<std::string> keys, std::vector<std::string> args,
-            ReplyCallback cb) {
+            Limit limit, ReplyCallback cb) {
     std::vector<std::string> argv;
     argv.reserve(3 + keys.size() + args.size());
     argv.push_back("EVALSHA");
@@ -137,12 +150,12 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
     std::vector<std::string> fallback = argv;
     fallback[0] = "EVAL";
     fallback[1] = script.source;
-    Submit(std::move(argv), options_.command_timeout,
-           [weak = weak_from_this(), fallback = std::move(fallback),
+    Submit(std::move(argv), limit,
+           [weak = weak_from_this(), fallback = std::move(fallback), limit,
             cb = std::move(cb)](absl::StatusOr<Reply> result) mutable {
              if (result.ok() && result->IsError() && result->ErrorCode() == "NOSCRIPT") {
                if (auto self = weak.lock()) {
-                 self->Submit(std::move(fallback), self->options_.command_timeout, std::move(cb));
+                 self->Submit(std::move(fallback), limit, std::move(cb));
                  return;
                }
              }
@@ -155,11 +168,11 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
     std::unique_lock<std::mutex> lock(mu_);
     const bool done = cv_.wait_for(lock, timeout, [this] { return stopped_ || connected_.load(); });
     if (stopped_) {
-      return absl::UnavailableError(absl::StrCat(who_, ": client stopped"));
+      return absl::UnavailableError(absl::StrCat(name_, ": client stopped"));
     }
     if (!done) {
       return absl::DeadlineExceededError(
-          absl::StrCat(who_, ": not connected within ", timeout.count(), " ms"));
+          absl::StrCat(name_, ": not connected within ", timeout.count(), " ms"));
     }
     return absl::OkStatus();
   }
@@ -177,7 +190,7 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
       connect_timer_.cancel();
       reconnect_timer_.cancel();
       deadline_timer_.cancel();
-      DropConnection(absl::UnavailableError(absl::StrCat(who_, ": client stopped")));
+      DropConnection(absl::UnavailableError(absl::StrCat(name_, ": client stopped")));
       spdlog::info("{}: stopped", who_);
     }
     RunReady();
@@ -203,10 +216,12 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
 
   struct Pending {
     std::string name;  // argv[0], for messages and the observer.
-    std::chrono::milliseconds timeout;
+    Limit limit;
     Clock::time_point start;
     std::multimap<Clock::time_point, uint64_t>::iterator deadline;
     ReplyCallback cb;
+    // The caller's deadline passed and `cb` has run; the reply is dropped when it comes.
+    bool abandoned = false;
   };
 
   struct Completion {
@@ -238,7 +253,7 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
 
   // --- Everything below runs on the strand.
 
-  void Execute(std::vector<std::string> argv, std::chrono::milliseconds timeout, ReplyCallback cb) {
+  void Execute(std::vector<std::string> argv, Limit limit, ReplyCallback cb) {
     const Clock::time_point start = Clock::now();
     if (argv.empty()) {
       Finish("", start, std::move(cb), absl::InvalidArgumentError("empty redis command"));
@@ -251,15 +266,23 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
                  absl::StrCat(name, ": pub/sub is not supported by grid::redis::Client")));
       return;
     }
-    if (timeout <= std::chrono::milliseconds::zero()) {
+    const bool by_deadline = limit.deadline != kNoDeadline;
+    if (!by_deadline && limit.timeout <= std::chrono::milliseconds::zero()) {
       Finish(name, start, std::move(cb),
-             absl::InvalidArgumentError(
-                 absl::StrCat(name, ": timeout must be positive, got ", timeout.count(), " ms")));
+             absl::InvalidArgumentError(absl::StrCat(name, ": timeout must be positive, got ",
+                                                     limit.timeout.count(), " ms")));
+      return;
+    }
+    if (by_deadline && limit.deadline <= start) {
+      // The caller has stopped waiting: nothing is sent.
+      Finish(name, start, std::move(cb),
+             absl::DeadlineExceededError(
+                 absl::StrCat(name_, ": ", name, ": the caller's deadline passed before sending")));
       return;
     }
     if (state_ != State::kConnected) {
       Finish(name, start, std::move(cb),
-             absl::UnavailableError(absl::StrCat(who_, ": not connected")));
+             absl::UnavailableError(absl::StrCat(name_, ": not connected")));
       return;
     }
     std::vector<const char*> ptrs;
@@ -275,13 +298,13 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
     // end up in one write, so callers get pipelining without doing anything.
     if (redisAsyncCommandArgv(ac_, &Core::OnReply, IdToPrivdata(id), static_cast<int>(argv.size()),
                               ptrs.data(), lens.data()) != REDIS_OK) {
-      Finish(name, start, std::move(cb), HiredisError(ac_->err, ac_->errstr, who_));
+      Finish(name, start, std::move(cb), HiredisError(ac_->err, ac_->errstr, name_));
       return;
     }
-    const Clock::time_point deadline = start + timeout;
+    const Clock::time_point deadline = by_deadline ? limit.deadline : start + limit.timeout;
     auto deadline_it = deadlines_.emplace(deadline, id);
     pending_.emplace(id, Pending{.name = std::move(name),
-                                 .timeout = timeout,
+                                 .limit = limit,
                                  .start = start,
                                  .deadline = deadline_it,
                                  .cb = std::move(cb)});
@@ -294,12 +317,15 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
       return;  // Already failed by us (timeout, Stop) before hiredis let go of it.
     }
     Pending& p = node.mapped();
+    if (p.abandoned) {
+      return;  // Its caller has had DEADLINE_EXCEEDED already.
+    }
     deadlines_.erase(p.deadline);
     // A null reply means hiredis is tearing the connection down with this command in flight.
     absl::StatusOr<Reply> result =
         reply != nullptr ? absl::StatusOr<Reply>(ReplyFromHiredis(*reply))
                          : absl::StatusOr<Reply>(HiredisError(
-                               ac->err, ac->errstr, absl::StrCat(who_, ": connection lost")));
+                               ac->err, ac->errstr, absl::StrCat(name_, ": connection lost")));
     Finish(p.name, p.start, std::move(p.cb), std::move(result));
   }
 
@@ -311,7 +337,7 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
     if (status != REDIS_OK) {
       // hiredis frees a context whose connect failed as soon as this returns.
       ac_ = nullptr;
-      ConnectFailed(HiredisError(ac->c.err, ac->c.errstr, absl::StrCat(who_, ": connect")));
+      ConnectFailed(HiredisError(ac->c.err, ac->c.errstr, absl::StrCat(name_, ": connect")));
       return;
     }
     state_ = State::kConnected;
@@ -334,11 +360,11 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
     SetConnected(false);
     const absl::Status why =
         status == REDIS_OK
-            ? absl::UnavailableError(absl::StrCat(who_, ": connection closed"))
-            : HiredisError(ac->err, ac->errstr, absl::StrCat(who_, ": disconnected"));
+            ? absl::UnavailableError(absl::StrCat(name_, ": connection closed"))
+            : HiredisError(ac->err, ac->errstr, absl::StrCat(name_, ": disconnected"));
     // Normally empty: hiredis has just failed them with null replies.
     FailAllPending(why);
-    spdlog::warn("{}", std::string(why.message()));
+    spdlog::warn("{} ({}:{})", std::string(why.message()), options_.host, options_.port);
     if (state_ != State::kStopped) {
       ScheduleReconnect();
     }
@@ -348,11 +374,11 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
     state_ = State::kConnecting;
     redisAsyncContext* ac = redisAsyncConnect(options_.host.c_str(), options_.port);
     if (ac == nullptr) {
-      ConnectFailed(absl::ResourceExhaustedError(absl::StrCat(who_, ": cannot allocate context")));
+      ConnectFailed(absl::ResourceExhaustedError(absl::StrCat(name_, ": cannot allocate context")));
       return;
     }
     if (ac->err != 0) {
-      absl::Status why = HiredisError(ac->err, ac->errstr, absl::StrCat(who_, ": connect"));
+      absl::Status why = HiredisError(ac->err, ac->errstr, absl::StrCat(name_, ": connect"));
       redisAsyncFree(ac);
       ConnectFailed(why);
       return;
@@ -363,7 +389,7 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
     if (ec) {
       redisAsyncFree(ac);
       ConnectFailed(absl::InternalError(
-          absl::StrCat(who_, ": cannot watch the socket with Asio: ", ec.message())));
+          absl::StrCat(name_, ": cannot watch the socket with Asio: ", ec.message())));
       return;
     }
     ac->data = this;
@@ -380,17 +406,18 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
     redisAsyncSetConnectCallback(ac, &Core::OnConnect);
     // hiredis 0.14 has no connect timeout of its own.
     connect_timer_.expires_after(options_.connect_timeout);
-    connect_timer_.async_wait([self = shared_from_this(),
-                               epoch = epoch_](const boost::system::error_code& ec) {
-      if (ec || epoch != self->epoch_ || self->state_ != State::kConnecting) {
-        return;
-      }
-      const absl::Status why = absl::UnavailableError(absl::StrCat(
-          self->who_, ": connect timed out after ", self->options_.connect_timeout.count(), " ms"));
-      self->DropConnection(why);
-      self->ConnectFailed(why);
-      self->RunReady();
-    });
+    connect_timer_.async_wait(
+        [self = shared_from_this(), epoch = epoch_](const boost::system::error_code& ec) {
+          if (ec || epoch != self->epoch_ || self->state_ != State::kConnecting) {
+            return;
+          }
+          const absl::Status why =
+              absl::UnavailableError(absl::StrCat(self->name_, ": connect timed out after ",
+                                                  self->options_.connect_timeout.count(), " ms"));
+          self->DropConnection(why);
+          self->ConnectFailed(why);
+          self->RunReady();
+        });
   }
 
   void ConnectFailed(const absl::Status& why) {
@@ -398,8 +425,9 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
     const Clock::time_point now = Clock::now();
     // Throttled: an outage would otherwise log every back-off step.
     if (failed_attempts_ == 1 || now - last_failure_log_ >= kConnectFailureLogInterval) {
-      spdlog::warn("{} (attempt {}); retrying with back-off up to {} ms",
-                   std::string(why.message()), failed_attempts_, options_.reconnect_max.count());
+      spdlog::warn("{} ({}:{}, attempt {}); retrying with back-off up to {} ms",
+                   std::string(why.message()), options_.host, options_.port, failed_attempts_,
+                   options_.reconnect_max.count());
       last_failure_log_ = now;
     }
     ScheduleReconnect();
@@ -436,7 +464,9 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
     // In id order, which is the order the commands were sent.
     std::map<uint64_t, Pending> pending = std::exchange(pending_, {});
     for (auto& [id, p] : pending) {
-      Finish(p.name, p.start, std::move(p.cb), why);
+      if (!p.abandoned) {
+        Finish(p.name, p.start, std::move(p.cb), why);
+      }
     }
   }
 
@@ -464,14 +494,29 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
     while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
       const uint64_t id = deadlines_.begin()->second;
       deadlines_.erase(deadlines_.begin());
-      auto node = pending_.extract(id);
-      if (node.empty()) {
+      auto it = pending_.find(id);
+      if (it == pending_.end() || it->second.abandoned) {
         Crash("deadline of a command that is not pending");
       }
-      Pending& p = node.mapped();
-      Finish(p.name, p.start, std::move(p.cb),
-             absl::DeadlineExceededError(
-                 absl::StrCat(who_, ": ", p.name, ": no reply within ", p.timeout.count(), " ms")));
+      Pending& p = it->second;
+      const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - p.start);
+      if (p.limit.deadline != kNoDeadline) {
+        Finish(p.name, p.start, std::move(p.cb),
+               absl::DeadlineExceededError(absl::StrCat(name_, ": ", p.name, ": no reply within ",
+                                                        waited.count(),
+                                                        " ms, by the caller's deadline")));
+        if (waited < options_.command_timeout) {
+          // Too soon to suspect the connection: only this caller gave up. The command stays in
+          // flight, so that its reply, if it comes, is recognised and dropped.
+          p.abandoned = true;
+          continue;
+        }
+      } else {
+        Finish(p.name, p.start, std::move(p.cb),
+               absl::DeadlineExceededError(absl::StrCat(name_, ": ", p.name, ": no reply within ",
+                                                        p.limit.timeout.count(), " ms")));
+      }
+      pending_.erase(it);
       expired = true;
     }
     if (expired) {
@@ -479,7 +524,7 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
       // late one would arrive late too: start over on a fresh connection.
       spdlog::warn("{}: command timed out; reconnecting", who_);
       DropConnection(absl::UnavailableError(
-          absl::StrCat(who_, ": connection reset after an earlier command timed out")));
+          absl::StrCat(name_, ": connection reset after an earlier command timed out")));
       ScheduleReconnect();
     } else if (!deadlines_.empty()) {
       ArmDeadline(deadlines_.begin()->first);
@@ -559,7 +604,10 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
   }
 
   const Options options_;
-  const std::string who_;  // "redis[name] host:port", prefix of every log line and message.
+  // "redis[name]": prefix of every status message. Messages travel back to callers (and can reach
+  // a public client), so they never carry the server's address; log lines do.
+  const std::string name_;
+  const std::string who_;  // "redis[name] host:port", prefix of log lines.
   Strand strand_;
   boost::asio::posix::stream_descriptor fd_;  // Watches hiredis's socket; never owns it.
   boost::asio::steady_timer connect_timer_;
@@ -627,17 +675,26 @@ absl::Status AsioClient::WaitConnected(std::chrono::milliseconds timeout) {
 }
 
 void AsioClient::Command(std::vector<std::string> argv, ReplyCallback cb) {
-  core_->Submit(std::move(argv), core_->command_timeout(), std::move(cb));
+  core_->Submit(std::move(argv), core_->DefaultLimit(), std::move(cb));
 }
 
 void AsioClient::Command(std::vector<std::string> argv, std::chrono::milliseconds timeout,
                          ReplyCallback cb) {
-  core_->Submit(std::move(argv), timeout, std::move(cb));
+  core_->Submit(std::move(argv), {.timeout = timeout}, std::move(cb));
+}
+
+void AsioClient::Command(std::vector<std::string> argv, Deadline deadline, ReplyCallback cb) {
+  core_->Submit(std::move(argv), core_->LimitOf(deadline), std::move(cb));
 }
 
 void AsioClient::Eval(const Script& script, std::vector<std::string> keys,
                       std::vector<std::string> args, ReplyCallback cb) {
-  core_->Eval(script, std::move(keys), std::move(args), std::move(cb));
+  core_->Eval(script, std::move(keys), std::move(args), core_->DefaultLimit(), std::move(cb));
+}
+
+void AsioClient::Eval(const Script& script, std::vector<std::string> keys,
+                      std::vector<std::string> args, Deadline deadline, ReplyCallback cb) {
+  core_->Eval(script, std::move(keys), std::move(args), core_->LimitOf(deadline), std::move(cb));
 }
 
 bool AsioClient::Connected() const { return core_->connected(); }

@@ -76,8 +76,11 @@ class AsioClient final : public Client {
   void Command(std::vector<std::string> argv, ReplyCallback cb) override;
   void Command(std::vector<std::string> argv, std::chrono::milliseconds timeout,
                ReplyCallback cb) override;
+  void Command(std::vector<std::string> argv, Deadline deadline, ReplyCallback cb) override;
   void Eval(const Script& script, std::vector<std::string> keys, std::vector<std::string> args,
             ReplyCallback cb) override;
+  void Eval(const Script& script, std::vector<std::string> keys, std::vector<std::string> args,
+            Deadline deadline, ReplyCallback cb) override;
   bool Connected() const override;
 
  private:

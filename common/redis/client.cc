@@ -1,5 +1,6 @@
 #include "common/redis/client.h"
 
+#include <algorithm>
 #include <future>
 #include <utility>
 
@@ -12,7 +13,26 @@ namespace {
 // with DEADLINE_EXCEEDED itself; only a stalled executor takes this long.
 constexpr std::chrono::seconds kSyncGrace{1};
 
+// The share of a caller's time kept back for the answer's way home, and its cap.
+constexpr int kAnswerShare = 10;
+constexpr std::chrono::milliseconds kAnswerMargin{250};
+// A deadline further away than this is no deadline.
+constexpr std::chrono::hours kFarAway{24};
+
 }  // namespace
+
+Deadline DeadlineBefore(std::chrono::system_clock::time_point caller) {
+  const auto wall_now = std::chrono::system_clock::now();
+  const auto steady_now = std::chrono::steady_clock::now();
+  if (caller == std::chrono::system_clock::time_point::max() || caller - wall_now > kFarAway) {
+    return kNoDeadline;
+  }
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(caller - wall_now);
+  if (left <= std::chrono::milliseconds::zero()) {
+    return steady_now;
+  }
+  return steady_now + left - std::min(left / kAnswerShare, kAnswerMargin);
+}
 
 absl::StatusOr<Reply> CommandSync(Client& client, std::vector<std::string> argv,
                                   std::chrono::milliseconds timeout) {

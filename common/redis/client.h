@@ -17,9 +17,17 @@ namespace grid::redis {
 //                      redis.error_reply) are Replies, for the caller to judge.
 //   UNAVAILABLE:       not connected, the connection dropped with the command pending, or the
 //                      client was stopped or destroyed first.
-//   DEADLINE_EXCEEDED: no reply within the command's timeout.
+//   DEADLINE_EXCEEDED: no reply within the command's timeout or by its deadline.
 //   INVALID_ARGUMENT:  the command cannot be sent on this client (empty, pub/sub, bad timeout).
+// Messages name the client (its Options::name), never the server's address: they may travel
+// back to whoever made the call. Store code turns them into a caller's status with StatusOf()
+// (reply.h).
 using ReplyCallback = std::function<void(absl::StatusOr<Reply>)>;
+
+// When the caller of a command stops waiting for it: the deadline of the gRPC call the command
+// serves, carried down (see DeadlineBefore). kNoDeadline: the client's default timeout applies.
+using Deadline = std::chrono::steady_clock::time_point;
+inline constexpr Deadline kNoDeadline = Deadline::max();
 
 // An asynchronous Redis connection. AsioClient is the real one; tests use a gmock twin.
 //
@@ -52,11 +60,22 @@ class Client {
   virtual void Command(std::vector<std::string> argv, std::chrono::milliseconds timeout,
                        ReplyCallback cb) = 0;
 
+  // As above, answered by `deadline`, the caller's: when it passes first, `cb` gets
+  // DEADLINE_EXCEEDED and the reply, if it comes later, is dropped (the command may still have
+  // run). A deadline that passes before the connection could have been suspected (sooner than the
+  // default timeout after sending) leaves the connection alone: one impatient caller does not
+  // fail everybody else's commands. Past that, the connection is reset as for a timeout.
+  // kNoDeadline is the default timeout.
+  virtual void Command(std::vector<std::string> argv, Deadline deadline, ReplyCallback cb) = 0;
+
   // Runs `script` with EVALSHA; if the server answers NOSCRIPT (restart, SCRIPT FLUSH) it is
   // retried once, transparently, with EVAL, which also caches the script again. `script` is
   // copied as needed: it need not outlive the call.
   virtual void Eval(const Script& script, std::vector<std::string> keys,
                     std::vector<std::string> args, ReplyCallback cb) = 0;
+  // As above, answered by `deadline` as for Command(); the EVAL after a NOSCRIPT keeps it.
+  virtual void Eval(const Script& script, std::vector<std::string> keys,
+                    std::vector<std::string> args, Deadline deadline, ReplyCallback cb) = 0;
 
   // Whether the connection is up at this instant. Advisory: it can change right after the call.
   virtual bool Connected() const = 0;
@@ -69,5 +88,11 @@ using ClientPtr = std::unique_ptr<Client>;
 // second and then give DEADLINE_EXCEEDED.
 absl::StatusOr<Reply> CommandSync(Client& client, std::vector<std::string> argv,
                                   std::chrono::milliseconds timeout);
+
+// The deadline for the Redis work of a call whose caller gives up at `caller` (a gRPC deadline):
+// somewhat earlier (a tenth of the time left, at most 250 ms), so that the answer, UNAVAILABLE
+// when Redis is too slow, reaches the caller while it still listens. kNoDeadline for a call
+// without one (gRPC's infinite deadline, or anything more than a day away).
+Deadline DeadlineBefore(std::chrono::system_clock::time_point caller);
 
 }  // namespace grid::redis

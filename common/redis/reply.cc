@@ -108,17 +108,40 @@ absl::Status Reply::ErrorStatus() const {
     return absl::OkStatus();
   }
   const absl::string_view code(ErrorCode().data(), ErrorCode().size());
-  std::string message = absl::StrCat("redis error reply: ", str);
+  // Redis is loading its data, busy with a script, failing over or resharding: it will serve
+  // again soon, so the caller should retry.
   for (absl::string_view transient :
        {"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "READONLY", "CLUSTERDOWN"}) {
     if (code == transient) {
-      return absl::UnavailableError(std::move(message));
+      return absl::UnavailableError(
+          absl::StrCat(kStoreUnavailable, " (", Abbreviate(str), "); retry later"));
     }
   }
-  if (code == "OOM") {
-    return absl::ResourceExhaustedError(std::move(message));
+  return absl::InternalError(absl::StrCat("event store error: ", str));
+}
+
+absl::Status StatusOf(const absl::StatusOr<Reply>& result) {
+  if (result.ok()) {
+    return result->ErrorStatus();
   }
-  return absl::InternalError(std::move(message));
+  const absl::Status& status = result.status();
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    // The client refusing more work in flight (or failing to allocate): not now, maybe soon.
+    case absl::StatusCode::kResourceExhausted:
+      return absl::UnavailableError(
+          absl::StrCat(kStoreUnavailable, " (", status.message(), "); retry later"));
+    default:
+      return absl::InternalError(absl::StrCat("event store: ", status.message()));
+  }
+}
+
+absl::StatusOr<Reply> Checked(absl::StatusOr<Reply> result) {
+  if (absl::Status status = StatusOf(result); !status.ok()) {
+    return status;
+  }
+  return result;
 }
 
 std::string Reply::DebugString() const {

@@ -55,9 +55,9 @@ struct Reply {
   // For kError: the error code, i.e. the first word ("ERR", "WRONGTYPE", "NOSCRIPT"); empty
   // for other types.
   std::string_view ErrorCode() const;
-  // For kError: the reply as a status. Codes meaning "try again" (LOADING, BUSY, TRYAGAIN,
-  // MASTERDOWN, READONLY, CLUSTERDOWN) map to UNAVAILABLE, OOM to RESOURCE_EXHAUSTED, the rest
-  // to INTERNAL. OK for other types.
+  // For kError: the reply as a status, the mapping StatusOf() applies. Codes meaning "try again"
+  // (LOADING, BUSY, TRYAGAIN, MASTERDOWN, READONLY, CLUSTERDOWN) map to UNAVAILABLE, the rest
+  // (OOM, WRONGTYPE, ERR, a script's own errors...) to INTERNAL. OK for other types.
   absl::Status ErrorStatus() const;
 
   // One line, for logs and test failure messages; long strings and arrays are abbreviated.
@@ -67,6 +67,25 @@ struct Reply {
 };
 
 std::string_view TypeName(Reply::Type type);
+
+// How every UNAVAILABLE made by StatusOf() begins, so that the gateway can tell "the store is
+// down" (retry later) from "the service is unreachable" without parsing anything else.
+inline constexpr char kStoreUnavailable[] = "the event store is unavailable";
+
+// The one mapping from the outcome of a Redis command to the status a caller of the store sees;
+// every store call that answers a caller goes through it (or through Checked()):
+//   - Redis answered with anything but an error reply: OK (a nil is a result, not a failure);
+//   - an error reply: ErrorStatus();
+//   - no answer (not connected, connection lost, no reply by the deadline, the client busy):
+//     UNAVAILABLE, worth a retry;
+//   - a command the client could not send (our bug) or anything else: INTERNAL.
+// Every UNAVAILABLE message starts with kStoreUnavailable and ends with "; retry later". No
+// message names the server's address (the client's messages never do).
+absl::Status StatusOf(const absl::StatusOr<Reply>& result);
+
+// The reply when StatusOf(result) is OK, else that status: the usual first line of a reply
+// callback.
+absl::StatusOr<Reply> Checked(absl::StatusOr<Reply> result);
 
 // Deep copy of a hiredis reply. An unknown reply type (not produced by hiredis 0.14) becomes a
 // kError reply rather than a crash: it comes from the network.

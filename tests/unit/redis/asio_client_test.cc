@@ -575,6 +575,101 @@ TEST_F(AsioClientTest, ConnectThatHangsTimesOutAndIsRetried) {
   ::close(listener);
 }
 
+TEST_F(AsioClientTest, ACallersShortDeadlineFailsOnlyItsCommand) {
+  Results results;
+  const auto start = std::chrono::steady_clock::now();
+  // The BLPOP holds the connection for a second; its caller stops waiting after 100 ms.
+  client_->Command({"BLPOP", "never-filled", "1"}, start + 100ms, results.Callback());
+  client_->Command({"SET", "after", "1"}, results.Callback());
+
+  ASSERT_TRUE(results.WaitFor(2));
+  EXPECT_EQ(results.at(0).status().code(), absl::StatusCode::kDeadlineExceeded)
+      << results.at(0).status();
+  // The connection was not reset for it: the command behind it is answered.
+  ASSERT_TRUE(results.at(1).ok()) << results.at(1).status();
+  EXPECT_EQ(*results.at(1), Reply::Status("OK"));
+  // And the late BLPOP reply was dropped, not handed to the next caller.
+  absl::StatusOr<Reply> get = Run({"GET", "after"});
+  ASSERT_TRUE(get.ok()) << get.status();
+  EXPECT_EQ(*get, Reply::String("1"));
+}
+
+TEST_F(AsioClientTest, ACallersLongDeadlineOutlastsTheDefaultTimeout) {
+  AsioClient::Options options = Options();
+  options.command_timeout = 200ms;
+  AsioClient client(io_, options);
+  client.Start();
+  ASSERT_TRUE(client.WaitConnected(kDeadline).ok());
+
+  Results results;
+  const auto start = std::chrono::steady_clock::now();
+  client.Command({"BLPOP", "never-filled", "1"}, start + 5s, results.Callback());
+  ASSERT_TRUE(results.WaitFor(1));
+  ASSERT_TRUE(results.at(0).ok()) << results.at(0).status();
+  EXPECT_TRUE(results.at(0)->IsNil()) << "BLPOP timed out on the server after its second";
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 900ms);
+
+  // Past the default timeout as well, the connection is suspect: reset, like a timeout.
+  Results late;
+  client.Command({"BLPOP", "never-filled", "2"}, std::chrono::steady_clock::now() + 500ms,
+                 late.Callback());
+  client.Command({"GET", "k"}, std::chrono::steady_clock::now() + 5s, late.Callback());
+  ASSERT_TRUE(late.WaitFor(2));
+  EXPECT_EQ(late.at(0).status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(late.at(1).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(PollUntil([&] { return CommandSync(client, {"PING"}, 1s).ok(); }, kDeadline));
+}
+
+TEST_F(AsioClientTest, EvalKeepsTheCallersDeadlineAndADeadlinePassedSendsNothing) {
+  const Script script = Script::FromSource("return ARGV[1]");
+  std::promise<absl::StatusOr<Reply>> promise;
+  client_->Eval(script, {}, {"x"}, std::chrono::steady_clock::now() + 5s,
+                [&promise](absl::StatusOr<Reply> result) { promise.set_value(std::move(result)); });
+  absl::StatusOr<Reply> result = promise.get_future().get();
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(*result, Reply::String("x"));
+
+  Results results;
+  client_->Command({"SET", "never-set", "1"}, std::chrono::steady_clock::now() - 1ms,
+                   results.Callback());
+  ASSERT_TRUE(results.WaitFor(1));
+  EXPECT_EQ(results.at(0).status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_TRUE(Run({"GET", "never-set"})->IsNil());
+}
+
+TEST_F(AsioClientTest, StatusMessagesNeverNameTheServersAddress) {
+  const std::string port = std::to_string(redis_.port());
+  Results results;
+  client_->Command({"BLPOP", "never-filled", "10"}, 100ms, results.Callback());
+  client_->Command({"GET", "k"}, results.Callback());
+  ASSERT_TRUE(results.WaitFor(2));
+  ASSERT_TRUE(redis_.Stop().ok());
+  ASSERT_TRUE(PollUntil([&] { return !client_->Connected(); }, kDeadline));
+  const absl::StatusOr<Reply> down = Run({"GET", "k"});
+  for (const absl::Status& status :
+       {results.at(0).status(), results.at(1).status(), down.status()}) {
+    EXPECT_FALSE(status.ok());
+    EXPECT_FALSE(absl::StrContains(status.message(), port)) << status;
+    EXPECT_FALSE(absl::StrContains(status.message(), "127.0.0.1")) << status;
+    EXPECT_TRUE(absl::StrContains(status.message(), "redis[test]")) << status;
+  }
+}
+
+TEST(DeadlineTest, DeadlineBeforeLeavesTheAnswerTimeToGetHome) {
+  using std::chrono::system_clock;
+  EXPECT_EQ(DeadlineBefore(system_clock::time_point::max()), kNoDeadline);
+  EXPECT_EQ(DeadlineBefore(system_clock::now() + std::chrono::hours(48)), kNoDeadline);
+  const auto steady = std::chrono::steady_clock::now();
+  const Deadline ten = DeadlineBefore(system_clock::now() + 10s);
+  EXPECT_GT(ten, steady + 9600ms);
+  EXPECT_LT(ten, steady + 9800ms);
+  const Deadline one = DeadlineBefore(system_clock::now() + 1s);
+  EXPECT_GT(one, steady + 850ms);
+  EXPECT_LT(one, steady + 950ms);
+  const Deadline past = DeadlineBefore(system_clock::now() - 1s);
+  EXPECT_LE(past, std::chrono::steady_clock::now());
+}
+
 TEST(ReplyTest, TypedAccessors) {
   EXPECT_EQ(Reply::String("x").AsString().value_or(""), "x");
   EXPECT_EQ(Reply::Status("OK").AsString().value_or(""), "OK");
@@ -591,12 +686,52 @@ TEST(ReplyTest, ErrorReplies) {
   EXPECT_EQ(wrong_type.ErrorCode(), "WRONGTYPE");
   EXPECT_EQ(wrong_type.ErrorStatus().code(), absl::StatusCode::kInternal);
   EXPECT_EQ(wrong_type.AsString().status().code(), absl::StatusCode::kInternal);
-  EXPECT_EQ(Reply::Error("LOADING dataset").ErrorStatus().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(Reply::Error("OOM command not allowed").ErrorStatus().code(),
-            absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(Reply::Error("NOSCRIPT").ErrorCode(), "NOSCRIPT");
   EXPECT_TRUE(Reply::String("ERR not an error").ErrorStatus().ok());
   EXPECT_EQ(Reply::String("ERR").ErrorCode(), "");
+}
+
+// The one mapping of Redis's answers to what a store's caller sees (DESIGN.md, "Redis").
+TEST(ReplyTest, StatusOfMapsEveryOutcomeInOnePlace) {
+  struct Case {
+    absl::StatusOr<Reply> outcome;
+    absl::StatusCode code;
+  };
+  const std::vector<Case> cases = {
+      {Reply::String("v"), absl::StatusCode::kOk},
+      {Reply::Nil(), absl::StatusCode::kOk},
+      {Reply::Error("LOADING Redis is loading the dataset in memory"),
+       absl::StatusCode::kUnavailable},
+      {Reply::Error("BUSY Redis is busy running a script"), absl::StatusCode::kUnavailable},
+      {Reply::Error("MASTERDOWN Link with MASTER is down"), absl::StatusCode::kUnavailable},
+      {Reply::Error("TRYAGAIN Multiple keys request during rehashing of slot"),
+       absl::StatusCode::kUnavailable},
+      {Reply::Error("READONLY You can't write against a read only replica."),
+       absl::StatusCode::kUnavailable},
+      {Reply::Error("CLUSTERDOWN The cluster is down"), absl::StatusCode::kUnavailable},
+      {Reply::Error("OOM command not allowed when used memory > 'maxmemory'"),
+       absl::StatusCode::kInternal},
+      {Reply::Error("WRONGTYPE Operation against a key"), absl::StatusCode::kInternal},
+      {Reply::Error("ERR Error running script"), absl::StatusCode::kInternal},
+      {absl::UnavailableError("redis[intake]: not connected"), absl::StatusCode::kUnavailable},
+      {absl::DeadlineExceededError("redis[intake]: GET: no reply within 2000 ms"),
+       absl::StatusCode::kUnavailable},
+      {absl::ResourceExhaustedError("redis[intake]: out of memory"),
+       absl::StatusCode::kUnavailable},
+      {absl::InvalidArgumentError("empty redis command"), absl::StatusCode::kInternal},
+  };
+  for (const Case& c : cases) {
+    const absl::Status status = StatusOf(c.outcome);
+    SCOPED_TRACE(c.outcome.ok() ? c.outcome->DebugString() : c.outcome.status().ToString());
+    EXPECT_EQ(status.code(), c.code) << status;
+    EXPECT_EQ(Checked(c.outcome).status().code(), c.code);
+    if (status.code() == absl::StatusCode::kUnavailable) {
+      // What is down and what to do, the same way every time, so the gateway can pass it on.
+      EXPECT_TRUE(absl::StartsWith(status.message(), kStoreUnavailable)) << status;
+      EXPECT_TRUE(absl::EndsWith(status.message(), "; retry later")) << status;
+    }
+  }
+  EXPECT_EQ(Checked(Reply::Integer(3))->integer, 3);
 }
 
 TEST(ReplyTest, DebugStringAbbreviates) {
