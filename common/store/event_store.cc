@@ -1,50 +1,48 @@
 #include "common/store/event_store.h"
 
 #include <cstdio>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "common/clock/clock.h"
+#include "common/redis/reply.h"
 #include "common/store/event_id.h"
 #include "common/store/keys.h"
 #include "common/store/timers.h"
 
 namespace grid::store {
 
-extern const std::string_view kCreateEventLua;
+extern const std::string_view kFileEventLua;
 extern const std::string_view kApplyMoveLua;
-extern const std::string_view kMergeDuplicateLua;
 
 namespace {
 
-absl::Status ErrorReply(const redis::Reply& reply) {
-  return absl::InternalError(absl::StrCat("redis: ", reply.str));
-}
+using redis::Reply;
 
-// The {code, id} reply of the create and merge scripts.
-absl::StatusOr<CreateResult> ParseCreateReply(const absl::StatusOr<redis::Reply>& reply) {
+// The {code, id} reply of file_event.lua.
+absl::StatusOr<CreateResult> ParseFileReply(absl::StatusOr<Reply> outcome) {
+  absl::StatusOr<Reply> reply = redis::Checked(std::move(outcome));
   if (!reply.ok()) {
     return reply.status();
   }
-  if (reply->type == redis::Reply::Type::kError) {
-    return ErrorReply(*reply);
-  }
-  if (reply->type != redis::Reply::Type::kArray || reply->elements.size() != 2) {
-    return absl::InternalError("redis: unexpected reply to a create script");
+  if (!reply->IsArray() || reply->elements.size() != 2 || !reply->elements[0].IsInteger()) {
+    return absl::InternalError(
+        absl::StrCat("event store: unexpected reply to file_event: ", reply->DebugString()));
   }
   CreateResult result;
   switch (reply->elements[0].integer) {
     case 1:
       result.outcome = CreateResult::Outcome::kCreated;
       break;
-    case 0:
-      result.outcome = CreateResult::Outcome::kReplayed;
-      break;
     case 2:
-      result.outcome = CreateResult::Outcome::kIdTaken;
+      result.outcome = CreateResult::Outcome::kExists;
+      break;
+    case 3:
+      result.outcome = CreateResult::Outcome::kStale;
       break;
     default:
-      result.outcome = CreateResult::Outcome::kOpenEventMoved;
-      break;
+      return absl::InternalError(
+          absl::StrCat("event store: unexpected reply to file_event: ", reply->DebugString()));
   }
   result.event_id = reply->elements[1].str;
   return result;
@@ -57,8 +55,26 @@ std::string Degrees(double value) {
   return buffer;
 }
 
-std::string RequestTtl(const v1::Event& event) {
-  return event.client_request_id().empty() ? std::string() : std::to_string(kRequestKeyTtlSeconds);
+// Metres as GEOSEARCH takes them, and as file_event.lua repeats the search: the same text both
+// times.
+std::string Meters(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.3f", value);
+  return buffer;
+}
+
+std::vector<std::string> OpenNearSearch(const v1::Event& event, double radius_meters) {
+  return {"GEOSEARCH",
+          OpenIndexKey(event.subdistrict_id(), event.grid_id(), event.category()),
+          "FROMLONLAT",
+          Degrees(event.location().lng()),
+          Degrees(event.location().lat()),
+          "BYRADIUS",
+          Meters(radius_meters),
+          "m",
+          "ASC",
+          "COUNT",
+          std::to_string(kMaxOpenNear)};
 }
 
 absl::StatusOr<std::string> SubdistrictOf(const std::string& event_id) {
@@ -70,141 +86,191 @@ absl::StatusOr<std::string> SubdistrictOf(const std::string& event_id) {
   return std::string(*subdistrict);
 }
 
+// The event in the reply to HGET <event key> pb; nullopt when the record is gone.
+absl::StatusOr<std::optional<v1::Event>> ParseEvent(absl::StatusOr<Reply> result,
+                                                    const std::string& event_id) {
+  absl::StatusOr<Reply> reply = redis::Checked(std::move(result));
+  if (!reply.ok()) {
+    return reply.status();
+  }
+  if (reply->IsNil()) {
+    return std::optional<v1::Event>();
+  }
+  if (absl::Status status = reply->Expect(Reply::Type::kString); !status.ok()) {
+    return status;
+  }
+  v1::Event event;
+  if (!event.ParseFromString(reply->str)) {
+    return absl::DataLossError(absl::StrCat("event \"", event_id, "\": stored record is corrupt"));
+  }
+  return std::optional<v1::Event>(std::move(event));
+}
+
 }  // namespace
 
 RedisEventStore::RedisEventStore(redis::Client& client)
     : client_(client),
-      create_(redis::Script::FromSource(std::string(kCreateEventLua))),
-      apply_(redis::Script::FromSource(std::string(kApplyMoveLua))),
-      merge_(redis::Script::FromSource(std::string(kMergeDuplicateLua))) {}
+      file_(redis::Script::FromSource(std::string(kFileEventLua))),
+      apply_(redis::Script::FromSource(std::string(kApplyMoveLua))) {}
 
-void RedisEventStore::Create(const v1::Event& event, const v1::EventChange& change,
-                             Callback<CreateResult> done) {
-  const std::string& sd = event.subdistrict_id();
-  std::vector<std::string> keys = {EventKey(sd, event.id()),
-                                   HistoryKey(sd, event.id()),
-                                   RoutingStream(sd),
-                                   LiveStream(sd),
-                                   EventsIndexKey(sd),
-                                   RequestKey(sd, event.reporter_id(), event.client_request_id()),
-                                   OpenIndexKey(sd, event.grid_id(), event.category())};
-  std::vector<std::string> args = {event.SerializeAsString(),
-                                   std::to_string(static_cast<int>(event.state())),
-                                   change.SerializeAsString(),
-                                   event.id(),
-                                   std::to_string(kLiveStreamMaxLength),
-                                   std::to_string(FromTimestamp(event.created_at())),
-                                   RequestTtl(event),
-                                   event.has_location() ? Degrees(event.location().lng()) : "",
-                                   Degrees(event.location().lat())};
-  client_.Eval(create_, std::move(keys), std::move(args),
-               [done = std::move(done)](absl::StatusOr<redis::Reply> reply) {
-                 done(ParseCreateReply(reply));
-               });
-}
-
-void RedisEventStore::MergeDuplicate(const v1::Event& duplicate, const v1::EventChange& change,
-                                     const Move& open, Callback<CreateResult> done) {
-  const std::string& sd = duplicate.subdistrict_id();
-  std::vector<std::string> keys = {
-      EventKey(sd, duplicate.id()),
-      HistoryKey(sd, duplicate.id()),
-      LiveStream(sd),
-      EventsIndexKey(sd),
-      RequestKey(sd, duplicate.reporter_id(), duplicate.client_request_id()),
-      EventKey(sd, open.event.id()),
-      HistoryKey(sd, open.event.id())};
-  std::vector<std::string> args = {duplicate.SerializeAsString(),
-                                   std::to_string(static_cast<int>(duplicate.state())),
-                                   change.SerializeAsString(),
-                                   duplicate.id(),
-                                   std::to_string(kLiveStreamMaxLength),
-                                   std::to_string(FromTimestamp(duplicate.created_at())),
-                                   RequestTtl(duplicate),
-                                   std::to_string(open.expected_version),
-                                   open.event.SerializeAsString(),
-                                   std::to_string(static_cast<int>(open.event.state())),
-                                   open.change.SerializeAsString()};
-  client_.Eval(merge_, std::move(keys), std::move(args),
-               [done = std::move(done)](absl::StatusOr<redis::Reply> reply) {
-                 done(ParseCreateReply(reply));
-               });
-}
-
-void RedisEventStore::FindRequest(const std::string& subdistrict, const std::string& reporter_id,
-                                  const std::string& client_request_id,
-                                  Callback<std::optional<std::string>> done) {
-  client_.Command({"GET", RequestKey(subdistrict, reporter_id, client_request_id)},
-                  [done = std::move(done)](absl::StatusOr<redis::Reply> reply) {
-                    if (!reply.ok()) {
-                      done(reply.status());
-                    } else if (reply->IsNil()) {
-                      done(std::optional<std::string>());
-                    } else if (reply->IsString()) {
-                      done(std::optional<std::string>(reply->str));
-                    } else {
-                      done(ErrorReply(*reply));
-                    }
-                  });
-}
-
-void RedisEventStore::FindOpenNear(const v1::Event& event, double radius_meters,
-                                   Callback<std::vector<std::string>> done) {
-  if (!event.has_location()) {
-    done(std::vector<std::string>());
-    return;
-  }
+void RedisEventStore::Reserve(const v1::Event& event, redis::Deadline deadline,
+                              Callback<Reservation> done) {
+  // SET NX GET: reserves, or answers what was reserved before, in one command.
   client_.Command(
-      {"GEOSEARCH", OpenIndexKey(event.subdistrict_id(), event.grid_id(), event.category()),
-       "FROMLONLAT", Degrees(event.location().lng()), Degrees(event.location().lat()), "BYRADIUS",
-       absl::StrCat(radius_meters), "m", "ASC", "COUNT", "20"},
-      [done = std::move(done)](absl::StatusOr<redis::Reply> reply) {
+      {"SET", RequestKey(event.reporter_id(), event.client_request_id()), event.SerializeAsString(),
+       "NX", "GET", "EX", std::to_string(kRequestKeyTtlSeconds)},
+      deadline, [done = std::move(done), event](absl::StatusOr<Reply> result) {
+        absl::StatusOr<Reply> reply = redis::Checked(std::move(result));
         if (!reply.ok()) {
           done(reply.status());
           return;
         }
-        if (reply->IsError()) {
-          done(ErrorReply(*reply));
+        Reservation reservation;
+        if (reply->IsNil()) {
+          reservation.made = true;
+          reservation.event = event;
+          done(std::move(reservation));
           return;
         }
-        std::vector<std::string> ids;
-        for (const redis::Reply& element : reply->elements) {
-          ids.push_back(element.str);
+        if (absl::Status status = reply->Expect(Reply::Type::kString); !status.ok()) {
+          done(status);
+          return;
         }
-        done(std::move(ids));
+        if (!reservation.event.ParseFromString(reply->str) ||
+            !SubdistrictOfEventId(reservation.event.id())) {
+          done(absl::DataLossError(absl::StrCat("client_request_id \"", event.client_request_id(),
+                                                "\": its stored reservation is corrupt")));
+          return;
+        }
+        done(std::move(reservation));
       });
 }
 
-void RedisEventStore::Get(const std::string& event_id, Callback<std::optional<v1::Event>> done) {
+void RedisEventStore::FindOpenNear(const v1::Event& event, double radius_meters,
+                                   redis::Deadline deadline, Callback<OpenNear> done) {
+  if (!event.has_location()) {
+    OpenNear none;
+    none.radius_meters = radius_meters;
+    done(std::move(none));
+    return;
+  }
+  const std::string sd = event.subdistrict_id();
+  client_.Command(
+      OpenNearSearch(event, radius_meters), deadline,
+      [this, sd, radius_meters, deadline, done = std::move(done)](absl::StatusOr<Reply> result) {
+        absl::StatusOr<Reply> reply = redis::Checked(std::move(result));
+        if (!reply.ok()) {
+          done(reply.status());
+          return;
+        }
+        if (absl::Status status = reply->Expect(Reply::Type::kArray); !status.ok()) {
+          done(status);
+          return;
+        }
+        // The records, read in one pipeline; the client runs callbacks one at a time, so the
+        // gathered state needs no lock.
+        struct Gather {
+          OpenNear near;
+          std::size_t remaining = 0;
+          absl::Status status;
+          Callback<OpenNear> done;
+        };
+        auto gather = std::make_shared<Gather>();
+        gather->near.radius_meters = radius_meters;
+        gather->done = std::move(done);
+        for (const Reply& id : reply->elements) {
+          gather->near.ids.push_back(id.str);
+        }
+        gather->near.events.resize(gather->near.ids.size());
+        gather->remaining = gather->near.ids.size();
+        if (gather->remaining == 0) {
+          gather->done(std::move(gather->near));
+          return;
+        }
+        for (std::size_t i = 0; i < gather->near.ids.size(); ++i) {
+          const std::string& id = gather->near.ids[i];
+          client_.Command({"HGET", EventKey(sd, id), "pb"}, deadline,
+                          [gather, i](absl::StatusOr<Reply> record) {
+                            auto event = ParseEvent(std::move(record), gather->near.ids[i]);
+                            if (!event.ok()) {
+                              if (gather->status.ok()) {
+                                gather->status = event.status();
+                              }
+                            } else {
+                              gather->near.events[i] = *std::move(event);
+                            }
+                            if (--gather->remaining > 0) {
+                              return;
+                            }
+                            if (gather->status.ok()) {
+                              gather->done(std::move(gather->near));
+                            } else {
+                              gather->done(gather->status);
+                            }
+                          });
+        }
+      });
+}
+
+void RedisEventStore::File(const Filing& filing, redis::Deadline deadline,
+                           Callback<CreateResult> done) {
+  const v1::Event& event = filing.event;
+  const std::string& sd = event.subdistrict_id();
+  const bool merge = filing.merge.has_value();
+  // Keys a step does not use still name keys of the same subdistrict, so that the script stays
+  // within one hash slot.
+  const std::string& open_id = merge ? filing.merge->event.id() : event.id();
+  std::vector<std::string> keys = {
+      EventKey(sd, event.id()), HistoryKey(sd, event.id()),
+      RoutingStream(sd),        LiveStream(sd),
+      EventsIndexKey(sd),       OpenIndexKey(sd, event.grid_id(), event.category()),
+      EventKey(sd, open_id),    HistoryKey(sd, open_id)};
+  std::vector<std::string> args = {
+      event.SerializeAsString(),
+      std::to_string(static_cast<int>(event.state())),
+      filing.change.SerializeAsString(),
+      event.id(),
+      std::to_string(kLiveStreamMaxLength),
+      std::to_string(FromTimestamp(event.created_at())),
+      event.has_location() ? Degrees(event.location().lng()) : "",
+      Degrees(event.location().lat()),
+      filing.decided_on && event.has_location() ? Meters(filing.decided_on->radius_meters) : "",
+      std::to_string(kMaxOpenNear),
+      merge ? "1" : "0",
+      merge ? std::to_string(filing.merge->expected_version) : "",
+      merge ? filing.merge->event.SerializeAsString() : "",
+      merge ? std::to_string(static_cast<int>(filing.merge->event.state())) : "",
+      merge ? filing.merge->change.SerializeAsString() : ""};
+  if (filing.decided_on && event.has_location()) {
+    const OpenNear& near = *filing.decided_on;
+    for (std::size_t i = 0; i < near.ids.size(); ++i) {
+      keys.push_back(EventKey(sd, near.ids[i]));
+      args.push_back(near.ids[i]);
+      args.push_back(i < near.events.size() && near.events[i]
+                         ? std::to_string(near.events[i]->version())
+                         : std::string());
+    }
+  }
+  client_.Eval(file_, std::move(keys), std::move(args), deadline,
+               [done = std::move(done)](absl::StatusOr<Reply> reply) {
+                 done(ParseFileReply(std::move(reply)));
+               });
+}
+
+void RedisEventStore::Get(const std::string& event_id, redis::Deadline deadline,
+                          Callback<std::optional<v1::Event>> done) {
   auto sd = SubdistrictOf(event_id);
   if (!sd.ok()) {
     done(sd.status());
     return;
   }
-  client_.Command({"HGET", EventKey(*sd, event_id), "pb"}, [done = std::move(done), event_id](
-                                                               absl::StatusOr<redis::Reply> reply) {
-    if (!reply.ok()) {
-      done(reply.status());
-      return;
-    }
-    if (reply->type == redis::Reply::Type::kNil) {
-      done(std::optional<v1::Event>());
-      return;
-    }
-    if (reply->type != redis::Reply::Type::kString) {
-      done(ErrorReply(*reply));
-      return;
-    }
-    v1::Event event;
-    if (!event.ParseFromString(reply->str)) {
-      done(absl::DataLossError(absl::StrCat("event \"", event_id, "\": stored record is corrupt")));
-      return;
-    }
-    done(std::optional<v1::Event>(std::move(event)));
-  });
+  client_.Command({"HGET", EventKey(*sd, event_id), "pb"}, deadline,
+                  [done = std::move(done), event_id](absl::StatusOr<Reply> reply) {
+                    done(ParseEvent(std::move(reply), event_id));
+                  });
 }
 
-void RedisEventStore::Apply(const Move& move, Callback<MoveResult> done) {
+void RedisEventStore::Apply(const Move& move, redis::Deadline deadline, Callback<MoveResult> done) {
   const v1::Event& event = move.event;
   const std::string& sd = event.subdistrict_id();
   // Keys that a move does not use still name keys of the same subdistrict, so that the script
@@ -238,44 +304,51 @@ void RedisEventStore::Apply(const Move& move, Callback<MoveResult> done) {
       move.count_return_unit,
       timer_due == 0 ? std::string() : std::to_string(timer_due),
       event.overdue() ? std::to_string(RunningDeadline(event)) : std::string()};
-  client_.Eval(apply_, std::move(keys), std::move(args),
-               [done = std::move(done), id = event.id()](absl::StatusOr<redis::Reply> reply) {
+  client_.Eval(apply_, std::move(keys), std::move(args), deadline,
+               [done = std::move(done), id = event.id()](absl::StatusOr<Reply> result) {
+                 // The script's own NOTFOUND is an answer about the event, not a failure of the
+                 // store.
+                 if (result.ok() && result->IsError() && result->ErrorCode() == "NOTFOUND") {
+                   done(absl::NotFoundError(absl::StrCat("event \"", id, "\" not found")));
+                   return;
+                 }
+                 absl::StatusOr<Reply> reply = redis::Checked(std::move(result));
                  if (!reply.ok()) {
                    done(reply.status());
                    return;
                  }
-                 if (reply->type == redis::Reply::Type::kError) {
-                   if (reply->str.rfind("NOTFOUND", 0) == 0) {
-                     done(absl::NotFoundError(absl::StrCat("event \"", id, "\" not found")));
-                   } else {
-                     done(ErrorReply(*reply));
-                   }
-                   return;
-                 }
-                 if (reply->type != redis::Reply::Type::kArray || reply->elements.size() != 2) {
-                   done(absl::InternalError("redis: unexpected reply to apply_move"));
+                 if (!reply->IsArray() || reply->elements.size() != 2) {
+                   done(absl::InternalError(absl::StrCat(
+                       "event store: unexpected reply to apply_move: ", reply->DebugString())));
                    return;
                  }
                  done(MoveResult{reply->elements[0].integer == 1, reply->elements[1].integer});
                });
 }
 
-void RedisEventStore::History(const std::string& event_id,
+void RedisEventStore::History(const std::string& event_id, redis::Deadline deadline,
                               Callback<std::vector<v1::EventChange>> done) {
   auto sd = SubdistrictOf(event_id);
   if (!sd.ok()) {
     done(sd.status());
     return;
   }
-  client_.Command({"LRANGE", HistoryKey(*sd, event_id), "0", "-1"},
-                  [done = std::move(done)](absl::StatusOr<redis::Reply> reply) {
+  client_.Command({"LRANGE", HistoryKey(*sd, event_id), "0", "-1"}, deadline,
+                  [done = std::move(done)](absl::StatusOr<Reply> result) {
+                    absl::StatusOr<Reply> reply = redis::Checked(std::move(result));
                     if (!reply.ok()) {
                       done(reply.status());
                       return;
                     }
+                    // An error reply was a failure above; anything but a list is one here, so
+                    // a history is never answered empty because Redis said no.
+                    if (absl::Status status = reply->Expect(Reply::Type::kArray); !status.ok()) {
+                      done(status);
+                      return;
+                    }
                     std::vector<v1::EventChange> changes;
                     changes.reserve(reply->elements.size());
-                    for (const redis::Reply& element : reply->elements) {
+                    for (const Reply& element : reply->elements) {
                       changes.emplace_back();
                       if (!changes.back().ParseFromString(element.str)) {
                         done(absl::DataLossError("event history: stored change is corrupt"));

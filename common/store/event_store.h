@@ -37,19 +37,55 @@ struct Move {
   std::string count_return_unit;
 };
 
+// The open events near a new report, as read for the duplicate check (FindOpenNear).
+struct OpenNear {
+  // The search radius.
+  double radius_meters = 0;
+  // Open events of the report's grid and category within the radius, nearest first, at most
+  // kMaxOpenNear.
+  std::vector<std::string> ids;
+  // Their records, in the same order; nullopt where a record is gone.
+  std::vector<std::optional<v1::Event>> events;
+};
+
+// FindOpenNear looks at this many open events at most, nearest first.
+inline constexpr int kMaxOpenNear = 20;
+
+// A new event to file, and what the duplicate decision about it was made on.
+struct Filing {
+  // REPORTED, version 1; or, merged as a duplicate, VOIDED with duplicate_of set.
+  v1::Event event;
+  // Its REPORTED change.
+  v1::EventChange change;
+  // The open events the decision was made on (FindOpenNear's answer), when a check ran: the
+  // filing applies only if the same search finds the same events, each still at the version
+  // read, so that the decision and the write are one atomic step.
+  std::optional<OpenNear> decided_on;
+  // For a duplicate: the open event's DUPLICATE_MERGED move, applied in the same step.
+  std::optional<Move> merge;
+};
+
 struct CreateResult {
   enum class Outcome {
-    // Filed (or merged, for MergeDuplicate).
+    // Filed (created, or merged into the open event).
     kCreated,
-    // The client request id was seen: nothing was written; event_id is the first event.
-    kReplayed,
-    // An event with this id exists already (an id collision): nothing was written.
-    kIdTaken,
-    // MergeDuplicate only: the open event moved on since it was read; nothing was written.
-    kOpenEventMoved,
+    // An event with this id exists already: nothing was written. For an id reserved under a
+    // client request id, it is the event an earlier (or concurrent) attempt filed.
+    kExists,
+    // What the decision was made on changed since it was read (an open event near it appeared,
+    // went, or moved on): nothing was written; decide again.
+    kStale,
   };
   Outcome outcome = Outcome::kCreated;
   std::string event_id;
+};
+
+// A client request id's reservation (Reserve).
+struct Reservation {
+  // True when this call reserved the key; false when an earlier call had: `event` is then the
+  // event reserved first, filed or not (yet).
+  bool made = false;
+  v1::Event event;
 };
 
 struct MoveResult {
@@ -59,7 +95,15 @@ struct MoveResult {
 };
 
 // Threading: methods may be called from any thread; callbacks run on the Redis client's thread,
-// exactly once. Failures reaching Redis are UNAVAILABLE or DEADLINE_EXCEEDED.
+// exactly once.
+//
+// Failures: every status goes through redis::StatusOf (common/redis/reply.h): Redis down, slow
+// past the deadline, loading or failing over is UNAVAILABLE ("the event store is unavailable
+// ...; retry later"), an error reply otherwise INTERNAL; no message names Redis's address.
+// A read never answers OK when Redis answered an error.
+//
+// Deadlines: each call takes the caller's deadline (redis::DeadlineBefore of a gRPC deadline);
+// the overloads without one use the client's default timeout.
 class EventStore {
  public:
   template <class T>
@@ -67,31 +111,51 @@ class EventStore {
 
   virtual ~EventStore() = default;
 
-  // Files `event` (state REPORTED, version 1) with its first change, queues it for routing and,
-  // when it has a location, indexes it among the open events of its grid and category. With a
-  // client request id, remembers it for kRequestKeyTtlSeconds: the same id again is kReplayed.
-  virtual void Create(const v1::Event& event, const v1::EventChange& change,
-                      Callback<CreateResult> done) = 0;
-  // Files `duplicate` (already VOIDED, duplicate_of set) with its change, and applies `open` (the
-  // open event's DUPLICATE_MERGED move) in the same step, if the open event is still at
-  // open.expected_version. Not queued for routing.
-  virtual void MergeDuplicate(const v1::Event& duplicate, const v1::EventChange& change,
-                              const Move& open, Callback<CreateResult> done) = 0;
-  // The event first filed for a client request id, if it is remembered.
-  virtual void FindRequest(const std::string& subdistrict, const std::string& reporter_id,
-                           const std::string& client_request_id,
-                           Callback<std::optional<std::string>> done) = 0;
-  // Ids of open events of the same grid and category within `radius_meters` of `event`'s
-  // location, nearest first. Empty when the event has no location.
-  virtual void FindOpenNear(const v1::Event& event, double radius_meters,
-                            Callback<std::vector<std::string>> done) = 0;
+  // Reserves the client request id of `event` (per reporter, for any grid: the key has a hash
+  // tag of its own) for kRequestKeyTtlSeconds, storing `event` as the event it stands for, unless
+  // it was reserved before. One command, so a reservation is made exactly once; the filing that
+  // follows is idempotent on the event id, so an attempt that dies in between leaves a
+  // reservation whose retry files the stored event.
+  virtual void Reserve(const v1::Event& event, redis::Deadline deadline,
+                       Callback<Reservation> done) = 0;
+  // The open events of `event`'s grid and category within `radius_meters` of its location, with
+  // their records, for the duplicate decision. Empty when the event has no location.
+  virtual void FindOpenNear(const v1::Event& event, double radius_meters, redis::Deadline deadline,
+                            Callback<OpenNear> done) = 0;
+  // Files a new event in one atomic step within its subdistrict's slot, unless the id exists
+  // (kExists) or the decision is stale (kStale). Created: the record (state, version 1), the
+  // first entry of its history, the time index, the live stream, and, when REPORTED, the routing
+  // stream and (with a location) the index of open events. Merged (filing.merge): the duplicate
+  // is filed VOIDED and not queued for routing, and the open event's move applies in the same
+  // step.
+  virtual void File(const Filing& filing, redis::Deadline deadline,
+                    Callback<CreateResult> done) = 0;
   // Reads an event; nullopt when there is none. The id must be well formed.
-  virtual void Get(const std::string& event_id, Callback<std::optional<v1::Event>> done) = 0;
+  virtual void Get(const std::string& event_id, redis::Deadline deadline,
+                   Callback<std::optional<v1::Event>> done) = 0;
   // Applies a move (see Move).
-  virtual void Apply(const Move& move, Callback<MoveResult> done) = 0;
+  virtual void Apply(const Move& move, redis::Deadline deadline, Callback<MoveResult> done) = 0;
   // An event's changes, oldest first.
-  virtual void History(const std::string& event_id,
+  virtual void History(const std::string& event_id, redis::Deadline deadline,
                        Callback<std::vector<v1::EventChange>> done) = 0;
+
+  // Without a deadline of the caller's.
+  void Get(const std::string& event_id, Callback<std::optional<v1::Event>> done) {
+    Get(event_id, redis::kNoDeadline, std::move(done));
+  }
+  void Apply(const Move& move, Callback<MoveResult> done) {
+    Apply(move, redis::kNoDeadline, std::move(done));
+  }
+  void History(const std::string& event_id, Callback<std::vector<v1::EventChange>> done) {
+    History(event_id, redis::kNoDeadline, std::move(done));
+  }
+  // Files `event` (REPORTED) with its first change, without a duplicate check.
+  void Create(const v1::Event& event, const v1::EventChange& change, Callback<CreateResult> done) {
+    Filing filing;
+    filing.event = event;
+    filing.change = change;
+    File(filing, redis::kNoDeadline, std::move(done));
+  }
 };
 
 using EventStorePtr = std::unique_ptr<EventStore>;
@@ -104,24 +168,25 @@ class RedisEventStore final : public EventStore {
   // `client` must outlive the store.
   explicit RedisEventStore(redis::Client& client);
 
-  void Create(const v1::Event& event, const v1::EventChange& change,
-              Callback<CreateResult> done) override;
-  void MergeDuplicate(const v1::Event& duplicate, const v1::EventChange& change, const Move& open,
-                      Callback<CreateResult> done) override;
-  void FindRequest(const std::string& subdistrict, const std::string& reporter_id,
-                   const std::string& client_request_id,
-                   Callback<std::optional<std::string>> done) override;
-  void FindOpenNear(const v1::Event& event, double radius_meters,
-                    Callback<std::vector<std::string>> done) override;
-  void Get(const std::string& event_id, Callback<std::optional<v1::Event>> done) override;
-  void Apply(const Move& move, Callback<MoveResult> done) override;
-  void History(const std::string& event_id, Callback<std::vector<v1::EventChange>> done) override;
+  using EventStore::Apply;
+  using EventStore::Get;
+  using EventStore::History;
+
+  void Reserve(const v1::Event& event, redis::Deadline deadline,
+               Callback<Reservation> done) override;
+  void FindOpenNear(const v1::Event& event, double radius_meters, redis::Deadline deadline,
+                    Callback<OpenNear> done) override;
+  void File(const Filing& filing, redis::Deadline deadline, Callback<CreateResult> done) override;
+  void Get(const std::string& event_id, redis::Deadline deadline,
+           Callback<std::optional<v1::Event>> done) override;
+  void Apply(const Move& move, redis::Deadline deadline, Callback<MoveResult> done) override;
+  void History(const std::string& event_id, redis::Deadline deadline,
+               Callback<std::vector<v1::EventChange>> done) override;
 
  private:
   redis::Client& client_;
-  redis::Script create_;
+  redis::Script file_;
   redis::Script apply_;
-  redis::Script merge_;
 };
 
 }  // namespace grid::store

@@ -35,11 +35,10 @@ std::string EventsIndexKey(std::string_view subdistrict) {
   return Tagged(subdistrict, ":events", "");
 }
 
-std::string RequestKey(std::string_view subdistrict, std::string_view reporter_id,
-                       std::string_view client_request_id) {
-  std::string rest(reporter_id);
-  rest.append(":").append(client_request_id);
-  return Tagged(subdistrict, ":req:", rest);
+std::string RequestKey(std::string_view reporter_id, std::string_view client_request_id) {
+  std::string key("req:{");
+  key.append(reporter_id).append(":").append(client_request_id).append("}");
+  return key;
 }
 
 std::string OpenIndexKey(std::string_view subdistrict, std::string_view grid_id,

@@ -1,5 +1,7 @@
-// Redis key names. Every key carries the {hash tag} of its subdistrict, and one atomic step only
-// touches keys of one subdistrict, so the same code runs on Redis Cluster sharded by subdistrict.
+// Redis key names. Every key about one subdistrict carries the {hash tag} of that subdistrict,
+// and one atomic step only touches keys of one subdistrict, so the same code runs on Redis
+// Cluster sharded by subdistrict. A key that is not about one subdistrict (a client request id,
+// which holds for any grid) has a tag of its own and is only ever used on its own.
 #pragma once
 
 #include <string>
@@ -20,9 +22,10 @@ std::string QueueKey(std::string_view subdistrict, std::string_view unit_id);
 // Events by creation time (sorted set of event ids).
 std::string EventsIndexKey(std::string_view subdistrict);
 
-// The first event filed for a client request id (string, expires after kRequestKeyTtl).
-std::string RequestKey(std::string_view subdistrict, std::string_view reporter_id,
-                       std::string_view client_request_id);
+// A reporter's client request id, reserved for the event it stands for (string: the serialized
+// grid.v1.Event as reserved; expires after kRequestKeyTtlSeconds): "req:{<reporter>:<id>}", so
+// that request keys spread over every slot of a cluster.
+std::string RequestKey(std::string_view reporter_id, std::string_view client_request_id);
 // Open events of one grid and category by location (geo set), for the duplicate check.
 std::string OpenIndexKey(std::string_view subdistrict, std::string_view grid_id,
                          std::string_view category);

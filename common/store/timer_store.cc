@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "common/redis/reply.h"
 #include "common/store/keys.h"
 
 namespace grid::store {
@@ -16,36 +17,37 @@ TimerStore::TimerStore(redis::Client& client)
 
 void TimerStore::Claim(const std::string& subdistrict, Millis now, Millis lease_ms, int max,
                        Callback<std::vector<DueTimer>> done) {
-  client_.Eval(claim_, {TimersKey(subdistrict)},
-               {std::to_string(now), std::to_string(lease_ms), std::to_string(max)},
-               [done = std::move(done)](absl::StatusOr<redis::Reply> reply) {
-                 if (!reply.ok()) {
-                   done(reply.status());
-                   return;
-                 }
-                 if (reply->IsError()) {
-                   done(reply->ErrorStatus());
-                   return;
-                 }
-                 std::vector<DueTimer> timers;
-                 for (size_t i = 0; i + 1 < reply->elements.size(); i += 2) {
-                   timers.push_back(DueTimer{reply->elements[i].str,
-                                             static_cast<Millis>(std::strtod(
-                                                 reply->elements[i + 1].str.c_str(), nullptr))});
-                 }
-                 done(std::move(timers));
-               });
+  client_.Eval(
+      claim_, {TimersKey(subdistrict)},
+      {std::to_string(now), std::to_string(lease_ms), std::to_string(max)},
+      [done = std::move(done)](absl::StatusOr<redis::Reply> result) {
+        absl::StatusOr<redis::Reply> reply = redis::Checked(std::move(result));
+        if (!reply.ok()) {
+          done(reply.status());
+          return;
+        }
+        if (absl::Status status = reply->Expect(redis::Reply::Type::kArray); !status.ok()) {
+          done(status);
+          return;
+        }
+        std::vector<DueTimer> timers;
+        for (size_t i = 0; i + 1 < reply->elements.size(); i += 2) {
+          timers.push_back(DueTimer{
+              reply->elements[i].str,
+              static_cast<Millis>(std::strtod(reply->elements[i + 1].str.c_str(), nullptr))});
+        }
+        done(std::move(timers));
+      });
 }
 
 void TimerStore::Rearm(const std::string& subdistrict, const std::string& event_id,
                        std::int64_t version, Millis due, Callback<bool> done) {
   client_.Eval(rearm_, {EventKey(subdistrict, event_id), TimersKey(subdistrict)},
                {std::to_string(version), due == 0 ? std::string() : std::to_string(due), event_id},
-               [done = std::move(done)](absl::StatusOr<redis::Reply> reply) {
+               [done = std::move(done)](absl::StatusOr<redis::Reply> result) {
+                 absl::StatusOr<redis::Reply> reply = redis::Checked(std::move(result));
                  if (!reply.ok()) {
                    done(reply.status());
-                 } else if (reply->IsError()) {
-                   done(reply->ErrorStatus());
                  } else {
                    done(reply->integer == 1);
                  }

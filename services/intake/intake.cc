@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/lifecycle/moves.h"
+#include "common/redis/reply.h"
 #include "common/store/event_id.h"
 #include "services/intake/duplicates.h"
 #include "services/intake/report_validator.h"
@@ -9,9 +10,10 @@
 namespace grid::intake {
 namespace {
 
-// A lost race (an id collision, an open event that moved while a duplicate was merged) is tried
-// again from the top this many times.
-constexpr int kMaxAttempts = 4;
+// How many times a filing may find its decision stale (or its id taken) and decide again. Each
+// stale decision means another filing or move landed in between, so the system always makes
+// progress; the bound only keeps one call from looping without end when it keeps losing.
+constexpr int kMaxRounds = 64;
 
 v1::EventChange ReportedChange(const v1::Event& event, const v1::Actor& actor, Millis now) {
   v1::EventChange change;
@@ -41,13 +43,32 @@ struct Intake::Filing {
   v1::Actor actor;
   Done done;
   Millis now = 0;
+  redis::Deadline deadline = redis::kNoDeadline;
+  // The event to file: the new one, or the one an earlier attempt reserved under the same client
+  // request id.
   v1::Event event;
-  int attempts = 0;
+  // The client request id had been reserved before this call: whatever it files or finds is
+  // answered as replayed.
+  bool replayed = false;
+  int rounds = 0;
+
+  void Answer(const v1::Event& filed) {
+    v1::ReportEventResponse response;
+    response.set_event_id(filed.id());
+    response.set_duplicate_of(filed.duplicate_of());
+    response.set_replayed(replayed);
+    *response.mutable_event() = filed;
+    done(std::move(response));
+  }
 };
 
 Intake::Intake(store::EventStore& store, const topology::Topology& topology,
-               const policy::Policy& policy, const Clock& clock)
-    : store_(store), topology_(topology), policy_(policy), clock_(clock) {}
+               const policy::Policy& policy, const Clock& clock, Options options)
+    : store_(store),
+      topology_(topology),
+      policy_(policy),
+      clock_(clock),
+      options_(std::move(options)) {}
 
 v1::Event Intake::NewEvent(const v1::Report& report, const v1::Actor& actor, Millis now) const {
   const std::string subdistrict(topology_.SubdistrictOf(report.grid_id()));
@@ -79,7 +100,8 @@ v1::Event Intake::NewEvent(const v1::Report& report, const v1::Actor& actor, Mil
   return event;
 }
 
-void Intake::Report(const v1::Report& report, const v1::Actor& actor, Done done) {
+void Intake::Report(const v1::Report& report, const v1::Actor& actor, redis::Deadline deadline,
+                    Done done) {
   if (auto status = ValidateReport(report, actor, topology_, policy_); !status.ok()) {
     done(status);
     return;
@@ -89,68 +111,80 @@ void Intake::Report(const v1::Report& report, const v1::Actor& actor, Done done)
   filing->actor = actor;
   filing->done = std::move(done);
   filing->now = clock_.Now();
+  filing->deadline = deadline;
   filing->event = NewEvent(report, actor, filing->now);
-  CheckRequest(std::move(filing));
+  if (filing->event.client_request_id().empty()) {
+    Decide(std::move(filing));
+  } else {
+    Reserve(std::move(filing));
+  }
 }
 
-void Intake::CheckRequest(std::shared_ptr<Filing> filing) {
-  const v1::Event& event = filing->event;
-  if (event.client_request_id().empty()) {
-    CheckDuplicates(std::move(filing));
+void Intake::Reserve(std::shared_ptr<Filing> filing) {
+  store_.Reserve(filing->event, filing->deadline,
+                 [this, filing](absl::StatusOr<store::Reservation> reservation) {
+                   if (!reservation.ok()) {
+                     filing->done(reservation.status());
+                     return;
+                   }
+                   if (reservation->made) {
+                     if (options_.after_reservation) {
+                       options_.after_reservation();
+                     }
+                     Decide(filing);
+                     return;
+                   }
+                   // Seen before: the answer is the event reserved first, for whatever grid it was.
+                   // If the attempt that reserved it died before filing it, file it now, under its
+                   // reserved id.
+                   filing->replayed = true;
+                   filing->event = std::move(reservation->event);
+                   store_.Get(filing->event.id(), filing->deadline,
+                              [this, filing](absl::StatusOr<std::optional<v1::Event>> filed) {
+                                if (!filed.ok()) {
+                                  filing->done(filed.status());
+                                } else if (filed->has_value()) {
+                                  filing->Answer(**filed);
+                                } else {
+                                  Decide(filing);
+                                }
+                              });
+                 });
+}
+
+void Intake::Decide(std::shared_ptr<Filing> filing) {
+  if (++filing->rounds > kMaxRounds) {
+    // As busy as a store can be: UNAVAILABLE, worded as the store's (the gateway passes it on).
+    filing->done(absl::UnavailableError(
+        absl::StrCat(redis::kStoreUnavailable,
+                     " (the open events near the report keep changing); retry later")));
     return;
   }
-  // A cheap read first; the create script checks again atomically.
-  store_.FindRequest(event.subdistrict_id(), event.reporter_id(), event.client_request_id(),
-                     [this, filing](absl::StatusOr<std::optional<std::string>> first) {
-                       if (!first.ok()) {
-                         filing->done(first.status());
-                       } else if (first->has_value()) {
-                         Replay(filing, **first);
-                       } else {
-                         CheckDuplicates(filing);
-                       }
-                     });
-}
-
-void Intake::CheckDuplicates(std::shared_ptr<Filing> filing) {
   const v1::DuplicateRule& rule = policy_.data().duplicates();
   if (!rule.enabled() || !filing->event.has_location()) {
-    CreateNew(std::move(filing));
+    Create(std::move(filing), std::nullopt);
     return;
   }
-  store_.FindOpenNear(filing->event, rule.radius_meters(),
-                      [this, filing](absl::StatusOr<std::vector<std::string>> ids) {
-                        if (!ids.ok()) {
-                          filing->done(ids.status());
+  store_.FindOpenNear(filing->event, rule.radius_meters(), filing->deadline,
+                      [this, filing](absl::StatusOr<store::OpenNear> near) {
+                        if (!near.ok()) {
+                          filing->done(near.status());
                           return;
                         }
-                        TryCandidate(filing, *std::move(ids), 0);
+                        // Nearest first; the first that passes the whole rule wins.
+                        for (const std::optional<v1::Event>& open : near->events) {
+                          if (open.has_value() &&
+                              IsDuplicateOf(*open, filing->event, policy_.data().duplicates())) {
+                            const v1::Event target = *open;
+                            Merge(filing, *std::move(near), target);
+                            return;
+                          }
+                        }
+                        Create(filing, *std::move(near));
                       });
 }
 
-// Candidates come nearest first; the first that passes the whole rule wins.
-void Intake::TryCandidate(std::shared_ptr<Filing> filing, std::vector<std::string> ids,
-                          size_t next) {
-  if (next == ids.size()) {
-    CreateNew(std::move(filing));
-    return;
-  }
-  const std::string id = ids[next];
-  store_.Get(id, [this, filing, ids = std::move(ids),
-                  next](absl::StatusOr<std::optional<v1::Event>> open) mutable {
-    if (!open.ok()) {
-      filing->done(open.status());
-      return;
-    }
-    if (open->has_value() && IsDuplicateOf(**open, filing->event, policy_.data().duplicates())) {
-      Merge(filing, **open);
-      return;
-    }
-    TryCandidate(filing, std::move(ids), next + 1);
-  });
-}
-
-void Intake::Merge(std::shared_ptr<Filing> filing, const v1::Event& open) {
+void Intake::Merge(std::shared_ptr<Filing> filing, store::OpenNear near, const v1::Event& open) {
   v1::Event duplicate = filing->event;
   duplicate.set_state(v1::EVENT_STATE_VOIDED);
   duplicate.set_duplicate_of(open.id());
@@ -169,66 +203,68 @@ void Intake::Merge(std::shared_ptr<Filing> filing, const v1::Event& open) {
   merged.change.set_version(merged.event.version());
   merged.change.set_reason(absl::StrCat("duplicate report ", duplicate.id()));
 
-  store_.MergeDuplicate(duplicate, change, merged,
-                        [this, filing, duplicate](absl::StatusOr<store::CreateResult> result) {
-                          Settle(filing, std::move(result), duplicate,
-                                 [this, filing] { CheckDuplicates(filing); });
-                        });
+  store::Filing step;
+  step.event = std::move(duplicate);
+  step.change = std::move(change);
+  step.decided_on = std::move(near);
+  step.merge = std::move(merged);
+  File(std::move(filing), std::move(step));
 }
 
-void Intake::CreateNew(std::shared_ptr<Filing> filing) {
-  const v1::EventChange change = ReportedChange(filing->event, filing->actor, filing->now);
-  store_.Create(filing->event, change, [this, filing](absl::StatusOr<store::CreateResult> result) {
-    Settle(filing, std::move(result), filing->event, [this, filing] { CreateNew(filing); });
-  });
+void Intake::Create(std::shared_ptr<Filing> filing, std::optional<store::OpenNear> near) {
+  store::Filing step;
+  step.event = filing->event;
+  step.change = ReportedChange(filing->event, filing->actor, filing->now);
+  step.decided_on = std::move(near);
+  File(std::move(filing), std::move(step));
 }
 
-void Intake::Settle(std::shared_ptr<Filing> filing, absl::StatusOr<store::CreateResult> result,
-                    const v1::Event& filed, std::function<void()> again) {
-  if (!result.ok()) {
-    filing->done(result.status());
-    return;
-  }
-  switch (result->outcome) {
-    case store::CreateResult::Outcome::kCreated: {
-      v1::ReportEventResponse response;
-      response.set_event_id(filed.id());
-      response.set_duplicate_of(filed.duplicate_of());
-      *response.mutable_event() = filed;
-      filing->done(std::move(response));
-      return;
-    }
-    case store::CreateResult::Outcome::kReplayed:
-      Replay(filing, result->event_id);
-      return;
-    case store::CreateResult::Outcome::kIdTaken:
-    case store::CreateResult::Outcome::kOpenEventMoved:
-      // A lost race: an id collision, or the open event moved while a duplicate was merged.
-      if (++filing->attempts >= kMaxAttempts) {
-        filing->done(absl::AbortedError(
-            "report: lost too many races filing it; retry with the same client_request_id"));
-        return;
-      }
-      filing->event.set_id(store::NewEventId(filing->event.subdistrict_id(), filing->now));
-      again();
-      return;
-  }
+void Intake::File(std::shared_ptr<Filing> filing, store::Filing step) {
+  auto filed = std::make_shared<v1::Event>(step.event);
+  store_.File(
+      step, filing->deadline, [this, filing, filed](absl::StatusOr<store::CreateResult> result) {
+        if (!result.ok()) {
+          filing->done(result.status());
+          return;
+        }
+        switch (result->outcome) {
+          case store::CreateResult::Outcome::kCreated:
+            filing->Answer(*filed);
+            return;
+          case store::CreateResult::Outcome::kExists:
+            if (!filing->event.client_request_id().empty()) {
+              // Filed under its reserved id by another attempt of the same request.
+              filing->replayed = true;
+              Replay(filing);
+            } else {
+              // A fresh id that collided: take another.
+              filing->event.set_id(store::NewEventId(filing->event.subdistrict_id(), filing->now));
+              Decide(filing);
+            }
+            return;
+          case store::CreateResult::Outcome::kStale:
+            // Another report or move near it landed first: decide on what is there now.
+            Decide(filing);
+            return;
+        }
+      });
 }
 
-void Intake::Replay(std::shared_ptr<Filing> filing, const std::string& event_id) {
-  store_.Get(event_id, [filing, event_id](absl::StatusOr<std::optional<v1::Event>> event) {
+void Intake::Replay(std::shared_ptr<Filing> filing) {
+  const std::string id = filing->event.id();
+  store_.Get(id, filing->deadline, [filing, id](absl::StatusOr<std::optional<v1::Event>> event) {
     if (!event.ok()) {
       filing->done(event.status());
       return;
     }
-    v1::ReportEventResponse response;
-    response.set_event_id(event_id);
-    response.set_replayed(true);
-    if (event->has_value()) {
-      response.set_duplicate_of((*event)->duplicate_of());
-      *response.mutable_event() = **event;
+    if (!event->has_value() || (*event)->client_request_id() != filing->event.client_request_id() ||
+        (*event)->reporter_id() != filing->event.reporter_id()) {
+      // Only an id collision between two different requests could get here.
+      filing->done(absl::InternalError(
+          absl::StrCat("report: event id ", id, " is taken by another request; retry")));
+      return;
     }
-    filing->done(std::move(response));
+    filing->Answer(**event);
   });
 }
 

@@ -14,8 +14,8 @@ namespace {
 // after the last read), so the state needs no lock.
 class UploadReactor final : public grpc::ServerReadReactor<v1::UploadReportsRequest> {
  public:
-  UploadReactor(Intake& intake, v1::UploadReportsResponse* response)
-      : intake_(intake), response_(response) {
+  UploadReactor(Intake& intake, redis::Deadline deadline, v1::UploadReportsResponse* response)
+      : intake_(intake), deadline_(deadline), response_(response) {
     StartRead(&item_);
   }
 
@@ -46,7 +46,7 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadReportsRequ
     }
     const size_t index = next_++;
     const v1::UploadReportsRequest& item = items_[index];
-    intake_.Report(item.report(), item.actor(),
+    intake_.Report(item.report(), item.actor(), deadline_,
                    [this, index](absl::StatusOr<v1::ReportEventResponse> filed) {
                      v1::UploadResult* result = response_->add_results();
                      result->set_index(static_cast<int32_t>(index));
@@ -65,6 +65,8 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadReportsRequ
   }
 
   Intake& intake_;
+  // The caller's, for the Redis work of every item.
+  redis::Deadline deadline_;
   v1::UploadReportsResponse* response_;
   v1::UploadReportsRequest item_;
   std::vector<v1::UploadReportsRequest> items_;
@@ -77,8 +79,9 @@ grpc::ServerUnaryReactor* IntakeServiceImpl::ReportEvent(grpc::CallbackServerCon
                                                          const v1::ReportEventRequest* request,
                                                          v1::ReportEventResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  // The Redis work runs on the Asio thread; the reactor finishes from its callback.
-  intake_.Report(request->report(), request->actor(),
+  // The Redis work runs on the Asio thread, under the caller's deadline; the reactor finishes
+  // from its callback.
+  intake_.Report(request->report(), request->actor(), redis::DeadlineBefore(context->deadline()),
                  [reactor, response](absl::StatusOr<v1::ReportEventResponse> result) {
                    if (result.ok()) {
                      *response = std::move(*result);
@@ -89,8 +92,8 @@ grpc::ServerUnaryReactor* IntakeServiceImpl::ReportEvent(grpc::CallbackServerCon
 }
 
 grpc::ServerReadReactor<v1::UploadReportsRequest>* IntakeServiceImpl::UploadReports(
-    grpc::CallbackServerContext* /*context*/, v1::UploadReportsResponse* response) {
-  return new UploadReactor(intake_, response);
+    grpc::CallbackServerContext* context, v1::UploadReportsResponse* response) {
+  return new UploadReactor(intake_, redis::DeadlineBefore(context->deadline()), response);
 }
 
 }  // namespace grid::intake

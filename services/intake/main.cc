@@ -1,6 +1,8 @@
 // grid-intake: files reports from the gateway into Redis and queues them for routing.
 #include <spdlog/spdlog.h>
 
+#include <csignal>
+
 #include "common/log/log.h"
 #include "common/server/runtime.h"
 #include "common/store/event_store.h"
@@ -12,6 +14,10 @@ int main(int argc, char** argv) {
   CLI::App app{"gridline intake: validates and files reports"};
   grid::server::CommonFlags flags;
   grid::server::AddCommonFlags(app, flags, "127.0.0.1:7071", "127.0.0.1:9102");
+  bool stop_after_reservation = false;
+  app.add_flag("--test-stop-after-reservation", stop_after_reservation,
+               "TEST ONLY: stop the whole process (SIGSTOP) right after reserving a client "
+               "request id, before filing the event, so that a crash test can kill it there");
   CLI11_PARSE(app, argc, argv);
   grid::log::Init("intake", flags.log_level);
 
@@ -21,8 +27,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   grid::store::RedisEventStore store((*runtime)->redis());
+  grid::intake::Intake::Options options;
+  if (stop_after_reservation) {
+    spdlog::warn("--test-stop-after-reservation: this process stops at its first reservation");
+    options.after_reservation = [] { std::raise(SIGSTOP); };
+  }
   grid::intake::Intake intake(store, (*runtime)->topology(), (*runtime)->policy(),
-                              (*runtime)->clock());
+                              (*runtime)->clock(), std::move(options));
   grid::intake::IntakeServiceImpl service(intake);
   return (*runtime)->Serve({&service});
 }

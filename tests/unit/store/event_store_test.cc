@@ -1,7 +1,9 @@
 // The event store's Lua scripts against a real redis-server.
 #include "common/store/event_store.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -9,6 +11,7 @@
 #include <thread>
 
 #include "common/redis/asio_client.h"
+#include "common/redis/reply.h"
 #include "common/store/event_id.h"
 #include "common/store/keys.h"
 #include "tests/support/redis_test.h"
@@ -37,7 +40,7 @@ class EventStoreTest : public testing::RedisTest {
     auto result = Wait<CreateResult>(
         [&](auto done) { store_->Create(event, Change(event, v1::CHANGE_KIND_REPORTED), done); });
     EXPECT_TRUE(result.ok()) << result.status();
-    return result.ok() ? result->outcome : CreateResult::Outcome::kIdTaken;
+    return result.ok() ? result->outcome : CreateResult::Outcome::kExists;
   }
 
   static v1::Event Reported() {
@@ -71,6 +74,48 @@ class EventStoreTest : public testing::RedisTest {
     move.join_queue_unit = "37021200100101";
     move.join_queue_score = 1'790'000'600'000;
     return move;
+  }
+
+  static v1::Event Located(v1::Event event) {
+    event.set_id(NewEventId(kSd, 1'790'000'000'000));
+    event.mutable_location()->set_lat(36.1133);
+    event.mutable_location()->set_lng(120.4337);
+    *event.mutable_reported_at() = event.created_at();
+    return event;
+  }
+
+  absl::StatusOr<OpenNear> Near(const v1::Event& event, double radius) {
+    return Wait<OpenNear>(
+        [&](auto done) { store_->FindOpenNear(event, radius, redis::kNoDeadline, done); });
+  }
+
+  absl::StatusOr<CreateResult> File(const Filing& filing) {
+    return Wait<CreateResult>([&](auto done) { store_->File(filing, redis::kNoDeadline, done); });
+  }
+
+  // `report` filed as a duplicate of `open` (read at version 1), decided on `near`.
+  static Filing Merged(const v1::Event& report, const v1::Event& open, const OpenNear& near) {
+    v1::Event duplicate = report;
+    duplicate.set_state(v1::EVENT_STATE_VOIDED);
+    duplicate.set_duplicate_of(open.id());
+    Move merged;
+    merged.event = open;
+    merged.event.set_version(2);
+    merged.event.set_duplicate_count(1);
+    merged.change = Change(merged.event, v1::CHANGE_KIND_DUPLICATE_MERGED);
+    merged.expected_version = 1;
+    Filing filing = Decided(duplicate, near);
+    filing.merge = merged;
+    return filing;
+  }
+
+  // `report` filed new, decided on `near`.
+  static Filing Decided(const v1::Event& report, const OpenNear& near) {
+    Filing filing;
+    filing.event = report;
+    filing.change = Change(report, v1::CHANGE_KIND_REPORTED);
+    filing.decided_on = near;
+    return filing;
   }
 
   std::unique_ptr<RedisEventStore> store_;
@@ -107,7 +152,7 @@ TEST_F(EventStoreTest, CreatingAnExistingIdWritesNothing) {
             CreateResult::Outcome::kCreated);
   auto again = Wait<CreateResult>([&](auto done) { store_->Create(event, change, done); });
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again->outcome, CreateResult::Outcome::kIdTaken);
+  EXPECT_EQ(again->outcome, CreateResult::Outcome::kExists);
   EXPECT_EQ(Redis({"XLEN", RoutingStream(kSd)}).integer, 1);
   EXPECT_EQ(Redis({"LLEN", HistoryKey(kSd, event.id())}).integer, 1);
 }
@@ -168,32 +213,40 @@ TEST_F(EventStoreTest, ApplyOnAMissingEventIsNotFound) {
   EXPECT_EQ(result.status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(EventStoreTest, ARepeatedRequestIdFilesNothingAndAnswersTheFirstEvent) {
+TEST_F(EventStoreTest, AClientRequestIdIsReservedOnceForAnyGrid) {
   v1::Event first = Reported();
   first.set_reporter_id("W3702120010010101");
   first.set_client_request_id("app-42");
-  ASSERT_EQ(Create(first), CreateResult::Outcome::kCreated);
-  v1::Event retry = Reported();  // a new id, as intake would give a retried report
+  auto made =
+      Wait<Reservation>([&](auto done) { store_->Reserve(first, redis::kNoDeadline, done); });
+  ASSERT_TRUE(made.ok()) << made.status();
+  EXPECT_TRUE(made->made);
+
+  // A retry, with a new id and another subdistrict's grid: the first reservation answers.
+  v1::Event retry = Reported();
+  retry.set_id(NewEventId("370212004", 1'790'000'000'000));
+  retry.set_subdistrict_id("370212004");
+  retry.set_grid_id("37021200400101");
   retry.set_reporter_id("W3702120010010101");
   retry.set_client_request_id("app-42");
-  auto replay = Wait<CreateResult>(
-      [&](auto done) { store_->Create(retry, Change(retry, v1::CHANGE_KIND_REPORTED), done); });
-  ASSERT_TRUE(replay.ok());
-  EXPECT_EQ(replay->outcome, CreateResult::Outcome::kReplayed);
-  EXPECT_EQ(replay->event_id, first.id());
-  EXPECT_EQ(Redis({"EXISTS", EventKey(kSd, retry.id())}).integer, 0);
-  EXPECT_EQ(Redis({"XLEN", RoutingStream(kSd)}).integer, 1);
-  // Remembered for at least seven days.
-  EXPECT_GE(Redis({"TTL", RequestKey(kSd, "W3702120010010101", "app-42")}).integer, 7 * 24 * 3600);
-  auto found = Wait<std::optional<std::string>>(
-      [&](auto done) { store_->FindRequest(kSd, "W3702120010010101", "app-42", done); });
-  ASSERT_TRUE(found.ok());
-  EXPECT_EQ(found->value_or(""), first.id());
+  auto seen =
+      Wait<Reservation>([&](auto done) { store_->Reserve(retry, redis::kNoDeadline, done); });
+  ASSERT_TRUE(seen.ok()) << seen.status();
+  EXPECT_FALSE(seen->made);
+  EXPECT_EQ(seen->event.id(), first.id());
+  EXPECT_EQ(seen->event.grid_id(), first.grid_id());
+  // Remembered for at least seven days, under a key of no subdistrict's slot.
+  const std::string key = RequestKey("W3702120010010101", "app-42");
+  EXPECT_EQ(key, "req:{W3702120010010101:app-42}");
+  EXPECT_GE(Redis({"TTL", key}).integer, 7 * 24 * 3600);
+
   // The same request id from another reporter is another request.
   v1::Event other = Reported();
   other.set_reporter_id("W3702120010010201");
   other.set_client_request_id("app-42");
-  EXPECT_EQ(Create(other), CreateResult::Outcome::kCreated);
+  EXPECT_TRUE(Wait<Reservation>([&](auto done) {
+                store_->Reserve(other, redis::kNoDeadline, done);
+              })->made);
 }
 
 TEST_F(EventStoreTest, OpenEventsAreFoundNearestFirstUntilTheyClose) {
@@ -208,13 +261,13 @@ TEST_F(EventStoreTest, OpenEventsAreFoundNearestFirstUntilTheyClose) {
   v1::Event probe = Reported();
   probe.mutable_location()->set_lat(36.11331);
   probe.mutable_location()->set_lng(120.43371);
-  auto ids =
-      Wait<std::vector<std::string>>([&](auto done) { store_->FindOpenNear(probe, 100, done); });
-  ASSERT_TRUE(ids.ok());
-  EXPECT_EQ(*ids, (std::vector<std::string>{near.id(), far.id()}));
-  auto within_ten =
-      Wait<std::vector<std::string>>([&](auto done) { store_->FindOpenNear(probe, 10, done); });
-  EXPECT_EQ(*within_ten, std::vector<std::string>{near.id()});
+  auto found = Near(probe, 100);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->ids, (std::vector<std::string>{near.id(), far.id()}));
+  ASSERT_EQ(found->events.size(), 2u);
+  EXPECT_EQ(found->events[0]->id(), near.id());
+  EXPECT_EQ(found->events[1]->version(), 1);
+  EXPECT_EQ(Near(probe, 10)->ids, std::vector<std::string>{near.id()});
 
   // Closing an event takes it out of the index.
   Move closed = Dispatch(near, 1);
@@ -222,43 +275,85 @@ TEST_F(EventStoreTest, OpenEventsAreFoundNearestFirstUntilTheyClose) {
   closed.join_queue_unit.clear();
   closed.leave_open_index = true;
   ASSERT_TRUE(Wait<MoveResult>([&](auto done) { store_->Apply(closed, done); })->applied);
-  ids = Wait<std::vector<std::string>>([&](auto done) { store_->FindOpenNear(probe, 100, done); });
-  EXPECT_EQ(*ids, std::vector<std::string>{far.id()});
+  EXPECT_EQ(Near(probe, 100)->ids, std::vector<std::string>{far.id()});
 }
 
-TEST_F(EventStoreTest, MergeDuplicateFilesTheReportAndBumpsTheOpenEventTogether) {
-  const v1::Event open = Reported();
+TEST_F(EventStoreTest, AMergeFilesTheDuplicateAndBumpsTheOpenEventTogether) {
+  const v1::Event open = Located(Reported());
   ASSERT_EQ(Create(open), CreateResult::Outcome::kCreated);
-  v1::Event duplicate = Reported();
-  duplicate.set_state(v1::EVENT_STATE_VOIDED);
-  duplicate.set_duplicate_of(open.id());
-  Move merged;
-  merged.event = open;
-  merged.event.set_version(2);
-  merged.event.set_duplicate_count(1);
-  merged.change = Change(merged.event, v1::CHANGE_KIND_DUPLICATE_MERGED);
-  merged.expected_version = 1;
-  auto result = Wait<CreateResult>([&](auto done) {
-    store_->MergeDuplicate(duplicate, Change(duplicate, v1::CHANGE_KIND_REPORTED), merged, done);
-  });
+  const v1::Event report = Located(Reported());
+  auto near = Near(report, 100);
+  ASSERT_TRUE(near.ok());
+  ASSERT_EQ(near->ids, std::vector<std::string>{open.id()});
+
+  auto result = File(Merged(report, open, *near));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->outcome, CreateResult::Outcome::kCreated);
   EXPECT_EQ(Redis({"HGET", EventKey(kSd, open.id()), "version"}).str, "2");
   EXPECT_EQ(Redis({"LLEN", HistoryKey(kSd, open.id())}).integer, 2);
-  EXPECT_EQ(Redis({"HGET", EventKey(kSd, duplicate.id()), "state"}).str,
+  EXPECT_EQ(Redis({"HGET", EventKey(kSd, report.id()), "state"}).str,
             std::to_string(v1::EVENT_STATE_VOIDED));
   EXPECT_EQ(Redis({"XLEN", RoutingStream(kSd)}).integer, 1) << "the duplicate is not routed";
+  EXPECT_EQ(Near(report, 100)->ids, std::vector<std::string>{open.id()})
+      << "a duplicate is not an open event of its own";
 
-  // A merge decided on a stale version of the open event writes nothing.
-  v1::Event second = Reported();
-  second.set_state(v1::EVENT_STATE_VOIDED);
-  second.set_duplicate_of(open.id());
-  auto stale = Wait<CreateResult>([&](auto done) {
-    store_->MergeDuplicate(second, Change(second, v1::CHANGE_KIND_REPORTED), merged, done);
-  });
+  // A second merge decided on the same (now stale) read writes nothing.
+  const v1::Event second = Located(Reported());
+  auto stale = File(Merged(second, open, *near));
   ASSERT_TRUE(stale.ok());
-  EXPECT_EQ(stale->outcome, CreateResult::Outcome::kOpenEventMoved);
+  EXPECT_EQ(stale->outcome, CreateResult::Outcome::kStale);
   EXPECT_EQ(Redis({"EXISTS", EventKey(kSd, second.id())}).integer, 0);
+}
+
+TEST_F(EventStoreTest, ACreateDecidedOnWhatNoLongerHoldsWritesNothing) {
+  const v1::Event report = Located(Reported());
+  auto nothing_near = Near(report, 100);
+  ASSERT_TRUE(nothing_near.ok());
+  ASSERT_TRUE(nothing_near->ids.empty());
+
+  // Another report near it is filed first: "nothing near" is stale.
+  const v1::Event other = Located(Reported());
+  ASSERT_EQ(Create(other), CreateResult::Outcome::kCreated);
+  auto stale = File(Decided(report, *nothing_near));
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(stale->outcome, CreateResult::Outcome::kStale);
+  EXPECT_EQ(Redis({"EXISTS", EventKey(kSd, report.id())}).integer, 0);
+
+  // Decided on a read of that event, which then moves on: stale again.
+  auto near = Near(report, 100);
+  ASSERT_TRUE(near.ok());
+  ASSERT_TRUE(
+      Wait<MoveResult>([&](auto done) { store_->Apply(Dispatch(other, 1), done); })->applied);
+  stale = File(Decided(report, *near));
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(stale->outcome, CreateResult::Outcome::kStale);
+
+  // Decided on what is there now: filed, and indexed among the open events.
+  near = Near(report, 100);
+  auto filed = File(Decided(report, *near));
+  ASSERT_TRUE(filed.ok());
+  EXPECT_EQ(filed->outcome, CreateResult::Outcome::kCreated);
+  EXPECT_EQ(Near(report, 100)->ids.size(), 2u);
+  // Filing the same id again, whatever the decision, is a no-op.
+  Filing plain;
+  plain.event = report;
+  plain.change = Change(report, v1::CHANGE_KIND_REPORTED);
+  auto again = File(plain);
+  EXPECT_EQ(again->outcome, CreateResult::Outcome::kExists);
+  EXPECT_EQ(Redis({"XLEN", RoutingStream(kSd)}).integer, 2);
+}
+
+TEST_F(EventStoreTest, AnErrorReplyIsAFailureNotAnEmptyAnswer) {
+  const v1::Event event = Reported();
+  // A key of the wrong type makes Redis answer WRONGTYPE.
+  Redis({"SET", HistoryKey(kSd, event.id()), "not a list"});
+  Redis({"SET", EventKey(kSd, event.id()), "not a hash"});
+  auto history =
+      Wait<std::vector<v1::EventChange>>([&](auto done) { store_->History(event.id(), done); });
+  EXPECT_EQ(history.status().code(), absl::StatusCode::kInternal) << history.status();
+  EXPECT_THAT(std::string(history.status().message()), ::testing::HasSubstr("WRONGTYPE"));
+  auto got = Wait<std::optional<v1::Event>>([&](auto done) { store_->Get(event.id(), done); });
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kInternal) << got.status();
 }
 
 TEST_F(EventStoreTest, AReturnCountsAgainstTheReturningUnit) {
@@ -277,6 +372,24 @@ TEST_F(EventStoreTest, CallsWhileRedisIsDownFailFastWithUnavailable) {
       Wait<std::optional<v1::Event>>([&](auto done) { store_->Get(NewEventId(kSd, 1), done); });
   EXPECT_EQ(got.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  // Said so that a client knows what to do, and without Redis's address.
+  EXPECT_THAT(std::string(got.status().message()),
+              ::testing::StartsWith(std::string(redis::kStoreUnavailable)));
+  EXPECT_THAT(std::string(got.status().message()),
+              ::testing::Not(::testing::HasSubstr(std::to_string(redis_.port()))));
+}
+
+TEST_F(EventStoreTest, AFrozenRedisIsWaitedForUntilTheCallersDeadline) {
+  ASSERT_TRUE(redis_.Signal(SIGSTOP).ok());
+  const auto start = std::chrono::steady_clock::now();
+  auto got = Wait<std::optional<v1::Event>>([&](auto done) {
+    store_->Get(NewEventId(kSd, 1), start + std::chrono::milliseconds(300), done);
+  });
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(redis_.Signal(SIGCONT).ok());
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kUnavailable) << got.status();
+  EXPECT_GE(elapsed, std::chrono::milliseconds(300));
+  EXPECT_LT(elapsed, std::chrono::seconds(2));
 }
 
 }  // namespace
