@@ -9,6 +9,7 @@
 #include "common/lifecycle/escalation.h"
 #include "common/lifecycle/state_machine.h"
 #include "common/policy/deadlines.h"
+#include "common/redis/reply.h"
 #include "common/server/host.h"
 #include "common/store/keys.h"
 #include "common/store/timers.h"
@@ -114,11 +115,17 @@ grpc::ServerUnaryReactor* EscalationServiceImpl::ListOverdueEvents(
     size_t left = 0;
     std::vector<v1::Event> events;
     size_t fetching = 0;
+    // The first failure: the list is not answered short because a read failed.
+    absl::Status status;
   };
   auto gather = std::make_shared<Gather>();
   gather->left = shards.size() * 2;
   const Millis now = clock_.Now();
   auto finish = [this, reactor, response, root, offset, page_size, gather, now]() {
+    if (!gather->status.ok()) {
+      reactor->Finish(server::ToGrpc(gather->status));
+      return;
+    }
     std::vector<v1::Event> overdue;
     for (v1::Event& event : gather->events) {
       const Millis deadline = store::RunningDeadline(event);
@@ -142,6 +149,10 @@ grpc::ServerUnaryReactor* EscalationServiceImpl::ListOverdueEvents(
     reactor->Finish(grpc::Status::OK);
   };
   auto fetch_all = [this, gather, finish, reactor]() {
+    if (!gather->status.ok()) {
+      finish();
+      return;
+    }
     std::sort(gather->ids.begin(), gather->ids.end());
     gather->ids.erase(std::unique(gather->ids.begin(), gather->ids.end()), gather->ids.end());
     if (gather->ids.empty()) {
@@ -151,7 +162,9 @@ grpc::ServerUnaryReactor* EscalationServiceImpl::ListOverdueEvents(
     gather->fetching = gather->ids.size();
     for (const std::string& id : gather->ids) {
       store_.Get(id, [gather, finish](absl::StatusOr<std::optional<v1::Event>> event) {
-        if (event.ok() && event->has_value()) {
+        if (!event.ok()) {
+          gather->status.Update(event.status());
+        } else if (event->has_value()) {
           gather->events.push_back(**event);
         }
         if (--gather->fetching == 0) {
@@ -160,8 +173,14 @@ grpc::ServerUnaryReactor* EscalationServiceImpl::ListOverdueEvents(
       });
     }
   };
-  auto collect = [gather, fetch_all, reactor](absl::StatusOr<redis::Reply> reply) {
-    if (reply.ok() && reply->IsArray()) {
+  auto collect = [gather, fetch_all, reactor](absl::StatusOr<redis::Reply> result) {
+    absl::StatusOr<redis::Reply> reply = redis::Checked(std::move(result));
+    if (reply.ok()) {
+      gather->status.Update(reply->Expect(redis::Reply::Type::kArray));
+    } else {
+      gather->status.Update(reply.status());
+    }
+    if (gather->status.ok()) {
       for (const redis::Reply& id : reply->elements) {
         gather->ids.push_back(id.str);
       }

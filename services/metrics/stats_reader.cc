@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/policy/deadlines.h"
+#include "common/redis/reply.h"
 #include "common/store/keys.h"
 #include "grid/v1/event.pb.h"
 #include "services/metrics/change_recorder.h"
@@ -54,6 +55,17 @@ struct Pending {
     }
   }
 };
+
+// An array reply, or the failure: Redis errors map in one place (redis::StatusOf).
+absl::StatusOr<redis::Reply> ArrayOf(absl::StatusOr<redis::Reply> result) {
+  absl::StatusOr<redis::Reply> reply = redis::Checked(std::move(result));
+  if (reply.ok()) {
+    if (absl::Status status = reply->Expect(redis::Reply::Type::kArray); !status.ok()) {
+      return status;
+    }
+  }
+  return reply;
+}
 
 }  // namespace
 
@@ -132,35 +144,37 @@ void StatsReader::OpenEvents(const std::vector<std::string>& subdistricts, OpenD
   for (const std::string& subdistrict : subdistricts) {
     state->pending.Add();
     redis_.Command({"HKEYS", OpenEventsKey(subdistrict)}, [this, state, subdistrict, now](
-                                                              absl::StatusOr<redis::Reply> reply) {
-      if (!reply.ok() || !reply->IsArray()) {
-        state->error = reply.ok() ? absl::InternalError(reply->DebugString()) : reply.status();
+                                                              absl::StatusOr<redis::Reply> result) {
+      const absl::StatusOr<redis::Reply> reply = ArrayOf(std::move(result));
+      if (!reply.ok()) {
+        state->error = reply.status();
         state->pending.Release();
         return;
       }
       for (const redis::Reply& id : reply->elements) {
         state->pending.Add();
-        redis_.Command({"HGET", store::EventKey(subdistrict, id.str), "pb"},
-                       [this, state, subdistrict, now](absl::StatusOr<redis::Reply> record) {
-                         v1::Event event;
-                         if (!record.ok()) {
-                           state->error = record.status();
-                         } else if (record->IsString() && event.ParseFromString(record->str)) {
-                           OpenEvent open;
-                           open.subdistrict = subdistrict;
-                           open.unit_id =
-                               event.unit_id().empty() ? event.grid_id() : event.unit_id();
-                           open.level = event.level();
-                           open.category_class = CategoryClass(event.category());
-                           open.severity = event.severity();
-                           open.state = event.state();
-                           open.light = policy::TrafficLightAt(event.deadlines(), event.state(),
-                                                               now, policy_.calendar());
-                           open.overdue = event.overdue() || open.light == v1::TRAFFIC_LIGHT_RED;
-                           state->events.push_back(std::move(open));
-                         }
-                         state->pending.Release();
-                       });
+        redis_.Command(
+            {"HGET", store::EventKey(subdistrict, id.str), "pb"},
+            [this, state, subdistrict, now](absl::StatusOr<redis::Reply> result) {
+              const absl::StatusOr<redis::Reply> record = redis::Checked(std::move(result));
+              v1::Event event;
+              if (!record.ok()) {
+                state->error = record.status();
+              } else if (record->IsString() && event.ParseFromString(record->str)) {
+                OpenEvent open;
+                open.subdistrict = subdistrict;
+                open.unit_id = event.unit_id().empty() ? event.grid_id() : event.unit_id();
+                open.level = event.level();
+                open.category_class = CategoryClass(event.category());
+                open.severity = event.severity();
+                open.state = event.state();
+                open.light = policy::TrafficLightAt(event.deadlines(), event.state(), now,
+                                                    policy_.calendar());
+                open.overdue = event.overdue() || open.light == v1::TRAFFIC_LIGHT_RED;
+                state->events.push_back(std::move(open));
+              }
+              state->pending.Release();
+            });
       }
       state->pending.Release();
     });
@@ -236,9 +250,10 @@ void StatsReader::GetStats(const v1::GetStatsRequest& request, Done done) {
     state->pending.Add();
     redis_.Command(
         {"ZRANGE", RollupDaysKey(subdistrict), "0", "-1", "WITHSCORES"},
-        [this, state, subdistrict, from, to, in_subtree, add](absl::StatusOr<redis::Reply> reply) {
-          if (!reply.ok() || !reply->IsArray()) {
-            state->error = reply.ok() ? absl::InternalError(reply->DebugString()) : reply.status();
+        [this, state, subdistrict, from, to, in_subtree, add](absl::StatusOr<redis::Reply> result) {
+          const absl::StatusOr<redis::Reply> reply = ArrayOf(std::move(result));
+          if (!reply.ok()) {
+            state->error = reply.status();
             state->pending.Release();
             return;
           }
@@ -250,10 +265,10 @@ void StatsReader::GetStats(const v1::GetStatsRequest& request, Done done) {
             state->pending.Add();
             redis_.Command(
                 {"HGETALL", DayRollupKey(subdistrict, DayName(day))},
-                [state, subdistrict, in_subtree, add](absl::StatusOr<redis::Reply> hash) {
-                  if (!hash.ok() || !hash->IsArray()) {
-                    state->error =
-                        hash.ok() ? absl::InternalError(hash->DebugString()) : hash.status();
+                [state, subdistrict, in_subtree, add](absl::StatusOr<redis::Reply> result) {
+                  const absl::StatusOr<redis::Reply> hash = ArrayOf(std::move(result));
+                  if (!hash.ok()) {
+                    state->error = hash.status();
                     state->pending.Release();
                     return;
                   }

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/policy/deadlines.h"
+#include "common/redis/reply.h"
 #include "common/store/event_id.h"
 #include "common/store/keys.h"
 #include "services/routing/queue_order.h"
@@ -33,7 +34,8 @@ using Replies = std::vector<Reply>;
 using Command = std::vector<std::string>;
 
 // Issues every command at once, so that they share one pipeline, and calls `done` once, after
-// the last reply: with all the replies in order, or with the first failure. With no commands,
+// the last reply: with all the replies in order, or with the first failure (an error reply is a
+// failure too, mapped by redis::StatusOf, so that no list is answered short). With no commands,
 // calls `done` inline. The caller must not touch state shared with `done` after the call: when
 // issued from outside the client's thread, the replies may all arrive before it returns.
 void CommandAll(redis::Client& client, std::vector<Command> commands,
@@ -54,7 +56,8 @@ void CommandAll(redis::Client& client, std::vector<Command> commands,
   gather->done = std::move(done);
   // The client runs its callbacks one at a time: Gather needs no lock.
   for (std::size_t i = 0; i < commands.size(); ++i) {
-    client.Command(std::move(commands[i]), [gather, i](absl::StatusOr<Reply> reply) {
+    client.Command(std::move(commands[i]), [gather, i](absl::StatusOr<Reply> result) {
+      absl::StatusOr<Reply> reply = redis::Checked(std::move(result));
       if (!reply.ok()) {
         if (gather->status.ok()) {
           gather->status = reply.status();

@@ -19,8 +19,8 @@ inline constexpr int kMaxPageSize = 500;
 // Threading: methods may be called from any thread and never block. Each callback is called
 // exactly once: on the Redis client's thread once Redis has answered, or inline, before the
 // method returns, when the request is rejected (bad argument, unknown unit) or needs no read.
-// Failures reaching Redis pass through as the client gives them (UNAVAILABLE,
-// DEADLINE_EXCEEDED); a stored record that does not parse is DATA_LOSS.
+// Redis failures and error replies map through redis::StatusOf (UNAVAILABLE when Redis is down,
+// slow or loading); a stored record that does not parse is DATA_LOSS.
 //
 // Lifetime: the client, the topology and the clock are borrowed and must outlive every call in
 // flight; the EventQueries object itself need not.
