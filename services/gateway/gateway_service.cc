@@ -2,10 +2,13 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <regex>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/redis/reply.h"
 #include "services/gateway/watch_events.h"
 
 namespace grid::gateway {
@@ -29,20 +32,41 @@ constexpr const char* ServiceName() {
   }
 }
 
-// The status of an internal call as the public sees it. The gateway's own client errors (a
-// backend down, refused, reset) name internal addresses: the caller learns which service failed
-// and that a retry may help, not where it runs.
+// Internal addresses in a message ("ipv4:127.0.0.1:7071", "10.0.0.5:6379", "[::1]:7072",
+// "localhost:6390", "unix:/run/x.sock"), to be blanked before it leaves the gateway.
+const std::regex& InternalAddress() {
+  static const std::regex* const pattern =
+      new std::regex(R"((ipv4|ipv6|unix|unix-abstract|dns|vsock):[^\s,;)]+)"
+                     R"(|\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b|\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\](:\d+)?)"
+                     R"(|\blocalhost:\d+)");
+  return *pattern;
+}
+
+// The status of an internal call as the public sees it. Nothing that names where an internal
+// service or the store runs leaves the gateway, and UNAVAILABLE says what is down, so that a
+// client knows what it waits for:
+//   - the service answered that the event store (Redis) is unavailable: passed on as it is,
+//     "the event store is unavailable (...); retry later";
+//   - the gateway could not reach the service, or lost it mid-call: "the <service> service is
+//     unreachable; retry later".
 grpc::Status AtTheEdge(const grpc::Status& status, const char* service) {
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                        absl::StrCat("the ", service, " service is unavailable; retry later"));
+  if (status.ok()) {
+    return status;
   }
-  const std::string& message = status.error_message();
-  for (const char* scheme : {"ipv4:", "ipv6:", "unix:"}) {
-    if (message.find(scheme) != std::string::npos) {
-      return grpc::Status(status.error_code(),
-                          absl::StrCat("the call to the ", service, " service failed"));
+  const std::string message =
+      std::regex_replace(status.error_message(), InternalAddress(), "<internal>");
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    if (absl::StartsWith(message, redis::kStoreUnavailable)) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, message);
     }
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        absl::StrCat("the ", service, " service is unreachable; retry later"));
+  }
+  if (message != status.error_message()) {
+    // A transport failure of the gateway's own client (a reset, a refused stream): the address
+    // was the message.
+    return grpc::Status(status.error_code(),
+                        absl::StrCat("the call to the ", service, " service failed"));
   }
   return status;
 }

@@ -426,7 +426,48 @@ TEST_F(ForwardTest, ABackendThatIsDownGivesUnavailableQuickly) {
   // A correctness bound: failing fast, not waiting for a deadline (5 s here and by default).
   EXPECT_LT(elapsed, milliseconds(1000));
   // Mapped at the edge: the service, not where it runs.
-  EXPECT_EQ(status.error_message(), "the routing service is unavailable; retry later");
+  EXPECT_EQ(status.error_message(), "the routing service is unreachable; retry later");
+}
+
+TEST_F(ForwardTest, AStoreThatIsDownIsToldApartFromAServiceThatIsDown) {
+  // The service is up and says its store is not: the client learns what is down.
+  recorder_.SetAnswer(
+      "intake/ReportEvent",
+      grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                   "the event store is unavailable (LOADING Redis is loading the dataset in "
+                   "memory); retry later"));
+  grpc::ClientContext context;
+  v1::ReportEventResponse response;
+  const grpc::Status status = stub_->ReportEvent(&context, {}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(status.error_message(),
+            "the event store is unavailable (LOADING Redis is loading the dataset in memory); "
+            "retry later");
+}
+
+TEST_F(ForwardTest, NoInternalAddressLeavesTheGateway) {
+  const std::vector<std::pair<grpc::Status, std::string>> cases = {
+      {grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                    "the event store is unavailable (redis[intake] 10.0.3.7:6390: GET: no reply "
+                    "within 2000 ms); retry later"),
+       "the event store is unavailable (redis[intake] <internal>: GET: no reply within 2000 ms); "
+       "retry later"},
+      {grpc::Status(grpc::StatusCode::INTERNAL, "failed to connect to ipv4:127.0.0.1:7071"),
+       "the call to the routing service failed"},
+      {grpc::Status(grpc::StatusCode::INTERNAL, "reset by [::1]:7072"),
+       "the call to the routing service failed"},
+      // An index in a field path is not an address.
+      {grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "report.media[3]: not a URL"),
+       "report.media[3]: not a URL"},
+  };
+  for (const auto& [answer, expected] : cases) {
+    recorder_.SetAnswer("routing/ListEvents", answer);
+    grpc::ClientContext context;
+    v1::ListEventsResponse response;
+    const grpc::Status status = stub_->ListEvents(&context, {}, &response);
+    EXPECT_EQ(status.error_code(), answer.error_code());
+    EXPECT_EQ(status.error_message(), expected);
+  }
 }
 
 TEST_F(ForwardTest, TheCallersDeadlineReachesTheBackend) {
