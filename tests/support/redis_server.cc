@@ -11,6 +11,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "tests/support/poll.h"
 #include "tests/support/ports.h"
@@ -19,9 +20,10 @@ namespace grid::testing {
 namespace {
 
 // One blocking request on a fresh connection, plain hiredis: the test support must not depend on
-// the client under test. Returns the error, or OK if the reply is the status `want`.
-absl::Status Request(const std::string& host, int port, const char* command,
-                     absl::string_view want) {
+// the client under test. Returns the error, or OK if the reply is the status `want` (or, with
+// `loading_ok`, the error LOADING).
+absl::Status Request(const std::string& host, int port, const char* command, absl::string_view want,
+                     bool loading_ok = false) {
   const timeval timeout{.tv_sec = 0, .tv_usec = 500 * 1000};
   redisContext* c = redisConnectWithTimeout(host.c_str(), port, timeout);
   if (c == nullptr) {
@@ -37,7 +39,9 @@ absl::Status Request(const std::string& host, int port, const char* command,
     if (reply == nullptr) {
       status = absl::UnavailableError(absl::StrCat(command, ": ", c->errstr));
     } else {
-      if (reply->type != REDIS_REPLY_STATUS || absl::string_view(reply->str, reply->len) != want) {
+      const absl::string_view text(reply->str, reply->len);
+      const bool loading = reply->type == REDIS_REPLY_ERROR && absl::StartsWith(text, "LOADING");
+      if (!(loading && loading_ok) && (reply->type != REDIS_REPLY_STATUS || text != want)) {
         status = absl::UnavailableError(absl::StrCat(
             command, ": unexpected reply: ", absl::string_view(reply->str, reply->len)));
       }
@@ -67,16 +71,22 @@ RedisServer::~RedisServer() {
   std::filesystem::remove_all(dir_, ec);
 }
 
-absl::Status RedisServer::Start() {
+absl::Status RedisServer::Start(Ready ready) {
   if (Running()) {
     return absl::OkStatus();
   }
   const char* binary = std::getenv("GRID_REDIS_SERVER");
+  std::vector<std::string> args = {"--port",       std::to_string(port_),
+                                   "--bind",       "127.0.0.1",
+                                   "--save",       "",
+                                   "--appendonly", "no",
+                                   "--dir",        dir_.string(),
+                                   "--daemonize",  "no"};
+  // Later arguments win: extra ones may turn persistence on.
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   absl::StatusOr<std::unique_ptr<Process>> process =
-      Process::Start(binary != nullptr && binary[0] != '\0' ? binary : "redis-server",
-                     {"--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
-                      "--appendonly", "no", "--dir", dir_.string(), "--daemonize", "no"},
-                     {}, dir_ / "redis.log");
+      Process::Start(binary != nullptr && binary[0] != '\0' ? binary : "redis-server", args, {},
+                     dir_ / "redis.log");
   if (!process.ok()) {
     return process.status();
   }
@@ -87,7 +97,7 @@ absl::Status RedisServer::Start() {
         if (!process_->Running()) {
           return true;  // Exited: no point waiting; reported below.
         }
-        last = Request(host(), port_, "PING", "PONG");
+        last = Request(host(), port_, "PING", "PONG", ready == Ready::kAccepting);
         return last.ok();
       },
       kStartDeadline);
@@ -118,6 +128,13 @@ absl::Status RedisServer::Stop() {
 }
 
 absl::Status RedisServer::Flush() { return Request(host(), port_, "FLUSHALL", "OK"); }
+
+absl::Status RedisServer::Signal(int sig) {
+  if (process_ == nullptr) {
+    return absl::FailedPreconditionError("redis-server is not running");
+  }
+  return process_->Kill(sig);
+}
 
 bool RedisServer::Running() { return process_ != nullptr && process_->Running(); }
 

@@ -4,14 +4,16 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "tests/support/process.h"
 
 namespace grid::testing {
 
-// A real redis-server for a test, on a free port of 127.0.0.1, with no persistence, in a fresh
-// temporary directory that holds its log (redis.log) and is removed afterwards.
+// A real redis-server for a test, on a free port of 127.0.0.1, with no persistence (unless extra
+// arguments turn it on), in a fresh temporary directory that holds its log (redis.log) and is
+// removed afterwards.
 //
 // The binary is $GRID_REDIS_SERVER if set, else `redis-server` from PATH. Stop() and Start()
 // restart it on the same port, for reconnect tests. Not thread-safe.
@@ -31,8 +33,18 @@ class RedisServer final {
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
 
-  // Starts (or restarts) the server and returns once it answers PING. OK if already running.
-  absl::Status Start();
+  // When Start() returns.
+  enum class Ready {
+    kServing,    // Once it answers PING: its data is loaded.
+    kAccepting,  // Once it takes connections, maybe still loading its data (answering LOADING).
+  };
+
+  // Starts (or restarts) the server and returns once it is `ready`. OK if already running.
+  absl::Status Start(Ready ready = Ready::kServing);
+  // Command-line arguments added at every later Start(), e.g. {"--appendonly", "yes"}.
+  void set_extra_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
+  // Sends `sig` to the server (SIGSTOP freezes it, SIGCONT thaws it).
+  absl::Status Signal(int sig);
   // SIGTERM, and waits for the exit (SIGKILL after a grace period). OK if not running.
   absl::Status Stop();
   // FLUSHALL.
@@ -48,6 +60,7 @@ class RedisServer final {
  private:
   int port_;
   std::filesystem::path dir_;
+  std::vector<std::string> extra_args_;
   std::unique_ptr<Process> process_;
 };
 

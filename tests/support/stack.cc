@@ -105,6 +105,7 @@ std::vector<std::string> Stack::Args(const std::string& name, int port, int metr
 }
 
 absl::Status Stack::Start() {
+  redis_.set_extra_args(options_.redis_args);
   if (auto status = redis_.Start(); !status.ok()) {
     return status;
   }
@@ -156,18 +157,24 @@ void Stack::StopService(const std::string& name, int signal) {
   }
 }
 
-absl::StatusOr<std::unique_ptr<Process>> Stack::StartReplica(const std::string& name) {
+absl::StatusOr<std::unique_ptr<Process>> Stack::StartReplica(
+    const std::string& name, const std::vector<std::string>& extra_args, std::string* address) {
   const int port = FreePort();
   const int metrics_port = FreePort();
-  auto process = Process::Start(BinPath(name), Args(name, port, metrics_port), {},
-                                dir_ / (name + "-" + std::to_string(port) + ".log"));
+  std::vector<std::string> args = Args(name, port, metrics_port);
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  auto process =
+      Process::Start(BinPath(name), args, {}, dir_ / (name + "-" + std::to_string(port) + ".log"));
   if (!process.ok()) {
     return process.status();
   }
-  const std::string address = "127.0.0.1:" + std::to_string(port);
-  if (auto status = WaitServing(address, std::chrono::seconds(20)); !status.ok()) {
+  const std::string listening = "127.0.0.1:" + std::to_string(port);
+  if (auto status = WaitServing(listening, std::chrono::seconds(20)); !status.ok()) {
     return absl::UnavailableError(name + " replica did not become healthy: " +
                                   std::string(status.message()) + "\n" + (*process)->ReadLog());
+  }
+  if (address != nullptr) {
+    *address = listening;
   }
   return process;
 }

@@ -30,6 +30,8 @@ class Stack final {
     // Extra command-line arguments per service binary, e.g. {"grid-routing", {"--reclaim-idle-ms",
     // "500"}}.
     std::map<std::string, std::vector<std::string>> extra_args;
+    // Extra arguments of redis-server, e.g. {"--appendonly", "yes"} (see RedisServer).
+    std::vector<std::string> redis_args;
   };
 
   // The services by binary name, in start order (the gateway last).
@@ -46,8 +48,11 @@ class Stack final {
   // Stops one service with `signal` (SIGTERM for a clean stop, SIGKILL for a crash).
   void StopService(const std::string& name, int signal);
   // Starts another instance of a service (a replica) on ports of its own, against the same Redis
-  // and configuration; OK once it is SERVING. The caller owns it.
-  absl::StatusOr<std::unique_ptr<Process>> StartReplica(const std::string& name);
+  // and configuration, with `extra_args` besides the service's own; OK once it is SERVING. The
+  // caller owns it; `address`, if given, receives its gRPC address.
+  absl::StatusOr<std::unique_ptr<Process>> StartReplica(
+      const std::string& name, const std::vector<std::string>& extra_args = {},
+      std::string* address = nullptr);
 
   RedisServer& redis() { return redis_; }
   // A client of the test's own to inspect Redis; synchronous use via redis::CommandSync.
