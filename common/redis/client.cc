@@ -21,6 +21,21 @@ constexpr std::chrono::hours kFarAway{24};
 
 }  // namespace
 
+void Client::Command(std::vector<std::string> argv, Deadline deadline, ReplyCallback cb) {
+  if (deadline == kNoDeadline) {
+    Command(std::move(argv), std::move(cb));
+    return;
+  }
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  Command(std::move(argv), std::max(left, std::chrono::milliseconds(1)), std::move(cb));
+}
+
+void Client::Eval(const Script& script, std::vector<std::string> keys,
+                  std::vector<std::string> args, Deadline /*deadline*/, ReplyCallback cb) {
+  Eval(script, std::move(keys), std::move(args), std::move(cb));
+}
+
 Deadline DeadlineBefore(std::chrono::system_clock::time_point caller) {
   const auto wall_now = std::chrono::system_clock::now();
   const auto steady_now = std::chrono::steady_clock::now();

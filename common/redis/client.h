@@ -65,17 +65,19 @@ class Client {
   // run). A deadline that passes before the connection could have been suspected (sooner than the
   // default timeout after sending) leaves the connection alone: one impatient caller does not
   // fail everybody else's commands. Past that, the connection is reset as for a timeout.
-  // kNoDeadline is the default timeout.
-  virtual void Command(std::vector<std::string> argv, Deadline deadline, ReplyCallback cb) = 0;
+  // kNoDeadline is the default timeout. The base implementation, for test doubles, runs the
+  // command with the time left as its timeout.
+  virtual void Command(std::vector<std::string> argv, Deadline deadline, ReplyCallback cb);
 
   // Runs `script` with EVALSHA; if the server answers NOSCRIPT (restart, SCRIPT FLUSH) it is
   // retried once, transparently, with EVAL, which also caches the script again. `script` is
   // copied as needed: it need not outlive the call.
   virtual void Eval(const Script& script, std::vector<std::string> keys,
                     std::vector<std::string> args, ReplyCallback cb) = 0;
-  // As above, answered by `deadline` as for Command(); the EVAL after a NOSCRIPT keeps it.
+  // As above, answered by `deadline` as for Command(); the EVAL after a NOSCRIPT keeps it. The
+  // base implementation, for test doubles, ignores the deadline.
   virtual void Eval(const Script& script, std::vector<std::string> keys,
-                    std::vector<std::string> args, Deadline deadline, ReplyCallback cb) = 0;
+                    std::vector<std::string> args, Deadline deadline, ReplyCallback cb);
 
   // Whether the connection is up at this instant. Advisory: it can change right after the call.
   virtual bool Connected() const = 0;
