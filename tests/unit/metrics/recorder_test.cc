@@ -25,10 +25,10 @@
 #include "services/metrics/metrics_keys.h"
 #include "services/metrics/rederive.h"
 #include "services/metrics/stats_reader.h"
+#include "tests/support/metrics_scenario.h"
 #include "tests/support/poll.h"
 #include "tests/support/redis_test.h"
 #include "tests/support/shipped_config.h"
-#include "tests/unit/metrics/scenario.h"
 
 namespace grid::metrics {
 namespace {
@@ -85,16 +85,8 @@ class RecorderTest : public grid::testing::RedisTest {
       return;
     }
     events_ = testing::Scenario();
-    for (const testing::ScenarioEvent& event : events_) {
-      const std::string& id = event.record.id();
-      Redis({"HSET", store::EventKey(kSubdistrict, id), "pb", event.record.SerializeAsString(),
-             "state", std::to_string(event.record.state()), "version",
-             std::to_string(event.record.version())});
-      for (const v1::EventChange& change : event.history) {
-        Redis({"RPUSH", store::HistoryKey(kSubdistrict, id), change.SerializeAsString()});
-      }
-      Redis({"ZADD", store::EventsIndexKey(kSubdistrict),
-             std::to_string(FromTimestamp(event.record.created_at())), id});
+    for (std::vector<std::string>& command : testing::RecordCommands(events_)) {
+      Redis(std::move(command));
     }
     MarkRederived();
   }
@@ -200,11 +192,7 @@ class RecorderTest : public grid::testing::RedisTest {
     prometheus::Registry registry;
     ResponseMetrics metrics(registry);
     ChangeRecorder recorder(*client_, grid::testing::ShippedTopology(), kBeijing, metrics);
-    std::vector<v1::EventChange> changes = AllChanges();
-    std::stable_sort(changes.begin(), changes.end(), [](const auto& a, const auto& b) {
-      return FromTimestamp(a.at()) < FromTimestamp(b.at());
-    });
-    Restream(changes);
+    Restream(testing::ChangesInOrder(events_));
     for (const store::StreamEntry& entry : ReadGroup("reader", 1000)) {
       EXPECT_THAT(HandleAll(recorder, {entry}), ::testing::ElementsAre(store::Outcome::kAcked));
     }
@@ -413,10 +401,7 @@ TEST_F(RecorderTest, AnUpgradeRederivesTheRollupsFromTheEventRecords) {
 
   // What the old version left: its UTC-day rollups and bookkeeping, and a live stream it read to
   // the end but acknowledged only up to the last five entries (its reader died).
-  std::vector<v1::EventChange> changes = AllChanges();
-  std::stable_sort(changes.begin(), changes.end(), [](const auto& a, const auto& b) {
-    return FromTimestamp(a.at()) < FromTimestamp(b.at());
-  });
+  const std::vector<v1::EventChange> changes = testing::ChangesInOrder(events_);
   Restream(changes);
   Redis({"DEL", RederivedKey(kSubdistrict)});
   const std::string sd = kSubdistrict;

@@ -1,12 +1,15 @@
-// A known scenario for the metrics tests: eight events of one subdistrict whose histories cross
-// both day boundaries that matter in Beijing: 08:00 (UTC midnight, which used to split the
-// command centre's day) and midnight. Times are minutes from 2026-12-01 07:50 Beijing time.
+// A known scenario for the metrics tests (unit and integration): eight events of one
+// subdistrict whose histories cross both day boundaries that matter in Beijing: 08:00 (UTC
+// midnight, which used to split the command centre's day) and midnight. Times are minutes from
+// 2026-12-01 07:50 Beijing time.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "common/clock/clock.h"
+#include "common/store/keys.h"
 #include "grid/v1/event.pb.h"
 
 namespace grid::metrics::testing {
@@ -179,6 +182,38 @@ inline std::vector<ScenarioEvent> Scenario() {
                        .Step(K::CHANGE_KIND_REPORTED, 971, S::EVENT_STATE_REPORTED)
                        .Build());
   return events;
+}
+
+// The Redis commands that file the scenario's events as the event store keeps them (record,
+// history, time index), without their live-stream entries.
+inline std::vector<std::vector<std::string>> RecordCommands(
+    const std::vector<ScenarioEvent>& events) {
+  std::vector<std::vector<std::string>> commands;
+  for (const ScenarioEvent& event : events) {
+    const std::string& id = event.record.id();
+    commands.push_back(
+        {"HSET", store::EventKey(kSubdistrict, id), "pb", event.record.SerializeAsString(), "state",
+         std::to_string(event.record.state()), "version", std::to_string(event.record.version())});
+    for (const v1::EventChange& change : event.history) {
+      commands.push_back(
+          {"RPUSH", store::HistoryKey(kSubdistrict, id), change.SerializeAsString()});
+    }
+    commands.push_back({"ZADD", store::EventsIndexKey(kSubdistrict),
+                        std::to_string(FromTimestamp(event.record.created_at())), id});
+  }
+  return commands;
+}
+
+// Every change of the scenario, by time (the order the services wrote them in).
+inline std::vector<v1::EventChange> ChangesInOrder(const std::vector<ScenarioEvent>& events) {
+  std::vector<v1::EventChange> changes;
+  for (const ScenarioEvent& event : events) {
+    changes.insert(changes.end(), event.history.begin(), event.history.end());
+  }
+  std::stable_sort(changes.begin(), changes.end(), [](const auto& a, const auto& b) {
+    return FromTimestamp(a.at()) < FromTimestamp(b.at());
+  });
+  return changes;
 }
 
 }  // namespace grid::metrics::testing
