@@ -66,8 +66,11 @@ inline constexpr int kRollupTtlSeconds = 400 * 86400;
 // parked that long without a change loses only the guard of its open-backlog entry).
 inline constexpr int kOpenEventStateTtlSeconds = kRollupTtlSeconds;
 // How long a closed (voided, cancelled) event's bookkeeping lives after its last entry is
-// counted: eight days, beyond the live streams' seven-day window, so no entry of the event can
-// still be delivered when it goes.
+// counted: eight days. Redeliveries of counted entries are caught by the consumer group itself
+// (XACK of an entry no longer pending); what the bookkeeping adds is the version check (an entry
+// counted by the re-derivation, a change written twice) and the open-backlog guard, which a
+// closed event no longer needs once its entries have long been delivered. StatsReader drops an
+// open-backlog entry whose record is closed.
 inline constexpr int kClosedEventStateTtlSeconds = 8 * 86400;
 
 }  // namespace grid::metrics

@@ -191,6 +191,20 @@ StatsReader::StatsReader(redis::Client& redis, const topology::Topology& topolog
       clock_(clock),
       days_(policy.data().calendar().utc_offset_minutes()) {}
 
+OpenEvent StatsReader::OpenEventOf(const v1::Event& event, const std::string& subdistrict,
+                                   Millis now) const {
+  OpenEvent open;
+  open.subdistrict = subdistrict;
+  open.unit_id = event.unit_id().empty() ? event.grid_id() : event.unit_id();
+  open.level = event.level();
+  open.category_class = CategoryClass(event.category());
+  open.severity = event.severity();
+  open.state = event.state();
+  open.light = policy::TrafficLightAt(event.deadlines(), event.state(), now, policy_.calendar());
+  open.overdue = event.overdue() || open.light == v1::TRAFFIC_LIGHT_RED;
+  return open;
+}
+
 void StatsReader::OpenEvents(const std::vector<std::string>& subdistricts, OpenDone done) {
   struct State {
     Pending pending;
@@ -217,30 +231,26 @@ void StatsReader::OpenEvents(const std::vector<std::string>& subdistricts, OpenD
       }
       for (const redis::Reply& id : reply->elements) {
         state->pending.Add();
-        redis_.Command({"HGET", store::EventKey(subdistrict, id.str), "pb"},
-                       [this, state, subdistrict, now](absl::StatusOr<redis::Reply> record) {
-                         v1::Event event;
-                         if (!record.ok()) {
-                           state->error = record.status();
-                         } else if (record->IsError()) {
-                           state->error = record->ErrorStatus();
-                         } else if (record->IsString() && event.ParseFromString(record->str) &&
-                                    !lifecycle::IsFinal(event.state())) {
-                           OpenEvent open;
-                           open.subdistrict = subdistrict;
-                           open.unit_id =
-                               event.unit_id().empty() ? event.grid_id() : event.unit_id();
-                           open.level = event.level();
-                           open.category_class = CategoryClass(event.category());
-                           open.severity = event.severity();
-                           open.state = event.state();
-                           open.light = policy::TrafficLightAt(event.deadlines(), event.state(),
-                                                               now, policy_.calendar());
-                           open.overdue = event.overdue() || open.light == v1::TRAFFIC_LIGHT_RED;
-                           state->events.push_back(std::move(open));
-                         }
-                         state->pending.Release();
-                       });
+        redis_.Command(
+            {"HGET", store::EventKey(subdistrict, id.str), "pb"},
+            [this, state, subdistrict, id = id.str, now](absl::StatusOr<redis::Reply> record) {
+              v1::Event event;
+              if (!record.ok()) {
+                state->error = record.status();
+              } else if (record->IsError()) {
+                state->error = record->ErrorStatus();
+              } else if (record->IsString() && event.ParseFromString(record->str)) {
+                if (lifecycle::IsFinal(event.state())) {
+                  // The record is the truth: a backlog entry left by an older step
+                  // delivered after the event's bookkeeping expired goes.
+                  redis_.Command({"HDEL", OpenEventsKey(subdistrict), id},
+                                 [](absl::StatusOr<redis::Reply>) {});
+                } else {
+                  state->events.push_back(OpenEventOf(event, subdistrict, now));
+                }
+              }
+              state->pending.Release();
+            });
       }
       state->pending.Release();
     });

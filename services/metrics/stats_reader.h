@@ -12,6 +12,7 @@
 #include "common/policy/policy.h"
 #include "common/redis/client.h"
 #include "common/topology/topology.h"
+#include "grid/v1/event.pb.h"
 #include "grid/v1/metrics.pb.h"
 #include "services/metrics/rollup.h"
 
@@ -80,6 +81,8 @@ class StatsReader final {
   const LocalDays& days() const { return days_; }
 
  private:
+  OpenEvent OpenEventOf(const v1::Event& event, const std::string& subdistrict, Millis now) const;
+
   redis::Client& redis_;
   const topology::Topology& topology_;
   const policy::Policy& policy_;

@@ -338,6 +338,22 @@ TEST_F(RecorderTest, AnEscalationReclaimedAfterTheClosureChangesNothing) {
   ExpectSame(got, want, "escalation last");
 }
 
+// The record is the truth for the backlog: an open-backlog entry of a closed event (left by an
+// older step delivered for the first time after the event's bookkeeping expired) is not counted,
+// and goes.
+TEST_F(RecorderTest, TheOpenBacklogTakesOnlyEventsWhoseRecordIsOpen) {
+  InOrder();
+  Redis({"HSET", OpenEventsKey(kSubdistrict), "370212001-E2", "2"});
+  prometheus::Registry registry;
+  const Outcome outcome = Collect(registry, kNow);
+  EXPECT_EQ(outcome.stats[0].rows(0).open(), 3);
+  EXPECT_TRUE(grid::testing::PollUntil(
+      [&] {
+        return Redis({"HEXISTS", OpenEventsKey(kSubdistrict), "370212001-E2"}).integer == 0;
+      },
+      std::chrono::seconds(5)));
+}
+
 // "Today" is the Beijing day at the service's clock: at 07:59 and at 08:01 alike, which used to
 // be two different UTC days.
 TEST_F(RecorderTest, TodayIsTheBeijingDayAtTheServicesClock) {
