@@ -1,0 +1,44 @@
+// Hooks for the browser tests and the flood benchmark, installed only when the page is opened
+// with localStorage "grid-console.test-hooks" = "1" (the tests set it before the page loads; a
+// person never does). They read what the page shows (chart options, counts) and feed the store
+// the way the live feed's handler does. They can show nothing the signed-in caller could not
+// already see: they read the page's own state and call no API.
+
+import type { EventChange } from './api/types';
+import type { Store } from './store';
+
+export interface TestHooks {
+  // ECharts' getOption() of a chart on screen ("map", "ontime", "response"), or null.
+  option(name: string): unknown;
+  // Applies changes as the live feed would.
+  inject(changes: EventChange[]): void;
+  state(): { scope: string; open: number; feed: number; changesSeen: number; connection: string };
+}
+
+export function installTestHooks(store: Store): void {
+  let enabled = false;
+  try {
+    enabled = localStorage.getItem('grid-console.test-hooks') === '1';
+  } catch {
+    enabled = false;
+  }
+  if (!enabled) {
+    return;
+  }
+  const hooks: TestHooks = {
+    option: (name) => store.charts.get(name)?.getOption() ?? null,
+    inject: (changes) => {
+      for (const change of changes) {
+        store.ingest(change);
+      }
+    },
+    state: () => ({
+      scope: store.scope,
+      open: store.open.size,
+      feed: store.feed.size,
+      changesSeen: store.changesSeen,
+      connection: store.connection,
+    }),
+  };
+  (window as unknown as { gridConsoleTest: TestHooks }).gridConsoleTest = hooks;
+}
