@@ -8,7 +8,7 @@ import { durationMs } from '../src/api/types';
 import { beijingDay, beijingDayStart, formatDateTime } from '../src/lib/time';
 import { Topology } from '../src/lib/topology';
 import { FEED_CAPACITY, OPEN_CAPACITY, Ring, Store } from '../src/store';
-import { applyFilters } from '../src/views/lists';
+import { type Filters, applyFilters } from '../src/views/lists';
 import { moveBody, movesFor } from '../src/views/event';
 import { gridMarks } from '../src/views/screen';
 import { backlogByUnit } from '../src/views/tree';
@@ -191,9 +191,9 @@ describe('Lists', () => {
     { event: { id: 'a', state: 'EVENT_STATE_DISPATCHED' as const, level: 'LEVEL_GRID' as const, category: '0102', severity: 'SEVERITY_HIGH' as const, reported_at: '2026-11-30T01:00:00Z' }, light: 'TRAFFIC_LIGHT_GREEN' as const, timeLeftMs: null },
     { event: { id: 'b', state: 'EVENT_STATE_ACCEPTED' as const, level: 'LEVEL_COMMUNITY' as const, category: '0501', severity: 'SEVERITY_LOW' as const, reported_at: '2026-11-30T03:00:00Z' }, light: 'TRAFFIC_LIGHT_RED' as const, timeLeftMs: null },
   ];
-  const none = { states: [], level: '' as const, category: '', minSeverity: '' as const, from: '', to: '' };
+  const none: Filters = { states: [], level: '', category: '', minSeverity: '', from: '', to: '' };
   it('filter by state, level, category, severity and time', () => {
-    const ids = (filters: Partial<typeof none>) => applyFilters(rows, { ...none, ...filters }).map((row) => row.event.id);
+    const ids = (filters: Partial<Filters>) => applyFilters(rows, { ...none, ...filters }).map((row) => row.event.id);
     expect(ids({})).toEqual(['a', 'b']);
     expect(ids({ states: ['EVENT_STATE_ACCEPTED'] })).toEqual(['b']);
     expect(ids({ level: 'LEVEL_GRID' })).toEqual(['a']);
