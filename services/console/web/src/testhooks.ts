@@ -13,6 +13,10 @@ export interface TestHooks {
   // Applies changes as the live feed would.
   inject(changes: EventChange[]): void;
   state(): { scope: string; open: number; feed: number; changesSeen: number; connection: string };
+  // From now on, count every change the page takes in by "event_id kind version" (to check a
+  // resume brings no gap and no duplicate); `false` stops and forgets.
+  record(on: boolean): void;
+  received(): [string, number][];
 }
 
 export function installTestHooks(store: Store): void {
@@ -25,7 +29,20 @@ export function installTestHooks(store: Store): void {
   if (!enabled) {
     return;
   }
+  let received: Map<string, number> | null = null;
+  const ingest = store.ingest.bind(store);
+  store.ingest = (change: EventChange) => {
+    if (received !== null) {
+      const key = `${change.event_id} ${change.kind} ${change.version}`;
+      received.set(key, (received.get(key) ?? 0) + 1);
+    }
+    ingest(change);
+  };
   const hooks: TestHooks = {
+    record: (on) => {
+      received = on ? new Map() : null;
+    },
+    received: () => [...(received ?? new Map<string, number>()).entries()],
     option: (name) => store.charts.get(name)?.getOption() ?? null,
     inject: (changes) => {
       for (const change of changes) {
