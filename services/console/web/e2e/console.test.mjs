@@ -261,10 +261,10 @@ const run = promisify(execFile);
 async function networkServicePid(browser) {
   // Chromium's network service is a utility process: a child of this browser's own process.
   const { stdout } = await run('ps', ['-eo', 'pid=,ppid=,args=']);
-  const line = stdout
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .find(([, ppid, ...args]) => Number(ppid) === browser.pid && args.join(' ').includes('network.mojom.NetworkService'));
+  const processes = stdout.split('\n').map((l) => l.trim().split(/\s+/));
+  const main = processes.find(([, , ...args]) => args.includes(browser.marker) && !args.some((a) => a.startsWith('--type=')));
+  assert.ok(main, 'no browser process');
+  const line = processes.find(([, ppid, ...args]) => ppid === main[0] && args.join(' ').includes('network.mojom.NetworkService'));
   assert.ok(line, 'no network service process');
   return Number(line[0]);
 }

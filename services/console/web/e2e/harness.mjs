@@ -18,7 +18,12 @@ export const artifacts = process.env.GRID_ARTIFACTS_DIR ?? path.join(path.dirnam
 export const CHROMIUM = process.env.GRID_CHROMIUM ?? '/usr/bin/chromium';
 
 // Starts Redis, the five services and grid-console on free ports; resolves once all serve.
+// With GRID_CONSOLE_URL set (e.g. http://127.0.0.1:7080 of deploy/local/up), uses that console
+// instead, and GRID_TOKEN as every caller's token (the page benchmark against a running stack).
 export async function startStack(extraArgs = []) {
+  if (process.env.GRID_CONSOLE_URL) {
+    return { console: process.env.GRID_CONSOLE_URL, external: true, logs: () => '', stop: async () => undefined };
+  }
   const child = spawn(path.join(bin, 'grid-browser-stack'), ['--static-dir', path.join(web, 'dist'), ...extraArgs], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -58,6 +63,9 @@ export async function gridctl(stack, token, ...args) {
 }
 
 export async function issueToken(stack, role, subject, unit) {
+  if (stack.external) {
+    return process.env.GRID_TOKEN ?? '';
+  }
   const { stdout } = await run(path.join(bin, 'gridctl'), [
     'token', 'issue', '--subject', subject, '--role', role, '--unit', unit, '--ttl', '2h',
     '--secret-file', stack.secret_file,
@@ -73,6 +81,8 @@ export async function report(stack, token, grid, category = '0102', severity = '
 
 // Debian's Chromium, headless, with a fresh profile of its own (Playwright makes one per launch).
 export async function launchBrowser() {
+  // A harmless flag that marks this browser's process, to find it (and its network service).
+  const marker = `--class=grid-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -85,13 +95,14 @@ export async function launchBrowser() {
       '--disable-component-update',
       '--disable-sync',
       '--enable-precise-memory-info',
+      marker,
     ],
   });
   const context = await browser.newContext({ viewport: { width: 1600, height: 900 } });
   return {
     browser,
     context,
-    pid: browser.process()?.pid,
+    marker,
     close: () => browser.close(),
   };
 }

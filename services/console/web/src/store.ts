@@ -16,7 +16,17 @@ import type {
 import { FINAL_STATES, int64, timeMs } from './api/types';
 import { Topology } from './lib/topology';
 
-export type Topic = 'session' | 'topology' | 'scope' | 'feed' | 'open' | 'stats' | 'connection' | 'lang';
+export type Topic =
+  | 'session'
+  | 'topology'
+  | 'scope'
+  | 'feed'
+  | 'open'
+  | 'today'
+  | 'daily'
+  | 'samples'
+  | 'connection'
+  | 'lang';
 
 // What the page keeps of an open event: enough to colour the map and count the backlog.
 export interface OpenEvent {
@@ -214,12 +224,12 @@ export class Store {
 
   setToday(today: TodayStats): void {
     this.today = today;
-    this.notify('stats');
+    this.notify('today');
   }
 
   setDaily(daily: DailyStats): void {
     this.daily = daily;
-    this.notify('stats');
+    this.notify('daily');
   }
 
   // One change from the live feed (or the test hook that stands in for it).
@@ -265,7 +275,7 @@ export class Store {
       const started = timeMs(change.clock_started_at);
       const at = timeMs(change.at);
       if (Number.isFinite(started) && Number.isFinite(at) && at >= started) {
-        this.sampleAccept(change.from_level ?? 'LEVEL_UNSPECIFIED', (at - started) / 60000);
+        this.sampleAccept(change.from_level ?? change.to_level ?? 'LEVEL_UNSPECIFIED', (at - started) / 60000);
       }
     }
     this.requestFlush();
@@ -278,7 +288,7 @@ export class Store {
       this.acceptMinutes.set(level, ring);
     }
     ring.push(minutes);
-    this.dirty.add('stats');
+    this.dirty.add('samples');
   }
 
   // Open events in the subtree of the scope.

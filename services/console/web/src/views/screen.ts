@@ -16,13 +16,21 @@ import { eventPath } from '../router';
 import { type OpenEvent, worseLight } from '../store';
 
 export const FEED_ROWS = 40;
-const MAP_INTERVAL_MS = 500;
+const MAP_INTERVAL_MS = 1000;
 const CHART_INTERVAL_MS = 1000;
 const LIGHT_RANK: Record<TrafficLight, number> = {
   TRAFFIC_LIGHT_UNSPECIFIED: 0,
   TRAFFIC_LIGHT_GREEN: 1,
   TRAFFIC_LIGHT_YELLOW: 2,
   TRAFFIC_LIGHT_RED: 3,
+};
+// The map's colour per light rank (-1: no open event).
+const LIGHT_BY_RANK: Record<string, string> = {
+  '-1': LIGHT_COLOR['NONE']!,
+  '0': LIGHT_COLOR['TRAFFIC_LIGHT_UNSPECIFIED']!,
+  '1': LIGHT_COLOR['TRAFFIC_LIGHT_GREEN']!,
+  '2': LIGHT_COLOR['TRAFFIC_LIGHT_YELLOW']!,
+  '3': LIGHT_COLOR['TRAFFIC_LIGHT_RED']!,
 };
 
 // One grid on the map: its open events and their worst light ("NONE" when it has none).
@@ -185,26 +193,42 @@ export function mountScreen(context: Context): View {
       store.setScope(data.name);
     }
   });
+  // Redrawn only when what it shows changed: a full setOption costs ECharts a rebuild.
+  let mapShown = '';
+  let mapScope = '';
   const renderMap = (): void => {
     const topology = store.topology;
     if (topology === null) {
       return;
     }
+    if (store.scope !== mapScope) {
+      // Another scope: other grids, other axes; start over.
+      mapScope = store.scope;
+      mapShown = '';
+      mapChart.chart.clear();
+    }
     const marks = gridMarks(topology, store.scope, store.openInScope());
-    const data = [];
+    const data: { name: string; value: number[] }[] = [];
+    let signature = store.scope;
     for (const mark of marks) {
       const grid = topology.get(mark.gridId)!;
       if (!Number.isFinite(grid.lat) || !Number.isFinite(grid.lng)) {
         continue;
       }
       const rank = mark.light === 'NONE' ? -1 : LIGHT_RANK[mark.light];
-      data.push({
-        name: mark.gridId,
-        // [lng, lat, open events, worst light: -1 none, 0 unspecified, 1 green, 2 yellow, 3 red]
-        value: [grid.lng, grid.lat, mark.open, rank],
-        itemStyle: { color: LIGHT_COLOR[mark.light] },
-        symbolSize: mark.open === 0 ? 5 : Math.min(24, 7 + Math.sqrt(mark.open) * 4),
-      });
+      // [lng, lat, open events, worst light: -1 none, 0 unspecified, 1 green, 2 yellow, 3 red]
+      data.push({ name: mark.gridId, value: [grid.lng, grid.lat, mark.open, rank] });
+      signature += `|${mark.open},${rank}`;
+    }
+    if (signature === mapShown) {
+      return;
+    }
+    const first = mapShown === '';
+    mapShown = signature;
+    if (!first) {
+      // Only the data: ECharts merges it into the series and leaves the rest as it was.
+      mapChart.chart.setOption({ series: [{ id: 'grids', data }] });
+      return;
     }
     mapChart.chart.setOption({
       animation: false,
@@ -216,7 +240,20 @@ export function mountScreen(context: Context): View {
         formatter: (params: { data: { name: string; value: number[] } }) =>
           `${topology.name(params.data.name)}<br/>${t('col.open')}: ${params.data.value[2]}`,
       },
-      series: [{ id: 'grids', type: 'scatter', data, emphasis: { scale: 1.5 } }],
+      series: [
+        {
+          id: 'grids',
+          type: 'scatter',
+          data,
+          // Colour and size from the values, so that an update carries plain data only.
+          symbolSize: (value: number[]) =>
+            value[2] === 0 ? 5 : Math.min(24, 7 + Math.sqrt(value[2]!) * 4),
+          itemStyle: {
+            color: (params: { value: number[] }) => LIGHT_BY_RANK[String(params.value[3])],
+          },
+          emphasis: { scale: 1.5 },
+        },
+      ],
     });
   };
 
@@ -297,12 +334,25 @@ export function mountScreen(context: Context): View {
 
   const responseChart = makeChart(store, 'response', responseBox);
   disposers.push(responseChart.dispose);
+  let responseShown = '';
   const renderResponse = (): void => {
     const levels: Level[] = LEVELS.filter((level) => (store.acceptMinutes.get(level)?.size ?? 0) > 0);
     responseEmpty.hidden = levels.length > 0;
+    const wasHidden = responseBox.hidden;
     responseBox.hidden = levels.length === 0;
     if (levels.length === 0) {
       return;
+    }
+    const medians = levels.map((level) =>
+      Number(median(store.acceptMinutes.get(level)!.newest(Number.MAX_SAFE_INTEGER)).toFixed(2)),
+    );
+    const signature = `${lang()}|${levels.join()}|${medians.join()}`;
+    if (signature === responseShown && !wasHidden) {
+      return;
+    }
+    responseShown = signature;
+    if (wasHidden) {
+      responseChart.chart.resize();
     }
     responseChart.chart.setOption({
       animation: false,
@@ -323,22 +373,19 @@ export function mountScreen(context: Context): View {
         {
           id: 'accept',
           type: 'bar',
-          data: levels.map((level) =>
-            Number(median(store.acceptMinutes.get(level)!.newest(Number.MAX_SAFE_INTEGER)).toFixed(2)),
-          ),
+          data: medians,
           itemStyle: { color: '#f2c12e' },
         },
       ],
     });
-    responseChart.chart.resize();
   };
 
   const unsubscribe = [
     store.subscribe(['feed', 'scope', 'topology', 'lang'], renderFeed),
     store.subscribe(['open', 'scope', 'topology'], renderMap, MAP_INTERVAL_MS),
-    store.subscribe(['stats', 'scope', 'topology'], renderCounters, CHART_INTERVAL_MS),
-    store.subscribe(['stats', 'scope'], renderOntime, CHART_INTERVAL_MS),
-    store.subscribe(['stats'], renderResponse, CHART_INTERVAL_MS),
+    store.subscribe(['today', 'scope', 'topology'], renderCounters, CHART_INTERVAL_MS),
+    store.subscribe(['daily', 'scope'], renderOntime, CHART_INTERVAL_MS),
+    store.subscribe(['samples'], renderResponse, CHART_INTERVAL_MS),
   ];
   renderFeed();
   renderMap();
