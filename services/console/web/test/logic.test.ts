@@ -10,7 +10,7 @@ import { Topology } from '../src/lib/topology';
 import { FEED_CAPACITY, OPEN_CAPACITY, Ring, Store } from '../src/store';
 import { type Filters, applyFilters } from '../src/views/lists';
 import { moveBody, movesFor } from '../src/views/event';
-import { gridMarks } from '../src/views/screen';
+import { closureRate, gridMarks, onTimeRate } from '../src/views/screen';
 import { backlogByUnit } from '../src/views/tree';
 
 const units: Unit[] = [
@@ -183,6 +183,17 @@ describe('Map and tree', () => {
     expect(backlog.get('370212D01')).toBe(1);
     expect(backlog.get('370212001001')).toBe(2);
     expect(backlog.get('370212002')).toBe(1);
+  });
+});
+
+describe('Rates', () => {
+  it('show no figure when nothing fell due, not 0%', () => {
+    expect(onTimeRate({ due: '0', deferred: '0', on_time_closure_rate: 0 })).toBeNull();
+    expect(onTimeRate({ due: '3', deferred: '3', on_time_closure_rate: 0 })).toBeNull();
+    expect(onTimeRate({ due: '4', deferred: '1', on_time_closure_rate: 2 / 3 })).toBeCloseTo(2 / 3);
+    expect(closureRate({ reported: '2', duplicates: '2' })).toBeNull();
+    expect(closureRate({ reported: '5', duplicates: '1', closure_rate: 0.5 })).toBe(0.5);
+    expect(onTimeRate(null)).toBeNull();
   });
 });
 

@@ -57,8 +57,19 @@ export function gridMarks(topology: Topology, scope: string, open: Iterable<Open
   return [...marks.values()];
 }
 
-function percent(rate: number | undefined): string {
-  return `${((rate ?? 0) * 100).toFixed(1)}%`;
+// 按期结案率 = closed_on_time / (due − deferred), and null when nothing fell due: GetStats says
+// 0 then, but an empty day is not a day of late closures, so the page shows no figure.
+export function onTimeRate(row: StatsRow | null | undefined): number | null {
+  return row && int64(row.due) - int64(row.deferred) > 0 ? (row.on_time_closure_rate ?? 0) : null;
+}
+
+// 结案率 = closed / (reported − duplicates), null when nothing was reported.
+export function closureRate(row: StatsRow | null | undefined): number | null {
+  return row && int64(row.reported) - int64(row.duplicates) > 0 ? (row.closure_rate ?? 0) : null;
+}
+
+function percent(rate: number | null): string {
+  return rate === null ? '-' : `${(rate * 100).toFixed(1)}%`;
 }
 
 function median(values: number[]): number {
@@ -276,7 +287,7 @@ export function mountScreen(context: Context): View {
         h('td', { 'data-field': 'open' }, String(int64(row?.open))),
         h('td', { 'data-field': 'overdue', class: int64(row?.overdue) > 0 ? 'alert' : '' }, String(int64(row?.overdue))),
         h('td', { 'data-field': 'closed' }, String(int64(row?.closed))),
-        h('td', { 'data-field': 'on_time_closure_rate' }, percent(row?.on_time_closure_rate)),
+        h('td', { 'data-field': 'on_time_closure_rate' }, percent(onTimeRate(row))),
       );
     const lines = topology
       .childrenOf(store.scope)
@@ -293,8 +304,7 @@ export function mountScreen(context: Context): View {
     if (daily === null || daily.scope !== store.scope) {
       return;
     }
-    const rate = (row: StatsRow | null, field: 'on_time_closure_rate' | 'closure_rate') =>
-      Number((((row?.[field] ?? 0) as number) * 100).toFixed(1));
+    const rate = (value: number | null) => (value === null ? null : Number((value * 100).toFixed(1)));
     ontimeChart.chart.setOption({
       animation: false,
       grid: { left: 40, right: 12, top: 30, bottom: 24 },
@@ -318,14 +328,15 @@ export function mountScreen(context: Context): View {
           id: 'on_time',
           name: lang() === 'zh' ? '按期结案率' : 'On-time closure',
           type: 'bar',
-          data: daily.days.map((day) => rate(day.row, 'on_time_closure_rate')),
+          data: daily.days.map((day) => rate(onTimeRate(day.row))),
           itemStyle: { color: '#2fbf71' },
         },
         {
           id: 'closure',
           name: lang() === 'zh' ? '结案率' : 'Closure rate',
           type: 'line',
-          data: daily.days.map((day) => rate(day.row, 'closure_rate')),
+          data: daily.days.map((day) => rate(closureRate(day.row))),
+          connectNulls: false,
           itemStyle: { color: '#5b8def' },
         },
       ],
