@@ -3,6 +3,8 @@
 // offered per role and state, and the API client's query strings.
 import { describe, expect, it } from 'vitest';
 import { queryString } from '../src/api/client';
+import { lang, setLang, stateName, t } from '../src/lib/i18n';
+import { parseRoute } from '../src/router';
 import type { EventChange, Unit } from '../src/api/types';
 import { durationMs } from '../src/api/types';
 import { beijingDay, beijingDayStart, formatDateTime } from '../src/lib/time';
@@ -249,5 +251,25 @@ describe('API client', () => {
     expect(durationMs('7200s')).toBe(7200000);
     expect(durationMs('-12.500s')).toBe(-12500);
     expect(durationMs(undefined)).toBe(0);
+  });
+});
+
+describe('Words and routes', () => {
+  it('speak Chinese by default and English on request', () => {
+    expect(lang()).toBe('zh');
+    expect(stateName('EVENT_STATE_ACCEPTED')).toBe('处置中');
+    setLang('en');
+    expect(t('nav.screen')).toBe('Big screen');
+    expect(stateName('EVENT_STATE_ACCEPTED')).toBe('Accepted');
+    setLang('zh');
+    expect(t('nav.screen')).toBe('大屏');
+  });
+  it('map paths to views', () => {
+    expect(parseRoute('/', '')).toEqual({ name: 'screen' });
+    expect(parseRoute('/events/370212001-01JDX', '')).toEqual({ name: 'event', eventId: '370212001-01JDX' });
+    expect(parseRoute('/units/370212001', '')).toEqual({ name: 'unit', unitId: '370212001' });
+    expect(parseRoute('/lists', '?tab=overdue')).toEqual({ name: 'lists', tab: 'overdue' });
+    expect(parseRoute('/signin', '?error=code')).toEqual({ name: 'signin', error: 'code' });
+    expect(parseRoute('/nope/x/y', '').name).toBe('notfound');
   });
 });
