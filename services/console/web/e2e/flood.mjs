@@ -53,8 +53,8 @@ try {
         ['CHANGE_KIND_VERIFIED', 'EVENT_STATE_CLOSED'],
       ];
       const lights = ['TRAFFIC_LIGHT_GREEN', 'TRAFFIC_LIGHT_GREEN', 'TRAFFIC_LIGHT_YELLOW', 'TRAFFIC_LIGHT_RED'];
-      const pool = Array.from({ length: 3000 }, (_, i) => ({ n: i, step: 0, version: 0 }));
-      let serial = 3000;
+      const pool = Array.from({ length: 1000 }, (_, i) => ({ n: i, step: 0, version: 0 }));
+      let serial = 1000;
       let sent = 0;
       let cursor = 0;
       const bench = { frames: [], longtasks: [], dom: [], sent: 0, start: 0, end: 0 };

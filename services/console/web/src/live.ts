@@ -84,6 +84,7 @@ export class LiveData {
   // The open events of the whole visible tree (the scope narrows them on the page).
   async refreshOpen(): Promise<void> {
     const root = this.store.topology?.rootId ?? '';
+    const since = this.store.beginListing();
     const { items } = await allPages(async (token) => {
       const page = await this.api.events({
         unit_id: root,
@@ -109,6 +110,7 @@ export class LiveData {
           at: timeMs(event.updated_at),
         }),
       ),
+      since,
     );
   }
 

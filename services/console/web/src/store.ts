@@ -102,6 +102,7 @@ export class Ring<T> {
 export const FEED_CAPACITY = 2000;
 export const OPEN_CAPACITY = 50_000;
 export const SAMPLE_CAPACITY = 500;
+export const FINISHED_CAPACITY = 10_000;
 const LIGHT_RANK: Record<TrafficLight, number> = {
   TRAFFIC_LIGHT_UNSPECIFIED: 0,
   TRAFFIC_LIGHT_GREEN: 1,
@@ -139,9 +140,11 @@ export class Store {
   readonly charts = new Map<string, import('./lib/charts').Chart>();
   today: TodayStats | null = null;
   daily: DailyStats | null = null;
-  // Events the feed saw reach a final state, with that version, so that a listing fetched before
-  // the change does not bring them back; bounded like everything else.
-  private readonly finished = new Map<string, number>();
+  // Events the feed saw reach a final state (version, and the order they finished in), so that a
+  // listing fetched before the change does not bring them back. A listing applied forgets those
+  // that finished before it was asked for; a cap bounds the rest.
+  private readonly finished = new Map<string, { version: number; seq: number }>();
+  private finishSeq = 0;
 
   private readonly subscriptions = new Set<Subscription>();
   private readonly dirty = new Set<Topic>();
@@ -208,18 +211,31 @@ export class Store {
   // Replaces the open events with a fresh listing (ListEvents of the open states). The listing
   // may be older than changes the feed brought meanwhile: a newer version already known wins, and
   // an event the feed saw finish stays finished.
-  resetOpen(events: Iterable<OpenEvent>): void {
+  //
+  // `since` is what beginListing() said when the listing was asked for.
+  resetOpen(events: Iterable<OpenEvent>, since = Number.POSITIVE_INFINITY): void {
     const previous = new Map(this.open);
     this.open.clear();
     for (const event of events) {
       const known = previous.get(event.id);
-      const finishedAt = this.finished.get(event.id);
-      if (finishedAt !== undefined && finishedAt >= event.version) {
+      const finished = this.finished.get(event.id);
+      if (finished !== undefined && finished.version >= event.version) {
         continue;
       }
       this.putOpen(known !== undefined && known.version > event.version ? known : event);
     }
+    for (const [id, finished] of this.finished) {
+      if (finished.seq > since) {
+        break;
+      }
+      this.finished.delete(id);
+    }
     this.notify('open');
+  }
+
+  // Call when asking for a listing of open events; pass the answer to resetOpen.
+  beginListing(): number {
+    return this.finishSeq;
   }
 
   setToday(today: TodayStats): void {
@@ -245,8 +261,8 @@ export class Store {
       // An older step than what is known (a resume replaying it): the map already has better.
     } else if (FINAL_STATES.has(state)) {
       this.finished.delete(id);
-      this.finished.set(id, version);
-      if (this.finished.size > OPEN_CAPACITY) {
+      this.finished.set(id, { version, seq: ++this.finishSeq });
+      if (this.finished.size > FINISHED_CAPACITY) {
         const oldest = this.finished.keys().next().value;
         if (oldest !== undefined) {
           this.finished.delete(oldest);

@@ -123,6 +123,13 @@ describe('Store', () => {
       { id: 'a', gridId: '', unitId: '', subdistrictId: '', state: 'EVENT_STATE_ACCEPTED', level: 'LEVEL_GRID', light: 'TRAFFIC_LIGHT_GREEN', severity: 'SEVERITY_LOW', category: '', version: 3, at: 0 },
     ]);
     expect(store.open.has('a')).toBe(false);
+    // Once a listing asked for after the close is applied, the close is forgotten (bounded).
+    const since = store.beginListing();
+    store.resetOpen([], since);
+    store.resetOpen([
+      { id: 'a', gridId: '', unitId: '', subdistrictId: '', state: 'EVENT_STATE_ACCEPTED', level: 'LEVEL_GRID', light: 'TRAFFIC_LIGHT_GREEN', severity: 'SEVERITY_LOW', category: '', version: 3, at: 0 },
+    ]);
+    expect(store.open.has('a')).toBe(true);
   });
   it('tells listeners once per frame, and not more often than they asked', () => {
     const { store, frames, clock } = manualStore();
