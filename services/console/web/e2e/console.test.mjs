@@ -3,12 +3,15 @@
 // violation fails the test that saw it.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import {
   gridctl,
   issueToken,
   newBrowserPage,
+  repo,
   report,
   screenshot,
   signIn,
@@ -72,6 +75,15 @@ describe('the command centre page', () => {
     await page.waitForSelector(`.feed-row[data-event="${id}"]`, { timeout: 1000 });
     const seenAfter = Date.now() - reportedAt;
     assert.ok(seenAfter <= 1000, `in the feed ${seenAfter} ms after the report returned (report took ${reportedAt - started} ms)`);
+    // Some more reports over the district, so the big screen's picture shows a working day.
+    const categories = ['0102', '0104', '0401', '0501', '0701', '0801'];
+    const severities = ['SEVERITY_NORMAL', 'SEVERITY_LOW', 'SEVERITY_HIGH', 'SEVERITY_CRITICAL'];
+    const lines = spreadGrids(40).map((grid, i) =>
+      JSON.stringify({ client_request_id: `screen-${Date.now()}-${i}`, grid_id: grid, category: categories[i % categories.length], severity: severities[i % severities.length], description: `巡查发现 ${i}` }),
+    );
+    await gridctlStdin(stack, admin, lines.join('\n'), 'upload', '-');
+    await until(async () => (await page.evaluate(() => window.gridConsoleTest.state().changesSeen)) >= 80, 'the reports on screen');
+    await until(async () => (await page.$$eval('.counters-table tr.total [data-field=reported]', (cells) => Number(cells[0]?.textContent ?? 0))) >= 41, 'the counters caught up');
     await screenshot(page, 'console-big-screen.png');
 
     await page.click(`.feed-row[data-event="${id}"]`);
@@ -244,18 +256,21 @@ describe('the command centre page', () => {
     process.kill(network, 'SIGSTOP');
     const ids = [];
     try {
-      // Enough changes to overflow the socket buffers and the console's 64 KiB bound.
-      const lines = [];
-      for (let i = 0; i < 1500; i++) {
-        lines.push(JSON.stringify({ client_request_id: `stall-${Date.now()}-${i}`, grid_id: i % 2 ? GRID_A : GRID_B, category: '0102', severity: 'SEVERITY_NORMAL', description: `stall ${i} ${'x'.repeat(200)}` }));
+      // Enough changes to overflow the socket buffers and the console's 64 KiB bound (an upload
+      // takes at most 1,000 reports).
+      for (let batch = 0; batch < 2; batch++) {
+        const lines = [];
+        for (let i = 0; i < 900; i++) {
+          lines.push(JSON.stringify({ client_request_id: `stall-${Date.now()}-${batch}-${i}`, grid_id: i % 2 ? GRID_A : GRID_B, category: '0102', severity: 'SEVERITY_NORMAL', description: `stall ${i}` }));
+        }
+        const out = await gridctlStdin(stack, admin, lines.join('\n'), 'upload', '-');
+        ids.push(...out.split('\n').map((line) => line.match(/\b(\d{9}-[0-9A-Z]{16})\b/)?.[1]).filter(Boolean));
       }
-      const out = await gridctlStdin(stack, admin, lines.join('\n'), 'upload', '-');
-      ids.push(...out.split('\n').map((line) => line.match(/\b(\d{9}-[0-9A-Z]{16})\b/)?.[1]).filter(Boolean));
       await until(async () => (await consoleCutOffs(stack)) > 0, 'the console cut the stalled stream off', 20_000, 200);
     } finally {
       process.kill(network, 'SIGCONT');
     }
-    assert.ok(ids.length >= 1000, `uploaded ${ids.length}`);
+    assert.equal(ids.length, 1800, 'every report uploaded');
     const last = await report(stack, admin, GRID_A, '0102', 'normal', 'after the stall');
     const received = async () => new Map(await page.evaluate(() => window.gridConsoleTest.received()));
     await until(async () => [...(await received()).keys()].some((key) => key.startsWith(`${last} CHANGE_KIND_DISPATCHED`)), 'the resumed stream', 30_000, 200);
@@ -269,6 +284,13 @@ describe('the command centre page', () => {
 });
 
 const run = promisify(execFile);
+
+// `count` grids spread over the district, from the shipped topology.
+function spreadGrids(count) {
+  const topology = JSON.parse(readFileSync(path.join(repo, 'deploy/config/laoshan-topology.json'), 'utf8'));
+  const grids = topology.units.filter((unit) => unit.level === 'LEVEL_GRID').map((unit) => unit.id);
+  return Array.from({ length: count }, (_, i) => grids[Math.floor((i * grids.length) / count)]);
+}
 
 async function networkServicePid(browser) {
   // Chromium's network service is a utility process: a child of this browser's own process.
