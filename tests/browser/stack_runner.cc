@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "spdlog/sinks/stdout_color_sinks.h"
+#include "spdlog/spdlog.h"
 #include "tests/support/paths.h"
 #include "tests/support/poll.h"
 #include "tests/support/ports.h"
@@ -60,6 +62,8 @@ int Fail(const std::string& message, const grid::testing::Stack* stack) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Standard output carries the one JSON line the caller reads; logs go to standard error.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("grid-browser-stack"));
   std::string static_dir;
   std::vector<std::string> console_args;
   grid::testing::Stack::Options options;
