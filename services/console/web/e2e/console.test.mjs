@@ -26,6 +26,17 @@ const GRID_A = '37021200100101';
 const GRID_B = '37021200200101';
 const LIGHT_RANK = { NONE: -1, TRAFFIC_LIGHT_UNSPECIFIED: 0, TRAFFIC_LIGHT_GREEN: 1, TRAFFIC_LIGHT_YELLOW: 2, TRAFFIC_LIGHT_RED: 3 };
 const OPEN_STATES = ['reported', 'dispatched', 'accepted', 'resolved', 'suspended'];
+// The traffic-light colours the map must use (src/lib/dom.ts), by light rank.
+const COLOR_OF_RANK = { '-1': '#2a3b57', 0: '#5b8def', 1: '#2fbf71', 2: '#f2c12e', 3: '#e5484d' };
+
+// The map's points as ECharts holds them (getOption()): grid, open events, light rank, colour.
+async function mapPoints(page) {
+  return page.evaluate(() =>
+    window.gridConsoleTest.option('map').series.flatMap((series) =>
+      series.data.map((point) => ({ grid: String(point[4]), open: point[2], rank: point[3], color: series.itemStyle?.color })),
+    ),
+  );
+}
 
 let stack;
 let admin;
@@ -141,7 +152,7 @@ describe('the command centre page', () => {
       return ids.includes(inA) && !ids.includes(inB);
     }, 'feed narrowed to subdistrict A');
     // The map too: only A's grids.
-    const grids = await page.evaluate(() => window.gridConsoleTest.option('map').series[0].data.map((d) => d.name));
+    const grids = await mapPoints(page).then((points) => points.map((point) => point.grid));
     assert.ok(grids.length > 0 && grids.every((grid) => grid.startsWith(SUBDISTRICT_A)), 'map narrowed');
     // And a change in B that arrives now stays out.
     const laterB = await report(stack, admin, GRID_B, '0102', 'normal', 'later in B');
@@ -169,7 +180,7 @@ describe('the command centre page', () => {
     assert.ok(!(await feedIds(page)).includes(outside));
     const units = await page.$$eval('.tree-row', (rows) => rows.map((row) => row.dataset.unit));
     assert.ok(units.length > 0 && units.every((unit) => unit.startsWith(SUBDISTRICT_B)), `tree: ${units}`);
-    const grids = await page.evaluate(() => window.gridConsoleTest.option('map').series[0].data.map((d) => d.name));
+    const grids = await mapPoints(page).then((points) => points.map((point) => point.grid));
     assert.ok(grids.every((grid) => grid.startsWith(SUBDISTRICT_B)));
     await page.goto(`${stack.console}/events/${outside}`);
     await page.waitForSelector('.event-page .status:not(:empty)');
@@ -205,14 +216,13 @@ describe('the command centre page', () => {
     };
     await until(async () => {
       const marks = expected(await list());
-      const data = await page.evaluate(() => window.gridConsoleTest.option('map').series[0].data);
-      return data.every((item) => {
-        const mark = marks.get(item.name) ?? { open: 0, light: 'NONE' };
-        return item.value[2] === mark.open && item.value[3] === LIGHT_RANK[mark.light];
+      const points = await mapPoints(page);
+      return points.length > 0 && points.every((point) => {
+        const mark = marks.get(point.grid) ?? { open: 0, light: 'NONE' };
+        return point.open === mark.open && point.rank === LIGHT_RANK[mark.light] && point.color === COLOR_OF_RANK[point.rank];
       });
     }, 'map equals gridctl list', 10_000, 300);
-    const colours = await page.evaluate(() => window.gridConsoleTest.option('map').series[0].data.filter((d) => d.value[2] > 0).length);
-    assert.ok(colours > 0, 'some grid shows open events');
+    assert.ok((await mapPoints(page)).some((point) => point.open > 0), 'some grid shows open events');
 
     const dayStart = new Date(Math.floor((Date.now() + 8 * 3600e3) / 86400e3) * 86400e3 - 8 * 3600e3).toISOString();
     await until(async () => {

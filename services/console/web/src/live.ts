@@ -58,7 +58,7 @@ export class LiveData {
         void this.refreshDaily();
       }),
       // A change seen moves today's counters: ask again, but not more often than the interval.
-      this.store.subscribe(['feed'], () => this.statsSoon()),
+      this.store.subscribe(['feed'], () => this.statsSoon(), 0, 'stats-refresh'),
     );
     this.timers.push(
       window.setInterval(() => void this.refreshOpen(), OPEN_REFRESH_MS),

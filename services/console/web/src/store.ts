@@ -117,6 +117,7 @@ export function worseLight(a: TrafficLight, b: TrafficLight): TrafficLight {
 type Listener = () => void;
 
 interface Subscription {
+  name: string;
   topics: ReadonlySet<Topic>;
   listener: Listener;
   minIntervalMs: number;
@@ -136,6 +137,9 @@ export class Store {
   // Minutes from the start of a clock to acceptance, per level, newest last.
   readonly acceptMinutes = new Map<Level, Ring<number>>();
   changesSeen = 0;
+  // Time spent per named listener (count, total and longest ms), kept only when a benchmark asks
+  // (test hooks); null otherwise.
+  timings: Map<string, { count: number; total: number; max: number }> | null = null;
   // The chart instances on screen by name, for the browser tests' getOption() (lib/charts.ts).
   readonly charts = new Map<string, import('./lib/charts').Chart>();
   today: TodayStats | null = null;
@@ -162,8 +166,9 @@ export class Store {
 
   // `listener` runs after any of `topics` changed, once per frame at most and not within
   // `minIntervalMs` of its last run (a run skipped for that is made later, not lost).
-  subscribe(topics: readonly Topic[], listener: Listener, minIntervalMs = 0): () => void {
+  subscribe(topics: readonly Topic[], listener: Listener, minIntervalMs = 0, name = ''): () => void {
     const subscription: Subscription = {
+      name,
       topics: new Set(topics),
       listener,
       minIntervalMs,
@@ -373,7 +378,18 @@ export class Store {
       subscription.pending = false;
       subscription.lastRun = now;
       try {
-        subscription.listener();
+        if (this.timings === null) {
+          subscription.listener();
+        } else {
+          const started = this.now();
+          subscription.listener();
+          const spent = this.now() - started;
+          const timing = this.timings.get(subscription.name) ?? { count: 0, total: 0, max: 0 };
+          timing.count++;
+          timing.total += spent;
+          timing.max = Math.max(timing.max, spent);
+          this.timings.set(subscription.name, timing);
+        }
       } catch (error) {
         // One view's failure must not stop the others; it still reaches the console (and the
         // browser tests, which fail on page errors) through reportError.

@@ -17,6 +17,9 @@ export interface TestHooks {
   // resume brings no gap and no duplicate); `false` stops and forgets.
   record(on: boolean): void;
   received(): [string, number][];
+  // Starts timing the views' redraws; then the time spent per view.
+  time(): void;
+  timings(): [string, { count: number; total: number; max: number }][];
 }
 
 export function installTestHooks(store: Store): void {
@@ -43,6 +46,10 @@ export function installTestHooks(store: Store): void {
       received = on ? new Map() : null;
     },
     received: () => [...(received ?? new Map<string, number>()).entries()],
+    time: () => {
+      store.timings = new Map();
+    },
+    timings: () => [...(store.timings ?? new Map()).entries()],
     option: (name) => store.charts.get(name)?.getOption() ?? null,
     inject: (changes) => {
       for (const change of changes) {

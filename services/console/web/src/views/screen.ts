@@ -24,6 +24,8 @@ const LIGHT_RANK: Record<TrafficLight, number> = {
   TRAFFIC_LIGHT_YELLOW: 2,
   TRAFFIC_LIGHT_RED: 3,
 };
+// The map's point size per series (light rank + 1): grids without open events small.
+const MAP_SYMBOL_SIZE = [4, 9, 9, 11, 13];
 // The map's colour per light rank (-1: no open event).
 const LIGHT_BY_RANK: Record<string, string> = {
   '-1': LIGHT_COLOR['NONE']!,
@@ -199,12 +201,15 @@ export function mountScreen(context: Context): View {
   const mapChart = makeChart(store, 'map', mapBox);
   disposers.push(mapChart.dispose);
   mapChart.chart.on('click', (params) => {
-    const data = params.data as { name?: string } | undefined;
-    if (data?.name) {
-      store.setScope(data.name);
+    const value = params.value as number[] | undefined;
+    if (value?.[4] !== undefined) {
+      store.setScope(String(value[4]));
     }
   });
-  // Redrawn only when what it shows changed: a full setOption costs ECharts a rebuild.
+  // One series per colour, each drawn in ECharts' large mode (one path, not one element per
+  // point), so a redraw of every grid stays cheap. A point is [lng, lat, open events, light rank
+  // (-1 none, 0 not yet dispatched or paused, 1 green, 2 yellow, 3 red), grid id as a number].
+  // Redrawn only when what it shows changed.
   let mapShown = '';
   let mapScope = '';
   const renderMap = (): void => {
@@ -219,7 +224,7 @@ export function mountScreen(context: Context): View {
       mapChart.chart.clear();
     }
     const marks = gridMarks(topology, store.scope, store.openInScope());
-    const data: { name: string; value: number[] }[] = [];
+    const byRank: number[][][] = [[], [], [], [], []];
     let signature = store.scope;
     for (const mark of marks) {
       const grid = topology.get(mark.gridId)!;
@@ -227,8 +232,7 @@ export function mountScreen(context: Context): View {
         continue;
       }
       const rank = mark.light === 'NONE' ? -1 : LIGHT_RANK[mark.light];
-      // [lng, lat, open events, worst light: -1 none, 0 unspecified, 1 green, 2 yellow, 3 red]
-      data.push({ name: mark.gridId, value: [grid.lng, grid.lat, mark.open, rank] });
+      byRank[rank + 1]!.push([grid.lng, grid.lat, mark.open, rank, Number(mark.gridId)]);
       signature += `|${mark.open},${rank}`;
     }
     if (signature === mapShown) {
@@ -236,9 +240,10 @@ export function mountScreen(context: Context): View {
     }
     const first = mapShown === '';
     mapShown = signature;
+    const series = byRank.map((data, i) => ({ id: `rank${i - 1}`, data }));
     if (!first) {
       // Only the data: ECharts merges it into the series and leaves the rest as it was.
-      mapChart.chart.setOption({ series: [{ id: 'grids', data }] });
+      mapChart.chart.setOption({ series });
       return;
     }
     mapChart.chart.setOption({
@@ -248,23 +253,20 @@ export function mountScreen(context: Context): View {
       yAxis: { type: 'value', scale: true, show: false },
       tooltip: {
         trigger: 'item',
-        formatter: (params: { data: { name: string; value: number[] } }) =>
-          `${topology.name(params.data.name)}<br/>${t('col.open')}: ${params.data.value[2]}`,
+        formatter: (params: { value: number[] }) =>
+          `${topology.name(String(params.value[4]))}<br/>${t('col.open')}: ${params.value[2]}`,
       },
-      series: [
-        {
-          id: 'grids',
-          type: 'scatter',
-          data,
-          // Colour and size from the values, so that an update carries plain data only.
-          symbolSize: (value: number[]) =>
-            value[2] === 0 ? 5 : Math.min(24, 7 + Math.sqrt(value[2]!) * 4),
-          itemStyle: {
-            color: (params: { value: number[] }) => LIGHT_BY_RANK[String(params.value[3])],
-          },
-          emphasis: { scale: 1.5 },
-        },
-      ],
+      series: series.map((item, i) => ({
+        ...item,
+        type: 'scatter',
+        large: true,
+        largeThreshold: 0,
+        progressive: 0,
+        symbolSize: MAP_SYMBOL_SIZE[i]!,
+        itemStyle: { color: LIGHT_BY_RANK[String(i - 1)] },
+        // The worst light on top.
+        z: 2 + i,
+      })),
     });
   };
 
@@ -392,11 +394,11 @@ export function mountScreen(context: Context): View {
   };
 
   const unsubscribe = [
-    store.subscribe(['feed', 'scope', 'topology', 'lang'], renderFeed),
-    store.subscribe(['open', 'scope', 'topology'], renderMap, MAP_INTERVAL_MS),
-    store.subscribe(['today', 'scope', 'topology'], renderCounters, CHART_INTERVAL_MS),
-    store.subscribe(['daily', 'scope'], renderOntime, CHART_INTERVAL_MS),
-    store.subscribe(['samples'], renderResponse, CHART_INTERVAL_MS),
+    store.subscribe(['feed', 'scope', 'topology', 'lang'], renderFeed, 0, 'feed'),
+    store.subscribe(['open', 'scope', 'topology'], renderMap, MAP_INTERVAL_MS, 'map'),
+    store.subscribe(['today', 'scope', 'topology'], renderCounters, CHART_INTERVAL_MS, 'counters'),
+    store.subscribe(['daily', 'scope'], renderOntime, CHART_INTERVAL_MS, 'ontime'),
+    store.subscribe(['samples'], renderResponse, CHART_INTERVAL_MS, 'response'),
   ];
   renderFeed();
   renderMap();

@@ -129,7 +129,7 @@ export function mountTree(context: Context): View {
       render();
       updateBadges();
     }),
-    store.subscribe(['open'], updateBadges, 500),
+    store.subscribe(['open'], updateBadges, 500, 'tree-backlog'),
   ];
   render();
   updateBadges();
