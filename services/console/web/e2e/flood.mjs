@@ -13,15 +13,17 @@ const { values } = parseArgs({
   options: {
     rate: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '10' },
+    'baseline-seconds': { type: 'string', default: '5' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  console.log('tools/bench console-page [--rate 1000] [--seconds 10]');
+  console.log('tools/bench console-page [--rate 1000] [--seconds 10] [--baseline-seconds 5]');
   process.exit(0);
 }
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
+const baselineSeconds = Number(values['baseline-seconds']);
 
 const stack = await startStack();
 let exitCode = 0;
@@ -38,6 +40,36 @@ try {
     const { metrics } = await cdp.send('Performance.getMetrics');
     return metrics.find((metric) => metric.name === 'JSHeapUsedSize').value;
   };
+
+  // Baseline: the same page idle (only the real, idle stack's feed), after its charts are drawn,
+  // for the long tasks and frame intervals this machine gives an idle page in this run (a shared
+  // machine's load shows there first).
+  await page.waitForFunction(() => window.gridConsoleTest.option('ontime') !== null && window.gridConsoleTest.option('map') !== null);
+  const baseline = await page.evaluate(
+    (ms) =>
+      new Promise((resolve) => {
+        const tasks = [];
+        const deltas = [];
+        const observer = new PerformanceObserver((list) => {
+          for (const entry of list.getEntries()) tasks.push(entry.duration);
+        });
+        observer.observe({ type: 'longtask', buffered: false });
+        const start = performance.now();
+        let last = start;
+        const frame = (now) => {
+          deltas.push(now - last);
+          last = now;
+          if (now - start < ms) {
+            requestAnimationFrame(frame);
+          } else {
+            observer.disconnect();
+            resolve({ tasks, deltas: deltas.slice(1).sort((a, b) => a - b) });
+          }
+        };
+        requestAnimationFrame(frame);
+      }),
+    baselineSeconds * 1000,
+  );
 
   // The flood runs inside the page: a timer injects what is due by the clock (so a late timer
   // catches up rather than lowering the rate), over a pool of events that move through the loop,
@@ -177,6 +209,8 @@ try {
   console.log(`  redraws: ${timings.map(([name, t]) => `${name} ${t.count}× avg ${(t.total / t.count).toFixed(1)} max ${t.max.toFixed(0)} ms`).join(', ')}`);
   console.log(`  DOM elements per second: ${bench.dom.map((d) => d.elements).join(' ')}`);
   console.log(`  JS heap after GC: second 2 ${mb(heap2)} MiB, end ${mb(heapEnd)} MiB`);
+  const bq = (p) => baseline.deltas[Math.min(baseline.deltas.length - 1, Math.ceil((p / 100) * baseline.deltas.length) - 1)] ?? NaN;
+  console.log(`  baseline, the page idle for ${baselineSeconds} s before the flood: ${baseline.tasks.length} long tasks, longest ${Math.max(0, ...baseline.tasks).toFixed(0)} ms; frame interval p50 ${bq(50).toFixed(1)} ms, p95 ${bq(95).toFixed(1)} ms; load average ${(await import('node:os')).loadavg()[0].toFixed(1)} on ${(await import('node:os')).cpus().length} cores`);
   for (const [text, ok] of goals) {
     console.log(`  ${ok ? 'met   ' : 'MISSED'} ${text}`);
     if (!ok) exitCode = 1;
