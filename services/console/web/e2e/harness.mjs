@@ -112,7 +112,7 @@ export async function newBrowserPage() {
   const browser = await launchBrowser();
   const page = await browser.context.newPage();
   const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message} ${(error.stack ?? '').split('\n').slice(1, 4).join(' ')}`));
   page.on('console', (message) => {
     const text = message.text();
     if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(text)) {

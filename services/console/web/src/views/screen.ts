@@ -260,7 +260,8 @@ export function mountScreen(context: Context): View {
         ...item,
         type: 'scatter',
         large: true,
-        largeThreshold: 0,
+        // Large from one point up: ECharts' large mode fails on an empty series.
+        largeThreshold: 1,
         progressive: 0,
         symbolSize: MAP_SYMBOL_SIZE[i]!,
         itemStyle: { color: LIGHT_BY_RANK[String(i - 1)] },
