@@ -86,16 +86,6 @@ describe('the command centre page', () => {
     await page.waitForSelector(`.feed-row[data-event="${id}"]`, { timeout: 1000 });
     const seenAfter = Date.now() - reportedAt;
     assert.ok(seenAfter <= 1000, `in the feed ${seenAfter} ms after the report returned (report took ${reportedAt - started} ms)`);
-    // Some more reports over the district, so the big screen's picture shows a working day.
-    const categories = ['0102', '0104', '0401', '0501', '0701', '0801'];
-    const severities = ['SEVERITY_NORMAL', 'SEVERITY_LOW', 'SEVERITY_HIGH', 'SEVERITY_CRITICAL'];
-    const lines = spreadGrids(40).map((grid, i) =>
-      JSON.stringify({ client_request_id: `screen-${Date.now()}-${i}`, grid_id: grid, category: categories[i % categories.length], severity: severities[i % severities.length], description: `巡查发现 ${i}` }),
-    );
-    await gridctlStdin(stack, admin, lines.join('\n'), 'upload', '-');
-    await until(async () => (await page.evaluate(() => window.gridConsoleTest.state().changesSeen)) >= 80, 'the reports on screen');
-    await until(async () => (await page.$$eval('.counters-table tr.total [data-field=reported]', (cells) => Number(cells[0]?.textContent ?? 0))) >= 41, 'the counters caught up');
-    await screenshot(page, 'console-big-screen.png');
 
     await page.click(`.feed-row[data-event="${id}"]`);
     await page.waitForSelector('.event-page .timeline .step');
@@ -105,6 +95,20 @@ describe('the command centre page', () => {
     assert.match(await page.textContent('[data-field=description] dd'), /暴露垃圾 browser test/);
     assert.match(page.url(), new RegExp(`/events/${id}$`));
     await screenshot(page, 'console-event.png');
+    // Back on the big screen (the page keeps its feed), with more reports over the district, so
+    // that its picture shows a working day.
+    await page.click('a[href="/"]');
+    await page.waitForSelector('.screen');
+    const categories = ['0102', '0104', '0401', '0501', '0701', '0801'];
+    const severities = ['SEVERITY_NORMAL', 'SEVERITY_LOW', 'SEVERITY_HIGH', 'SEVERITY_CRITICAL'];
+    const lines = spreadGrids(40).map((grid, i) =>
+      JSON.stringify({ client_request_id: `screen-${Date.now()}-${i}`, grid_id: grid, category: categories[i % categories.length], severity: severities[i % severities.length], description: `巡查发现 ${i}` }),
+    );
+    await gridctlStdin(stack, admin, lines.join('\n'), 'upload', '-');
+    await until(async () => (await page.evaluate(() => window.gridConsoleTest.state().changesSeen)) >= 80, 'the reports on screen');
+    await until(async () => (await page.$$eval('.counters-table tr.total [data-field=reported]', (cells) => Number(cells[0]?.textContent ?? 0))) >= 41, 'the counters caught up');
+    await until(async () => (await mapPoints(page)).filter((point) => point.open > 0).length >= 40, 'the map caught up');
+    await screenshot(page, 'console-big-screen.png');
   });
 
   it('the handler of its unit accepts it from the page; a refused move shows the reason', async () => {
