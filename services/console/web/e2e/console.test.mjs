@@ -269,6 +269,7 @@ describe('the command centre page', () => {
     // Stall the browser's network service: it stops reading the stream, the console's buffer
     // for this connection fills, and the console cuts it off.
     const network = await networkServicePid(session.browser);
+    const cutsBefore = await consoleCutOffs(stack);
     process.kill(network, 'SIGSTOP');
     const ids = [];
     try {
@@ -283,7 +284,7 @@ describe('the command centre page', () => {
         const out = await gridctlStdin(stack, admin, lines.join('\n'), 'upload', '-');
         ids.push(...out.split('\n').map((line) => line.match(/\b(\d{9}-[0-9A-Z]{16})\b/)?.[1]).filter(Boolean));
       }
-      await until(async () => (await consoleCutOffs(stack)) > 0, 'the console cut the stalled stream off', 20_000, 200);
+      await until(async () => (await consoleCutOffs(stack)) > cutsBefore, 'the console cut the stalled stream off', 30_000, 200);
     } finally {
       process.kill(network, 'SIGCONT');
     }
