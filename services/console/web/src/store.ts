@@ -102,7 +102,8 @@ export class Ring<T> {
 export const FEED_CAPACITY = 2000;
 export const OPEN_CAPACITY = 50_000;
 export const SAMPLE_CAPACITY = 500;
-export const FINISHED_CAPACITY = 10_000;
+// Enough to bridge one listing of open events (seconds) at a flood's rate of closures.
+export const FINISHED_CAPACITY = 2_000;
 const LIGHT_RANK: Record<TrafficLight, number> = {
   TRAFFIC_LIGHT_UNSPECIFIED: 0,
   TRAFFIC_LIGHT_GREEN: 1,
