@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "tools/loadgen/benchmarks.h"
+#include "tools/loadgen/chaos.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -76,6 +77,21 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   watch_command
       ->add_option("--slow-rate", watch.slow_rate, "messages a slow watcher reads a second")
+      ->capture_default_str();
+
+  grid::loadgen::ChaosOptions chaos;
+  CLI::App* chaos_command = app.add_subcommand(
+      "chaos",
+      "kill -9s of every service and restarts of Redis under a steady load of reports; then "
+      "proves nothing was lost, doubled or left behind");
+  chaos_command->add_option("--seconds", chaos.seconds, "length of the loaded part")
+      ->capture_default_str();
+  chaos_command->add_option("--seed", chaos.seed, "the kill schedule's seed (0: draw one)")
+      ->capture_default_str();
+  chaos_command->add_option("--rate", chaos.rate, "reports per second")->capture_default_str();
+  chaos_command->add_option("--concurrency", chaos.concurrency, "concurrent report callers")
+      ->capture_default_str();
+  chaos_command->add_option("--kills", chaos.kills, "kill -9s of services (at least 10)")
       ->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
