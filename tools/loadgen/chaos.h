@@ -45,10 +45,10 @@ struct ChaosOptions {
 // One step of the schedule.
 struct ChaosAction {
   enum class Kind {
-    kKillService,    // kill -9 of `service`, restarted after `pause_ms`.
-    kKillRedis,      // kill -9 of Redis, restarted after `pause_ms`.
-    kRestartRedis,   // SIGTERM (Redis rewrites nothing, its AOF is current), restart.
-    kFreezeRedis,    // SIGSTOP for `pause_ms`, then SIGCONT.
+    kKillService,   // kill -9 of `service`, restarted after `pause_ms`.
+    kKillRedis,     // kill -9 of Redis, restarted after `pause_ms`.
+    kRestartRedis,  // SIGTERM (Redis rewrites nothing, its AOF is current), restart.
+    kFreezeRedis,   // SIGSTOP for `pause_ms`, then SIGCONT.
   };
   Kind kind = Kind::kKillService;
   // When, from the load's start.

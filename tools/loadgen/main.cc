@@ -101,6 +101,7 @@ int main(int argc, char** argv) {
   const absl::Status status =
       dispatch_command->parsed() ? grid::loadgen::RunDispatch(dispatch, std::cout)
       : watch_command->parsed()  ? grid::loadgen::RunWatch(watch, std::cout)
+      : chaos_command->parsed()  ? grid::loadgen::RunChaos(chaos, std::cout)
                                  : grid::loadgen::RunEscalation(escalation, std::cout);
   std::cout << std::flush;
   if (!status.ok()) {
