@@ -484,7 +484,7 @@ absl::Status RunChaos(const ChaosOptions& options, std::ostream& out) {
       [&] {
         v1::GetStatsRequest request;
         request.set_unit_id(district);
-        // TODO(main): last_days 2, the run may cross a local midnight.
+        request.set_last_days(2);  // The run may cross a local midnight.
         v1::GetStatsResponse response;
         grpc::ClientContext context;
         context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
