@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "tools/loadgen/benchmarks.h"
+#include "tools/loadgen/chaos.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -93,6 +94,21 @@ int main(int argc, char** argv) {
                    "fail when the re-derivation takes longer")
       ->capture_default_str();
 
+  grid::loadgen::ChaosOptions chaos;
+  CLI::App* chaos_command = app.add_subcommand(
+      "chaos",
+      "kill -9s of every service and restarts of Redis under a steady load of reports; then "
+      "proves nothing was lost, doubled or left behind");
+  chaos_command->add_option("--seconds", chaos.seconds, "length of the loaded part")
+      ->capture_default_str();
+  chaos_command->add_option("--seed", chaos.seed, "the kill schedule's seed (0: draw one)")
+      ->capture_default_str();
+  chaos_command->add_option("--rate", chaos.rate, "reports per second")->capture_default_str();
+  chaos_command->add_option("--concurrency", chaos.concurrency, "concurrent report callers")
+      ->capture_default_str();
+  chaos_command->add_option("--kills", chaos.kills, "kill -9s of services (at least 10)")
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   // The stack's own Redis client logs its connects at info; the figures are what matters here.
   spdlog::set_level(spdlog::level::warn);
@@ -101,6 +117,7 @@ int main(int argc, char** argv) {
       dispatch_command->parsed()   ? grid::loadgen::RunDispatch(dispatch, std::cout)
       : watch_command->parsed()    ? grid::loadgen::RunWatch(watch, std::cout)
       : rederive_command->parsed() ? grid::loadgen::RunRederive(rederive, std::cout)
+      : chaos_command->parsed()    ? grid::loadgen::RunChaos(chaos, std::cout)
                                    : grid::loadgen::RunEscalation(escalation, std::cout);
   std::cout << std::flush;
   if (!status.ok()) {
