@@ -1,6 +1,7 @@
 #include "services/routing/routing_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/input/text.h"
 #include "common/lifecycle/moves.h"
 #include "common/lifecycle/state_machine.h"
 #include "common/policy/deadlines.h"
@@ -136,8 +137,8 @@ grpc::ServerUnaryReactor* RoutingServiceImpl::GetEvent(grpc::CallbackServerConte
       return;
     }
     if (!event->has_value()) {
-      reactor->Finish(
-          grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("event \"", id, "\" not found")));
+      reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                   absl::StrCat("event ", input::Quote(id), " not found")));
       return;
     }
     v1::Event& found = **event;
@@ -165,8 +166,8 @@ grpc::ServerUnaryReactor* RoutingServiceImpl::GetEventHistory(
       return;
     }
     if (changes->empty()) {
-      reactor->Finish(
-          grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("event \"", id, "\" not found")));
+      reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                   absl::StrCat("event ", input::Quote(id), " not found")));
       return;
     }
     for (auto& change : *changes) {
