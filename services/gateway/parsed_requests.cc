@@ -1,5 +1,6 @@
 #include "services/gateway/parsed_requests.h"
 
+#include <grpcpp/support/proto_buffer_reader.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
@@ -12,15 +13,18 @@
 namespace grid::gateway {
 
 grpc::Status ParseRequest(const grpc::ByteBuffer& bytes, google::protobuf::Message& request) {
-  std::vector<grpc::Slice> slices;
-  std::string flat;
-  if (!bytes.Dump(&slices).ok()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "request: unreadable");
-  }
-  for (const grpc::Slice& slice : slices) {
-    flat.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  if (!request.ParseFromString(flat)) {
+  // Parsed in place, as gRPC's own deserializer does (the copy shares the slices); flattened only
+  // to explain a failure.
+  grpc::ByteBuffer shared(bytes);
+  grpc::ProtoBufferReader reader(&shared);
+  if (!reader.status().ok() || !request.ParseFromZeroCopyStream(&reader)) {
+    std::vector<grpc::Slice> slices;
+    std::string flat;
+    if (bytes.Dump(&slices).ok()) {
+      for (const grpc::Slice& slice : slices) {
+        flat.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+      }
+    }
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         input::WhyUnparsable(flat, *request.GetDescriptor()));
   }
