@@ -16,6 +16,7 @@
 #include "grid/v1/metrics.grpc.pb.h"
 #include "grid/v1/routing.grpc.pb.h"
 #include "services/gateway/access.h"
+#include "services/gateway/parsed_requests.h"
 #include "services/gateway/watch_events.h"
 #include "services/gateway/watch_hub.h"
 
@@ -50,9 +51,13 @@ inline constexpr std::size_t kMaxUploadItems = 1000;
 // names the service, not its address.
 //
 // WatchEvents is a raw method (its messages are ByteBuffers) so that the watch hub serializes each
-// change once for all of its watchers; see watch_events.h.
-class GatewayServiceImpl final : public v1::GatewayService::WithRawCallbackMethod_WatchEvents<
-                                     v1::GatewayService::CallbackService> {
+// change once for all of its watchers; see watch_events.h. Every other method parses its own
+// request (parsed_requests.h): a request that does not parse or breaks a field's bound gets
+// INVALID_ARGUMENT naming the field before anything else happens.
+class GatewayServiceImpl final
+    : public ParsingService<v1::GatewayService,
+                            v1::GatewayService::WithRawCallbackMethod_WatchEvents<
+                                v1::GatewayService::CallbackService>> {
  public:
   // A call whose caller set no deadline gets `default_deadline` on its internal call, so that
   // nothing waits forever on a stuck backend. Borrows the topology.
@@ -65,9 +70,12 @@ class GatewayServiceImpl final : public v1::GatewayService::WithRawCallbackMetho
   grpc::ServerUnaryReactor* ReportEvent(grpc::CallbackServerContext* context,
                                         const v1::ReportEventRequest* request,
                                         v1::ReportEventResponse* response) override;
-  // Buffers the caller's stream (at most kMaxUploadItems), then streams it to intake.
-  grpc::ServerReadReactor<v1::UploadReportsRequest>* UploadReports(
-      grpc::CallbackServerContext* context, v1::UploadReportsResponse* response) override;
+  // UploadReports: buffers the caller's stream (at most kMaxUploadItems), then streams it to
+  // intake. Items arrive as bytes, each parsed as a unary request is: one that does not parse or
+  // breaks a bound is not sent on, and gets its own result with the error (code, message, field),
+  // as an item intake refuses does; the others are filed.
+  grpc::ServerReadReactor<grpc::ByteBuffer>* UploadReportBytes(grpc::CallbackServerContext* context,
+                                                               v1::UploadReportsResponse* response);
   grpc::ServerUnaryReactor* AcceptEvent(grpc::CallbackServerContext* context,
                                         const v1::AcceptEventRequest* request,
                                         v1::AcceptEventResponse* response) override;

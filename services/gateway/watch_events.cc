@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "grid/v1/gateway.pb.h"
+#include "services/gateway/parsed_requests.h"
 #include "services/gateway/watch_cursor.h"
 #include "services/gateway/watch_filter.h"
 #include "services/gateway/watcher.h"
@@ -84,16 +85,8 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* StartWatch(grpc::CallbackServerConte
                                                        const topology::Topology& topology,
                                                        const WatchScoper& scope) {
   v1::WatchEventsRequest request;
-  std::vector<grpc::Slice> slices;
-  std::string bytes;
-  if (request_bytes.Dump(&slices).ok()) {
-    for (const grpc::Slice& slice : slices) {
-      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-    }
-  }
-  if (!request.ParseFromString(bytes)) {
-    return RefuseWatch(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                    "request: not a grid.v1.WatchEventsRequest"));
+  if (grpc::Status parsed = ParseRequest(request_bytes, request); !parsed.ok()) {
+    return RefuseWatch(parsed);
   }
   absl::StatusOr<auth::WatchScope> reach = scope(request.unit_id());
   if (!reach.ok()) {
