@@ -41,6 +41,8 @@ constexpr std::array<Row, kRpcCount> kTable = {{
     {Rpc::kGetStats, "GetStats", G::kDenied, G::kDenied, G::kSubtree},
     {Rpc::kGetTopology, "GetTopology", G::kDenied, G::kDenied, G::kSubtree},
     {Rpc::kWatchEvents, "WatchEvents", G::kDenied, G::kDenied, G::kSubtree},
+    {Rpc::kListDeadLetters, "ListDeadLetters", G::kDenied, G::kDenied, G::kDenied},
+    {Rpc::kReplayDeadLetters, "ReplayDeadLetters", G::kDenied, G::kDenied, G::kDenied},
 }};
 
 constexpr bool TableInEnumOrder() {

@@ -25,6 +25,8 @@
 //   GetStats           -                      -                  subtree    anywhere
 //   GetTopology        -                      -                  subtree    anywhere
 //   WatchEvents        -                      -                  subtree    anywhere
+//   ListDeadLetters    -                      -                  -          anywhere
+//   ReplayDeadLetters  -                      -                  -          anywhere
 //
 // "-": PERMISSION_DENIED whatever the target. An event is in a subtree when its grid or the unit
 // that has it now is (a subdistrict operator keeps seeing an event of theirs that went up to a
@@ -68,8 +70,10 @@ enum class Rpc {
   kGetStats,
   kGetTopology,
   kWatchEvents,
+  kListDeadLetters,
+  kReplayDeadLetters,
 };
-inline constexpr int kRpcCount = static_cast<int>(Rpc::kWatchEvents) + 1;
+inline constexpr int kRpcCount = static_cast<int>(Rpc::kReplayDeadLetters) + 1;
 
 // "ReportEvent", ...
 const char* RpcName(Rpc rpc);

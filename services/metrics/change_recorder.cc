@@ -1,8 +1,7 @@
 #include "services/metrics/change_recorder.h"
 
-#include <spdlog/spdlog.h>
-
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "common/clock/clock.h"
 #include "grid/v1/types.pb.h"
 #include "services/metrics/metrics_keys.h"
@@ -106,11 +105,12 @@ ChangeFacts FactsOf(const v1::EventChange& change) {
 }
 
 ChangeRecorder::ChangeRecorder(redis::Client& redis, const topology::Topology& topology,
-                               ResponseMetrics& metrics)
+                               ResponseMetrics& metrics, std::chrono::seconds rollup_ttl)
     : redis_(redis),
       topology_(topology),
       metrics_(metrics),
-      script_(redis::Script::FromSource(std::string(store::kRecordChangeLua))) {}
+      script_(redis::Script::FromSource(std::string(store::kRecordChangeLua))),
+      rollup_ttl_(rollup_ttl) {}
 
 std::string ChangeRecorder::LevelOf(const std::string& unit_id, int fallback) const {
   if (const v1::Unit* unit = topology_.Find(unit_id)) {
@@ -120,13 +120,19 @@ std::string ChangeRecorder::LevelOf(const std::string& unit_id, int fallback) co
 }
 
 void ChangeRecorder::Handle(const store::StreamEntry& entry,
-                            std::function<void(store::Outcome)> done) {
+                            std::function<void(store::Verdict)> done) {
+  if (entry.fields.empty()) {
+    // Trimmed away since delivery: nothing to count.
+    done(store::Outcome::kAck);
+    return;
+  }
   auto change = std::make_shared<v1::EventChange>();
   const std::string& payload = entry.Field("c");
   if (payload.empty() || !change->ParseFromString(payload) || change->event_id().empty() ||
       change->subdistrict_id().empty()) {
-    // Trimmed away since delivery, or not a change: nothing to count.
-    done(store::Outcome::kAck);
+    done(store::Verdict::DeadLetter(
+        payload.empty() ? "not a live-stream entry: it has no field \"c\""
+                        : "field \"c\" is not an EventChange with an event and a subdistrict"));
     return;
   }
   const std::string& subdistrict = change->subdistrict_id();
@@ -149,14 +155,15 @@ void ChangeRecorder::Handle(const store::StreamEntry& entry,
       facts.breached ? "1" : "0",
       std::to_string(day),
       day_name,
-      std::to_string(kRollupTtlSeconds)};
+      std::to_string(rollup_ttl_.count())};
   redis_.Eval(script_, std::move(keys), std::move(args),
-              [this, change, unit = std::move(facts.unit_id), id = entry.id,
+              [this, change, unit = std::move(facts.unit_id),
                done = std::move(done)](absl::StatusOr<redis::Reply> reply) {
                 if (!reply.ok() || !reply->IsArray() || reply->elements.empty()) {
-                  spdlog::warn("recording {} ({}): {}", id, change->event_id(),
-                               reply.ok() ? reply->DebugString() : reply.status().ToString());
-                  done(store::Outcome::kRetry);
+                  // Logged (throttled) by the consumer, and dead-lettered if it keeps failing.
+                  done(store::Verdict::Retry(
+                      absl::StrCat("counting a change of ", change->event_id(), ": ",
+                                   reply.ok() ? reply->DebugString() : reply.status().ToString())));
                   return;
                 }
                 const auto& e = reply->elements;

@@ -9,6 +9,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -17,6 +18,7 @@
 #include "common/store/stream_consumer.h"
 #include "common/topology/topology.h"
 #include "grid/v1/event.pb.h"
+#include "services/metrics/metrics_keys.h"
 
 namespace grid::metrics {
 
@@ -75,12 +77,14 @@ ChangeFacts FactsOf(const v1::EventChange& change);
 // Threading: Handle runs on the Redis client's executor (the StreamConsumer's io thread).
 class ChangeRecorder final {
  public:
-  ChangeRecorder(redis::Client& redis, const topology::Topology& topology,
-                 ResponseMetrics& metrics);
+  // `rollup_ttl`: how long the daily rollups and each event's figures are kept.
+  ChangeRecorder(redis::Client& redis, const topology::Topology& topology, ResponseMetrics& metrics,
+                 std::chrono::seconds rollup_ttl = std::chrono::seconds(kRollupTtlSeconds));
 
   // A StreamConsumer handler: answers kAcked once counted (or counted before), kAck for an entry
-  // that is not a change (deleted, unreadable), kRetry when Redis failed.
-  void Handle(const store::StreamEntry& entry, std::function<void(store::Outcome)> done);
+  // deleted since delivery, a dead letter for one that is not a change (no payload, not an
+  // EventChange, no event or subdistrict), a retry when Redis failed or refused the count.
+  void Handle(const store::StreamEntry& entry, std::function<void(store::Verdict)> done);
 
  private:
   void Observe(const v1::EventChange& change, const std::string& unit_id, bool first_dispatch,
@@ -91,6 +95,7 @@ class ChangeRecorder final {
   const topology::Topology& topology_;
   ResponseMetrics& metrics_;
   redis::Script script_;
+  std::chrono::seconds rollup_ttl_;
 };
 
 }  // namespace grid::metrics
