@@ -171,6 +171,34 @@ struct ReplayRun : std::enable_shared_from_this<ReplayRun> {
   }
 };
 
+// `text` with every byte that is not part of well-formed UTF-8 written as \xNN: string fields
+// of a response must be UTF-8, and a reason may quote an entry's garbage.
+std::string Utf8(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    size_t length = byte < 0x80           ? 1
+                    : (byte >> 5) == 0x6  ? 2
+                    : (byte >> 4) == 0xe  ? 3
+                    : (byte >> 3) == 0x1e ? 4
+                                          : 0;
+    bool valid = length > 0 && i + length <= text.size();
+    for (size_t k = 1; valid && k < length; ++k) {
+      valid = (static_cast<unsigned char>(text[i + k]) >> 6) == 0x2;
+    }
+    if (valid) {
+      out.append(text, i, length);
+      i += length;
+    } else {
+      absl::StrAppend(&out, "\\x", absl::Hex(byte, absl::kZeroPad2));
+      ++i;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 v1::DeadLetter ParseDeadLetter(const std::string& subdistrict, const std::string& id,
@@ -184,17 +212,17 @@ v1::DeadLetter ParseDeadLetter(const std::string& subdistrict, const std::string
       field.set_name(name.substr(2));
       field.set_value(value);
     } else if (name == "stream") {
-      letter.set_stream(value);
+      letter.set_stream(Utf8(value));
     } else if (name == "group") {
-      letter.set_group(value);
+      letter.set_group(Utf8(value));
     } else if (name == "entry") {
-      letter.set_entry_id(value);
+      letter.set_entry_id(Utf8(value));
     } else if (name == "class") {
-      letter.set_reason_class(value);
+      letter.set_reason_class(Utf8(value));
     } else if (name == "reason") {
-      letter.set_reason(value);
+      letter.set_reason(Utf8(value));
     } else if (name == "consumer") {
-      letter.set_consumer(value);
+      letter.set_consumer(Utf8(value));
     } else if (name == "deliveries") {
       int64_t deliveries = 0;
       if (absl::SimpleAtoi(value, &deliveries)) {

@@ -84,7 +84,8 @@ class DeadLettersTest : public testing::StackTest {
     PollUntil(
         [&] {
           letters.clear();
-          for (const v1::DeadLetter& letter : List().dead_letters()) {
+          const v1::ListDeadLettersResponse listed = List();
+          for (const v1::DeadLetter& letter : listed.dead_letters()) {
             if (letter.group() == group) {
               letters.push_back(letter);
             }

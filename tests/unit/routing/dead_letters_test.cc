@@ -37,6 +37,20 @@ TEST(ParseDeadLetterTest, ReadsTheFieldsDeadLetterLuaWrites) {
   EXPECT_EQ(letter.fields(1).name(), "f:odd") << "only the first prefix is ours";
 }
 
+TEST(ParseDeadLetterTest, KeepsItsTextFieldsUtf8) {
+  // A reason may quote an entry's garbage; a response's string fields must be UTF-8.
+  const v1::DeadLetter letter =
+      ParseDeadLetter("370212001", "1-0",
+                      {{"reason", "event_id: \"\xff\x01\" is not a well-formed event id; 网格 ok"},
+                       {"f:\xfe", "\xff"}});
+  EXPECT_EQ(letter.reason(), "event_id: \"\\xff\x01\" is not a well-formed event id; 网格 ok");
+  EXPECT_EQ(letter.fields(0).name(), "\xfe") << "bytes, as stored";
+  std::string wire;
+  EXPECT_TRUE(letter.SerializeToString(&wire));
+  v1::DeadLetter back;
+  EXPECT_TRUE(back.ParseFromString(wire));
+}
+
 v1::Event EventIn(v1::EventState state, Millis closed_at, Millis updated_at) {
   v1::Event event;
   event.set_state(state);

@@ -288,9 +288,11 @@ TEST_F(StreamConsumerTest, ADrainThatCannotFinishLeavesTheEntryPendingAndTheCons
 TEST_F(StreamConsumerTest, IdleConsumersHoldingNothingAreForgotten) {
   Redis({"XGROUP", "CREATE", kStream, kGroup, "0", "MKSTREAM"});
   Add(kStream, {"id", "held"});
-  // "holder" holds an entry; "ghost" read nothing (a crash leaves such consumers behind).
+  // "holder" holds an entry; "ghost" holds nothing (a crash leaves such consumers behind); "me"
+  // is the consumer about to start.
   Redis({"XREADGROUP", "GROUP", kGroup, "holder", "COUNT", "1", "STREAMS", kStream, ">"});
-  Redis({"XREADGROUP", "GROUP", kGroup, "ghost", "COUNT", "1", "STREAMS", kStream, ">"});
+  Redis({"XGROUP", "CREATECONSUMER", kStream, kGroup, "ghost"});
+  Redis({"XGROUP", "CREATECONSUMER", kStream, kGroup, "me"});
   ASSERT_THAT(Consumers(kStream), ::testing::Contains("ghost"));
   StreamConsumer::Options options = Options();
   options.forget_idle_consumers_after = std::chrono::milliseconds(200);
