@@ -192,25 +192,13 @@ absl::Status RunSoak(const SoakOptions& options, std::ostream& out) {
   const std::string interval = std::to_string(
       std::max<long long>(1, std::llround(options.day_seconds * options.housekeeping_days)));
   testing::Stack::Options stack_options;
-  stack_options.extra_args["grid-routing"] = {"--closed-retention-seconds",
-                                              scaled(options.retention_days),
-                                              "--retention-interval-seconds",
-                                              interval,
-                                              "--trim-interval-seconds",
-                                              interval,
-                                              "--log-level",
-                                              "info"};
-  stack_options.extra_args["grid-metrics"] = {"--live-window-seconds",
-                                              scaled(options.window_days),
-                                              "--trim-interval-seconds",
-                                              interval,
-                                              "--rollup-ttl-seconds",
-                                              scaled(options.window_days),
-                                              "--log-level",
-                                              "info"};
-  for (const char* quiet : {"grid-intake", "grid-escalation", "grid-gateway"}) {
-    stack_options.extra_args[quiet] = {"--log-level", "info"};
-  }
+  stack_options.extra_args["grid-routing"] = {
+      "--closed-retention-seconds",   scaled(options.retention_days),
+      "--retention-interval-seconds", interval,
+      "--trim-interval-seconds",      interval};
+  stack_options.extra_args["grid-metrics"] = {
+      "--live-window-seconds", scaled(options.window_days), "--trim-interval-seconds", interval,
+      "--rollup-ttl-seconds",  scaled(options.window_days)};
   testing::Stack stack(stack_options);
   if (auto status = StartStack(stack, out); !status.ok()) {
     return status;
