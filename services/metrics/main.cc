@@ -9,6 +9,7 @@
 #include "services/metrics/change_recorder.h"
 #include "services/metrics/metrics_keys.h"
 #include "services/metrics/metrics_service.h"
+#include "services/metrics/rederive.h"
 #include "services/metrics/stats_reader.h"
 
 int main(int argc, char** argv) {
@@ -48,8 +49,15 @@ int main(int argc, char** argv) {
   }
   grid::server::Runtime& runtime = **created;
   grid::metrics::ResponseMetrics metrics(runtime.telemetry().registry());
-  grid::metrics::ChangeRecorder recorder(runtime.redis(), runtime.topology(), metrics,
+  // Days are the policy calendar's local days (a Beijing day for Laoshan), never UTC days.
+  const grid::metrics::LocalDays days(runtime.policy().data().calendar().utc_offset_minutes());
+  grid::metrics::ChangeRecorder recorder(runtime.redis(), runtime.topology(), days, metrics,
                                          std::chrono::seconds(rollup_ttl_seconds));
+  // Rollups of a subdistrict not yet counted in local days are re-derived from the event records
+  // while the live stream is consumed (both count each event version once).
+  grid::metrics::Rederiver rederiver(runtime.io(), runtime.redis(), recorder, runtime.clock(),
+                                     runtime.topology().subdistrict_ids(),
+                                     metrics.rederive_remaining, {});
 
   grid::store::StreamConsumer::Options options;
   for (const auto& subdistrict : runtime.topology().subdistrict_ids()) {
@@ -65,13 +73,15 @@ int main(int argc, char** argv) {
                                        std::function<void(grid::store::Verdict)> done) {
     recorder.Handle(entry, std::move(done));
   });
+  rederiver.Start();
 
   grid::metrics::StatsReader reader(runtime.redis(), runtime.topology(), runtime.policy(),
                                     runtime.clock());
   grid::metrics::OpenEventsGauges gauges(runtime.io(), reader, runtime.topology().subdistrict_ids(),
                                          metrics, std::chrono::milliseconds(gauge_interval_ms));
   gauges.Start();
-  runtime.OnDrain([&gauges](std::function<void()> done) {
+  runtime.OnDrain([&gauges, &rederiver](std::function<void()> done) {
+    rederiver.Stop();
     gauges.Stop();
     done();
   });

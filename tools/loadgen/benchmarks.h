@@ -99,4 +99,17 @@ struct SoakOptions {
 // the last day must be within 10% of the mean of the first day after the windows filled.
 absl::Status RunSoak(const SoakOptions& options, std::ostream& out);
 
+struct RederiveOptions {
+  // Events in the records when the metrics service starts without local-day rollups.
+  int events = 20000;
+  // Events in flight while seeding.
+  int window = 512;
+  // The run fails when the re-derivation takes longer.
+  int timeout_seconds = 600;
+};
+
+// The upgrade of the metrics service in place: how long re-deriving the local-day rollups from
+// the event records takes (GetStats answers UNAVAILABLE meanwhile), and that the counts are right.
+absl::Status RunRederive(const RederiveOptions& options, std::ostream& out);
+
 }  // namespace grid::loadgen
