@@ -42,6 +42,8 @@ constexpr std::array<Row, kRpcCount> kTable = {{
     {Rpc::kGetStats, "GetStats", G::kDenied, G::kSubtree, G::kSubtree},
     {Rpc::kGetTopology, "GetTopology", G::kDenied, G::kSubtree, G::kSubtree},
     {Rpc::kWatchEvents, "WatchEvents", G::kDenied, G::kOwnQueue, G::kSubtree},
+    {Rpc::kListDeadLetters, "ListDeadLetters", G::kDenied, G::kDenied, G::kDenied},
+    {Rpc::kReplayDeadLetters, "ReplayDeadLetters", G::kDenied, G::kDenied, G::kDenied},
 }};
 
 constexpr bool TableInEnumOrder() {

@@ -25,6 +25,8 @@
 //   GetStats           -                      subtree            subtree    anywhere
 //   GetTopology        -                      subtree            subtree    anywhere
 //   WatchEvents        -                      own unit's queue   subtree    anywhere
+//   ListDeadLetters    -                      -                  -          anywhere
+//   ReplayDeadLetters  -                      -                  -          anywhere
 //
 // "-": PERMISSION_DENIED whatever the target. An event is in a subtree when its grid or the unit
 // that has it now is: topology::EventInSubtree (common/topology/jurisdiction.h), the one rule
@@ -74,8 +76,10 @@ enum class Rpc {
   kGetStats,
   kGetTopology,
   kWatchEvents,
+  kListDeadLetters,
+  kReplayDeadLetters,
 };
-inline constexpr int kRpcCount = static_cast<int>(Rpc::kWatchEvents) + 1;
+inline constexpr int kRpcCount = static_cast<int>(Rpc::kReplayDeadLetters) + 1;
 
 // "ReportEvent", ...
 const char* RpcName(Rpc rpc);

@@ -8,7 +8,7 @@
 namespace grid::server {
 
 absl::StatusOr<std::unique_ptr<Host>> Host::Start(const std::string& listen,
-                                                  const std::vector<grpc::Service*>& services,
+                                                  const std::vector<Hosted>& services,
                                                   telemetry::Telemetry& telemetry) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -17,8 +17,10 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(const std::string& listen,
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &host->port_);
-  for (grpc::Service* service : services) {
-    builder.RegisterService(service);
+  host->names_.push_back("");
+  for (const Hosted& hosted : services) {
+    builder.RegisterService(hosted.service);
+    host->names_.push_back(hosted.name);
   }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
   creators.push_back(telemetry::MakeRpcMetricsInterceptor(*host->metrics_));
@@ -27,15 +29,24 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(const std::string& listen,
   if (host->server_ == nullptr || host->port_ == 0) {
     return absl::UnavailableError("cannot listen on " + listen);
   }
-  host->SetServing(true);
+  if (grpc::HealthCheckServiceInterface* health = host->server_->GetHealthCheckService()) {
+    health->SetServingStatus(kLivenessService, true);
+  }
+  host->SetReady(false);
   return host;
 }
 
 Host::~Host() { Shutdown(std::chrono::milliseconds(0)); }
 
-void Host::SetServing(bool serving) {
-  if (server_ != nullptr && server_->GetHealthCheckService() != nullptr) {
-    server_->GetHealthCheckService()->SetServingStatus(serving);
+void Host::SetReady(bool ready) {
+  if (server_ == nullptr) {
+    return;
+  }
+  if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
+    // Name by name: the all-names form would flip "liveness" too.
+    for (const std::string& name : names_) {
+      health->SetServingStatus(name, ready);
+    }
   }
 }
 
@@ -43,7 +54,10 @@ void Host::Shutdown(std::chrono::milliseconds grace) {
   if (server_ == nullptr) {
     return;
   }
-  SetServing(false);
+  // Every name, liveness too: the process is going.
+  if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
+    health->SetServingStatus(false);
+  }
   server_->Shutdown(std::chrono::system_clock::now() + grace);
   server_->Wait();
   server_.reset();

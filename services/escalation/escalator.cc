@@ -4,7 +4,9 @@
 
 #include <boost/asio/post.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "common/lifecycle/escalation.h"
+#include "common/log/throttle.h"
 #include "common/store/event_id.h"
 #include "common/store/timers.h"
 #include "common/topology/topology.h"
@@ -60,6 +62,41 @@ struct Escalator::State : std::enable_shared_from_this<State> {
   Options options;
   boost::asio::steady_timer tick;
   bool stopped = false;
+  // Claims outstanding, timers being handled, and what Drain waits on.
+  bool looking = false;
+  int handling = 0;
+  std::function<void()> drained;
+  // Looks in a row whose claims all failed (Redis unreachable): the next one waits longer.
+  int failed_looks = 0;
+  log::Throttle claim_log;
+
+  // Held by every callback of one timer's handling; the last one to go counts it done.
+  struct Handling {
+    explicit Handling(std::shared_ptr<State> state) : state(std::move(state)) {
+      ++this->state->handling;
+    }
+    ~Handling() {
+      --state->handling;
+      state->MaybeDrained();
+    }
+    std::shared_ptr<State> state;
+  };
+  using HandlingPtr = std::shared_ptr<Handling>;
+
+  void MaybeDrained() {
+    if (drained != nullptr && !looking && handling == 0) {
+      std::function<void()> done = std::move(drained);
+      drained = nullptr;
+      done();
+    }
+  }
+
+  void StartDrain(std::function<void()> done) {
+    stopped = true;
+    tick.cancel();
+    drained = std::move(done);
+    MaybeDrained();
+  }
 
   void Schedule(std::chrono::milliseconds delay) {
     tick.expires_after(delay);
@@ -70,34 +107,70 @@ struct Escalator::State : std::enable_shared_from_this<State> {
     });
   }
 
-  // One look at every subdistrict; the next look follows at once when a batch came back full.
+  // One look at every subdistrict; the next look follows at once when a batch came back full,
+  // and later and later (up to a second) while every claim fails.
   void Look() {
     const auto& subdistricts = topology.subdistrict_ids();
-    auto left = std::make_shared<size_t>(subdistricts.size());
-    auto full = std::make_shared<bool>(false);
+    struct Round {
+      size_t left = 0;
+      bool full = false;
+      size_t failed = 0;
+      std::string why;
+    };
+    auto round = std::make_shared<Round>();
+    round->left = subdistricts.size();
     const Millis now = clock.Now();
+    looking = true;
     for (const std::string& sd : subdistricts) {
-      timers.Claim(sd, now, options.lease.count(), options.batch,
-                   [self = shared_from_this(), left,
-                    full](absl::StatusOr<std::vector<store::DueTimer>> due) {
-                     if (!due.ok()) {
-                       spdlog::warn("claiming escalation timers: {}", due.status().ToString());
-                     } else {
-                       *full = *full || static_cast<int>(due->size()) == self->options.batch;
-                       for (const store::DueTimer& timer : *due) {
-                         self->Handle(timer, 1);
-                       }
-                     }
-                     if (--*left == 0 && !self->stopped) {
-                       self->Schedule(*full ? std::chrono::milliseconds(0) : self->options.tick);
-                     }
-                   });
+      timers.Claim(
+          sd, now, options.lease.count(), options.batch,
+          [self = shared_from_this(), round](absl::StatusOr<std::vector<store::DueTimer>> due) {
+            if (!due.ok()) {
+              ++round->failed;
+              round->why = due.status().ToString();
+            } else {
+              round->full = round->full || static_cast<int>(due->size()) == self->options.batch;
+              for (const store::DueTimer& timer : *due) {
+                self->Handle(timer, 1, std::make_shared<Handling>(self));
+              }
+            }
+            if (--round->left > 0) {
+              return;
+            }
+            self->looking = false;
+            self->Looked(*round);
+          });
     }
   }
 
-  void Handle(const store::DueTimer& timer, int attempt) {
-    store.Get(timer.event_id, [self = shared_from_this(), timer,
-                               attempt](absl::StatusOr<std::optional<v1::Event>> read) {
+  template <class Round>
+  void Looked(const Round& round) {
+    if (round.failed == 0) {
+      failed_looks = 0;
+      claim_log.Clear("claiming escalation timers");
+    } else {
+      claim_log.Warn(absl::StrCat("claiming escalation timers (", round.failed, " of ",
+                                  topology.subdistrict_ids().size(),
+                                  " subdistricts): ", round.why));
+      if (round.failed == topology.subdistrict_ids().size()) {
+        ++failed_looks;
+      }
+    }
+    if (stopped) {
+      MaybeDrained();
+      return;
+    }
+    std::chrono::milliseconds next = round.full ? std::chrono::milliseconds(0) : options.tick;
+    if (failed_looks > 0) {
+      next = std::min<std::chrono::milliseconds>(options.tick * (1LL << std::min(failed_looks, 10)),
+                                                 std::chrono::seconds(1));
+    }
+    Schedule(next);
+  }
+
+  void Handle(const store::DueTimer& timer, int attempt, HandlingPtr handling) {
+    store.Get(timer.event_id, [self = shared_from_this(), timer, attempt,
+                               handling](absl::StatusOr<std::optional<v1::Event>> read) {
       if (!read.ok()) {
         // Left claimed: the lease brings it back.
         self->metrics.timers.Add({{"outcome", "failed"}}).Increment();
@@ -105,7 +178,7 @@ struct Escalator::State : std::enable_shared_from_this<State> {
       }
       const std::string sd(store::SubdistrictOfEventId(timer.event_id).value_or(""));
       if (!read->has_value()) {
-        self->timers.Rearm(sd, timer.event_id, 0, 0, [](absl::StatusOr<bool>) {});
+        self->timers.Rearm(sd, timer.event_id, 0, 0, [handling](absl::StatusOr<bool>) {});
         return;
       }
       const v1::Event& event = **read;
@@ -117,15 +190,15 @@ struct Escalator::State : std::enable_shared_from_this<State> {
         // event's clock says, unless a move got there first.
         self->metrics.timers.Add({{"outcome", "rearmed"}}).Increment();
         self->timers.Rearm(sd, event.id(), event.version(), store::TimerDue(event),
-                           [](absl::StatusOr<bool>) {});
+                           [handling](absl::StatusOr<bool>) {});
         return;
       }
       const std::string from_level(topology::LevelName(event.level()));
       const std::string reason = ReasonLabel(move->change.reason_code());
       const std::string kind =
           move->change.kind() == v1::CHANGE_KIND_ESCALATED ? "escalated" : "reminded";
-      self->store.Apply(*move, [self, timer, attempt, from_level, reason,
-                                kind](absl::StatusOr<store::MoveResult> result) {
+      self->store.Apply(*move, [self, timer, attempt, from_level, reason, kind,
+                                handling](absl::StatusOr<store::MoveResult> result) {
         if (!result.ok()) {
           self->metrics.timers.Add({{"outcome", "failed"}}).Increment();
           return;
@@ -133,7 +206,7 @@ struct Escalator::State : std::enable_shared_from_this<State> {
         if (!result->applied) {
           // Another move landed in between (an accept, a manual escalation): decide again.
           if (attempt < kMaxAttempts) {
-            self->Handle(timer, attempt + 1);
+            self->Handle(timer, attempt + 1, handling);
           }
           return;
         }
@@ -159,6 +232,12 @@ Escalator::~Escalator() { Stop(); }
 
 void Escalator::Start() {
   boost::asio::post(state_->tick.get_executor(), [state = state_] { state->Look(); });
+}
+
+void Escalator::Drain(std::function<void()> done) {
+  boost::asio::post(
+      state_->tick.get_executor(),
+      [state = state_, done = std::move(done)]() mutable { state->StartDrain(std::move(done)); });
 }
 
 void Escalator::Stop() {

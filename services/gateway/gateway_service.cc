@@ -20,12 +20,13 @@ using Intake = v1::IntakeService::StubInterface::async_interface;
 using Routing = v1::RoutingService::StubInterface::async_interface;
 using Escalation = v1::EscalationService::StubInterface::async_interface;
 using Metrics = v1::MetricsService::StubInterface::async_interface;
+using DeadLetters = v1::DeadLetterService::StubInterface::async_interface;
 
 template <class Async>
 constexpr const char* ServiceName() {
   if constexpr (std::is_same_v<Async, Intake>) {
     return "intake";
-  } else if constexpr (std::is_same_v<Async, Routing>) {
+  } else if constexpr (std::is_same_v<Async, Routing> || std::is_same_v<Async, DeadLetters>) {
     return "routing";
   } else if constexpr (std::is_same_v<Async, Escalation>) {
     return "escalation";
@@ -252,10 +253,15 @@ Backends ConnectBackends(const std::string& intake, const std::string& routing,
     return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
   };
   Backends backends;
-  backends.intake = v1::IntakeService::NewStub(channel(intake));
-  backends.routing = v1::RoutingService::NewStub(channel(routing));
-  backends.escalation = v1::EscalationService::NewStub(channel(escalation));
-  backends.metrics = v1::MetricsService::NewStub(channel(metrics));
+  backends.channels = {{"intake", channel(intake)},
+                       {"routing", channel(routing)},
+                       {"escalation", channel(escalation)},
+                       {"metrics", channel(metrics)}};
+  backends.intake = v1::IntakeService::NewStub(backends.channels["intake"]);
+  backends.routing = v1::RoutingService::NewStub(backends.channels["routing"]);
+  backends.escalation = v1::EscalationService::NewStub(backends.channels["escalation"]);
+  backends.metrics = v1::MetricsService::NewStub(backends.channels["metrics"]);
+  backends.dead_letters = v1::DeadLetterService::NewStub(backends.channels["routing"]);
   return backends;
 }
 
@@ -577,6 +583,20 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::GetTopology(grpc::CallbackServerCo
   }
   reactor->Finish(grpc::Status::OK);
   return reactor;
+}
+
+grpc::ServerUnaryReactor* GatewayServiceImpl::ListDeadLetters(
+    grpc::CallbackServerContext* context, const v1::ListDeadLettersRequest* request,
+    v1::ListDeadLettersResponse* response) {
+  return Guarded(context, auth::Rpc::kListDeadLetters, backends_.dead_letters->async(),
+                 &DeadLetters::ListDeadLetters, request, response);
+}
+
+grpc::ServerUnaryReactor* GatewayServiceImpl::ReplayDeadLetters(
+    grpc::CallbackServerContext* context, const v1::ReplayDeadLettersRequest* request,
+    v1::ReplayDeadLettersResponse* response) {
+  return Guarded(context, auth::Rpc::kReplayDeadLetters, backends_.dead_letters->async(),
+                 &DeadLetters::ReplayDeadLetters, request, response);
 }
 
 grpc::Status GatewayServiceImpl::WatchJurisdiction(grpc::CallbackServerContext* context,

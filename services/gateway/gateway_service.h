@@ -5,11 +5,13 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <memory>
 #include <type_traits>
 
 #include "common/auth/authorizer.h"
 #include "common/topology/topology.h"
+#include "grid/v1/deadletters.grpc.pb.h"
 #include "grid/v1/escalation.grpc.pb.h"
 #include "grid/v1/gateway.grpc.pb.h"
 #include "grid/v1/intake.grpc.pb.h"
@@ -22,12 +24,16 @@
 
 namespace grid::gateway {
 
-// Stubs of the internal services.
+// Stubs of the internal services, and their channels (for readiness probes).
 struct Backends {
   std::unique_ptr<v1::IntakeService::Stub> intake;
   std::unique_ptr<v1::RoutingService::Stub> routing;
   std::unique_ptr<v1::EscalationService::Stub> escalation;
   std::unique_ptr<v1::MetricsService::Stub> metrics;
+  // Served by the routing process.
+  std::unique_ptr<v1::DeadLetterService::Stub> dead_letters;
+  // "intake", "routing", "escalation", "metrics" -> channel.
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels;
 };
 
 // Channels to the internal services at the given addresses (plaintext; they listen on loopback
@@ -130,6 +136,13 @@ class GatewayServiceImpl final
   grpc::ServerUnaryReactor* GetTopology(grpc::CallbackServerContext* context,
                                         const v1::GetTopologyRequest* request,
                                         v1::GetTopologyResponse* response) override;
+  // ADMIN only (the table of authorizer.h); forwarded to routing's DeadLetterService.
+  grpc::ServerUnaryReactor* ListDeadLetters(grpc::CallbackServerContext* context,
+                                            const v1::ListDeadLettersRequest* request,
+                                            v1::ListDeadLettersResponse* response) override;
+  grpc::ServerUnaryReactor* ReplayDeadLetters(grpc::CallbackServerContext* context,
+                                              const v1::ReplayDeadLettersRequest* request,
+                                              v1::ReplayDeadLettersResponse* response) override;
   // The live stream (watch_hub.h); UNAVAILABLE until SetWatchHub.
   grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchEvents(grpc::CallbackServerContext* context,
                                                           const grpc::ByteBuffer* request) override;

@@ -50,6 +50,12 @@ int main(int argc, char** argv) {
                  "changes a watcher may fall behind before it is cut off with a cursor")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  std::vector<std::string> ready_backends = {"intake", "routing", "escalation", "metrics"};
+  app.add_option("--ready-backends", ready_backends,
+                 "the services the gateway is ready only while they are (gRPC health \"\")")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"intake", "routing", "escalation", "metrics"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   grid::log::Init("gateway", flags.log_level);
   if (jwt_secret_file.empty() && !insecure_no_auth) {
@@ -77,9 +83,18 @@ int main(int argc, char** argv) {
     access = std::make_unique<grid::gateway::Access>(
         (*runtime)->topology(), grid::gateway::Access::Options{*std::move(secret), rate}, clock);
   }
-  grid::gateway::GatewayServiceImpl service(
-      grid::gateway::ConnectBackends(intake, routing, escalation, metrics), (*runtime)->topology(),
-      std::chrono::milliseconds(default_deadline_ms), std::move(access));
+  grid::gateway::Backends backends =
+      grid::gateway::ConnectBackends(intake, routing, escalation, metrics);
+  // Ready while the services it fronts are (and Redis, for the live stream).
+  for (const std::string& backend : ready_backends) {
+    (*runtime)->AddReadinessProbe(
+        backend,
+        grid::server::GrpcHealthProbe(backends.channels.at(backend),
+                                      std::chrono::milliseconds(flags.readiness_interval_ms)));
+  }
+  grid::gateway::GatewayServiceImpl service(std::move(backends), (*runtime)->topology(),
+                                            std::chrono::milliseconds(default_deadline_ms),
+                                            std::move(access));
   // One reader of the live streams for every watcher of this process, on a connection of its own
   // (XREAD BLOCK holds it).
   watch.heartbeat = std::chrono::seconds(watch_heartbeat_seconds);
@@ -92,7 +107,9 @@ int main(int argc, char** argv) {
     spdlog::warn("watch: live streams not readable yet; WatchEvents is UNAVAILABLE until they are");
   }
   service.SetWatchHub(*watch_hub);
-  const int code = (*runtime)->Serve({&service});
-  watch_hub->Stop();
-  return code;
+  (*runtime)->OnDrain([watch_hub](std::function<void()> done) {
+    watch_hub->Stop();
+    done();
+  });
+  return (*runtime)->Serve({{&service, grid::v1::GatewayService::service_full_name()}});
 }

@@ -48,6 +48,15 @@ std::string Why(const absl::StatusOr<redis::Reply>& reply) {
 
 }  // namespace
 
+std::optional<v1::EventChange> ParseLiveChange(const std::string& payload) {
+  v1::EventChange change;
+  // An empty payload parses as an empty change: not one.
+  if (payload.empty() || !change.ParseFromString(payload) || change.event_id().empty()) {
+    return std::nullopt;
+  }
+  return change;
+}
+
 // Reads the history of one resuming watcher, (from, to] per subdistrict, a page per subdistrict
 // at a time, merged by entry id, as the watcher asks for it. Next() is called by the watcher
 // with at most one request outstanding, so the state needs no lock of its own.
@@ -115,7 +124,7 @@ class WatchHub::History final : public std::enable_shared_from_this<History> {
                   absl::StrCat("cursor: too old: the live stream of subdistrict ",
                                self->hub_->subdistricts()[sd],
                                " no longer holds the changes after ", from.ToString(),
-                               " (it keeps about the last million); watch without a cursor to "
+                               " (it keeps a window of recent changes); watch without a cursor to "
                                "start from now")));
               return;
             }
@@ -252,14 +261,13 @@ class WatchHub::History final : public std::enable_shared_from_this<History> {
       next->buffer.pop_front();
       ++examined;
       positions_[entry.subdistrict] = entry.id;
-      v1::EventChange change;
-      if (!change.ParseFromString(entry.payload) ||
-          !watcher->filter().Matches(change, hub_->topology_)) {
+      std::optional<v1::EventChange> change = ParseLiveChange(entry.payload);
+      if (!change || !watcher->filter().Matches(*change, hub_->topology_)) {
         skipped = true;
         continue;
       }
       skipped = false;
-      batch.push_back(MakeChangeItem(std::move(change), entry.subdistrict, entry.id, positions_,
+      batch.push_back(MakeChangeItem(*std::move(change), entry.subdistrict, entry.id, positions_,
                                      hub_->subdistricts()));
     }
     if (skipped) {
@@ -402,45 +410,51 @@ void WatchHub::Read() {
       argv.push_back(id.ToString());
     }
   }
-  reader_.Command(std::move(argv), options_.block + std::chrono::seconds(2),
-                  [self = shared_from_this()](absl::StatusOr<redis::Reply> reply) {
-                    if (!reply.ok() || reply->IsError()) {
-                      spdlog::warn("watch: XREAD: {}; retrying", Why(reply));
-                      self->After(self->options_.retry_delay, [self] { self->Read(); });
-                      return;
-                    }
-                    // [[stream, [[id, [field, value, ...]], ...]], ...]; nil when BLOCK timed out.
-                    std::vector<Entry> entries;
-                    for (const redis::Reply& stream : reply->elements) {
-                      if (stream.elements.size() != 2) {
-                        continue;
-                      }
-                      const auto it = std::find(self->streams_.begin(), self->streams_.end(),
-                                                stream.elements[0].str);
-                      if (it != self->streams_.end()) {
-                        ParseEntries(static_cast<std::size_t>(it - self->streams_.begin()),
-                                     stream.elements[1], entries);
-                      }
-                    }
-                    // One reply lists stream by stream; watchers see them in id order across
-                    // streams.
-                    std::stable_sort(entries.begin(), entries.end(),
-                                     [](const Entry& a, const Entry& b) { return a.id < b.id; });
-                    {
-                      std::lock_guard lock(self->mu_);
-                      for (Entry& entry : entries) {
-                        v1::EventChange change;
-                        if (!change.ParseFromString(entry.payload)) {
-                          spdlog::warn("watch: {} entry {}: not an EventChange; skipped",
-                                       self->streams_[entry.subdistrict], entry.id.ToString());
-                          self->positions_[entry.subdistrict] = entry.id;
-                          continue;
-                        }
-                        self->FanOutLocked(entry.subdistrict, entry.id, std::move(change));
-                      }
-                    }
-                    self->Read();
-                  });
+  reader_.Command(
+      std::move(argv), options_.block + std::chrono::seconds(2),
+      [self = shared_from_this()](absl::StatusOr<redis::Reply> reply) {
+        if (!reply.ok() || reply->IsError()) {
+          self->read_log_.Warn(absl::StrCat("watch: XREAD: ", Why(reply), "; retrying"));
+          self->After(self->options_.retry_delay, [self] { self->Read(); });
+          return;
+        }
+        self->read_log_.Clear("watch: XREAD");
+        // [[stream, [[id, [field, value, ...]], ...]], ...]; nil when BLOCK timed out.
+        std::vector<Entry> entries;
+        for (const redis::Reply& stream : reply->elements) {
+          if (stream.elements.size() != 2) {
+            continue;
+          }
+          const auto it =
+              std::find(self->streams_.begin(), self->streams_.end(), stream.elements[0].str);
+          if (it != self->streams_.end()) {
+            ParseEntries(static_cast<std::size_t>(it - self->streams_.begin()), stream.elements[1],
+                         entries);
+          }
+        }
+        // One reply lists stream by stream; watchers see them in id order across
+        // streams.
+        std::stable_sort(entries.begin(), entries.end(),
+                         [](const Entry& a, const Entry& b) { return a.id < b.id; });
+        {
+          std::lock_guard lock(self->mu_);
+          for (Entry& entry : entries) {
+            std::optional<v1::EventChange> change = ParseLiveChange(entry.payload);
+            if (!change) {
+              self->skipped_log_.Warn(absl::StrCat("watch: ", self->streams_[entry.subdistrict],
+                                                   " entry ", entry.id.ToString(),
+                                                   ": not a change; skipped"));
+              if (self->metrics_ != nullptr) {
+                self->metrics_->entries_skipped.Increment();
+              }
+              self->positions_[entry.subdistrict] = entry.id;
+              continue;
+            }
+            self->FanOutLocked(entry.subdistrict, entry.id, *std::move(change));
+          }
+        }
+        self->Read();
+      });
 }
 
 void WatchHub::FanOutLocked(std::size_t subdistrict, StreamId id, v1::EventChange change) {

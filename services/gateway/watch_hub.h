@@ -29,6 +29,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "common/log/throttle.h"
 #include "common/redis/client.h"
 #include "common/topology/topology.h"
 #include "services/gateway/watch_cursor.h"
@@ -126,8 +127,16 @@ class WatchHub final : public std::enable_shared_from_this<WatchHub> {
   // to those under the roots whose subtree holds it (topology::RootsOfChange).
   absl::flat_hash_map<std::string, std::vector<WatcherPtr>> by_root_;
   std::size_t watcher_count_ = 0;
+  // Repeating conditions, logged without flooding.
+  log::Throttle read_log_;
+  log::Throttle skipped_log_{std::chrono::seconds(10)};
 };
 
 using WatchHubPtr = std::shared_ptr<WatchHub>;
+
+// The change in a live-stream entry's payload (field `c`), or nullopt when it is not one: empty
+// (a field of another name), not an EventChange, or a change of no event. Such an entry is
+// skipped; it never stops the reader.
+std::optional<v1::EventChange> ParseLiveChange(const std::string& payload);
 
 }  // namespace grid::gateway

@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "common/clock/clock.h"
 #include "common/store/keys.h"
 #include "grid/v1/types.pb.h"
@@ -230,12 +233,14 @@ std::vector<v1::EventChange> ParseHistory(const redis::Reply& reply) {
 }
 
 ChangeRecorder::ChangeRecorder(redis::Client& redis, const topology::Topology& topology,
-                               LocalDays days, ResponseMetrics& metrics)
+                               LocalDays days, ResponseMetrics& metrics,
+                               std::chrono::seconds rollup_ttl)
     : redis_(redis),
       topology_(topology),
       days_(days),
       metrics_(metrics),
-      script_(redis::Script::FromSource(std::string(store::kRecordChangeLua))) {}
+      script_(redis::Script::FromSource(std::string(store::kRecordChangeLua))),
+      rollup_ttl_(rollup_ttl) {}
 
 std::string ChangeRecorder::LevelOf(const std::string& unit_id, int fallback) const {
   if (const v1::Unit* unit = topology_.Find(unit_id)) {
@@ -245,13 +250,19 @@ std::string ChangeRecorder::LevelOf(const std::string& unit_id, int fallback) co
 }
 
 void ChangeRecorder::Handle(const store::StreamEntry& entry,
-                            std::function<void(store::Outcome)> done) {
+                            std::function<void(store::Verdict)> done) {
+  if (entry.fields.empty()) {
+    // Trimmed away since delivery: nothing to count.
+    done(store::Outcome::kAck);
+    return;
+  }
   auto change = std::make_shared<v1::EventChange>();
   const std::string& payload = entry.Field("c");
   if (payload.empty() || !change->ParseFromString(payload) || change->event_id().empty() ||
       change->subdistrict_id().empty()) {
-    // Trimmed away since delivery, or not a change: nothing to count.
-    done(store::Outcome::kAck);
+    done(store::Verdict::DeadLetter(
+        payload.empty() ? "not a live-stream entry: it has no field \"c\""
+                        : "field \"c\" is not an EventChange with an event and a subdistrict"));
     return;
   }
   if (change->version() <= 0) {
@@ -266,9 +277,9 @@ void ChangeRecorder::Handle(const store::StreamEntry& entry,
     Record(id, *change, *facts,
            [this, change, facts, id, done = std::move(done)](absl::StatusOr<Recorded> recorded) {
              if (!recorded.ok()) {
-               spdlog::warn("recording {} ({}): {}", id, change->event_id(),
-                            recorded.status().ToString());
-               done(store::Outcome::kRetry);
+               // Logged (throttled) by the consumer, and dead-lettered if it keeps failing.
+               done(store::Verdict::Retry(absl::StrCat("counting ", id, " (", change->event_id(),
+                                                       "): ", recorded.status().ToString())));
                return;
              }
              if (recorded->observe) {
@@ -288,8 +299,8 @@ void ChangeRecorder::Handle(const store::StreamEntry& entry,
         absl::Status status =
             reply.ok() ? reply->Expect(redis::Reply::Type::kArray) : reply.status();
         if (!status.ok()) {
-          spdlog::warn("history of {} for {}: {}", change->event_id(), id, status.ToString());
-          done(store::Outcome::kRetry);
+          done(store::Verdict::Retry(absl::StrCat("history of ", change->event_id(), " for ", id,
+                                                  ": ", status.ToString())));
           return;
         }
         record(ParseHistory(*reply));
@@ -331,9 +342,9 @@ void ChangeRecorder::Record(const std::string& entry_id, const v1::EventChange& 
       facts.final_state ? "1" : "0",
       std::to_string(day),
       day_name,
-      std::to_string(kRollupTtlSeconds),
-      std::to_string(kOpenEventStateTtlSeconds),
-      std::to_string(kClosedEventStateTtlSeconds)};
+      std::to_string(rollup_ttl_.count()),
+      std::to_string(rollup_ttl_.count()),
+      std::to_string(std::min<long long>(kClosedEventStateTtlSeconds, rollup_ttl_.count()))};
   redis_.Eval(
       script_, std::move(keys), std::move(args),
       [done = std::move(done)](absl::StatusOr<redis::Reply> reply) {

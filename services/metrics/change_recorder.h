@@ -9,6 +9,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@
 #include "common/store/stream_consumer.h"
 #include "common/topology/topology.h"
 #include "grid/v1/event.pb.h"
+#include "services/metrics/metrics_keys.h"
 #include "services/metrics/rollup.h"
 
 namespace grid::metrics {
@@ -104,13 +106,18 @@ ChangeFacts FactsOf(const v1::EventChange& change, const std::vector<v1::EventCh
 // Threading: Handle and Rederive run their callbacks on the Redis client's executor.
 class ChangeRecorder final {
  public:
+  // `rollup_ttl`: how long the daily rollups and an open event's figures are kept (a closed
+  // event's figures: kClosedEventStateTtlSeconds, or rollup_ttl if shorter).
   ChangeRecorder(redis::Client& redis, const topology::Topology& topology, LocalDays days,
-                 ResponseMetrics& metrics);
+                 ResponseMetrics& metrics,
+                 std::chrono::seconds rollup_ttl = std::chrono::seconds(kRollupTtlSeconds));
 
   // A StreamConsumer handler: answers kAcked once counted (or counted before), kAck for an entry
-  // that is not a countable change (deleted, unreadable, without a version), kRetry when Redis
-  // failed. Observes the Prometheus figures the first time a version arrives live.
-  void Handle(const store::StreamEntry& entry, std::function<void(store::Outcome)> done);
+  // deleted since delivery or a change without a version (it cannot be counted exactly once), a
+  // dead letter for one that is not a change (no payload, not an EventChange, no event or
+  // subdistrict), a retry when Redis failed. Observes the Prometheus figures the first time a
+  // version arrives live.
+  void Handle(const store::StreamEntry& entry, std::function<void(store::Verdict)> done);
 
   // Counts one change read from the event's history (the re-derivation): `before` are the
   // event's changes before it. Nothing is acknowledged and no Prometheus figure moves (they
@@ -137,6 +144,7 @@ class ChangeRecorder final {
   LocalDays days_;
   ResponseMetrics& metrics_;
   redis::Script script_;
+  std::chrono::seconds rollup_ttl_;
 };
 
 // The changes of a history list (LRANGE of store::HistoryKey); unreadable items are skipped.

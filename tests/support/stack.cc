@@ -5,6 +5,10 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -144,17 +148,16 @@ absl::Status Stack::StartService(const std::string& name) {
   return absl::OkStatus();
 }
 
-void Stack::StopService(const std::string& name, int signal) {
+int Stack::StopService(const std::string& name, int signal, std::chrono::milliseconds grace) {
   Service& service = services_.at(name);
-  if (service.process == nullptr) {
-    return;
+  if (service.process == nullptr || !service.process->Running()) {
+    return -1;
   }
   if (signal == SIGTERM) {
-    service.process->Terminate();
-  } else {
-    (void)service.process->Kill(signal);
-    service.process->Wait();
+    return service.process->Terminate(grace);
   }
+  (void)service.process->Kill(signal);
+  return service.process->Wait();
 }
 
 absl::StatusOr<std::unique_ptr<Process>> Stack::StartReplica(
@@ -241,6 +244,67 @@ absl::Status WaitServing(const std::string& address, std::chrono::milliseconds d
       },
       deadline, std::chrono::milliseconds(50));
   return serving ? absl::OkStatus() : absl::UnavailableError(address + ": " + last);
+}
+
+}  // namespace grid::testing
+
+namespace grid::testing {
+
+std::string HealthOf(const std::string& address, const std::string& service) {
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  const grpc::Status status = stub->Check(&context, request, &response);
+  if (!status.ok()) {
+    return (status.error_code() == grpc::StatusCode::NOT_FOUND ? "NOT_FOUND: " : "UNAVAILABLE: ") +
+           status.error_message();
+  }
+  return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
+}
+
+std::string HttpGet(int port, const std::string& target) {
+  try {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket socket(io);
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+    const std::string request = "GET " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    boost::asio::write(socket, boost::asio::buffer(request));
+    std::string response;
+    boost::system::error_code error;
+    boost::asio::read(socket, boost::asio::dynamic_buffer(response), error);
+    const size_t body = response.find("\r\n\r\n");
+    return body == std::string::npos ? std::string() : response.substr(body + 4);
+  } catch (const std::exception&) {
+    return std::string();
+  }
+}
+
+double MetricSample(const std::string& text, const std::string& name,
+                    const std::map<std::string, std::string>& labels) {
+  double sum = 0;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] == '#' || line.rfind(name, 0) != 0) {
+      continue;
+    }
+    const char next = line.size() > name.size() ? line[name.size()] : '\0';
+    if (next != '{' && next != ' ') {
+      continue;
+    }
+    bool match = true;
+    for (const auto& [key, value] : labels) {
+      match = match && line.find(key + "=\"" + value + "\"") != std::string::npos;
+    }
+    if (match) {
+      sum += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+  }
+  return sum;
 }
 
 }  // namespace grid::testing

@@ -45,8 +45,13 @@ class Stack final {
   absl::Status Start();
   // Starts (or restarts) one service on its same ports and waits until it is SERVING.
   absl::Status StartService(const std::string& name);
-  // Stops one service with `signal` (SIGTERM for a clean stop, SIGKILL for a crash).
-  void StopService(const std::string& name, int signal);
+  // Stops one service with `signal` (SIGTERM for a clean stop, SIGKILL for a crash); after SIGTERM
+  // it gets `grace` to exit before SIGKILL. Returns the wait status (see DescribeWaitStatus), -1
+  // when it was not running.
+  int StopService(const std::string& name, int signal,
+                  std::chrono::milliseconds grace = Process::kDefaultGrace);
+  // The service's process; null when it is not running.
+  Process* process(const std::string& name) { return services_.at(name).process.get(); }
   // Starts another instance of a service (a replica) on ports of its own, against the same Redis
   // and configuration, with `extra_args` besides the service's own; OK once it is SERVING. The
   // caller owns it; `address`, if given, receives its gRPC address.
@@ -98,5 +103,17 @@ class Stack final {
 
 // OK once the gRPC health check of `address` answers SERVING, or the last error at `deadline`.
 absl::Status WaitServing(const std::string& address, std::chrono::milliseconds deadline);
+
+// One gRPC health check of `service` ("" for the server as a whole) at `address`: "SERVING",
+// "NOT_SERVING", or the error ("UNAVAILABLE: ...", "NOT_FOUND: ...").
+std::string HealthOf(const std::string& address, const std::string& service = "");
+
+// The body of GET http://127.0.0.1:<port><target>; empty when it fails.
+std::string HttpGet(int port, const std::string& target);
+
+// The sum of the samples of `name` (exactly that series name) in Prometheus text that carry every
+// label of `labels`.
+double MetricSample(const std::string& text, const std::string& name,
+                    const std::map<std::string, std::string>& labels = {});
 
 }  // namespace grid::testing

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tools/gridctl/commands.h"
+#include "tools/gridctl/deadletters.h"
 #include "tools/gridctl/enums.h"
 #include "tools/gridctl/stats.h"
 #include "tools/gridctl/watch.h"
@@ -469,6 +470,46 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
     run.action = [&](Gateway& stub) {
       watch.json = run.json;
       return Watch(stub, watch, run.options, out, err);
+    };
+  });
+
+  // deadletters list | replay (ADMIN only)
+  auto* dead_cmd = app.add_subcommand("deadletters",
+                                      "stream entries the services could not handle (ADMIN only)");
+  dead_cmd->require_subcommand(1);
+  v1::ListDeadLettersRequest dead_list;
+  int dead_list_page_size = 100;
+  auto* dead_list_cmd = dead_cmd->add_subcommand("list", "list dead letters, oldest first");
+  dead_list_cmd->add_option("--unit", *dead_list.mutable_unit_id(),
+                            "a subdistrict (default: all of them)");
+  dead_list_cmd->add_option("--page-size", dead_list_page_size, "at most this many (1..1000)")
+      ->check(CLI::Range(1, 1000));
+  dead_list_cmd->add_option("--page-token", *dead_list.mutable_page_token(),
+                            "from the previous page's last line");
+  AddJsonFlag(dead_list_cmd, run);
+  dead_list_cmd->callback([&] {
+    dead_list.set_page_size(dead_list_page_size);
+    run.action = [&](Gateway& stub) {
+      return ListDeadLetters(stub, dead_list, run.json, run.options, out, err);
+    };
+  });
+  v1::ReplayDeadLettersRequest dead_replay;
+  std::vector<std::string> dead_ids;
+  bool dead_all = false;
+  auto* dead_replay_cmd = dead_cmd->add_subcommand(
+      "replay", "put dead letters back on their streams, to be handled again");
+  dead_replay_cmd->add_option("ids", dead_ids, "dead letter ids (as listed)");
+  dead_replay_cmd->add_option("--unit", *dead_replay.mutable_unit_id(),
+                              "the subdistrict of the ids; with --all, default all of them");
+  dead_replay_cmd->add_flag("--all", dead_all, "every dead letter (at most 1000 a call)");
+  AddJsonFlag(dead_replay_cmd, run);
+  dead_replay_cmd->callback([&] {
+    for (const std::string& id : dead_ids) {
+      dead_replay.add_ids(id);
+    }
+    dead_replay.set_all(dead_all);
+    run.action = [&](Gateway& stub) {
+      return ReplayDeadLetters(stub, dead_replay, run.json, run.options, out, err);
     };
   });
 

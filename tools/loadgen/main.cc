@@ -3,6 +3,7 @@
 //   grid-loadgen dispatch   [--events 2000] [--rate 200] [--concurrency 8]
 //   grid-loadgen escalation [--pending 100000] [--rate 1000] [--seconds 30]
 //   grid-loadgen watch      [--watchers 1000] [--rate 1000] [--seconds 10] [--via intake]
+//   grid-loadgen soak       [--days 7] [--day-seconds 60] [--reports-per-day 400]
 //   grid-loadgen rederive   [--events 20000]
 #include <spdlog/spdlog.h>
 
@@ -80,6 +81,33 @@ int main(int argc, char** argv) {
       ->add_option("--slow-rate", watch.slow_rate, "messages a slow watcher reads a second")
       ->capture_default_str();
 
+  grid::loadgen::SoakOptions soak;
+  CLI::App* soak_command = app.add_subcommand(
+      "soak",
+      "Redis memory over a simulated week of Laoshan's traffic through the whole loop, the "
+      "windows and retentions scaled from days to seconds");
+  soak_command->add_option("--days", soak.days, "simulated days")->capture_default_str();
+  soak_command->add_option("--day-seconds", soak.day_seconds, "real seconds per simulated day")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  soak_command->add_option("--reports-per-day", soak.reports_per_day, "reports a simulated day")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  soak_command
+      ->add_option("--window-days", soak.window_days,
+                   "the live stream's window and the rollups' life, in simulated days")
+      ->capture_default_str();
+  soak_command
+      ->add_option("--retention-days", soak.retention_days,
+                   "closed events' retention, in simulated days")
+      ->capture_default_str();
+  soak_command
+      ->add_option("--fill-days", soak.fill_days,
+                   "the windows have filled by the start of this day (0-based)")
+      ->capture_default_str();
+  soak_command->add_option("--concurrency", soak.concurrency, "concurrent callers")
+      ->capture_default_str();
+
   grid::loadgen::RederiveOptions rederive;
   CLI::App* rederive_command = app.add_subcommand(
       "rederive",
@@ -116,6 +144,7 @@ int main(int argc, char** argv) {
   const absl::Status status =
       dispatch_command->parsed()   ? grid::loadgen::RunDispatch(dispatch, std::cout)
       : watch_command->parsed()    ? grid::loadgen::RunWatch(watch, std::cout)
+      : soak_command->parsed()     ? grid::loadgen::RunSoak(soak, std::cout)
       : rederive_command->parsed() ? grid::loadgen::RunRederive(rederive, std::cout)
       : chaos_command->parsed()    ? grid::loadgen::RunChaos(chaos, std::cout)
                                    : grid::loadgen::RunEscalation(escalation, std::cout);

@@ -593,3 +593,25 @@ TEST_F(WatchHubTest, ACancelledWatcherIsFinishedAndDropped) {
 
 }  // namespace
 }  // namespace grid::gateway
+
+namespace grid::gateway {
+namespace {
+
+// What a live-stream entry that is not a change looks like to the hub: skipped, never fanned out
+// (an empty payload would otherwise parse as an empty change and reach every district watcher).
+TEST(ParseLiveChangeTest, OnlyAChangeOfAnEventIsOne) {
+  v1::EventChange change;
+  change.set_event_id("370212001-01HX");
+  change.set_grid_id("37021200100101");
+  const auto parsed = ParseLiveChange(change.SerializeAsString());
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->event_id(), "370212001-01HX");
+  EXPECT_FALSE(ParseLiveChange("").has_value()) << "no field c";
+  EXPECT_FALSE(ParseLiveChange("\xff\xff\xff\xff").has_value()) << "not a protobuf";
+  v1::EventChange nobody;
+  nobody.set_note("a change of no event");
+  EXPECT_FALSE(ParseLiveChange(nobody.SerializeAsString()).has_value());
+}
+
+}  // namespace
+}  // namespace grid::gateway

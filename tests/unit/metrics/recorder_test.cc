@@ -148,8 +148,9 @@ class RecorderTest : public grid::testing::RedisTest {
                                         const std::vector<store::StreamEntry>& entries) {
     std::vector<std::promise<store::Outcome>> promises(entries.size());
     for (size_t i = 0; i < entries.size(); ++i) {
-      recorder.Handle(entries[i],
-                      [&promises, i](store::Outcome outcome) { promises[i].set_value(outcome); });
+      recorder.Handle(entries[i], [&promises, i](store::Verdict verdict) {
+        promises[i].set_value(verdict.outcome);
+      });
     }
     std::vector<store::Outcome> outcomes;
     for (auto& promise : promises) {
