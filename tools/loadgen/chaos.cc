@@ -250,6 +250,20 @@ absl::StatusOr<long long> PendingEntries(testing::Stack& stack,
   return pending;
 }
 
+// Entries moved to the dead letters (a transient failure must never put one there).
+absl::StatusOr<long long> DeadLetters(testing::Stack& stack,
+                                      const std::vector<std::string>& subdistricts) {
+  long long dead = 0;
+  for (const std::string& subdistrict : subdistricts) {
+    auto length = Command(stack, {"XLEN", store::DeadLetterStream(subdistrict)});
+    if (!length.ok()) {
+      return length.status();
+    }
+    dead += length->IsInteger() ? length->integer : 0;
+  }
+  return dead;
+}
+
 }  // namespace
 
 std::vector<ChaosAction> ChaosSchedule(std::uint64_t seed, int seconds, int kills) {
@@ -502,13 +516,18 @@ absl::Status RunChaos(const ChaosOptions& options, std::ostream& out) {
       metrics_reported == findings.events && metrics_open == findings.events ? 0 : 1;
 
   const int stuck = pending == 0 ? 0 : 1;
+  auto dead_letters = DeadLetters(stack, subdistricts);
+  const long long dead = dead_letters.ok() ? *dead_letters : -1;
   out << absl::StrFormat(
       "chaos summary: seed %d, kills %d (%d with reports in flight), redis restarts %d, "
       "freezes %d, acknowledged %d, unacknowledged %d, lost %d, doubled %d, undispatched %d, "
-      "redispatched %d, stuck %s, metrics %s, internal errors %d, other errors %d, retries %d\n",
+      "redispatched %d, stuck %s, dead letters %d, metrics %s, internal errors %d, other errors "
+      "%d, "
+      "retries %d\n",
       seed, kills, kills_in_flight, redis_restarts, freezes, tally.acknowledged.load(),
       unacknowledged.load(), findings.lost, findings.doubled, findings.undispatched,
       findings.redispatched, pending == 0 ? "0" : absl::StrCat(pending, " (", pending_where, ")"),
+      dead,
       metrics_mismatch == 0 ? "= store"
                             : absl::StrFormat("reported %d open %d, store %d", metrics_reported,
                                               metrics_open, findings.events),
@@ -531,7 +550,7 @@ absl::Status RunChaos(const ChaosOptions& options, std::ostream& out) {
   }
   const bool clean = unacknowledged == 0 && findings.lost == 0 && findings.doubled == 0 &&
                      findings.undispatched == 0 && findings.redispatched == 0 &&
-                     findings.foreign == 0 && stuck == 0 && metrics_mismatch == 0 &&
+                     findings.foreign == 0 && stuck == 0 && dead == 0 && metrics_mismatch == 0 &&
                      tally.internal == 0 && tally.unexpected == 0 && kills >= 10 &&
                      redis_restarts == 2 && freezes == 1 && tally.acknowledged > 0;
   if (!clean) {

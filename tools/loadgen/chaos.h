@@ -15,7 +15,7 @@
 //      event. Then, once the consumers have settled (or a deadline passed), the store is read
 //      directly: every request id has exactly one event, which reached DISPATCHED or later and
 //      was dispatched once; the metrics service counts what the store holds; no consumer group
-//      has entries pending.
+//      has entries pending and none went to the dead letters.
 //
 // The schedule depends only on the seed and the length, so `--seed N` repeats a run's kills (the
 // load's timing, on a shared machine, is not repeatable).
