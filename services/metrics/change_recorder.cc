@@ -175,6 +175,17 @@ ChangeFacts FactsOf(const v1::EventChange& change, const std::vector<v1::EventCh
   facts.closed_on_time = step.closure && !step.breached && !breached && !suspended;
 
   auto count = [&facts](std::string_view counter) { facts.counters.push_back(counter); };
+  // A response time, counted with its count when the change carries its start and the step did
+  // not come before it (as the Prometheus histograms take them, see Observe).
+  const Millis at = FromTimestamp(change.at());
+  auto time = [&](bool known, const google::protobuf::Timestamp& from, std::string_view counter,
+                  std::string_view sum) {
+    if (!known || at < FromTimestamp(from)) {
+      return;
+    }
+    count(counter);
+    facts.amounts.emplace_back(sum, at - FromTimestamp(from));
+  };
   switch (change.kind()) {
     case v1::CHANGE_KIND_REPORTED:
       count(kReported);
@@ -199,8 +210,12 @@ ChangeFacts FactsOf(const v1::EventChange& change, const std::vector<v1::EventCh
         count(kDeferred);
       }
       break;
+    case v1::CHANGE_KIND_ACCEPTED:
+      time(change.has_clock_started_at(), change.clock_started_at(), kAccepted, kAcceptMillis);
+      break;
     case v1::CHANGE_KIND_VERIFIED:
       count(kClosed);
+      time(change.has_created_at(), change.created_at(), kClosedTimed, kCloseMillis);
       if (sends > 1) {
         count(kRedispatched);
       }
@@ -327,6 +342,10 @@ void ChangeRecorder::Record(const std::string& entry_id, const v1::EventChange& 
   std::string counters;
   for (std::string_view counter : facts.counters) {
     counters.append(counters.empty() ? "" : " ").append(counter);
+  }
+  for (const auto& [sum, amount] : facts.amounts) {
+    counters.append(counters.empty() ? "" : " ").append(sum).append("=");
+    counters.append(std::to_string(amount));
   }
   std::vector<std::string> keys = {
       store::LiveStream(subdistrict), EventStateKey(subdistrict, change.event_id()),

@@ -13,6 +13,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/redis/client.h"
@@ -93,6 +94,10 @@ struct ChangeFacts {
   bool closed_on_time = false;
   // The rollup counters this change adds one to (kReported, kDue, ...).
   std::vector<std::string_view> counters;
+  // The rollup sums this change adds to, in milliseconds (kAcceptMillis, kCloseMillis): read
+  // from the change itself (its time, its clock's start, the event's filing), so they are as
+  // final as the version and the same live or re-derived.
+  std::vector<std::pair<std::string_view, int64_t>> amounts;
 };
 
 // Whether FactsOf needs the changes before `change`: for a dispatch, a suspension, a closure or a

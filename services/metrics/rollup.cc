@@ -21,6 +21,10 @@ Counts& Counts::operator+=(const Counts& other) {
   escalated += other.escalated;
   redispatched += other.redispatched;
   supervised += other.supervised;
+  accepted += other.accepted;
+  accept_ms += other.accept_ms;
+  closed_timed += other.closed_timed;
+  close_ms += other.close_ms;
   open += other.open;
   overdue += other.overdue;
   return *this;
@@ -53,6 +57,8 @@ Scores ScoresOf(const Counts& counts) {
   scores.closure_rate = Ratio(counts.closed, counts.reported - counts.duplicates);
   scores.rework_rate = Ratio(counts.reworked, counts.closed);
   scores.first_dispatch_accuracy = Ratio(counts.closed - counts.redispatched, counts.closed);
+  scores.accept_seconds_mean = Ratio(counts.accept_ms, counts.accepted) / 1000.0;
+  scores.close_seconds_mean = Ratio(counts.close_ms, counts.closed_timed) / 1000.0;
   return scores;
 }
 
@@ -73,6 +79,10 @@ bool AddCounter(Counts& counts, std::string_view counter, int64_t value) {
       {kEscalated, &Counts::escalated},
       {kRedispatched, &Counts::redispatched},
       {kSupervised, &Counts::supervised},
+      {kAccepted, &Counts::accepted},
+      {kAcceptMillis, &Counts::accept_ms},
+      {kClosedTimed, &Counts::closed_timed},
+      {kCloseMillis, &Counts::close_ms},
   };
   for (const Named& named : kFields) {
     if (named.name == counter) {

@@ -120,6 +120,12 @@ void FillRow(const Counts& counts, v1::StatsRow& row) {
   row.set_closure_rate(scores.closure_rate);
   row.set_rework_rate(scores.rework_rate);
   row.set_first_dispatch_accuracy(scores.first_dispatch_accuracy);
+  row.set_accepted(counts.accepted);
+  row.set_accept_seconds_sum(static_cast<double>(counts.accept_ms) / 1000.0);
+  row.set_accept_seconds_mean(scores.accept_seconds_mean);
+  row.set_closed_timed(counts.closed_timed);
+  row.set_close_seconds_sum(static_cast<double>(counts.close_ms) / 1000.0);
+  row.set_close_seconds_mean(scores.close_seconds_mean);
 }
 
 absl::StatusOr<DayWindow> ResolveWindow(const v1::GetStatsRequest& request, Millis now,

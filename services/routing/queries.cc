@@ -195,6 +195,8 @@ struct Filters {
   std::vector<int> levels;
   std::optional<Millis> reported_after;
   std::optional<Millis> reported_before;
+  std::optional<bool> supervised;
+  int min_severity = v1::SEVERITY_UNSPECIFIED;
 };
 
 bool Matches(const Filters& filters, const topology::Topology& topology, const v1::Event& event) {
@@ -210,6 +212,12 @@ bool Matches(const Filters& filters, const topology::Topology& topology, const v
     return false;
   }
   if (!absl::StartsWith(event.category(), filters.category_prefix)) {
+    return false;
+  }
+  if (filters.supervised && event.supervised() != *filters.supervised) {
+    return false;
+  }
+  if (event.severity() < filters.min_severity) {
     return false;
   }
   const Millis reported = FromTimestamp(event.reported_at());
@@ -674,6 +682,16 @@ void EventQueries::ListEvents(const v1::ListEventsRequest& request,
           "levels[", i, "]: ", level, " is not a level (LEVEL_GRID to LEVEL_DISTRICT)")));
       return;
     }
+  }
+  // The same rule as WatchEvents' (SEVERITY_UNSPECIFIED: any severity).
+  if (!v1::Severity_IsValid(request.min_severity())) {
+    done(absl::InvalidArgumentError(
+        absl::StrCat("min_severity: ", request.min_severity(), " is not a severity")));
+    return;
+  }
+  filters.min_severity = request.min_severity();
+  if (request.has_supervised()) {
+    filters.supervised = request.supervised();
   }
   filters.states.assign(request.states().begin(), request.states().end());
   filters.levels.assign(request.levels().begin(), request.levels().end());

@@ -73,7 +73,8 @@ class EventQueries final {
   // bound, the page holds fewer than page_size events (possibly none) and still has a
   // next_page_token; only an empty token means the end.
   //
-  // INVALID_ARGUMENT: page_size negative, a state or level that is not one of the enum's values,
+  // INVALID_ARGUMENT: page_size negative, a state, level or min_severity that is not one of the
+  // enum's values,
   // a timestamp out of range, reported_after later than reported_before, page_token malformed or
   // issued for other filters (each naming the field). NOT_FOUND: unit_id or
   // subdistrict_id not in the topology.

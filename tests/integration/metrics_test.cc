@@ -392,6 +392,82 @@ TEST_F(MetricsTest, GetStatsScoresAKnownScenario) {
   EXPECT_THAT(table, ::testing::ContainsRegex("community +0 +0 +1 +0 +0 "));
 }
 
+// Response times from GetStats: the time to accept (the acceptance less the start of the
+// accepting unit's clock) and to close (the closure less the filing), as sums and counts per
+// level, equal to what the events' own histories say, to the millisecond.
+TEST_F(MetricsTest, GetStatsTimesAcceptanceAndClosureAsTheHistoriesSay) {
+  ASSERT_NO_FATAL_FAILURE(RunScenario());
+  AwaitTotals(3);
+  struct Timed {
+    int64_t accepted = 0;
+    Millis accept_ms = 0;
+    int64_t closed = 0;
+    Millis close_ms = 0;
+  };
+  std::map<v1::Level, Timed> want;
+  Millis late_accept_ms = -1;
+  Millis late_waited_ms = -1;
+  for (const std::string& id : EventIds()) {
+    v1::GetEventHistoryRequest request;
+    request.set_event_id(id);
+    v1::GetEventHistoryResponse history;
+    const grpc::Status status = gateway().GetEventHistory(Context().get(), request, &history);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    for (const v1::EventChange& change : history.changes()) {
+      const Millis at = FromTimestamp(change.at());
+      if (change.kind() == v1::CHANGE_KIND_ACCEPTED) {
+        ASSERT_TRUE(change.has_clock_started_at()) << id;
+        want[change.from_level()].accepted += 1;
+        want[change.from_level()].accept_ms += at - FromTimestamp(change.clock_started_at());
+        if (change.from_level() == v1::LEVEL_COMMUNITY) {
+          late_accept_ms = at - FromTimestamp(change.clock_started_at());
+          late_waited_ms = at - FromTimestamp(change.created_at());
+        }
+      } else if (change.kind() == v1::CHANGE_KIND_VERIFIED &&
+                 change.to_state() == v1::EVENT_STATE_CLOSED) {
+        want[change.from_level()].closed += 1;
+        want[change.from_level()].close_ms += at - FromTimestamp(change.created_at());
+      }
+    }
+  }
+  ASSERT_EQ(want[v1::LEVEL_GRID].accepted, 3) << "the rework's acceptance too";
+  ASSERT_EQ(want[v1::LEVEL_COMMUNITY].accepted, 1);
+  // The escalated event's clock at the community started at the escalation, after the grid's
+  // one-second accept limit ran out: its time to accept leaves that second out.
+  EXPECT_GE(late_waited_ms - late_accept_ms, 1000);
+
+  v1::GetStatsRequest by_level;
+  by_level.set_unit_id(kSubdistrict);
+  by_level.add_group_by(v1::STATS_DIMENSION_LEVEL);
+  auto levels = Stats(by_level);
+  ASSERT_TRUE(levels.ok()) << levels.status();
+  std::map<std::string, v1::StatsRow> rows;
+  for (const v1::StatsRow& r : levels->rows()) {
+    rows[r.group().at("level")] = r;
+  }
+  for (const auto& [level, name] :
+       {std::pair{v1::LEVEL_GRID, "grid"}, std::pair{v1::LEVEL_COMMUNITY, "community"}}) {
+    const Timed& expected = want[level];
+    const v1::StatsRow& row = rows[name];
+    EXPECT_EQ(row.accepted(), expected.accepted) << name;
+    EXPECT_NEAR(row.accept_seconds_sum(), expected.accept_ms / 1000.0, 1e-9) << name;
+    EXPECT_NEAR(row.accept_seconds_mean(),
+                static_cast<double>(expected.accept_ms) / 1000.0 / expected.accepted, 1e-9)
+        << name;
+    EXPECT_EQ(row.closed_timed(), expected.closed) << name;
+    EXPECT_EQ(row.closed_timed(), row.closed()) << name;
+    EXPECT_NEAR(row.close_seconds_sum(), expected.close_ms / 1000.0, 1e-9) << name;
+    EXPECT_GT(row.close_seconds_sum(), 0) << name;
+  }
+  // The district's one row is the sum of the levels'.
+  auto total = Stats(v1::GetStatsRequest());
+  ASSERT_TRUE(total.ok()) << total.status();
+  EXPECT_EQ(total->rows(0).accepted(), 4);
+  EXPECT_NEAR(total->rows(0).accept_seconds_sum(),
+              rows["grid"].accept_seconds_sum() + rows["community"].accept_seconds_sum(), 1e-9);
+  EXPECT_EQ(total->rows(0).closed_timed(), 3);
+}
+
 // A reader that died after reading an entry and before its atomic count-and-ack leaves the entry
 // pending; the one that takes it over counts it once, and the late finish of the first one (the
 // same script on the same entry) counts nothing.

@@ -367,6 +367,8 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
   std::vector<std::string> levels;
   std::string since;
   std::string until;
+  std::string list_severity;
+  std::string supervised;
   auto* list_cmd = app.add_subcommand("list", "list events by filters, newest first");
   list_cmd->add_option("--unit", *list_request.mutable_unit_id(), "in this unit's subtree");
   list_cmd->add_option("--state", states, "in any of these states, repeatable")
@@ -379,6 +381,12 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
                        "in this subdistrict");
   list_cmd->add_option("--category", *list_request.mutable_category_prefix(),
                        "category code prefix, e.g. 01");
+  list_cmd->add_option("--min-severity", list_severity, "at least this severe")
+      ->check(EnumValidator(*v1::Severity_descriptor()));
+  list_cmd
+      ->add_option("--supervised", supervised,
+                   "yes: only events pressed by the command centre (督办); no: only the others")
+      ->check(CLI::IsMember({"yes", "no"}));
   list_cmd->add_option("--since", since, "reported at or after this time (RFC 3339)")
       ->check(TimeValidator());
   list_cmd->add_option("--until", until, "reported before this time (RFC 3339)")
@@ -394,6 +402,13 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
     }
     for (const std::string& level : levels) {
       list_request.add_levels(EnumValue<v1::Level>(*v1::Level_descriptor(), level));
+    }
+    if (!list_severity.empty()) {
+      list_request.set_min_severity(
+          EnumValue<v1::Severity>(*v1::Severity_descriptor(), list_severity));
+    }
+    if (!supervised.empty()) {
+      list_request.set_supervised(supervised == "yes");
     }
     // CLI11 has checked both with TimeValidator.
     if (!since.empty()) {

@@ -41,6 +41,16 @@ std::string Percent(double rate) {
   return buffer;
 }
 
+// A mean time in seconds, "-" when nothing was timed (a 0 s mean is a real figure).
+std::string MeanSeconds(double mean, int64_t count) {
+  if (count == 0) {
+    return "-";
+  }
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.1fs", mean);
+  return buffer;
+}
+
 }  // namespace
 
 void AddStatsOptions(CLI::App* cmd, StatsArgs& args) {
@@ -128,7 +138,7 @@ std::string FormatStatsTable(const v1::GetStatsRequest& request,
   }
   for (const char* name : {"reported", "dup", "closed", "on_time", "due", "deferred", "rework",
                            "returned", "escalated", "redisp", "open", "overdue", "on_time%",
-                           "closure%", "rework%", "first_dispatch%"}) {
+                           "closure%", "rework%", "first_dispatch%", "accept_mean", "close_mean"}) {
     header.push_back(name);
   }
   std::vector<std::vector<std::string>> table = {header};
@@ -147,6 +157,8 @@ std::string FormatStatsTable(const v1::GetStatsRequest& request,
                         row.first_dispatch_accuracy()}) {
       line.push_back(Percent(rate));
     }
+    line.push_back(MeanSeconds(row.accept_seconds_mean(), row.accepted()));
+    line.push_back(MeanSeconds(row.close_seconds_mean(), row.closed_timed()));
     table.push_back(std::move(line));
   }
   std::vector<size_t> widths(header.size(), 0);

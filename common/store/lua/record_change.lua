@@ -18,7 +18,8 @@
 -- ARGV[3] the event id
 -- ARGV[4] the change's version
 -- ARGV[5] the rollup field prefix "<unit>|<category class>|<severity>|"
--- ARGV[6] the counters to add one to, separated by spaces (may be empty)
+-- ARGV[6] the counters to add to, separated by spaces (may be empty): "<counter>" adds one,
+--         "<counter>=<n>" adds the integer n (a sum of milliseconds)
 -- ARGV[7] the state after the step, a number
 -- ARGV[8] '1' when that state is final (closed, voided, cancelled)
 -- ARGV[9] the local day number of the change
@@ -48,8 +49,12 @@ end
 redis.call('HSET', st, version, live and 'l' or 'r')
 
 local counted = false
-for name in string.gmatch(ARGV[6], '%S+') do
-  redis.call('HINCRBY', KEYS[4], ARGV[5] .. name, 1)
+for token in string.gmatch(ARGV[6], '%S+') do
+  local name, amount = string.match(token, '^([^=]+)=(-?%d+)$')
+  if not name then
+    name, amount = token, '1'
+  end
+  redis.call('HINCRBY', KEYS[4], ARGV[5] .. name, amount)
   counted = true
 end
 if counted then

@@ -3,6 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sstream>
+#include <string>
+#include <vector>
+
 namespace grid::gridctl {
 namespace {
 
@@ -105,6 +109,36 @@ TEST(StatsTableTest, OneLinePerRowWithGroupCountsAndRates) {
   EXPECT_THAT(table, HasSubstr("100.0%"));
   EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 2);
   EXPECT_EQ(table.substr(table.find('\n') + 1, 2), "04") << table;
+}
+
+TEST(StatsTableTest, ShowsTheMeanTimesToAcceptAndCloseOrADashWhenNothingWasTimed) {
+  v1::GetStatsRequest request;
+  request.add_group_by(v1::STATS_DIMENSION_LEVEL);
+  v1::GetStatsResponse response;
+  v1::StatsRow& timed = *response.add_rows();
+  (*timed.mutable_group())["level"] = "community";
+  timed.set_accepted(3);
+  timed.set_accept_seconds_sum(660);
+  timed.set_accept_seconds_mean(220);
+  timed.set_closed_timed(2);
+  timed.set_close_seconds_mean(750);
+  v1::StatsRow& untimed = *response.add_rows();
+  (*untimed.mutable_group())["level"] = "zone";
+  const std::string table = FormatStatsTable(request, response);
+  EXPECT_THAT(table, HasSubstr("accept_mean"));
+  EXPECT_THAT(table, HasSubstr("close_mean"));
+  // The last two cells of the line that starts with `group`.
+  auto last_two = [&table](const std::string& group) {
+    const size_t start = table.find("\n" + group) + 1;
+    std::istringstream line(table.substr(start, table.find('\n', start) - start));
+    std::vector<std::string> cells;
+    for (std::string cell; line >> cell;) {
+      cells.push_back(cell);
+    }
+    return std::vector<std::string>(cells.end() - 2, cells.end());
+  };
+  EXPECT_THAT(last_two("community"), ::testing::ElementsAre("220.0s", "750.0s")) << table;
+  EXPECT_THAT(last_two("zone"), ::testing::ElementsAre("-", "-")) << table;
 }
 
 }  // namespace

@@ -166,6 +166,41 @@ TEST(ChangeFactsTest, PerStepCountersNeedNoHistory) {
   EXPECT_THAT(Counters(FactsOf(Change(v1::CHANGE_KIND_ACCEPTED), {})), IsEmpty());
 }
 
+using Amounts = std::vector<std::pair<std::string_view, int64_t>>;
+
+// Time to accept: the acceptance's time less the start of the accepting unit's clock, both on
+// the change, so it needs no history and is the same live or re-derived.
+TEST(ChangeFactsTest, AnAcceptanceCountsItsTimeFromTheClocksStart) {
+  v1::EventChange accepted = Change(v1::CHANGE_KIND_ACCEPTED);
+  *accepted.mutable_clock_started_at() = ToTimestamp(10'000 - 90'500);
+  const ChangeFacts facts = FactsOf(accepted, {});
+  EXPECT_THAT(Counters(facts), ElementsAre("acc"));
+  EXPECT_EQ(facts.amounts, (Amounts{{"acm", 90'500}}));
+  EXPECT_EQ(facts.unit_id, "370212001001") << "the unit that accepted";
+  EXPECT_FALSE(NeedsHistory(accepted));
+
+  *accepted.mutable_clock_started_at() = ToTimestamp(10'000);
+  EXPECT_EQ(FactsOf(accepted, {}).amounts, (Amounts{{"acm", 0}})) << "at once is 0 s, counted";
+  *accepted.mutable_clock_started_at() = ToTimestamp(10'001);
+  EXPECT_THAT(Counters(FactsOf(accepted, {})), IsEmpty()) << "a clock started after the step";
+  EXPECT_THAT(FactsOf(accepted, {}).amounts, IsEmpty());
+}
+
+TEST(ChangeFactsTest, AClosureCountsItsTimeFromFiling) {
+  std::vector<v1::EventChange> history =
+      History({v1::CHANGE_KIND_REPORTED, v1::CHANGE_KIND_DISPATCHED, v1::CHANGE_KIND_ACCEPTED,
+               v1::CHANGE_KIND_RESOLVED, v1::CHANGE_KIND_VERIFIED});
+  v1::EventChange& verified = history.back();
+  *verified.mutable_created_at() = ToTimestamp(10'000 - 3'600'000);
+  const ChangeFacts facts = FactsOf(verified, history);
+  EXPECT_THAT(Counters(facts), UnorderedElementsAre("clo", "ont", "due", "clt"));
+  EXPECT_EQ(facts.amounts, (Amounts{{"clm", 3'600'000}}));
+  verified.clear_created_at();
+  EXPECT_THAT(Counters(FactsOf(verified, history)), UnorderedElementsAre("clo", "ont", "due"))
+      << "untimed without the filing time";
+  EXPECT_THAT(FactsOf(verified, history).amounts, IsEmpty());
+}
+
 TEST(LabelsTest, AreLowerCaseEnumNamesWithoutPrefix) {
   EXPECT_EQ(LevelLabel(v1::LEVEL_ZONE), "zone");
   EXPECT_EQ(LevelLabel(0), "unspecified");

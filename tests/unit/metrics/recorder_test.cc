@@ -222,6 +222,25 @@ TEST_F(RecorderTest, CountsTheScenarioAsTheFieldScoresIt) {
   EXPECT_EQ(row.open(), 3);
   EXPECT_EQ(row.overdue(), 1);
   EXPECT_DOUBLE_EQ(row.on_time_closure_rate(), 1.0 / 3.0);
+  // Response times (scenario.h): 4 acceptances in 12 min, 3 closures in 27 min.
+  EXPECT_EQ(row.accepted(), 4);
+  EXPECT_DOUBLE_EQ(row.accept_seconds_sum(), 720);
+  EXPECT_DOUBLE_EQ(row.accept_seconds_mean(), 180);
+  EXPECT_EQ(row.closed_timed(), 3);
+  EXPECT_DOUBLE_EQ(row.close_seconds_sum(), 1620);
+  EXPECT_DOUBLE_EQ(row.close_seconds_mean(), 540);
+  std::map<std::string, v1::StatsRow> by_level;
+  for (const v1::StatsRow& level_row : outcome.stats[1].rows()) {
+    by_level[level_row.group().at("level")] = level_row;
+  }
+  EXPECT_EQ(by_level["grid"].accepted(), 1);
+  EXPECT_DOUBLE_EQ(by_level["grid"].accept_seconds_sum(), 60);
+  EXPECT_DOUBLE_EQ(by_level["grid"].close_seconds_mean(), 120);
+  EXPECT_EQ(by_level["community"].accepted(), 3);
+  EXPECT_DOUBLE_EQ(by_level["community"].accept_seconds_sum(), 660);
+  EXPECT_DOUBLE_EQ(by_level["community"].accept_seconds_mean(), 220);
+  EXPECT_EQ(by_level["community"].closed_timed(), 2);
+  EXPECT_DOUBLE_EQ(by_level["community"].close_seconds_sum(), 1500);
   EXPECT_THAT(outcome.open, UnorderedElementsAre("370212001-E4", "370212001-E7", "370212001-E8"));
   EXPECT_THAT(outcome.prometheus,
               HasSubstr("grid_events_closed_total{level=\"grid\",on_time=\"true\","
@@ -467,6 +486,12 @@ TEST_F(RecorderTest, AnUpgradeRederivesTheRollupsFromTheEventRecords) {
                                        std::chrono::seconds(10)));
 
   Outcome got = Collect(registry, kNow);
+  // The response times too: re-derived from the histories, they are what live counting gave.
+  ASSERT_EQ(want.stats[0].rows(0).accepted(), 4);
+  EXPECT_EQ(got.stats[0].rows(0).accepted(), 4);
+  EXPECT_DOUBLE_EQ(got.stats[0].rows(0).accept_seconds_sum(), 720);
+  EXPECT_EQ(got.stats[0].rows(0).closed_timed(), 3);
+  EXPECT_DOUBLE_EQ(got.stats[0].rows(0).close_seconds_sum(), 1620);
   for (size_t i = 0; i < want.stats.size(); ++i) {
     EXPECT_TRUE(MessageDifferencer::Equals(got.stats[i], want.stats[i]))
         << "request " << i << ":\n got " << got.stats[i].ShortDebugString() << "\nwant "

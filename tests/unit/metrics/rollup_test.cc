@@ -57,16 +57,54 @@ TEST(ScoresTest, ZeroDenominatorsGiveZeroScores) {
   EXPECT_EQ(scores.closure_rate, 0);
 }
 
+// Means come from sums and counts, so a union of days or groups averages exactly: two days of
+// (1 acceptance, 60 s) and (3 acceptances, 660 s) are 4 acceptances in 180 s on average, not the
+// mean of the daily means (240 s).
+TEST(ScoresTest, ResponseTimeMeansAreSumsOverCounts) {
+  Counts day1;
+  day1.accepted = 1;
+  day1.accept_ms = 60'000;
+  day1.closed_timed = 1;
+  day1.close_ms = 120'000;
+  Counts day2;
+  day2.accepted = 3;
+  day2.accept_ms = 660'000;
+  day2.closed_timed = 2;
+  day2.close_ms = 1'500'000;
+  EXPECT_DOUBLE_EQ(ScoresOf(day1).accept_seconds_mean, 60.0);
+  EXPECT_DOUBLE_EQ(ScoresOf(day2).accept_seconds_mean, 220.0);
+  Counts both = day1;
+  both += day2;
+  EXPECT_EQ(both.accepted, 4);
+  EXPECT_EQ(both.accept_ms, 720'000);
+  EXPECT_DOUBLE_EQ(ScoresOf(both).accept_seconds_mean, 180.0);
+  EXPECT_DOUBLE_EQ(ScoresOf(both).close_seconds_mean, 540.0);
+
+  // A day counted before the response times existed has closures but no timed ones: it does not
+  // dilute the mean.
+  Counts old_day;
+  old_day.closed = 5;
+  both += old_day;
+  EXPECT_DOUBLE_EQ(ScoresOf(both).close_seconds_mean, 540.0);
+  EXPECT_EQ(ScoresOf(Counts()).accept_seconds_mean, 0);
+  EXPECT_EQ(ScoresOf(Counts()).close_seconds_mean, 0);
+}
+
 TEST(CountsTest, AddCounterKnowsEveryRollupName) {
   Counts counts;
   for (std::string_view name : {kReported, kDuplicates, kClosed, kClosedOnTime, kDue, kDeferred,
-                                kReworked, kReturned, kEscalated, kRedispatched, kSupervised}) {
+                                kReworked, kReturned, kEscalated, kRedispatched, kSupervised,
+                                kAccepted, kAcceptMillis, kClosedTimed, kCloseMillis}) {
     EXPECT_TRUE(AddCounter(counts, name, 2)) << name;
   }
   EXPECT_FALSE(AddCounter(counts, "nope", 1));
   EXPECT_EQ(counts.reported, 2);
   EXPECT_EQ(counts.redispatched, 2);
   EXPECT_EQ(counts.supervised, 2);
+  EXPECT_EQ(counts.accepted, 2);
+  EXPECT_EQ(counts.accept_ms, 2);
+  EXPECT_EQ(counts.closed_timed, 2);
+  EXPECT_EQ(counts.close_ms, 2);
   Counts sum;
   sum += counts;
   sum += counts;

@@ -56,6 +56,7 @@ struct Placement {
   Millis started = 0;
   Millis limit = 0;
   bool supervised = false;
+  v1::Severity severity = v1::SEVERITY_NORMAL;
 };
 
 Placement At(v1::EventState state, v1::Level level, const std::string& unit, Millis started = kT0,
@@ -118,7 +119,7 @@ class QueriesTest : public testing::RedisTest {
     event.set_subdistrict_id(sd);
     event.set_grid_id(grid);
     event.set_category(category);
-    event.set_severity(v1::SEVERITY_NORMAL);
+    event.set_severity(placement.severity);
     event.set_state(v1::EVENT_STATE_REPORTED);
     event.set_version(1);
     *event.mutable_created_at() = ToTimestamp(created);
@@ -435,6 +436,65 @@ TEST_F(ListFiltersTest, StatesAndLevels) {
   EXPECT_THAT(ListAll(levels), ElementsAre("e", "d"));
 }
 
+// The 督办 list asks for the pressed events only: a page holds pressed events, never fewer
+// because the others were dropped after the read.
+TEST_F(QueriesTest, SupervisedIsATriStateFilter) {
+  Placement pressed = At(v1::EVENT_STATE_DISPATCHED, v1::LEVEL_GRID, kGrid1, kT0 + 1);
+  pressed.supervised = true;
+  File("pressed", kGrid1, "0102", kT0 + 1, pressed);
+  File("plain", kGrid1, "0102", kT0 + 2,
+       At(v1::EVENT_STATE_DISPATCHED, v1::LEVEL_GRID, kGrid1, kT0 + 2));
+  Placement pressed_closed = At(v1::EVENT_STATE_CLOSED, v1::LEVEL_GRID, kGrid2, kT0 + 3);
+  pressed_closed.supervised = true;
+  File("pressed-closed", kGrid2, "0102", kT0 + 3, pressed_closed);
+
+  v1::ListEventsRequest request;
+  EXPECT_THAT(ListAll(request), ElementsAre("pressed-closed", "plain", "pressed")) << "unset: both";
+  request.set_supervised(true);
+  EXPECT_THAT(ListAll(request), ElementsAre("pressed-closed", "pressed"));
+  request.set_supervised(false);
+  EXPECT_THAT(ListAll(request), ElementsAre("plain"));
+  request.set_supervised(true);
+  request.add_states(v1::EVENT_STATE_DISPATCHED);
+  EXPECT_THAT(ListAll(request), ElementsAre("pressed")) << "open and pressed";
+}
+
+TEST_F(QueriesTest, MinSeverityKeepsThatSeverityAndAbove) {
+  auto placed = [](v1::Severity severity, Millis at) {
+    Placement placement = At(v1::EVENT_STATE_DISPATCHED, v1::LEVEL_GRID, kGrid1, at);
+    placement.severity = severity;
+    return placement;
+  };
+  File("low", kGrid1, "0102", kT0 + 1, placed(v1::SEVERITY_LOW, kT0 + 1));
+  File("normal", kGrid1, "0102", kT0 + 2, placed(v1::SEVERITY_NORMAL, kT0 + 2));
+  File("high", kGrid1, "0102", kT0 + 3, placed(v1::SEVERITY_HIGH, kT0 + 3));
+  File("critical", kGrid2, "0501", kT0 + 4, placed(v1::SEVERITY_CRITICAL, kT0 + 4));
+
+  v1::ListEventsRequest request;
+  EXPECT_THAT(ListAll(request), ElementsAre("critical", "high", "normal", "low"));
+  request.set_min_severity(v1::SEVERITY_NORMAL);
+  EXPECT_THAT(ListAll(request), ElementsAre("critical", "high", "normal"));
+  request.set_min_severity(v1::SEVERITY_HIGH);
+  EXPECT_THAT(ListAll(request), ElementsAre("critical", "high"));
+  request.set_min_severity(v1::SEVERITY_CRITICAL);
+  EXPECT_THAT(ListAll(request), ElementsAre("critical"));
+  request.set_subdistrict_id(kSd1);
+  EXPECT_THAT(ListAll(request), IsEmpty()) << "filters combine with and";
+
+  // A page token is bound to the severity it was issued for.
+  v1::ListEventsRequest paged;
+  paged.set_min_severity(v1::SEVERITY_NORMAL);
+  paged.set_page_size(1);
+  auto first = List(paged);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first->next_page_token(), ::testing::Not(IsEmpty()));
+  paged.set_page_token(first->next_page_token());
+  paged.set_min_severity(v1::SEVERITY_HIGH);
+  auto other = List(paged);
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(other.status().message(), HasSubstr("page_token"));
+}
+
 TEST_F(ListFiltersTest, SubdistrictAndCategoryPrefix) {
   v1::ListEventsRequest request;
   request.set_subdistrict_id(kSd2);
@@ -698,6 +758,12 @@ TEST_F(QueriesTest, ListRequestsAreChecked) {
   auto level = List(unknown_level);
   EXPECT_EQ(level.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(level.status().message(), HasSubstr("levels[1]"));
+
+  v1::ListEventsRequest unknown_severity;
+  unknown_severity.set_min_severity(static_cast<v1::Severity>(9));
+  auto severity = List(unknown_severity);
+  EXPECT_EQ(severity.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(severity.status().message(), "min_severity: 9 is not a severity");
 
   v1::ListEventsRequest invalid_time;
   invalid_time.mutable_reported_before()->set_nanos(-1);

@@ -126,7 +126,8 @@ export class LiveData {
     }
   }
 
-  // Today's counters of the scope: one row per child unit, and the total.
+  // Today's counters of the scope (one row per child unit, and the total), and the response
+  // times per level over the last DAYS days (sums and counts, see responseByLevel).
   async refreshStats(): Promise<void> {
     if (this.statsInFlight) {
       this.statsAgain = true;
@@ -138,9 +139,11 @@ export class LiveData {
       const scope = this.store.scope;
       const day = beijingDay(Date.now());
       const from = rfc3339(day.start);
-      const [byUnit, total] = await Promise.all([
+      const days = rfc3339(beijingDay(Date.now(), DAYS - 1).start);
+      const [byUnit, total, byLevel] = await Promise.all([
         this.api.stats({ unit_id: scope, from, group_by: ['STATS_DIMENSION_UNIT'] }),
         this.api.stats({ unit_id: scope, from }),
+        this.api.stats({ unit_id: scope, from: days, group_by: ['STATS_DIMENSION_LEVEL'] }),
       ]);
       if (scope === this.store.scope) {
         this.store.setToday({
@@ -150,6 +153,7 @@ export class LiveData {
           total: total.rows?.[0] ?? null,
           at: Date.now(),
         });
+        this.store.setResponse({ scope, rows: byLevel.rows ?? [] });
       }
     } finally {
       this.statsInFlight = false;

@@ -1,5 +1,5 @@
 // The page's one store of mutable state. Changes from the live feed are applied at once into
-// bounded structures (a ring of recent changes, a capped map of open events, capped samples), and
+// bounded structures (a ring of recent changes, a capped map of open events), and
 // views are told in batches: at most once per animation frame per topic, and no more often than
 // each view asked for. So a flood of changes costs the page a constant amount of work per frame,
 // and memory stays flat however long it runs.
@@ -24,7 +24,7 @@ export type Topic =
   | 'open'
   | 'today'
   | 'daily'
-  | 'samples'
+  | 'response'
   | 'connection'
   | 'lang';
 
@@ -50,6 +50,12 @@ export interface TodayStats {
   rows: StatsRow[];
   total: StatsRow | null;
   at: number;
+}
+
+// GetStats per level over the last days: the response times (sums and counts) the chart shows.
+export interface ResponseStats {
+  scope: string;
+  rows: StatsRow[];
 }
 
 // GetStats per Beijing day, oldest first.
@@ -101,7 +107,6 @@ export class Ring<T> {
 
 export const FEED_CAPACITY = 2000;
 export const OPEN_CAPACITY = 50_000;
-export const SAMPLE_CAPACITY = 500;
 // Enough to bridge one listing of open events (seconds) at a flood's rate of closures.
 export const FINISHED_CAPACITY = 2_000;
 const LIGHT_RANK: Record<TrafficLight, number> = {
@@ -135,8 +140,6 @@ export class Store {
   readonly feed = new Ring<EventChange>(FEED_CAPACITY);
   // Open events by id, in insertion order (Map order), capped: the oldest go first.
   readonly open = new Map<string, OpenEvent>();
-  // Minutes from the start of a clock to acceptance, per level, newest last.
-  readonly acceptMinutes = new Map<Level, Ring<number>>();
   changesSeen = 0;
   // Time spent per named listener (count, total and longest ms), kept only when a benchmark asks
   // (test hooks); null otherwise.
@@ -145,6 +148,7 @@ export class Store {
   readonly charts = new Map<string, import('./lib/charts').Chart>();
   today: TodayStats | null = null;
   daily: DailyStats | null = null;
+  response: ResponseStats | null = null;
   // Events the feed saw reach a final state (version, and the order they finished in), so that a
   // listing fetched before the change does not bring them back. A listing applied forgets those
   // that finished before it was asked for; a cap bounds the rest.
@@ -254,6 +258,11 @@ export class Store {
     this.notify('daily');
   }
 
+  setResponse(response: ResponseStats): void {
+    this.response = response;
+    this.notify('response');
+  }
+
   // One change from the live feed (or the test hook that stands in for it).
   ingest(change: EventChange): void {
     this.changesSeen++;
@@ -293,24 +302,7 @@ export class Store {
       });
       this.dirty.add('open');
     }
-    if (change.kind === 'CHANGE_KIND_ACCEPTED') {
-      const started = timeMs(change.clock_started_at);
-      const at = timeMs(change.at);
-      if (Number.isFinite(started) && Number.isFinite(at) && at >= started) {
-        this.sampleAccept(change.from_level ?? change.to_level ?? 'LEVEL_UNSPECIFIED', (at - started) / 60000);
-      }
-    }
     this.requestFlush();
-  }
-
-  sampleAccept(level: Level, minutes: number): void {
-    let ring = this.acceptMinutes.get(level);
-    if (ring === undefined) {
-      ring = new Ring<number>(SAMPLE_CAPACITY);
-      this.acceptMinutes.set(level, ring);
-    }
-    ring.push(minutes);
-    this.dirty.add('samples');
   }
 
   // Open events in the subtree of the scope.

@@ -10,9 +10,9 @@ import { durationMs } from '../src/api/types';
 import { beijingDay, beijingDayStart, formatDateTime } from '../src/lib/time';
 import { Topology } from '../src/lib/topology';
 import { FEED_CAPACITY, OPEN_CAPACITY, Ring, Store } from '../src/store';
-import { type Filters, applyFilters } from '../src/views/lists';
+import { type Filters, applyFilters, eventsQuery } from '../src/views/lists';
 import { moveBody, movesFor } from '../src/views/event';
-import { closureRate, gridMarks, onTimeRate } from '../src/views/screen';
+import { closureRate, gridMarks, onTimeRate, responseByLevel } from '../src/views/screen';
 import { backlogByUnit } from '../src/views/tree';
 
 const units: Unit[] = [
@@ -206,6 +206,30 @@ describe('Rates', () => {
   });
 });
 
+describe('Response times', () => {
+  it('are the means of GetStats sums per level, lowest level first, untimed levels left out', () => {
+    expect(
+      responseByLevel([
+        { group: { level: 'community' }, accepted: '3', accept_seconds_sum: 660, closed_timed: '2', close_seconds_sum: 1500 },
+        { group: { level: 'grid' }, accepted: '1', accept_seconds_sum: 60, closed_timed: '0', close_seconds_sum: 0 },
+        { group: { level: 'zone' }, accepted: '0', closed_timed: '0', reported: '4' },
+      ]),
+    ).toEqual([
+      { level: 'LEVEL_GRID', acceptMinutes: 1, closeMinutes: null },
+      { level: 'LEVEL_COMMUNITY', acceptMinutes: 3.67, closeMinutes: 12.5 },
+    ]);
+    expect(responseByLevel([])).toEqual([]);
+  });
+  it('add rows of one level as sums, not as a mean of means', () => {
+    expect(
+      responseByLevel([
+        { group: { level: 'grid' }, accepted: '1', accept_seconds_sum: 60 },
+        { group: { level: 'grid' }, accepted: '3', accept_seconds_sum: 660 },
+      ])[0]?.acceptMinutes,
+    ).toBe(3);
+  });
+});
+
 describe('Lists', () => {
   const rows = [
     { event: { id: 'a', state: 'EVENT_STATE_DISPATCHED' as const, level: 'LEVEL_GRID' as const, category: '0102', severity: 'SEVERITY_HIGH' as const, reported_at: '2026-11-30T01:00:00Z' }, light: 'TRAFFIC_LIGHT_GREEN' as const, timeLeftMs: null },
@@ -221,6 +245,28 @@ describe('Lists', () => {
     expect(ids({ minSeverity: 'SEVERITY_NORMAL' })).toEqual(['a']);
     expect(ids({ from: '2026-11-30T10:00:00+08:00' })).toEqual(['b']);
     expect(ids({ to: '2026-11-30T10:00:00+08:00' })).toEqual(['a']);
+  });
+});
+
+describe('List queries', () => {
+  const none: Filters = { states: [], level: '', category: '', minSeverity: '', from: '', to: '' };
+  it('ask the server for pressed open events on the 督办 tab', () => {
+    const query = eventsQuery('supervised', '370212001', none, 100, '');
+    expect(query.supervised).toBe(true);
+    expect(query.states).toContain('EVENT_STATE_DISPATCHED');
+    expect(query.states).not.toContain('EVENT_STATE_CLOSED');
+    expect(eventsQuery('supervised', '', { ...none, states: ['EVENT_STATE_CLOSED'] }, 100, '').states).toEqual([
+      'EVENT_STATE_CLOSED',
+    ]);
+    expect(eventsQuery('events', '', none, 100, '').supervised).toBeUndefined();
+  });
+  it('send the severity filter as min_severity', () => {
+    expect(eventsQuery('events', '', { ...none, minSeverity: 'SEVERITY_HIGH' }, 100, '').min_severity).toBe('SEVERITY_HIGH');
+    expect(eventsQuery('events', '', none, 100, '').min_severity).toBeUndefined();
+    expect(queryString({ ...eventsQuery('supervised', '370212001', { ...none, minSeverity: 'SEVERITY_HIGH' }, 100, 't') })).toBe(
+      '?unit_id=370212001&states=EVENT_STATE_REPORTED&states=EVENT_STATE_DISPATCHED&states=EVENT_STATE_ACCEPTED' +
+        '&states=EVENT_STATE_RESOLVED&states=EVENT_STATE_SUSPENDED&min_severity=SEVERITY_HIGH&supervised=true&page_size=100&page_token=t',
+    );
   });
 });
 

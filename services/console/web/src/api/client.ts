@@ -16,6 +16,7 @@ import type {
   ListUnitQueueResponse,
   MoveResponse,
   Session,
+  Severity,
   StatsDimension,
 } from './types';
 
@@ -84,6 +85,9 @@ export interface ListEventsQuery {
   category_prefix?: string;
   reported_after?: string;
   reported_before?: string;
+  // Pressed events only (true), the others only (false), or both (unset).
+  supervised?: boolean;
+  min_severity?: Severity;
   page_size?: number;
   page_token?: string;
 }

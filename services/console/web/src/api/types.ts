@@ -280,6 +280,12 @@ export interface StatsRow {
   closure_rate?: number;
   rework_rate?: number;
   first_dispatch_accuracy?: number;
+  accepted?: Int64;
+  accept_seconds_sum?: number;
+  accept_seconds_mean?: number;
+  closed_timed?: Int64;
+  close_seconds_sum?: number;
+  close_seconds_mean?: number;
 }
 
 // Responses of the reads.

@@ -2,7 +2,7 @@
 // events, the supervised ones, and a filtered search (state, level, category, severity, time).
 // Lists are fetched on demand and bounded (a "more" button pages on, up to a cap).
 
-import { ApiError } from '../api/client';
+import { ApiError, type ListEventsQuery } from '../api/client';
 import type { Event, EventState, Level, QueueItem, Severity, TrafficLight } from '../api/types';
 import { EVENT_STATES, LEVELS, SEVERITIES, durationMs, timeMs } from '../api/types';
 import type { Context, View } from '../context';
@@ -45,8 +45,8 @@ export interface Filters {
   to: string;
 }
 
-// What the filters leave of rows the server returned: severity has no server-side filter, and
-// the other filters apply again to queue and overdue lists, which take none.
+// What the filters leave of rows the server returned: ListEvents applies every filter itself (this
+// changes nothing there), but the queue and overdue lists take none, so they apply here.
 export function applyFilters(rows: Row[], filters: Filters): Row[] {
   const from = filters.from === '' ? Number.NEGATIVE_INFINITY : Date.parse(filters.from);
   const to = filters.to === '' ? Number.POSITIVE_INFINITY : Date.parse(filters.to);
@@ -62,6 +62,30 @@ export function applyFilters(rows: Row[], filters: Filters): Row[] {
       !(reported >= to)
     );
   });
+}
+
+// The ListEvents query of the "supervised" and "events" tabs: every filter goes to the server, so
+// that a page holds page_size matching events (the 督办 list asks for pressed events, open ones
+// unless states are chosen).
+export function eventsQuery(
+  tab: 'supervised' | 'events',
+  scope: string,
+  filters: Filters,
+  pageSize: number,
+  pageToken: string,
+): ListEventsQuery {
+  return {
+    unit_id: scope,
+    states: tab === 'supervised' && filters.states.length === 0 ? OPEN_STATES : filters.states,
+    levels: filters.level === '' ? undefined : [filters.level],
+    category_prefix: filters.category,
+    min_severity: filters.minSeverity === '' ? undefined : filters.minSeverity,
+    supervised: tab === 'supervised' ? true : undefined,
+    reported_after: filters.from === '' ? undefined : rfc3339(Date.parse(filters.from)),
+    reported_before: filters.to === '' ? undefined : rfc3339(Date.parse(filters.to)),
+    page_size: pageSize,
+    page_token: pageToken,
+  };
 }
 
 function fromEvent(event: Event): Row {
@@ -211,22 +235,8 @@ export function mountLists(context: Context, initialTab: string): View {
       }
       case 'supervised':
       case 'events': {
-        const page = await api.events({
-          unit_id: scope,
-          // ListEvents has no "supervised" filter: supervised events are open ones with the flag.
-          states: tab === 'supervised' && f.states.length === 0 ? OPEN_STATES : f.states,
-          levels: f.level === '' ? undefined : [f.level],
-          category_prefix: f.category,
-          reported_after: f.from === '' ? undefined : rfc3339(Date.parse(f.from)),
-          reported_before: f.to === '' ? undefined : rfc3339(Date.parse(f.to)),
-          page_size: PAGE_SIZE,
-          page_token: pageToken,
-        });
-        const events = page.events ?? [];
-        return {
-          rows: (tab === 'supervised' ? events.filter((event) => event.supervised) : events).map(fromEvent),
-          next: page.next_page_token ?? '',
-        };
+        const page = await api.events(eventsQuery(tab, scope, f, PAGE_SIZE, pageToken));
+        return { rows: (page.events ?? []).map(fromEvent), next: page.next_page_token ?? '' };
       }
     }
   };

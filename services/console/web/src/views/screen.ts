@@ -1,8 +1,8 @@
 // The big screen (大屏): the district's grids on a map coloured by their open events and worst
 // traffic light, today's counters per unit of the scope, the live feed in traffic-light colours,
-// and the scores per Beijing day. Everything comes from the API and the live feed through the
-// store; each part redraws at most at its own pace, so a flood of changes costs a bounded amount
-// of work per frame.
+// the scores per Beijing day, and the mean response times per level from GetStats. Everything
+// comes from the API and the live feed through the store; each part redraws at most at its own
+// pace, so a flood of changes costs a bounded amount of work per frame.
 
 import type { EventChange, Level, StatsRow, TrafficLight } from '../api/types';
 import { LEVELS, int64, timeMs } from '../api/types';
@@ -74,12 +74,37 @@ function percent(rate: number | null): string {
   return rate === null ? '-' : `${(rate * 100).toFixed(1)}%`;
 }
 
-function median(values: number[]): number {
-  if (values.length === 0) {
-    return Number.NaN;
+// The mean times to accept and to close of one level, minutes; null where nothing was timed.
+export interface LevelResponse {
+  level: Level;
+  acceptMinutes: number | null;
+  closeMinutes: number | null;
+}
+
+// GetStats rows grouped by level → the mean response times per level, lowest level first, levels
+// with nothing timed left out. Means are sums over counts (accept_seconds_sum / accepted), so rows
+// of one level (should a server ever split them) add up exactly.
+export function responseByLevel(rows: readonly StatsRow[]): LevelResponse[] {
+  const sums = new Map<string, { accepted: number; acceptS: number; closed: number; closeS: number }>();
+  for (const row of rows) {
+    const level = row.group?.['level'] ?? '';
+    const sum = sums.get(level) ?? { accepted: 0, acceptS: 0, closed: 0, closeS: 0 };
+    sum.accepted += int64(row.accepted);
+    sum.acceptS += row.accept_seconds_sum ?? 0;
+    sum.closed += int64(row.closed_timed);
+    sum.closeS += row.close_seconds_sum ?? 0;
+    sums.set(level, sum);
   }
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const minutes = (seconds: number, count: number) => (count > 0 ? Number((seconds / count / 60).toFixed(2)) : null);
+  const out: LevelResponse[] = [];
+  for (const level of LEVELS) {
+    // GetStats names a level by its label: "grid" for LEVEL_GRID.
+    const sum = sums.get(level.replace('LEVEL_', '').toLowerCase());
+    if (sum !== undefined && (sum.accepted > 0 || sum.closed > 0)) {
+      out.push({ level, acceptMinutes: minutes(sum.acceptS, sum.accepted), closeMinutes: minutes(sum.closeS, sum.closed) });
+    }
+  }
+  return out;
 }
 
 export function mountScreen(context: Context): View {
@@ -350,17 +375,18 @@ export function mountScreen(context: Context): View {
   disposers.push(responseChart.dispose);
   let responseShown = '';
   const renderResponse = (): void => {
-    const levels: Level[] = LEVELS.filter((level) => (store.acceptMinutes.get(level)?.size ?? 0) > 0);
+    const stats = store.response;
+    if (stats === null || stats.scope !== store.scope) {
+      return;
+    }
+    const levels = responseByLevel(stats.rows);
     responseEmpty.hidden = levels.length > 0;
     const wasHidden = responseBox.hidden;
     responseBox.hidden = levels.length === 0;
     if (levels.length === 0) {
       return;
     }
-    const medians = levels.map((level) =>
-      Number(median(store.acceptMinutes.get(level)!.newest(Number.MAX_SAFE_INTEGER)).toFixed(2)),
-    );
-    const signature = `${lang()}|${levels.join()}|${medians.join()}`;
+    const signature = `${lang()}|${JSON.stringify(levels)}`;
     if (signature === responseShown && !wasHidden) {
       return;
     }
@@ -370,11 +396,12 @@ export function mountScreen(context: Context): View {
     }
     responseChart.chart.setOption({
       animation: false,
-      grid: { left: 48, right: 12, top: 12, bottom: 24 },
+      grid: { left: 48, right: 12, top: 30, bottom: 24 },
+      legend: { textStyle: { color: TEXT_COLOR }, top: 0 },
       tooltip: { trigger: 'axis' },
       xAxis: {
         type: 'category',
-        data: levels.map(levelName),
+        data: levels.map((row) => levelName(row.level)),
         axisLabel: { color: TEXT_COLOR },
         axisLine: { lineStyle: { color: AXIS_COLOR } },
       },
@@ -386,9 +413,17 @@ export function mountScreen(context: Context): View {
       series: [
         {
           id: 'accept',
+          name: lang() === 'zh' ? '平均受理时长' : 'Mean time to accept',
           type: 'bar',
-          data: medians,
+          data: levels.map((row) => row.acceptMinutes),
           itemStyle: { color: '#f2c12e' },
+        },
+        {
+          id: 'close',
+          name: lang() === 'zh' ? '平均结案时长' : 'Mean time to close',
+          type: 'bar',
+          data: levels.map((row) => row.closeMinutes),
+          itemStyle: { color: '#5b8def' },
         },
       ],
     });
@@ -399,7 +434,7 @@ export function mountScreen(context: Context): View {
     store.subscribe(['open', 'scope', 'topology'], renderMap, MAP_INTERVAL_MS, 'map'),
     store.subscribe(['today', 'scope', 'topology'], renderCounters, CHART_INTERVAL_MS, 'counters'),
     store.subscribe(['daily', 'scope'], renderOntime, CHART_INTERVAL_MS, 'ontime'),
-    store.subscribe(['samples'], renderResponse, CHART_INTERVAL_MS, 'response'),
+    store.subscribe(['response', 'scope', 'lang'], renderResponse, CHART_INTERVAL_MS, 'response'),
   ];
   renderFeed();
   renderMap();
