@@ -142,7 +142,7 @@ grpc::ServerUnaryReactor* EscalationServiceImpl::ListOverdueEvents(
     }
     reactor->Finish(grpc::Status::OK);
   };
-  auto fetch_all = [this, gather, finish, reactor]() {
+  auto fetch_all = [this, gather, finish]() {
     std::sort(gather->ids.begin(), gather->ids.end());
     gather->ids.erase(std::unique(gather->ids.begin(), gather->ids.end()), gather->ids.end());
     if (gather->ids.empty()) {
@@ -161,7 +161,7 @@ grpc::ServerUnaryReactor* EscalationServiceImpl::ListOverdueEvents(
       });
     }
   };
-  auto collect = [gather, fetch_all, reactor](absl::StatusOr<redis::Reply> reply) {
+  auto collect = [gather, fetch_all](absl::StatusOr<redis::Reply> reply) {
     if (reply.ok() && reply->IsArray()) {
       for (const redis::Reply& id : reply->elements) {
         gather->ids.push_back(id.str);
