@@ -1,4 +1,4 @@
-// The two benchmarks of grid-loadgen. Each starts its own stack (a fresh redis-server and the five
+// The benchmarks of grid-loadgen. Each starts its own stack (a fresh redis-server and the five
 // service binaries on free ports of 127.0.0.1), drives it within bounds of count and time, prints
 // its figures to `out`, and stops the stack. A non-OK status means the run is not valid (a call
 // failed, an event did not get where it must): the figures printed before it are not to be quoted.
@@ -73,5 +73,18 @@ struct WatchOptions {
 // Live-stream delivery latency: per change and watcher, its receipt time minus EventChange.at,
 // median and p99 over all (non-slow) watchers; a phase without and one with slow watchers.
 absl::Status RunWatch(const WatchOptions& options, std::ostream& out);
+
+struct RederiveOptions {
+  // Events in the records when the metrics service starts without local-day rollups.
+  int events = 20000;
+  // Events in flight while seeding.
+  int window = 512;
+  // The run fails when the re-derivation takes longer.
+  int timeout_seconds = 600;
+};
+
+// The upgrade of the metrics service in place: how long re-deriving the local-day rollups from
+// the event records takes (GetStats answers UNAVAILABLE meanwhile), and that the counts are right.
+absl::Status RunRederive(const RederiveOptions& options, std::ostream& out);
 
 }  // namespace grid::loadgen
