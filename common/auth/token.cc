@@ -157,7 +157,8 @@ absl::StatusOr<v1::Actor> TokenVerifier::Verify(std::string_view token) const {
     return Unauthenticated("no exp claim");
   }
   const Millis now = clock_.Now();
-  if (static_cast<Millis>(expires_at) * 1000 <= now) {
+  // In seconds, as the claim is: a far-future exp in milliseconds would overflow.
+  if (expires_at <= now / 1000) {
     return Unauthenticated(absl::StrCat("expired ", (now / 1000 - expires_at), " s ago"));
   }
   const char* subject = jwt_get_grant(jwt.get(), "sub");

@@ -149,7 +149,7 @@ grpc::ServerUnaryReactor* EscalationServiceImpl::ListOverdueEvents(
     }
     reactor->Finish(grpc::Status::OK);
   };
-  auto fetch_all = [this, gather, finish, reactor]() {
+  auto fetch_all = [this, gather, finish]() {
     if (!gather->status.ok()) {
       finish();
       return;
@@ -174,7 +174,7 @@ grpc::ServerUnaryReactor* EscalationServiceImpl::ListOverdueEvents(
       });
     }
   };
-  auto collect = [gather, fetch_all, reactor](absl::StatusOr<redis::Reply> result) {
+  auto collect = [gather, fetch_all](absl::StatusOr<redis::Reply> result) {
     absl::StatusOr<redis::Reply> reply = redis::Checked(std::move(result));
     if (reply.ok()) {
       gather->status.Update(reply->Expect(redis::Reply::Type::kArray));

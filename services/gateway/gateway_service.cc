@@ -387,6 +387,7 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::Guarded(
           }
           if constexpr (std::is_same_v<Response, v1::GetEventResponse>) {
             // GetEvent itself: the read is the answer.
+            (void)send;
             *response = std::move(read->response);
             reactor->Finish(grpc::Status::OK);
           } else {

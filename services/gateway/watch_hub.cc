@@ -10,37 +10,13 @@
 #include "absl/strings/str_cat.h"
 #include "common/store/keys.h"
 #include "common/topology/jurisdiction.h"
+#include "services/gateway/live_stream.h"
 
 namespace grid::gateway {
 namespace {
 
-// One entry of a live stream.
-struct Entry {
-  std::size_t subdistrict = 0;
-  StreamId id;
-  std::string payload;  // Field `c`: a serialized EventChange.
-};
-
-// Appends the entries of an XRANGE-shaped reply ([[id, [field, value, ...]], ...]).
-void ParseEntries(std::size_t subdistrict, const redis::Reply& entries, std::vector<Entry>& out) {
-  for (const redis::Reply& entry : entries.elements) {
-    if (entry.elements.size() != 2) {
-      continue;
-    }
-    const std::optional<StreamId> id = StreamId::Parse(entry.elements[0].str);
-    if (!id) {
-      continue;
-    }
-    Entry parsed{subdistrict, *id, {}};
-    const std::vector<redis::Reply>& fields = entry.elements[1].elements;
-    for (std::size_t f = 0; f + 1 < fields.size(); f += 2) {
-      if (fields[f].str == "c") {
-        parsed.payload = fields[f + 1].str;
-      }
-    }
-    out.push_back(std::move(parsed));
-  }
-}
+using live_stream::Entry;
+using live_stream::ParseEntries;
 
 std::string Why(const absl::StatusOr<redis::Reply>& reply) {
   return reply.ok() ? reply->str : std::string(reply.status().message());

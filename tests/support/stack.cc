@@ -18,6 +18,7 @@
 #include "tests/support/paths.h"
 #include "tests/support/poll.h"
 #include "tests/support/ports.h"
+#include "tests/support/sanitizer_reports.h"
 
 namespace grid::testing {
 
@@ -65,6 +66,11 @@ Stack::~Stack() {
   guard_.reset();
   io_.stop();
   io_thread_.join();
+  // Sanitized services (build-san/) report memory errors, undefined behaviour and leaks in their
+  // logs, which go with the directory.
+  if (const std::string reports = SanitizerReports(dir_); !reports.empty()) {
+    ADD_FAILURE() << reports;
+  }
   std::error_code ignored;
   std::filesystem::remove_all(dir_, ignored);
 }

@@ -6,6 +6,7 @@
 #include <jwt.h>
 
 #include <cstdlib>
+#include <limits>
 
 #include "tests/support/paths.h"
 
@@ -122,6 +123,14 @@ std::string SignRaw(const std::vector<std::pair<std::string, std::string>>& clai
   free(encoded);
   jwt_free(jwt);
   return token;
+}
+
+TEST_F(TokenTest, AFarFutureExpiryIsNotExpired) {
+  // Found by the token fuzz target: exp * 1000 overflowed, and the token read as expired.
+  const auto actor = Verify(SignRaw({{"sub", "x"}, {"role", "ADMIN"}, {"unit", "370212"}},
+                                    std::numeric_limits<long>::max()));
+  ASSERT_TRUE(actor.ok()) << actor.status();
+  EXPECT_EQ(actor->subject(), "x");
 }
 
 TEST_F(TokenTest, AnUnknownRoleIsRefused) {
