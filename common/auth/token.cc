@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/input/text.h"
 
 namespace grid::auth {
 namespace {
@@ -75,6 +76,16 @@ absl::StatusOr<std::string> IssueToken(const Claims& claims, std::string_view se
   }
   if (RoleClaim(claims.role) == "UNSPECIFIED") {
     return absl::InvalidArgumentError("role: one of WORKER, HANDLER, OPERATOR, ADMIN");
+  }
+  // libjwt takes C strings and JSON holds text: a claim with a NUL byte or bytes that are not
+  // UTF-8 would be signed as something else than what was asked (cut at the NUL, or mangled).
+  for (const auto& [field, value] :
+       {std::pair<const char*, const std::string&>("subject", claims.subject),
+        std::pair<const char*, const std::string&>("unit", claims.unit_id)}) {
+    if (value.find('\0') != std::string::npos || input::Utf8Length(value) < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": must be UTF-8 text without NUL characters"));
+    }
   }
   jwt_t* raw = nullptr;
   if (jwt_new(&raw) != 0) {
