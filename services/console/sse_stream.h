@@ -1,0 +1,108 @@
+// The live feed (API.md, "The live feed"): one browser's Server-Sent Events stream over one
+// WatchEvents call, and the SSE framing it writes.
+//
+// Admission: the gateway's refusals come at once, so the HTTP answer waits for the call's first
+// message, its end, or `admit` — whichever is first; a refusal becomes an ordinary error response.
+// After that: each change is a message whose id is its cursor, a gateway heartbeat an id-only
+// block, and when the gateway cuts the call off (RESOURCE_EXHAUSTED with a cursor) or goes away
+// (UNAVAILABLE), the stream resumes the call from the last cursor it passed on, so the browser sees
+// no gap and no duplicate. Any other end is sent as `event: end` and the stream closes. A browser
+// that falls behind is the connection's business (its send buffer is bounded): the stream only
+// stops when the exchange closes.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "grid/v1/gateway.pb.h"
+#include "services/console/console_metrics.h"
+#include "services/console/exchange.h"
+#include "services/console/gateway.h"
+
+namespace grid::console {
+
+// SSE framing (the WHATWG "server-sent events" format), one block each.
+// "retry: 1000\n\n"
+std::string SseRetry(std::chrono::milliseconds delay);
+// "id: <id>\ndata: <json>\n\n": a default (message) event.
+std::string SseMessage(std::string_view id, std::string_view json);
+// ": heartbeat\nid: <id>\n\n": moves the browser's last event id, dispatches nothing.
+std::string SseHeartbeat(std::string_view id);
+// ": keep-alive\n\n"
+std::string SseKeepAlive();
+// "event: end\ndata: <json>\n\n"
+std::string SseEnd(std::string_view json);
+
+struct SseOptions {
+  // The retry: hint sent first.
+  std::chrono::milliseconds retry{1000};
+  // How long the HTTP answer waits for a refusal before it says 200.
+  std::chrono::milliseconds admit{250};
+  // A keep-alive comment after this long without writing anything.
+  std::chrono::milliseconds keepalive{15000};
+  // Back-off of resumes after UNAVAILABLE or a rate limit, doubling from min to max.
+  std::chrono::milliseconds resume_min{100};
+  std::chrono::milliseconds resume_max{5000};
+};
+
+// Lifetime: shared; kept alive by its gateway call (the observer) and its timers until the
+// exchange closes and the call has ended. Its state lives on a strand of `io`.
+class SseStream final : public WatchObserver, public std::enable_shared_from_this<SseStream> {
+ public:
+  // Starts the gateway call of `request` (its cursor already the resume point) with `token` and
+  // answers on `exchange`. `version`: the request's HTTP version.
+  static std::shared_ptr<SseStream> Start(boost::asio::io_context& io, Gateway& gateway,
+                                          const SseOptions& options, std::string token,
+                                          v1::WatchEventsRequest request, ExchangePtr exchange,
+                                          unsigned version, ConsoleMetrics& metrics);
+
+  SseStream(boost::asio::io_context& io, Gateway& gateway, const SseOptions& options,
+            std::string token, v1::WatchEventsRequest request, ExchangePtr exchange,
+            unsigned version, ConsoleMetrics& metrics);
+  ~SseStream() override;
+
+  void OnMessage(const v1::WatchEventsResponse& message) override;
+  void OnEnd(const grpc::Status& status, const WatchEnd& end) override;
+
+ private:
+  enum class Phase { kAdmitting, kStreaming, kDone };
+
+  void Begin();
+  void Admit();
+  void Deliver(std::string text, std::string cursor);
+  void Ended(const grpc::Status& status, const WatchEnd& end);
+  void ResumeAfter(std::chrono::milliseconds delay);
+  void Resume();
+  void Send(std::string text);
+  void ScheduleKeepAlive();
+  void Stop();
+  // Ends the stream's own business: timers, the gauge.
+  void Finish();
+
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  Gateway& gateway_;
+  const SseOptions options_;
+  const std::string token_;
+  v1::WatchEventsRequest request_;
+  ExchangePtr exchange_;
+  const unsigned version_;
+  ConsoleMetrics& metrics_;
+
+  // On the strand:
+  Phase phase_ = Phase::kAdmitting;
+  WatchCallPtr call_;
+  std::string last_cursor_;
+  boost::asio::steady_timer admit_timer_;
+  boost::asio::steady_timer keepalive_timer_;
+  boost::asio::steady_timer resume_timer_;
+  bool wrote_since_keepalive_ = false;
+  std::chrono::milliseconds backoff_{0};
+  bool counted_ = false;
+};
+
+}  // namespace grid::console
