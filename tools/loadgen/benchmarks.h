@@ -1,4 +1,4 @@
-// The two benchmarks of grid-loadgen. Each starts its own stack (a fresh redis-server and the five
+// The benchmarks of grid-loadgen. Each starts its own stack (a fresh redis-server and the five
 // service binaries on free ports of 127.0.0.1), drives it within bounds of count and time, prints
 // its figures to `out`, and stops the stack. A non-OK status means the run is not valid (a call
 // failed, an event did not get where it must): the figures printed before it are not to be quoted.
@@ -73,5 +73,27 @@ struct WatchOptions {
 // Live-stream delivery latency: per change and watcher, its receipt time minus EventChange.at,
 // median and p99 over all (non-slow) watchers; a phase without and one with slow watchers.
 absl::Status RunWatch(const WatchOptions& options, std::ostream& out);
+
+struct ConsoleBenchOptions {
+  // Server-Sent Events clients on the console (/api/v1/watch): `district_clients` of the whole
+  // district, the rest spread round-robin over the communities.
+  int clients = 500;
+  int district_clients = 10;
+  // gRPC WatchEvents watchers of the same mix on the gateway, at the same time: the baseline
+  // (0: none).
+  int grpc_watchers = 500;
+  // Connections the gRPC watchers share.
+  int channels = 8;
+  // Reports per second for `seconds` (after a warm-up of up to 3 s), through intake or the
+  // gateway.
+  double rate = 200;
+  int seconds = 10;
+  std::string via = "intake";
+  int concurrency = 8;
+};
+
+// Live-feed delivery latency through the console: per change and SSE client, its receipt time
+// minus EventChange.at; beside the same figure for gRPC watchers of the gateway in the same run.
+absl::Status RunConsole(const ConsoleBenchOptions& options, std::ostream& out);
 
 }  // namespace grid::loadgen

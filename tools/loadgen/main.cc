@@ -3,6 +3,7 @@
 //   grid-loadgen dispatch   [--events 2000] [--rate 200] [--concurrency 8]
 //   grid-loadgen escalation [--pending 100000] [--rate 1000] [--seconds 30]
 //   grid-loadgen watch      [--watchers 1000] [--rate 1000] [--seconds 10] [--via intake]
+//   grid-loadgen console    [--clients 500] [--rate 200] [--seconds 10] [--grpc-watchers 500]
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -78,14 +79,41 @@ int main(int argc, char** argv) {
       ->add_option("--slow-rate", watch.slow_rate, "messages a slow watcher reads a second")
       ->capture_default_str();
 
+  grid::loadgen::ConsoleBenchOptions console;
+  CLI::App* console_command = app.add_subcommand(
+      "console",
+      "live-feed delivery latency through the console (Server-Sent Events) beside gRPC "
+      "watchers of the gateway in the same run");
+  console_command->add_option("--clients", console.clients, "SSE clients on the console")
+      ->capture_default_str();
+  console_command
+      ->add_option("--district-clients", console.district_clients,
+                   "of them, clients of the whole district (the rest watch one community each); "
+                   "the gRPC watchers take the same mix")
+      ->capture_default_str();
+  console_command
+      ->add_option("--grpc-watchers", console.grpc_watchers,
+                   "gRPC WatchEvents watchers on the gateway at the same time (the baseline)")
+      ->capture_default_str();
+  console_command->add_option("--channels", console.channels, "connections the gRPC watchers share")
+      ->capture_default_str();
+  console_command->add_option("--rate", console.rate, "reports per second")->capture_default_str();
+  console_command->add_option("--seconds", console.seconds, "length of the measured window")
+      ->capture_default_str();
+  console_command->add_option("--via", console.via, "where reports go: intake or gateway")
+      ->capture_default_str();
+  console_command->add_option("--concurrency", console.concurrency, "concurrent report callers")
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   // The stack's own Redis client logs its connects at info; the figures are what matters here.
   spdlog::set_level(spdlog::level::warn);
 
   const absl::Status status =
-      dispatch_command->parsed() ? grid::loadgen::RunDispatch(dispatch, std::cout)
-      : watch_command->parsed()  ? grid::loadgen::RunWatch(watch, std::cout)
-                                 : grid::loadgen::RunEscalation(escalation, std::cout);
+      dispatch_command->parsed()  ? grid::loadgen::RunDispatch(dispatch, std::cout)
+      : watch_command->parsed()   ? grid::loadgen::RunWatch(watch, std::cout)
+      : console_command->parsed() ? grid::loadgen::RunConsole(console, std::cout)
+                                  : grid::loadgen::RunEscalation(escalation, std::cout);
   std::cout << std::flush;
   if (!status.ok()) {
     std::cerr << "grid-loadgen: FAILED: " << status.message() << '\n';
