@@ -246,8 +246,8 @@ void Console::HandleWatch(const Request& request, const QueryParams& query,
     watch.set_cursor(last_event_id);
   }
   // The stream answers for itself (its admission decides between an error and 200).
-  SseStream::Start(io_, gateway_, options_.sse, credentials.token, std::move(watch), exchange,
-                   request.version(), metrics_);
+  SseStream::Start(io_, gateway_, options_.sse, change_texts_, credentials.token, std::move(watch),
+                   exchange, request.version(), metrics_);
 }
 
 void Console::CheckToken(const std::string& token,

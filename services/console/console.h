@@ -73,6 +73,7 @@ class Console final {
   const Router router_;
   JsonApi api_;
   SigninCodes codes_;
+  ChangeTexts change_texts_;
 };
 
 }  // namespace grid::console

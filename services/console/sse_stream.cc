@@ -44,23 +44,45 @@ std::string SseEnd(std::string_view json) {
   return absl::StrCat("event: end\ndata: ", FieldValue(json), "\n\n");
 }
 
+std::string ChangeTexts::Get(const std::string& cursor, const v1::EventChange& change) {
+  {
+    std::lock_guard lock(mu_);
+    if (const auto it = texts_.find(cursor); it != texts_.end()) {
+      return it->second;
+    }
+  }
+  // Printed outside the lock: two feeds may print the same change at once, which is harmless.
+  std::string text = SseMessage(cursor, ToJson(change));
+  std::lock_guard lock(mu_);
+  if (texts_.emplace(cursor, text).second) {
+    order_.push_back(cursor);
+    while (order_.size() > capacity_) {
+      texts_.erase(order_.front());
+      order_.pop_front();
+    }
+  }
+  return text;
+}
+
 std::shared_ptr<SseStream> SseStream::Start(net::io_context& io, Gateway& gateway,
-                                            const SseOptions& options, std::string token,
-                                            v1::WatchEventsRequest request, ExchangePtr exchange,
-                                            unsigned version, ConsoleMetrics& metrics) {
+                                            const SseOptions& options, ChangeTexts& texts,
+                                            std::string token, v1::WatchEventsRequest request,
+                                            ExchangePtr exchange, unsigned version,
+                                            ConsoleMetrics& metrics) {
   auto stream =
-      std::make_shared<SseStream>(io, gateway, options, std::move(token), std::move(request),
+      std::make_shared<SseStream>(io, gateway, options, texts, std::move(token), std::move(request),
                                   std::move(exchange), version, metrics);
   net::post(stream->strand_, [stream] { stream->Begin(); });
   return stream;
 }
 
 SseStream::SseStream(net::io_context& io, Gateway& gateway, const SseOptions& options,
-                     std::string token, v1::WatchEventsRequest request, ExchangePtr exchange,
-                     unsigned version, ConsoleMetrics& metrics)
+                     ChangeTexts& texts, std::string token, v1::WatchEventsRequest request,
+                     ExchangePtr exchange, unsigned version, ConsoleMetrics& metrics)
     : strand_(net::make_strand(io)),
       gateway_(gateway),
       options_(options),
+      texts_(texts),
       token_(std::move(token)),
       request_(std::move(request)),
       exchange_(std::move(exchange)),
@@ -124,7 +146,7 @@ void SseStream::OnMessage(const v1::WatchEventsResponse& message) {
     if (cursor.empty()) {
       cursor = message.change().cursor();
     }
-    text = SseMessage(cursor, ToJson(message.change()));
+    text = texts_.Get(cursor, message.change());
   } else if (!cursor.empty()) {
     text = SseHeartbeat(cursor);
   }

@@ -15,9 +15,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <chrono>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "grid/v1/gateway.pb.h"
 #include "services/console/console_metrics.h"
@@ -38,6 +41,24 @@ std::string SseKeepAlive();
 // "event: end\ndata: <json>\n\n"
 std::string SseEnd(std::string_view json);
 
+// The SSE message of each change, printed once for all the feeds that get it: the gateway sends a
+// change with the same cursor to every watcher it passes, and printing protobuf JSON (~100 µs) is
+// by far the dearest thing the console does per message. Bounded (the oldest entries go first);
+// thread-safe.
+class ChangeTexts final {
+ public:
+  explicit ChangeTexts(std::size_t capacity = 4096) : capacity_(capacity == 0 ? 1 : capacity) {}
+
+  // SseMessage(cursor, ToJson(change)), printed now or found.
+  std::string Get(const std::string& cursor, const v1::EventChange& change);
+
+ private:
+  const std::size_t capacity_;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::string> texts_;
+  std::deque<std::string> order_;
+};
+
 struct SseOptions {
   // The retry: hint sent first.
   std::chrono::milliseconds retry{1000};
@@ -56,14 +77,16 @@ class SseStream final : public WatchObserver, public std::enable_shared_from_thi
  public:
   // Starts the gateway call of `request` (its cursor already the resume point) with `token` and
   // answers on `exchange`. `version`: the request's HTTP version.
+  // `texts` is shared by every stream and must outlive them.
   static std::shared_ptr<SseStream> Start(boost::asio::io_context& io, Gateway& gateway,
-                                          const SseOptions& options, std::string token,
-                                          v1::WatchEventsRequest request, ExchangePtr exchange,
-                                          unsigned version, ConsoleMetrics& metrics);
+                                          const SseOptions& options, ChangeTexts& texts,
+                                          std::string token, v1::WatchEventsRequest request,
+                                          ExchangePtr exchange, unsigned version,
+                                          ConsoleMetrics& metrics);
 
   SseStream(boost::asio::io_context& io, Gateway& gateway, const SseOptions& options,
-            std::string token, v1::WatchEventsRequest request, ExchangePtr exchange,
-            unsigned version, ConsoleMetrics& metrics);
+            ChangeTexts& texts, std::string token, v1::WatchEventsRequest request,
+            ExchangePtr exchange, unsigned version, ConsoleMetrics& metrics);
   ~SseStream() override;
 
   void OnMessage(const v1::WatchEventsResponse& message) override;
@@ -87,6 +110,7 @@ class SseStream final : public WatchObserver, public std::enable_shared_from_thi
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   Gateway& gateway_;
   const SseOptions options_;
+  ChangeTexts& texts_;
   const std::string token_;
   v1::WatchEventsRequest request_;
   ExchangePtr exchange_;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "services/console/console.h"
+#include "services/console/json_api.h"
 #include "services/console/sse_stream.h"
 #include "tests/support/http_client.h"
 #include "tests/unit/console/fakes.h"
@@ -67,7 +68,8 @@ class SseStreamTest : public ::testing::Test {
 
   std::shared_ptr<FakeExchange> Start(v1::WatchEventsRequest request = {}) {
     auto exchange = std::make_shared<FakeExchange>();
-    SseStream::Start(io_, gateway_, options_, "tok", std::move(request), exchange, 11, metrics_);
+    SseStream::Start(io_, gateway_, options_, texts_, "tok", std::move(request), exchange, 11,
+                     metrics_);
     return exchange;
   }
 
@@ -94,6 +96,7 @@ class SseStreamTest : public ::testing::Test {
   std::thread thread_;
   FakeGateway gateway_;
   SseOptions options_;
+  ChangeTexts texts_;
 };
 
 TEST_F(SseStreamTest, TheFirstChangeAdmitsTheStreamAndEachChangeIsAMessageWithItsCursor) {
@@ -218,6 +221,21 @@ TEST_F(SseStreamTest, ASilentStreamGetsKeepAlives) {
   auto exchange = Start();
   ASSERT_NE(gateway_.AwaitWatch(1), nullptr);
   EXPECT_NE(exchange->AwaitSent(": keep-alive").find(": keep-alive\n\n"), std::string::npos);
+}
+
+TEST(ChangeTextsTest, PrintsAChangeOnceForEveryFeedAndStaysBounded) {
+  ChangeTexts texts(2);
+  v1::EventChange change;
+  change.set_event_id("E1");
+  const std::string first = texts.Get("c1", change);
+  EXPECT_EQ(first, SseMessage("c1", ToJson(change)));
+  // Found by its cursor: the same text, whatever the (identical) change says.
+  change.set_event_id("changed");
+  EXPECT_EQ(texts.Get("c1", change), first);
+  texts.Get("c2", change);
+  texts.Get("c3", change);
+  // c1 was the oldest and went: printed anew.
+  EXPECT_EQ(texts.Get("c1", change), SseMessage("c1", ToJson(change)));
 }
 
 // Console::Handle on /api/v1/watch: the filters from the query, the resume point from
