@@ -323,6 +323,12 @@ class Connection final : public Exchange, public std::enable_shared_from_this<Co
     if (closed_) {
       return;
     }
+    if (streaming_) {
+      // The stream's own read (WatchForClose) is pending, and a client of a stream sends nothing
+      // more: closing now loses nothing written.
+      CloseNow();
+      return;
+    }
     beast::get_lowest_layer(stream_).expires_after(kLingerTimeout);
     if constexpr (kTls) {
       stream_.async_shutdown(
