@@ -85,10 +85,9 @@ std::string SessionJson(const DisplayClaims& claims, const std::string& csrf,
 
 }  // namespace
 
-Console::Console(boost::asio::io_context& io, Gateway& gateway, const StaticFiles& files,
-                 const Clock& clock, const ConsoleOptions& options, ConsoleMetrics& metrics)
-    : io_(io),
-      gateway_(gateway),
+Console::Console(Gateway& gateway, const StaticFiles& files, const Clock& clock,
+                 const ConsoleOptions& options, ConsoleMetrics& metrics)
+    : gateway_(gateway),
       files_(files),
       clock_(clock),
       options_(options),
@@ -246,7 +245,7 @@ void Console::HandleWatch(const Request& request, const QueryParams& query,
     watch.set_cursor(last_event_id);
   }
   // The stream answers for itself (its admission decides between an error and 200).
-  SseStream::Start(io_, gateway_, options_.sse, change_texts_, credentials.token, std::move(watch),
+  SseStream::Start(gateway_, options_.sse, change_texts_, credentials.token, std::move(watch),
                    exchange, request.version(), metrics_);
 }
 

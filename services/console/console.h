@@ -3,7 +3,6 @@
 // the caller's token; the console checks only HTTP and the browser's CSRF defence.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -36,8 +35,8 @@ struct ConsoleOptions {
 // Thread-safe: Handle runs on any connection's strand. Borrows everything it is given.
 class Console final {
  public:
-  Console(boost::asio::io_context& io, Gateway& gateway, const StaticFiles& files,
-          const Clock& clock, const ConsoleOptions& options, ConsoleMetrics& metrics);
+  Console(Gateway& gateway, const StaticFiles& files, const Clock& clock,
+          const ConsoleOptions& options, ConsoleMetrics& metrics);
 
   // Answers `request` on `exchange` (now, or later from a gateway callback).
   void Handle(Request request, ExchangePtr exchange);
@@ -64,7 +63,6 @@ class Console final {
   void CheckToken(const std::string& token,
                   std::function<void(std::optional<ApiError>, DisplayClaims)> done);
 
-  boost::asio::io_context& io_;
   Gateway& gateway_;
   const StaticFiles& files_;
   const Clock& clock_;

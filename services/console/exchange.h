@@ -2,6 +2,7 @@
 // client. The server owns connections; the console answers through an Exchange, from any thread.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <functional>
@@ -37,6 +38,10 @@ class Exchange {
 
   // True when the connection is HTTPS (cookies get Secure).
   virtual bool secure() const = 0;
+
+  // The strand the exchange's own work runs on. Work posted there runs in order with it, and a
+  // Send from there is queued at once rather than posted.
+  virtual boost::asio::any_io_executor executor() const = 0;
 };
 
 using ExchangePtr = std::shared_ptr<Exchange>;

@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cstdlib>
 #include <optional>
 #include <sstream>
 #include <vector>
@@ -54,6 +55,16 @@ namespace {
 
 constexpr std::chrono::seconds kLingerTimeout{2};
 
+// The socket was accepted onto a strand of its own (State::Accept); anything else is a bug.
+net::strand<net::io_context::executor_type> StrandOf(const net::any_io_executor& executor) {
+  const auto* strand = executor.target<net::strand<net::io_context::executor_type>>();
+  if (strand == nullptr) {
+    spdlog::critical("console: a connection's socket is not on a strand");
+    std::abort();
+  }
+  return *strand;
+}
+
 bool IsHttpError(const beast::error_code& error) {
   return &error.category() == &beast::http::make_error_code(http::error::bad_target).category();
 }
@@ -66,8 +77,13 @@ class Connection final : public Exchange, public std::enable_shared_from_this<Co
  public:
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
+  using Strand = net::strand<net::io_context::executor_type>;
+
   Connection(std::shared_ptr<HttpServer::State> state, Stream stream, bool refuse)
-      : state_(std::move(state)), stream_(std::move(stream)), refuse_(refuse) {}
+      : state_(std::move(state)),
+        stream_(std::move(stream)),
+        strand_(StrandOf(beast::get_lowest_layer(stream_).get_executor())),
+        refuse_(refuse) {}
 
   ~Connection() override {
     state_->connections.fetch_sub(1);
@@ -110,6 +126,10 @@ class Connection final : public Exchange, public std::enable_shared_from_this<Co
     if (closed_flag_.load()) {
       return false;
     }
+    if (strand_.running_in_this_thread()) {
+      DoSend(std::move(text));
+      return !closed_;
+    }
     net::post(stream_.get_executor(),
               [self = this->shared_from_this(), text = std::move(text)]() mutable {
                 self->DoSend(std::move(text));
@@ -138,6 +158,8 @@ class Connection final : public Exchange, public std::enable_shared_from_this<Co
   }
 
   bool secure() const override { return kTls; }
+
+  boost::asio::any_io_executor executor() const override { return strand_; }
 
  private:
   void Begin() {
@@ -373,6 +395,7 @@ class Connection final : public Exchange, public std::enable_shared_from_this<Co
 
   std::shared_ptr<HttpServer::State> state_;
   Stream stream_;
+  const Strand strand_;
   const bool refuse_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;

@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
   boost::asio::io_context io(threads);
   auto work = boost::asio::make_work_guard(io);
   static const grid::SystemClock clock;
-  grid::console::Console console(io, gateway, files, clock, console_options, metrics);
+  grid::console::Console console(gateway, files, clock, console_options, metrics);
   auto http = grid::console::HttpServer::Start(
       io, server,
       [&console](grid::console::Request request, grid::console::ExchangePtr exchange) {

@@ -64,22 +64,21 @@ std::string ChangeTexts::Get(const std::string& cursor, const v1::EventChange& c
   return text;
 }
 
-std::shared_ptr<SseStream> SseStream::Start(net::io_context& io, Gateway& gateway,
-                                            const SseOptions& options, ChangeTexts& texts,
-                                            std::string token, v1::WatchEventsRequest request,
-                                            ExchangePtr exchange, unsigned version,
-                                            ConsoleMetrics& metrics) {
+std::shared_ptr<SseStream> SseStream::Start(Gateway& gateway, const SseOptions& options,
+                                            ChangeTexts& texts, std::string token,
+                                            v1::WatchEventsRequest request, ExchangePtr exchange,
+                                            unsigned version, ConsoleMetrics& metrics) {
   auto stream =
-      std::make_shared<SseStream>(io, gateway, options, texts, std::move(token), std::move(request),
+      std::make_shared<SseStream>(gateway, options, texts, std::move(token), std::move(request),
                                   std::move(exchange), version, metrics);
   net::post(stream->strand_, [stream] { stream->Begin(); });
   return stream;
 }
 
-SseStream::SseStream(net::io_context& io, Gateway& gateway, const SseOptions& options,
-                     ChangeTexts& texts, std::string token, v1::WatchEventsRequest request,
-                     ExchangePtr exchange, unsigned version, ConsoleMetrics& metrics)
-    : strand_(net::make_strand(io)),
+SseStream::SseStream(Gateway& gateway, const SseOptions& options, ChangeTexts& texts,
+                     std::string token, v1::WatchEventsRequest request, ExchangePtr exchange,
+                     unsigned version, ConsoleMetrics& metrics)
+    : strand_(exchange->executor()),
       gateway_(gateway),
       options_(options),
       texts_(texts),

@@ -11,9 +11,8 @@
 // stops when the exchange closes.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -72,21 +71,21 @@ struct SseOptions {
 };
 
 // Lifetime: shared; kept alive by its gateway call (the observer) and its timers until the
-// exchange closes and the call has ended. Its state lives on a strand of `io`.
+// exchange closes and the call has ended. Its state lives on the exchange's strand.
 class SseStream final : public WatchObserver, public std::enable_shared_from_this<SseStream> {
  public:
   // Starts the gateway call of `request` (its cursor already the resume point) with `token` and
   // answers on `exchange`. `version`: the request's HTTP version.
-  // `texts` is shared by every stream and must outlive them.
-  static std::shared_ptr<SseStream> Start(boost::asio::io_context& io, Gateway& gateway,
-                                          const SseOptions& options, ChangeTexts& texts,
-                                          std::string token, v1::WatchEventsRequest request,
-                                          ExchangePtr exchange, unsigned version,
-                                          ConsoleMetrics& metrics);
+  // `texts` is shared by every stream and must outlive them. The stream runs on the exchange's
+  // strand, so that a change reaches the connection's queue in one hop from gRPC's thread.
+  static std::shared_ptr<SseStream> Start(Gateway& gateway, const SseOptions& options,
+                                          ChangeTexts& texts, std::string token,
+                                          v1::WatchEventsRequest request, ExchangePtr exchange,
+                                          unsigned version, ConsoleMetrics& metrics);
 
-  SseStream(boost::asio::io_context& io, Gateway& gateway, const SseOptions& options,
-            ChangeTexts& texts, std::string token, v1::WatchEventsRequest request,
-            ExchangePtr exchange, unsigned version, ConsoleMetrics& metrics);
+  SseStream(Gateway& gateway, const SseOptions& options, ChangeTexts& texts, std::string token,
+            v1::WatchEventsRequest request, ExchangePtr exchange, unsigned version,
+            ConsoleMetrics& metrics);
   ~SseStream() override;
 
   void OnMessage(const v1::WatchEventsResponse& message) override;
@@ -107,7 +106,7 @@ class SseStream final : public WatchObserver, public std::enable_shared_from_thi
   // Ends the stream's own business: timers, the gauge.
   void Finish();
 
-  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  const boost::asio::any_io_executor strand_;
   Gateway& gateway_;
   const SseOptions options_;
   ChangeTexts& texts_;

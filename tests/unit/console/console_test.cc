@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
-#include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -26,7 +25,7 @@ class ConsoleTest : public ::testing::Test {
         files_(dir_),
         clock_(1'800'000'000'000),
         metrics_(registry_),
-        console_(io_, gateway_, files_, clock_, ConsoleOptions(), metrics_) {
+        console_(gateway_, files_, clock_, ConsoleOptions(), metrics_) {
     std::filesystem::create_directories(dir_);
     std::ofstream(dir_ / "index.html") << "<!doctype html>";
   }
@@ -71,7 +70,6 @@ class ConsoleTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
-  boost::asio::io_context io_;
   FakeGateway gateway_;
   StaticFiles files_;
   FakeClock clock_;

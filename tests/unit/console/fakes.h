@@ -109,7 +109,8 @@ class FakeGateway final : public Gateway {
 // Records the answer; thread-safe.
 class FakeExchange final : public Exchange {
  public:
-  explicit FakeExchange(bool secure = false) : secure_(secure) {}
+  explicit FakeExchange(bool secure = false, boost::asio::any_io_executor executor = {})
+      : secure_(secure), executor_(std::move(executor)) {}
 
   void Respond(Response response) override {
     std::lock_guard lock(mu_);
@@ -154,6 +155,7 @@ class FakeExchange final : public Exchange {
     on_closed();
   }
   bool secure() const override { return secure_; }
+  boost::asio::any_io_executor executor() const override { return executor_; }
 
   // The client goes away.
   void Drop() { Close(); }
@@ -193,6 +195,7 @@ class FakeExchange final : public Exchange {
 
  private:
   const bool secure_;
+  const boost::asio::any_io_executor executor_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::optional<Response> response_;

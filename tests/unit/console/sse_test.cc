@@ -4,6 +4,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -67,9 +68,8 @@ class SseStreamTest : public ::testing::Test {
   }
 
   std::shared_ptr<FakeExchange> Start(v1::WatchEventsRequest request = {}) {
-    auto exchange = std::make_shared<FakeExchange>();
-    SseStream::Start(io_, gateway_, options_, texts_, "tok", std::move(request), exchange, 11,
-                     metrics_);
+    auto exchange = std::make_shared<FakeExchange>(false, boost::asio::make_strand(io_));
+    SseStream::Start(gateway_, options_, texts_, "tok", std::move(request), exchange, 11, metrics_);
     return exchange;
   }
 
@@ -243,8 +243,7 @@ TEST(ChangeTextsTest, PrintsAChangeOnceForEveryFeedAndStaysBounded) {
 class ConsoleWatchTest : public SseStreamTest {
  protected:
   ConsoleWatchTest()
-      : files_("/nonexistent"),
-        console_(io_, gateway_, files_, clock_, ConsoleOptions(), metrics_) {}
+      : files_("/nonexistent"), console_(gateway_, files_, clock_, ConsoleOptions(), metrics_) {}
 
   FakeGateway::Watching* Watch(const std::string& target,
                                std::vector<std::pair<std::string, std::string>> headers) {
@@ -253,7 +252,8 @@ class ConsoleWatchTest : public SseStreamTest {
       request.set(name, value);
     }
     const std::size_t started = gateway_.watch_count();
-    console_.Handle(std::move(request), std::make_shared<FakeExchange>());
+    console_.Handle(std::move(request),
+                    std::make_shared<FakeExchange>(false, boost::asio::make_strand(io_)));
     return gateway_.AwaitWatch(started + 1);
   }
 
