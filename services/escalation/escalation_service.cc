@@ -12,6 +12,7 @@
 #include "common/server/host.h"
 #include "common/store/keys.h"
 #include "common/store/timers.h"
+#include "common/topology/jurisdiction.h"
 
 namespace grid::escalation {
 namespace {
@@ -122,7 +123,7 @@ grpc::ServerUnaryReactor* EscalationServiceImpl::ListOverdueEvents(
     std::vector<v1::Event> overdue;
     for (v1::Event& event : gather->events) {
       const Millis deadline = store::RunningDeadline(event);
-      if (deadline > 0 && deadline <= now && topology_.InSubtree(event.unit_id(), root)) {
+      if (deadline > 0 && deadline <= now && topology::EventInSubtree(topology_, event, root)) {
         event.set_traffic_light(v1::TRAFFIC_LIGHT_RED);
         overdue.push_back(std::move(event));
       }

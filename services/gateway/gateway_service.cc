@@ -489,21 +489,23 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::GetTopology(grpc::CallbackServerCo
 }
 
 grpc::Status GatewayServiceImpl::WatchJurisdiction(grpc::CallbackServerContext* context,
-                                                   std::string& jurisdiction) {
-  jurisdiction = topology_.district_id();
+                                                   WatchScoper& scope) {
   if (access_ == nullptr) {
+    scope = [](std::string_view unit_id) -> absl::StatusOr<auth::WatchScope> {
+      return auth::WatchScope{std::string(unit_id), false};
+    };
     return grpc::Status::OK;
   }
-  // Authenticated, rate limited and role-checked like every call; an ADMIN watches the district,
-  // anyone else (an OPERATOR: the table of authorizer.h) the subtree of their home unit.
+  // Authenticated, rate limited and role-checked like every call; the authorizer's table decides
+  // the reach (the subtree of the home unit, a handler's queue, the district for an ADMIN).
   v1::Actor caller;
   if (grpc::Status admitted = access_->AdmitRole(*context, auth::Rpc::kWatchEvents, caller);
       !admitted.ok()) {
     return admitted;
   }
-  if (caller.role() != v1::ROLE_ADMIN) {
-    jurisdiction = caller.unit_id();
-  }
+  scope = [authorizer = &access_->authorizer(), caller](std::string_view unit_id) {
+    return authorizer->ScopeWatch(caller, unit_id);
+  };
   return grpc::Status::OK;
 }
 
@@ -513,11 +515,11 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* GatewayServiceImpl::WatchEvents(
     return RefuseWatch(
         grpc::Status(grpc::StatusCode::UNAVAILABLE, "watch: the live stream is not served here"));
   }
-  std::string jurisdiction;
-  if (grpc::Status allowed = WatchJurisdiction(context, jurisdiction); !allowed.ok()) {
+  WatchScoper scope;
+  if (grpc::Status allowed = WatchJurisdiction(context, scope); !allowed.ok()) {
     return RefuseWatch(allowed);
   }
-  return StartWatch(context, *request, *watch_hub_, topology_, jurisdiction);
+  return StartWatch(context, *request, *watch_hub_, topology_, scope);
 }
 
 }  // namespace grid::gateway

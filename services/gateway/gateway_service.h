@@ -16,6 +16,7 @@
 #include "grid/v1/metrics.grpc.pb.h"
 #include "grid/v1/routing.grpc.pb.h"
 #include "services/gateway/access.h"
+#include "services/gateway/watch_events.h"
 #include "services/gateway/watch_hub.h"
 
 namespace grid::gateway {
@@ -151,11 +152,10 @@ class GatewayServiceImpl final : public v1::GatewayService::WithRawCallbackMetho
                                                           std::function<void(grpc::Status)>),
                                     const Request* request, Response* response);
 
-  // The authorisation hook of WatchEvents: the root of the unit subtree the caller may watch
-  // (the request's unit_id must lie inside it), or a status that refuses the call: with access_,
-  // the caller's home unit (the district for an ADMIN) after authentication and the role check of
-  // auth::Authorizer; without, the whole district.
-  grpc::Status WatchJurisdiction(grpc::CallbackServerContext* context, std::string& jurisdiction);
+  // The authorisation hook of WatchEvents: after authentication and the role check, `scope`
+  // decides from the request's unit_id what the caller may watch (auth::Authorizer::ScopeWatch);
+  // without access_, any unit of the district. A status that refuses the call otherwise.
+  grpc::Status WatchJurisdiction(grpc::CallbackServerContext* context, WatchScoper& scope);
 
   Backends backends_;
   const topology::Topology& topology_;

@@ -82,7 +82,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* StartWatch(grpc::CallbackServerConte
                                                        const grpc::ByteBuffer& request_bytes,
                                                        WatchHub& hub,
                                                        const topology::Topology& topology,
-                                                       std::string_view jurisdiction) {
+                                                       const WatchScoper& scope) {
   v1::WatchEventsRequest request;
   std::vector<grpc::Slice> slices;
   std::string bytes;
@@ -95,7 +95,11 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* StartWatch(grpc::CallbackServerConte
     return RefuseWatch(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                     "request: not a grid.v1.WatchEventsRequest"));
   }
-  absl::StatusOr<WatchFilter> filter = WatchFilter::FromRequest(request, topology, jurisdiction);
+  absl::StatusOr<auth::WatchScope> reach = scope(request.unit_id());
+  if (!reach.ok()) {
+    return RefuseWatch(ToGrpc(reach.status()));
+  }
+  absl::StatusOr<WatchFilter> filter = WatchFilter::FromRequest(request, topology, *reach);
   if (!filter.ok()) {
     return RefuseWatch(ToGrpc(filter.status()));
   }

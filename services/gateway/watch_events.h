@@ -3,23 +3,30 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <string_view>
 
+#include "absl/status/statusor.h"
+#include "common/auth/authorizer.h"
 #include "common/topology/topology.h"
 #include "services/gateway/watch_hub.h"
 
 namespace grid::gateway {
 
+// What the caller may watch when the request names `unit_id` (empty: none): the authorizer's
+// ScopeWatch for the caller, or a status that refuses the call (PERMISSION_DENIED).
+using WatchScoper = std::function<absl::StatusOr<auth::WatchScope>(std::string_view unit_id)>;
+
 // Starts one WatchEvents call: parses `request` (a serialized v1::WatchEventsRequest: the method
-// is raw so that each change is serialized once for all watchers), builds the filter within
-// `jurisdiction` (a unit id; the district for the whole district) and attaches a watcher to `hub`.
-// Errors (a malformed request or cursor, a unit outside the jurisdiction, the hub not ready)
-// finish the call at once. The reactor deletes itself in OnDone.
+// is raw so that each change is serialized once for all watchers), asks `scope` what the caller
+// may watch, builds the filter within it and attaches a watcher to `hub`. Errors (a malformed
+// request or cursor, a unit outside the caller's reach, the hub not ready) finish the call at
+// once. The reactor deletes itself in OnDone.
 grpc::ServerWriteReactor<grpc::ByteBuffer>* StartWatch(grpc::CallbackServerContext* context,
                                                        const grpc::ByteBuffer& request,
                                                        WatchHub& hub,
                                                        const topology::Topology& topology,
-                                                       std::string_view jurisdiction);
+                                                       const WatchScoper& scope);
 
 // A reactor that only finishes with `status` (a call refused before it starts).
 grpc::ServerWriteReactor<grpc::ByteBuffer>* RefuseWatch(const grpc::Status& status);

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/store/keys.h"
+#include "common/topology/jurisdiction.h"
 
 namespace grid::gateway {
 namespace {
@@ -210,13 +211,25 @@ class WatchHub::History final : public std::enable_shared_from_this<History> {
     }
   }
 
-  // Hands the watcher the entries that are certainly next in id order: while every source that
-  // may have more has some buffered.
+  // Hands the watcher the entries that are certainly next in id order (while every source that
+  // may have more has some buffered), through the watcher's own filter: the one that live changes
+  // pass, so a resumed watch sees exactly what it would have seen live.
+  //
+  // An entry filtered out still moves the watcher's position. A batch whose last entries were
+  // filtered out ends with a heartbeat at the position after them: a watcher whose filter passes
+  // little of a long history still gets its cursor moved on (once per page at most), and a watch
+  // resumed from that cursor does not read the same history again.
   void Emit() {
+    const WatcherPtr watcher = watcher_.lock();
+    if (watcher == nullptr) {
+      return;  // The call is over.
+    }
     std::vector<WatchItemPtr> batch;
     bool done = false;
+    bool skipped = false;  // Entries examined since the last one put in the batch.
+    std::size_t examined = 0;
     const auto limit = static_cast<std::size_t>(hub_->options_.history_page);
-    while (batch.size() < limit) {
+    while (examined < limit) {
       Source* next = nullptr;
       bool need_fill = false;
       for (Source& source : sources_) {
@@ -237,22 +250,27 @@ class WatchHub::History final : public std::enable_shared_from_this<History> {
       }
       Entry entry = std::move(next->buffer.front());
       next->buffer.pop_front();
+      ++examined;
       positions_[entry.subdistrict] = entry.id;
       v1::EventChange change;
-      if (!change.ParseFromString(entry.payload)) {
+      if (!change.ParseFromString(entry.payload) ||
+          !watcher->filter().Matches(change, hub_->topology_)) {
+        skipped = true;
         continue;
       }
+      skipped = false;
       batch.push_back(MakeChangeItem(std::move(change), entry.subdistrict, entry.id, positions_,
                                      hub_->subdistricts()));
+    }
+    if (skipped) {
+      batch.push_back(MakeHeartbeatItem(positions_, hub_->subdistricts()));
     }
     if (batch.empty() && !done) {
       Fill();
       return;
     }
-    spdlog::debug("watch history: {} items, done {}", batch.size(), done);
-    if (WatcherPtr watcher = watcher_.lock()) {
-      watcher->AddHistory(std::move(batch), done);
-    }
+    spdlog::debug("watch history: {} items of {} entries, done {}", batch.size(), examined, done);
+    watcher->AddHistory(std::move(batch), done);
   }
 
   void Fail(const grpc::Status& status) {
@@ -433,29 +451,13 @@ void WatchHub::FanOutLocked(std::size_t subdistrict, StreamId id, v1::EventChang
   if (watcher_count_ == 0) {
     return;
   }
-  // The roots whose subtree holds the change's unit: the unit, its ancestors, the district.
-  const std::string_view unit = WatchFilter::UnitOf(change);
-  std::string_view roots[8];
-  std::size_t root_count = 0;
-  const auto add_root = [&](std::string_view root) {
-    if (root.empty() || std::find(roots, roots + root_count, root) != roots + root_count) {
-      return;
-    }
-    roots[root_count++] = root;
-  };
-  add_root(unit);
-  for (v1::Level level : {v1::LEVEL_GRID, v1::LEVEL_COMMUNITY, v1::LEVEL_ZONE,
-                          v1::LEVEL_SUBDISTRICT, v1::LEVEL_DISTRICT}) {
-    if (const v1::Unit* ancestor = topology_.AncestorAt(unit, level)) {
-      add_root(ancestor->id());
-    }
-  }
-  add_root(topology_.district_id());
-
+  // Only the watchers under a root whose subtree holds the change can want it (the same rule
+  // their filters apply); the filter decides.
+  const topology::Roots roots = topology::RootsOfChange(topology_, change);
   WatchItemPtr item;
   std::size_t queued = 0;
-  for (std::size_t r = 0; r < root_count; ++r) {
-    auto it = by_root_.find(absl::string_view(roots[r].data(), roots[r].size()));
+  for (const std::string_view root : roots) {
+    auto it = by_root_.find(absl::string_view(root.data(), root.size()));
     if (it == by_root_.end()) {
       continue;
     }

@@ -1,6 +1,8 @@
 // The gateway's one reader of the live streams: it reads every subdistrict's live stream once
 // (XREAD BLOCK on a connection of its own) and fans each change out to the registered watchers
-// whose filter it passes; a watcher resuming from a cursor first gets the history after it.
+// whose filter it passes; a watcher resuming from a cursor first gets the history after it,
+// through the same filter (WatchFilter::Matches, one filter for both), with heartbeats that move
+// its cursor past history it filters out.
 //
 // Hand-over from history to live: Attach takes the reader's current position P under the hub's
 // lock and registers the watcher in the same critical section, so every entry after P reaches
@@ -120,8 +122,8 @@ class WatchHub final : public std::enable_shared_from_this<WatchHub> {
   bool ready_ = false;
   bool stopped_ = false;
   StreamPositions positions_;
-  // Watchers by the root of their unit subtree: a change is offered to those under the roots
-  // of its unit's ancestors only.
+  // Watchers by the root of their unit subtree (or their queue's unit): a change is offered only
+  // to those under the roots whose subtree holds it (topology::RootsOfChange).
   absl::flat_hash_map<std::string, std::vector<WatcherPtr>> by_root_;
   std::size_t watcher_count_ = 0;
 };

@@ -10,6 +10,7 @@
 #include "services/metrics/change_recorder.h"
 #include "services/metrics/metrics_keys.h"
 #include "services/metrics/metrics_service.h"
+#include "services/metrics/rederive.h"
 #include "services/metrics/stats_reader.h"
 
 int main(int argc, char** argv) {
@@ -40,7 +41,14 @@ int main(int argc, char** argv) {
   }
   grid::server::Runtime& runtime = **created;
   grid::metrics::ResponseMetrics metrics(runtime.telemetry().registry());
-  grid::metrics::ChangeRecorder recorder(runtime.redis(), runtime.topology(), metrics);
+  // Days are the policy calendar's local days (a Beijing day for Laoshan), never UTC days.
+  const grid::metrics::LocalDays days(runtime.policy().data().calendar().utc_offset_minutes());
+  grid::metrics::ChangeRecorder recorder(runtime.redis(), runtime.topology(), days, metrics);
+  // Rollups of a subdistrict not yet counted in local days are re-derived from the event records
+  // while the live stream is consumed (both count each event version once).
+  grid::metrics::Rederiver rederiver(runtime.io(), runtime.redis(), recorder, runtime.clock(),
+                                     runtime.topology().subdistrict_ids(),
+                                     metrics.rederive_remaining, {});
 
   grid::store::StreamConsumer::Options options;
   for (const auto& subdistrict : runtime.topology().subdistrict_ids()) {
@@ -58,6 +66,7 @@ int main(int argc, char** argv) {
         recorder.Handle(entry, std::move(done));
       });
   consumer_loop.Start();
+  rederiver.Start();
   runtime.MonitorStreamGroup(options.streams, options.group);
 
   grid::metrics::StatsReader reader(runtime.redis(), runtime.topology(), runtime.policy(),
@@ -69,6 +78,7 @@ int main(int argc, char** argv) {
   grid::metrics::MetricsServiceImpl service(reader);
   const int code = runtime.Serve({&service});
   consumer_loop.Stop();
+  rederiver.Stop();
   gauges.Stop();
   return code;
 }

@@ -1,9 +1,10 @@
 // The arithmetic of the field's scores over rollups: pure functions over plain data, so they are
 // unit-tested without Redis (STYLE.md item 2).
 //
-// A rollup is a Redis hash per subdistrict and UTC day, field "<unit>|<category class>|<severity>|
-// <counter>" -> count (record_change.lua). Every count is attributed to the unit that had the
-// event at the step (a report to its grid), so a unit subtree's figures are the sum over its units.
+// A rollup is a Redis hash per subdistrict and local day (the policy calendar's day: a Beijing day
+// for Laoshan), field "<unit>|<category class>|<severity>|<counter>" -> count (record_change.lua).
+// Every count is attributed to the unit that had the event at the step (a report to its grid),
+// so a unit subtree's figures are the sum over its units.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/clock/clock.h"
@@ -53,6 +55,10 @@ struct Scores {
 
 Scores ScoresOf(const Counts& counts);
 
+// Every count of `counts` that rollups keep (not open/overdue), named as in grid.v1.StatsRow:
+// {"reported", n}, {"duplicates", n}, ...
+std::vector<std::pair<std::string_view, int64_t>> RollupFigures(const Counts& counts);
+
 // a / b, or 0 when b <= 0.
 double Ratio(int64_t numerator, int64_t denominator);
 
@@ -88,15 +94,42 @@ std::string RollupPrefix(std::string_view unit_id, std::string_view category_cla
 // The category's large class: its first two digits ("0102" -> "01"); "" when shorter.
 std::string CategoryClass(std::string_view category);
 
-// Days since 1970-01-01 UTC of a UTC ms time (floor, also before 1970).
-int64_t DayOf(Millis at);
-// yyyymmdd of a day number.
-std::string DayName(int64_t day);
+// The days that rollups, GetStats windows and the "today" figures count in: the local days of the
+// policy calendar (utc_offset_minutes; UTC+8 for Laoshan, whose day starts at 16:00 UTC). A day is
+// a number: days since 1970-01-01 in local time. Immutable, cheap to copy.
+class LocalDays final {
+ public:
+  explicit LocalDays(int utc_offset_minutes) : offset_ms_(Millis{utc_offset_minutes} * 60'000) {}
 
-// The days (ascending) of `known` that overlap the window [from, to); from 0 means since the
-// beginning, to 0 means until now (no upper bound). Rollups are daily, so a window that starts or
-// ends inside a day takes that whole day.
-std::vector<int64_t> DaysInWindow(const std::vector<int64_t>& known, Millis from, Millis to);
+  // The local day of a UTC ms time (floor, also before 1970).
+  int64_t DayOf(Millis at) const;
+  // When a local day starts, UTC ms.
+  Millis StartOf(int64_t day) const;
+  int utc_offset_minutes() const { return static_cast<int>(offset_ms_ / 60'000); }
+
+ private:
+  Millis offset_ms_;
+};
+
+// yyyymmdd of a day number (rollup key names).
+std::string DayName(int64_t day);
+// YYYY-MM-DD of a day number (the API's dates).
+std::string DateName(int64_t day);
+// The day number of a "YYYY-MM-DD" date; nullopt for anything else (not a real date, other
+// shapes).
+std::optional<int64_t> ParseDate(std::string_view date);
+// "UTC+08:00" for 480.
+std::string OffsetName(int utc_offset_minutes);
+
+// A window of whole days, both ends included; an unset end is open.
+struct DayWindow {
+  std::optional<int64_t> first;
+  std::optional<int64_t> last;
+  bool operator==(const DayWindow&) const = default;
+};
+
+// The days (ascending, unique) of `known` inside `window`.
+std::vector<int64_t> DaysInWindow(const std::vector<int64_t>& known, const DayWindow& window);
 
 // Histogram buckets (seconds) for the time to dispatch, accept, resolve and close: from half a
 // second (the test policy's one-second limits) up to thirty days.

@@ -22,6 +22,7 @@
 #include "common/policy/deadlines.h"
 #include "common/store/event_id.h"
 #include "common/store/keys.h"
+#include "common/topology/jurisdiction.h"
 #include "services/routing/queue_order.h"
 
 namespace grid::routing {
@@ -215,12 +216,9 @@ bool Matches(const Filters& filters, const topology::Topology& topology, const v
   if (filters.reported_before && reported >= *filters.reported_before) {
     return false;
   }
-  if (!filters.unit_id.empty()) {
-    // An event not yet dispatched has no unit: it belongs where its grid is.
-    const std::string& at = event.unit_id().empty() ? event.grid_id() : event.unit_id();
-    if (!topology.InSubtree(at, filters.unit_id)) {
-      return false;
-    }
+  // Jurisdiction's one rule: the event's grid or the unit that has it now.
+  if (!filters.unit_id.empty() && !topology::EventInSubtree(topology, event, filters.unit_id)) {
+    return false;
   }
   return true;
 }
@@ -656,6 +654,24 @@ void EventQueries::ListEvents(const v1::ListEventsRequest& request,
   }
   filters.reported_after = *after;
   filters.reported_before = *before;
+  // An unknown enum number (a client built from a newer contract, or a typo) would match
+  // nothing: say so rather than answer an empty list.
+  for (int i = 0; i < request.states_size(); ++i) {
+    const int state = request.states(i);
+    if (state == v1::EVENT_STATE_UNSPECIFIED || !v1::EventState_IsValid(state)) {
+      done(absl::InvalidArgumentError(
+          absl::StrCat("states[", i, "]: ", state, " is not an event state")));
+      return;
+    }
+  }
+  for (int i = 0; i < request.levels_size(); ++i) {
+    const int level = request.levels(i);
+    if (level == v1::LEVEL_UNSPECIFIED || !v1::Level_IsValid(level)) {
+      done(absl::InvalidArgumentError(absl::StrCat(
+          "levels[", i, "]: ", level, " is not a level (LEVEL_GRID to LEVEL_DISTRICT)")));
+      return;
+    }
+  }
   filters.states.assign(request.states().begin(), request.states().end());
   filters.levels.assign(request.levels().begin(), request.levels().end());
   filters.category_prefix = request.category_prefix();

@@ -314,9 +314,9 @@ const std::map<auth::Rpc, std::array<bool, 4>>& Expected() {
       {R::kListEvents, {true, true, true, true}},
       {R::kListUnitQueue, {true, true, true, true}},
       {R::kListOverdueEvents, {false, true, true, true}},
-      {R::kGetStats, {false, false, true, true}},
-      {R::kGetTopology, {false, false, true, true}},
-      {R::kWatchEvents, {false, false, true, true}},
+      {R::kGetStats, {false, true, true, true}},
+      {R::kGetTopology, {false, true, true, true}},
+      {R::kWatchEvents, {false, true, true, true}},
   };
   return kTable;
 }

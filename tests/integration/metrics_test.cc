@@ -17,10 +17,12 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 
 #include "common/clock/clock.h"
 #include "common/redis/client.h"
+#include "tests/support/metrics_scenario.h"
 #include "tests/support/paths.h"
 #include "tests/support/poll.h"
 #include "tests/support/ports.h"
@@ -240,6 +242,59 @@ class MetricsTest : public testing::StackTest {
   std::string MetricsPage(const std::string& service) {
     return HttpGet(stack_->metrics_port(service), "/metrics");
   }
+
+  redis::Reply Redis(std::vector<std::string> argv) {
+    auto reply =
+        redis::CommandSync(stack_->redis_client(), std::move(argv), std::chrono::seconds(5));
+    EXPECT_TRUE(reply.ok()) << reply.status();
+    return reply.ok() ? *reply : redis::Reply::Nil();
+  }
+
+  // The metrics service's own figures that come from counting changes (counters, histograms,
+  // today's counts), sorted; not the open-backlog gauges, which are a snapshot of the records.
+  static std::string CountedFigures(const std::string& page) {
+    std::vector<std::string> lines;
+    std::istringstream in(page);
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("grid_event", 0) == 0 && line.rfind("grid_events_open", 0) != 0 &&
+          line.rfind("grid_events_overdue", 0) != 0) {
+        lines.push_back(line);
+      }
+    }
+    std::sort(lines.begin(), lines.end());
+    std::string out;
+    for (const std::string& line : lines) {
+      out.append(line).append("\n");
+    }
+    return out;
+  }
+
+  // The answers whose figures must not depend on the order of delivery.
+  std::vector<std::string> StatsAnswers() {
+    std::vector<v1::GetStatsRequest> requests(4);
+    requests[1].add_group_by(v1::STATS_DIMENSION_LEVEL);
+    requests[1].add_group_by(v1::STATS_DIMENSION_SEVERITY);
+    requests[2].set_unit_id(kSubdistrict);
+    requests[2].add_group_by(v1::STATS_DIMENSION_UNIT);
+    requests[3].set_last_days(2);
+    requests[3].add_group_by(v1::STATS_DIMENSION_CATEGORY_CLASS);
+    std::vector<std::string> answers;
+    for (const v1::GetStatsRequest& request : requests) {
+      auto stats = Stats(request);
+      answers.push_back(stats.ok() ? stats->ShortDebugString() : stats.status().ToString());
+    }
+    return answers;
+  }
+
+  // The ids of every event the stack filed in the subdistrict.
+  std::vector<std::string> EventIds() {
+    std::vector<std::string> ids;
+    for (const redis::Reply& id :
+         Redis({"ZRANGE", std::string("{") + kSubdistrict + "}:events", "0", "-1"}).elements) {
+      ids.push_back(id.str);
+    }
+    return ids;
+  }
 };
 
 TEST_F(MetricsTest, GetStatsScoresAKnownScenario) {
@@ -291,17 +346,20 @@ TEST_F(MetricsTest, GetStatsScoresAKnownScenario) {
   EXPECT_EQ(other->rows(0).reported(), 0);
   EXPECT_EQ(other->rows(0).on_time_closure_rate(), 0) << "zero denominator";
 
-  // A window after today holds nothing; one that covers today holds it all.
+  // A window that starts a day from now holds nothing; today (and yesterday, should the test
+  // have crossed midnight in Beijing) holds it all, and the answer says which days it counted.
   v1::GetStatsRequest tomorrow;
-  *tomorrow.mutable_from() = ToTimestamp((std::chrono::duration_cast<std::chrono::milliseconds>(
-                                              std::chrono::system_clock::now().time_since_epoch())
-                                                  .count() /
-                                              86'400'000 +
-                                          1) *
-                                         86'400'000);
+  *tomorrow.mutable_from() = ToTimestamp(SystemClock().Now() + 86'400'000);
   auto later = Stats(tomorrow);
   ASSERT_TRUE(later.ok()) << later.status();
   EXPECT_EQ(later->rows(0).reported(), 0);
+  v1::GetStatsRequest recent;
+  recent.set_last_days(2);
+  auto today = Stats(recent);
+  ASSERT_TRUE(today.ok()) << today.status();
+  EXPECT_EQ(today->rows(0).reported(), 3);
+  EXPECT_EQ(today->last_day(), today->today());
+  EXPECT_EQ(today->utc_offset_minutes(), 480) << "the shipped calendar is Beijing time";
 
   v1::GetStatsRequest unknown;
   unknown.set_unit_id("nope");
@@ -316,6 +374,7 @@ TEST_F(MetricsTest, GetStatsScoresAKnownScenario) {
             0)
       << table;
   EXPECT_THAT(table, ::testing::HasSubstr("on_time%"));
+  EXPECT_THAT(table, ::testing::HasSubstr("(UTC+08:00), today "));
   EXPECT_THAT(table, ::testing::ContainsRegex("grid +3 +0 +2 +2 +3 "));
   EXPECT_THAT(table, ::testing::ContainsRegex("community +0 +0 +1 +0 +0 "));
 }
@@ -368,26 +427,28 @@ TEST_F(MetricsTest, ARedeliveredEntryIsCountedOnce) {
                                   script,
                                   "5",
                                   live,
-                                  sd + ":mx:ev:" + id,
-                                  sd + ":mx:open",
-                                  sd + ":mx:day:19700101",
-                                  sd + ":mx:days",
+                                  sd + ":mx2:ev:" + id,
+                                  sd + ":mx2:open",
+                                  sd + ":mx2:day:19700101",
+                                  sd + ":mx2:days",
                                   "metrics",
                                   first_entry,
-                                  "1",
-                                  "0",
                                   id,
-                                  std::string(kGrid) + "|04|2|",
                                   "1",
-                                  "0",
+                                  std::string(kGrid) + "|04|2|",
+                                  "rep",
+                                  "1",
                                   "0",
                                   "0",
                                   "19700101",
+                                  "60",
+                                  "60",
                                   "60"},
                                  std::chrono::seconds(2));
   ASSERT_TRUE(late.ok()) << late.status();
   ASSERT_TRUE(late->IsArray()) << late->DebugString();
   EXPECT_EQ(late->elements[0].integer, 0) << "already counted";
+  EXPECT_EQ(late->elements[1].integer, 0) << "and observed";
   // Nothing more arrives later.
   EXPECT_FALSE(PollUntil(
       [&] {
@@ -463,6 +524,25 @@ TEST_F(MetricsTest, TheMetricsPageCountsTheScenarioExactly) {
       << "the grid accepted within its one-second limit three times";
   EXPECT_EQ(Sample(page, "grid_events_open"), 0);
   EXPECT_EQ(Sample(page, "grid_events_overdue"), 0);
+  // Today's figures are today's rollups, as GetStats counts them.
+  v1::GetStatsRequest today;
+  today.set_last_days(1);
+  today.set_unit_id(kSubdistrict);
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        auto stats = Stats(today);
+        page = MetricsPage("grid-metrics");
+        const std::map<std::string, std::string> reported = {{"subdistrict", kSubdistrict},
+                                                             {"figure", "reported"}};
+        const std::map<std::string, std::string> on_time = {{"subdistrict", kSubdistrict},
+                                                            {"figure", "closed_on_time"}};
+        return stats.ok() && Sample(page, "grid_events_today", reported) > 0 &&
+               Sample(page, "grid_events_today", reported) == stats->rows(0).reported() &&
+               Sample(page, "grid_events_today", on_time) == stats->rows(0).closed_on_time();
+      },
+      kDeadline))
+      << page;
+  EXPECT_GT(Sample(page, "grid_today_start_timestamp_seconds"), 0);
 
   // Every service: Redis latency and errors; routing and metrics: their groups' backlog.
   for (const std::string& service : Stack::ServiceNames()) {
@@ -506,6 +586,181 @@ TEST_F(MetricsTest, TheOpenGaugesFollowTheBacklog) {
   EXPECT_EQ(stats->rows(0).overdue(), 1);
   EXPECT_EQ(stats->rows(0).escalated(), 4);
   EXPECT_EQ(stats->rows(0).due(), 1) << "due once, at its first breach";
+}
+
+// The command centre's day is the Beijing day: changes at 07:59 and 08:01 Beijing time (two
+// UTC days) count on the same day, changes at 23:59 and 00:01 on two. The scenario's events are
+// filed straight into Redis with their times, and the real metrics service counts their live
+// entries; GetStats goes through the gateway.
+TEST_F(MetricsTest, DaysAreBeijingDaysThroughTheStack) {
+  const auto events = metrics::testing::Scenario();
+  for (std::vector<std::string>& command : metrics::testing::RecordCommands(events)) {
+    Redis(std::move(command));
+  }
+  const std::string live = std::string("{") + kSubdistrict + "}:live";
+  for (const v1::EventChange& change : metrics::testing::ChangesInOrder(events)) {
+    Redis({"XADD", live, "*", "c", change.SerializeAsString()});
+  }
+  v1::GetStatsRequest dec1;
+  dec1.set_first_day(metrics::testing::kDec1);
+  dec1.set_last_day(metrics::testing::kDec1);
+  v1::StatsRow row;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        auto stats = Stats(dec1);
+        row = stats.ok() ? stats->rows(0) : v1::StatsRow();
+        return row.reported() == 7 && row.closed() == 3;
+      },
+      kDeadline))
+      << row.ShortDebugString();
+  EXPECT_EQ(row.closed_on_time(), 1) << "reported 07:59, closed 08:01: one day";
+  EXPECT_EQ(row.due(), 4);
+
+  v1::GetStatsRequest dec2;
+  dec2.set_first_day(metrics::testing::kDec2);
+  dec2.set_last_day(metrics::testing::kDec2);
+  auto next = Stats(dec2);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->rows(0).reported(), 1) << "00:01 is the next day";
+  EXPECT_EQ(next->first_day(), metrics::testing::kDec2);
+
+  // From 07:59 to 08:01 Beijing time takes the whole Beijing day.
+  v1::GetStatsRequest around_eight;
+  *around_eight.mutable_from() = ToTimestamp(metrics::testing::At(9));
+  *around_eight.mutable_to() = ToTimestamp(metrics::testing::At(11));
+  auto whole = Stats(around_eight);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_EQ(whole->first_day(), metrics::testing::kDec1);
+  EXPECT_EQ(whole->last_day(), metrics::testing::kDec1);
+  EXPECT_EQ(whole->rows(0).reported(), 7);
+
+  v1::GetStatsRequest bad;
+  bad.set_first_day("2026-12-32");
+  EXPECT_THAT(Stats(bad).status().message(), ::testing::HasSubstr("first_day"));
+  EXPECT_EQ(Stats(bad).status().code(), absl::StatusCode::kInvalidArgument);
+
+  std::string table;
+  ASSERT_EQ(RunCommand("GRID_GATEWAY=" + stack_->address("grid-gateway") + " GRID_TOKEN=" +
+                           stack_->Token(Stack::Admin()) + " " + testing::BinPath("gridctl") +
+                           " stats --from-day 2026-12-01 --to-day 2026-12-01",
+                       table),
+            0)
+      << table;
+  EXPECT_THAT(table, ::testing::HasSubstr("local days 2026-12-01 to 2026-12-01 (UTC+08:00)"));
+  EXPECT_THAT(table, ::testing::ContainsRegex("\n +7 +1 +3 +1 +4 "));
+}
+
+// Order-safe statistics: the live stream of a scenario run through the stack is replayed to a
+// fresh metrics process shuffled, with some changes twice (at-least-once), a third of it left
+// pending by a reader that dies (and reclaimed after the rest), each batch handled concurrently:
+// GetStats and the Prometheus figures come out as they did in order.
+TEST_F(MetricsTest, AnyOrderOfDeliveryGivesTheSameFigures) {
+  ASSERT_NO_FATAL_FAILURE(RunScenario());
+  AwaitTotals(3);
+  const std::vector<std::string> want_stats = StatsAnswers();
+  std::string want_page;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        want_page = CountedFigures(MetricsPage("grid-metrics"));
+        return want_page.find("grid_events_today{figure=\"closed\",subdistrict=\"" +
+                              std::string(kSubdistrict) + "\"} 3") != std::string::npos;
+      },
+      kDeadline))
+      << want_page;
+
+  stack_->StopService("grid-metrics", SIGKILL);
+  const std::string live = std::string("{") + kSubdistrict + "}:live";
+  std::vector<std::string> changes;
+  for (const redis::Reply& entry : Redis({"XRANGE", live, "-", "+"}).elements) {
+    changes.push_back(entry.elements[1].elements[1].str);
+  }
+  ASSERT_GT(changes.size(), 15u);
+  // Forget every count (not the marks that say the rollups are complete).
+  for (const redis::Reply& key : Redis({"KEYS", "*:mx2:*"}).elements) {
+    if (key.str.find(":mx2:rederived") == std::string::npos) {
+      Redis({"DEL", key.str});
+    }
+  }
+  std::mt19937 random(10);
+  for (int i = 0; i < 6; ++i) {
+    changes.push_back(changes[random() % changes.size()]);
+  }
+  std::shuffle(changes.begin(), changes.end(), random);
+  Redis({"DEL", live});
+  for (const std::string& change : changes) {
+    Redis({"XADD", live, "*", "c", change});
+  }
+  Redis({"XGROUP", "CREATE", live, "metrics", "0"});
+  const redis::Reply dead = Redis({"XREADGROUP", "GROUP", "metrics", "dead-reader", "COUNT",
+                                   std::to_string(changes.size() / 3), "STREAMS", live, ">"});
+  ASSERT_TRUE(dead.IsArray() && !dead.elements.empty()) << dead.DebugString();
+
+  auto started = stack_->StartService("grid-metrics");
+  ASSERT_TRUE(started.ok()) << started;
+  std::vector<std::string> got_stats;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        got_stats = StatsAnswers();
+        return Redis({"XPENDING", live, "metrics"}).elements[0].integer == 0 &&
+               got_stats == want_stats;
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(200)));
+  EXPECT_EQ(got_stats, want_stats);
+  std::string got_page;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        got_page = CountedFigures(MetricsPage("grid-metrics"));
+        return got_page == want_page;
+      },
+      kDeadline));
+  EXPECT_EQ(got_page, want_page);
+}
+
+// Upgrading in place: the metrics service finds rollups of UTC days (the "mx" keys of the
+// version before) and no local-day rollups. It re-derives them from the event records, answers
+// UNAVAILABLE until it is done, then the figures are what they were, and the old keys are gone.
+TEST_F(MetricsTest, AnUpgradeRederivesTheRollupsFromTheEventRecords) {
+  ASSERT_NO_FATAL_FAILURE(RunScenario());
+  AwaitTotals(3);
+  const std::vector<std::string> want = StatsAnswers();
+
+  stack_->StopService("grid-metrics", SIGKILL);
+  for (const redis::Reply& key : Redis({"KEYS", "*:mx2:*"}).elements) {
+    Redis({"DEL", key.str});
+  }
+  const std::string sd = std::string("{") + kSubdistrict + "}";
+  std::vector<std::string> legacy = {sd + ":mx:day:20261130", sd + ":mx:day:20261201",
+                                     sd + ":mx:days", sd + ":mx:open"};
+  Redis({"HSET", legacy[0], std::string(kGrid) + "|04|2|rep", "2"});
+  Redis({"HSET", legacy[1], std::string(kGrid) + "|04|2|rep", "1"});
+  Redis({"ZADD", legacy[2], "20787", "20261130", "20788", "20261201"});
+  for (const std::string& id : EventIds()) {
+    Redis({"HSET", legacy[3], id, "5"});
+    Redis({"HSET", sd + ":mx:ev:" + id, "dc", "1"});
+    legacy.push_back(sd + ":mx:ev:" + id);
+  }
+
+  auto started = stack_->StartService("grid-metrics");
+  ASSERT_TRUE(started.ok()) << started;
+  std::vector<std::string> got;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        got = StatsAnswers();
+        return got == want;
+      },
+      kDeadline));
+  EXPECT_EQ(got, want);
+  for (const std::string& key : legacy) {
+    EXPECT_EQ(Redis({"EXISTS", key}).integer, 0) << key;
+  }
+  EXPECT_EQ(Redis({"KEYS", "*:mx2:rederived"}).elements.size(), 5u) << "every subdistrict";
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        const std::string page = MetricsPage("grid-metrics");
+        return page.find("grid_rollup_rederive_remaining_events{subdistrict=\"370212001\"} 0") !=
+               std::string::npos;
+      },
+      kDeadline));
 }
 
 TEST_F(MetricsTest, PromtoolAcceptsEveryServicesExposition) {

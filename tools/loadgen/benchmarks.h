@@ -96,4 +96,17 @@ struct ConsoleBenchOptions {
 // minus EventChange.at; beside the same figure for gRPC watchers of the gateway in the same run.
 absl::Status RunConsole(const ConsoleBenchOptions& options, std::ostream& out);
 
+struct RederiveOptions {
+  // Events in the records when the metrics service starts without local-day rollups.
+  int events = 20000;
+  // Events in flight while seeding.
+  int window = 512;
+  // The run fails when the re-derivation takes longer.
+  int timeout_seconds = 600;
+};
+
+// The upgrade of the metrics service in place: how long re-deriving the local-day rollups from
+// the event records takes (GetStats answers UNAVAILABLE meanwhile), and that the counts are right.
+absl::Status RunRederive(const RederiveOptions& options, std::ostream& out);
+
 }  // namespace grid::loadgen

@@ -4,6 +4,7 @@
 //   grid-loadgen escalation [--pending 100000] [--rate 1000] [--seconds 30]
 //   grid-loadgen watch      [--watchers 1000] [--rate 1000] [--seconds 10] [--via intake]
 //   grid-loadgen console    [--clients 500] [--rate 200] [--seconds 10] [--grpc-watchers 500]
+//   grid-loadgen rederive   [--events 20000]
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -105,15 +106,30 @@ int main(int argc, char** argv) {
   console_command->add_option("--concurrency", console.concurrency, "concurrent report callers")
       ->capture_default_str();
 
+  grid::loadgen::RederiveOptions rederive;
+  CLI::App* rederive_command = app.add_subcommand(
+      "rederive",
+      "the metrics service's upgrade in place: re-deriving local-day rollups from the event "
+      "records");
+  rederive_command->add_option("--events", rederive.events, "events in the records")
+      ->capture_default_str();
+  rederive_command->add_option("--window", rederive.window, "events in flight while seeding")
+      ->capture_default_str();
+  rederive_command
+      ->add_option("--timeout-seconds", rederive.timeout_seconds,
+                   "fail when the re-derivation takes longer")
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   // The stack's own Redis client logs its connects at info; the figures are what matters here.
   spdlog::set_level(spdlog::level::warn);
 
   const absl::Status status =
-      dispatch_command->parsed()  ? grid::loadgen::RunDispatch(dispatch, std::cout)
-      : watch_command->parsed()   ? grid::loadgen::RunWatch(watch, std::cout)
-      : console_command->parsed() ? grid::loadgen::RunConsole(console, std::cout)
-                                  : grid::loadgen::RunEscalation(escalation, std::cout);
+      dispatch_command->parsed()   ? grid::loadgen::RunDispatch(dispatch, std::cout)
+      : watch_command->parsed()    ? grid::loadgen::RunWatch(watch, std::cout)
+      : console_command->parsed()  ? grid::loadgen::RunConsole(console, std::cout)
+      : rederive_command->parsed() ? grid::loadgen::RunRederive(rederive, std::cout)
+                                   : grid::loadgen::RunEscalation(escalation, std::cout);
   std::cout << std::flush;
   if (!status.ok()) {
     std::cerr << "grid-loadgen: FAILED: " << status.message() << '\n';

@@ -34,6 +34,58 @@ TEST(StatsRequestTest, NamesTheOptionAtFault) {
   EXPECT_THAT(MakeStatsRequest(args).status().message(), HasSubstr("--group-by"));
 }
 
+TEST(StatsRequestTest, TodayAndLocalDays) {
+  StatsArgs today;
+  today.today = true;
+  auto request = MakeStatsRequest(today);
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->last_days(), 1) << "today, as the service's calendar counts it";
+  EXPECT_FALSE(request->has_from());
+
+  StatsArgs week;
+  week.days = 7;
+  EXPECT_EQ(MakeStatsRequest(week)->last_days(), 7);
+
+  StatsArgs dates;
+  dates.from_day = "2026-11-01";
+  dates.to_day = "2026-11-30";
+  request = MakeStatsRequest(dates);
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->first_day(), "2026-11-01");
+  EXPECT_EQ(request->last_day(), "2026-11-30");
+  EXPECT_EQ(request->last_days(), 0);
+}
+
+TEST(StatsRequestTest, OneWayOfGivingTheWindow) {
+  StatsArgs args;
+  args.today = true;
+  args.since = "2026-11-01T00:00:00Z";
+  EXPECT_THAT(MakeStatsRequest(args).status().message(), HasSubstr("--today"));
+  args.today = false;
+  args.from_day = "2026-11-01";
+  EXPECT_THAT(MakeStatsRequest(args).status().message(), HasSubstr("one way"));
+  args.since.clear();
+  args.from_day = "1 Nov";
+  EXPECT_THAT(MakeStatsRequest(args).status().message(), HasSubstr("--from-day"));
+  args.from_day.clear();
+  args.days = -1;
+  EXPECT_THAT(MakeStatsRequest(args).status().message(), HasSubstr("--days"));
+}
+
+TEST(StatsWindowTest, SaysWhichLocalDaysWereCounted) {
+  v1::GetStatsResponse response;
+  EXPECT_EQ(FormatStatsWindow(response), "") << "an answer that does not say";
+  response.set_first_day("2026-12-01");
+  response.set_last_day("2026-12-01");
+  response.set_today("2026-12-01");
+  response.set_utc_offset_minutes(480);
+  EXPECT_EQ(FormatStatsWindow(response),
+            "local days 2026-12-01 to 2026-12-01 (UTC+08:00), today 2026-12-01\n");
+  response.clear_first_day();
+  response.clear_last_day();
+  EXPECT_THAT(FormatStatsWindow(response), HasSubstr("the first day kept to today"));
+}
+
 TEST(StatsTableTest, OneLinePerRowWithGroupCountsAndRates) {
   v1::GetStatsRequest request;
   request.add_group_by(v1::STATS_DIMENSION_CATEGORY_CLASS);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 
 namespace grid::metrics {
 namespace {
@@ -93,28 +94,87 @@ TEST(CategoryClassTest, IsTheFirstTwoDigits) {
   EXPECT_EQ(CategoryClass("7"), "");
 }
 
-TEST(DayTest, DaysAreUtc) {
-  EXPECT_EQ(DayOf(0), 0);
-  EXPECT_EQ(DayOf(kDay - 1), 0);
-  EXPECT_EQ(DayOf(kDay), 1);
-  EXPECT_EQ(DayOf(-1), -1);
-  EXPECT_EQ(DayName(DayOf(kNov27)), "20261127");
-  EXPECT_EQ(DayName(DayOf(kNov27 - 1)), "20261126");
+// 2026-12-01T00:00:00+08:00 (a Beijing midnight) is 2026-11-30T16:00:00Z.
+constexpr Millis kBeijingDec1 = kNov27 + 3 * kDay + 16 * 3600'000;
+constexpr Millis kMinute = 60'000;
+
+TEST(LocalDaysTest, UtcWhenTheOffsetIsZero) {
+  const LocalDays utc(0);
+  EXPECT_EQ(utc.DayOf(0), 0);
+  EXPECT_EQ(utc.DayOf(kDay - 1), 0);
+  EXPECT_EQ(utc.DayOf(kDay), 1);
+  EXPECT_EQ(utc.DayOf(-1), -1);
+  EXPECT_EQ(DayName(utc.DayOf(kNov27)), "20261127");
+  EXPECT_EQ(DayName(utc.DayOf(kNov27 - 1)), "20261126");
   EXPECT_EQ(DayName(0), "19700101");
 }
 
-TEST(DaysInWindowTest, TakesEveryDayTheWindowTouches) {
-  const int64_t d = DayOf(kNov27);
+TEST(LocalDaysTest, ABeijingDayRunsFromMidnightToMidnightBeijingTime) {
+  const LocalDays beijing(480);
+  const int64_t dec1 = beijing.DayOf(kBeijingDec1);
+  EXPECT_EQ(DateName(dec1), "2026-12-01");
+  EXPECT_EQ(beijing.StartOf(dec1), kBeijingDec1);
+  EXPECT_EQ(beijing.DayOf(kBeijingDec1 - 1), dec1 - 1) << "23:59:59.999 the night before";
+  // 07:59 and 08:01 Beijing time are one day apart in UTC days (UTC midnight is 08:00 in
+  // Beijing), and the same Beijing day.
+  const Millis at_0759 = kBeijingDec1 + 7 * 60 * kMinute + 59 * kMinute;
+  const Millis at_0801 = kBeijingDec1 + 8 * 60 * kMinute + 1 * kMinute;
+  EXPECT_EQ(beijing.DayOf(at_0759), dec1);
+  EXPECT_EQ(beijing.DayOf(at_0801), dec1);
+  EXPECT_NE(LocalDays(0).DayOf(at_0759), LocalDays(0).DayOf(at_0801));
+  EXPECT_EQ(beijing.DayOf(kBeijingDec1 + kDay - 1), dec1) << "23:59:59.999";
+  EXPECT_EQ(beijing.DayOf(kBeijingDec1 + kDay), dec1 + 1);
+}
+
+TEST(LocalDaysTest, WestOfGreenwichToo) {
+  const LocalDays new_york(-300);
+  EXPECT_EQ(new_york.DayOf(kNov27 + 5 * 3600'000), LocalDays(0).DayOf(kNov27));
+  EXPECT_EQ(new_york.DayOf(kNov27 + 5 * 3600'000 - 1), LocalDays(0).DayOf(kNov27) - 1);
+  EXPECT_EQ(new_york.utc_offset_minutes(), -300);
+}
+
+TEST(DateTest, ParsesAndNamesLocalDates) {
+  const int64_t dec1 = LocalDays(480).DayOf(kBeijingDec1);
+  EXPECT_EQ(ParseDate("2026-12-01"), dec1);
+  EXPECT_EQ(DateName(dec1), "2026-12-01");
+  EXPECT_EQ(DayName(dec1), "20261201");
+  EXPECT_EQ(ParseDate("1970-01-01"), 0);
+  EXPECT_EQ(ParseDate("2028-02-29"), LocalDays(0).DayOf(1'835'395'200'000));
+  for (const char* bad : {"", "2026-12-1", "2026/12/01", "2026-13-01", "2026-02-29", "20261201",
+                          "2026-12-01T00:00:00Z", "２０２６-12-01", "abcd-ef-gh"}) {
+    EXPECT_FALSE(ParseDate(bad).has_value()) << bad;
+  }
+}
+
+TEST(DateTest, NamesOffsets) {
+  EXPECT_EQ(OffsetName(480), "UTC+08:00");
+  EXPECT_EQ(OffsetName(0), "UTC+00:00");
+  EXPECT_EQ(OffsetName(-330), "UTC-05:30");
+}
+
+TEST(DaysInWindowTest, TakesTheKnownDaysInsideTheWindow) {
+  const int64_t d = LocalDays(0).DayOf(kNov27);
   const std::vector<int64_t> known = {d - 3, d - 2, d - 1, d, d + 1};
-  EXPECT_THAT(DaysInWindow(known, 0, 0), ElementsAre(d - 3, d - 2, d - 1, d, d + 1));
-  EXPECT_THAT(DaysInWindow(known, kNov27, 0), ElementsAre(d, d + 1));
-  EXPECT_THAT(DaysInWindow(known, 0, kNov27), ElementsAre(d - 3, d - 2, d - 1))
-      << "the end is exclusive: a window ending at midnight does not take the next day";
-  EXPECT_THAT(DaysInWindow(known, kNov27 - 1, kNov27 + 1), ElementsAre(d - 1, d));
-  EXPECT_THAT(DaysInWindow(known, kNov27 + 3600'000, kNov27 + 7200'000), ElementsAre(d))
-      << "an hour inside a day takes the whole day";
-  EXPECT_THAT(DaysInWindow(known, kNov27 + 5 * kDay, 0), IsEmpty());
-  EXPECT_THAT(DaysInWindow({d, d - 1, d}, 0, 0), ElementsAre(d - 1, d)) << "sorted, unique";
+  EXPECT_THAT(DaysInWindow(known, {}), ElementsAre(d - 3, d - 2, d - 1, d, d + 1));
+  EXPECT_THAT(DaysInWindow(known, {d, std::nullopt}), ElementsAre(d, d + 1));
+  EXPECT_THAT(DaysInWindow(known, {std::nullopt, d - 1}), ElementsAre(d - 3, d - 2, d - 1));
+  EXPECT_THAT(DaysInWindow(known, {d - 1, d}), ElementsAre(d - 1, d));
+  EXPECT_THAT(DaysInWindow(known, {d, d}), ElementsAre(d));
+  EXPECT_THAT(DaysInWindow(known, {d + 5, std::nullopt}), IsEmpty());
+  EXPECT_THAT(DaysInWindow({d, d - 1, d}, {}), ElementsAre(d - 1, d)) << "sorted, unique";
+}
+
+TEST(RollupFiguresTest, NameEveryRollupCountAsStatsRowDoes) {
+  Counts counts;
+  counts.closed_on_time = 3;
+  counts.supervised = 1;
+  counts.open = 9;
+  const auto figures = RollupFigures(counts);
+  EXPECT_EQ(figures.size(), 11u);
+  std::map<std::string_view, int64_t> by_name(figures.begin(), figures.end());
+  EXPECT_EQ(by_name.at("closed_on_time"), 3);
+  EXPECT_EQ(by_name.at("supervised"), 1);
+  EXPECT_EQ(by_name.count("open"), 0u) << "the backlog is not a rollup";
 }
 
 TEST(BucketsTest, SpanSecondLongTestLimitsToDaysLongFieldLimits) {

@@ -388,8 +388,36 @@ TEST_F(ListFiltersTest, UnitMeansItsSubtreeAndAnUndispatchedEventsGrid) {
   EXPECT_THAT(ListAll(request), ElementsAre("d"));
   request.set_unit_id("370212");  // The district: everything, departments' work included.
   EXPECT_THAT(ListAll(request), ElementsAre("f", "e", "d", "c", "b", "a"));
-  request.set_unit_id(kGrid2);
-  EXPECT_THAT(ListAll(request), ElementsAre("f"));
+  request.set_unit_id(kGrid2);  // Its grid's events, the one at a department included.
+  EXPECT_THAT(ListAll(request), ElementsAre("f", "d"));
+}
+
+// Issue 10: a community's list (a community operator's ListEvents without a unit) left out its
+// grid's event once it sat at the zone, though the operator could GetEvent it. A unit's list
+// holds the events whose grid or current unit lies in its subtree (topology::EventInSubtree).
+TEST_F(QueriesTest, AUnitsListHoldsItsGridsEventsWhereverTheyAreNow) {
+  File("at-zone", kGrid1, "0502", kT0 + 1,
+       At(v1::EVENT_STATE_DISPATCHED, v1::LEVEL_ZONE, "370212001Z01", kT0 + 1));
+  File("at-subdistrict", kGrid1, "0501", kT0 + 2,
+       At(v1::EVENT_STATE_DISPATCHED, v1::LEVEL_SUBDISTRICT, kSd1, kT0 + 2));
+  File("at-department", kGrid1, "0408", kT0 + 3,
+       At(v1::EVENT_STATE_DISPATCHED, v1::LEVEL_DISTRICT, kDepartment, kT0 + 3));
+  File("neighbours-at-zone", kGrid1Other, "0502", kT0 + 4,
+       At(v1::EVENT_STATE_DISPATCHED, v1::LEVEL_ZONE, "370212001Z01", kT0 + 4));
+  File("other-sd-at-department", kGrid2, "0408", kT0 + 5,
+       At(v1::EVENT_STATE_DISPATCHED, v1::LEVEL_DISTRICT, kDepartment, kT0 + 5));
+  v1::ListEventsRequest request;
+  request.set_unit_id(kCommunity1);
+  EXPECT_THAT(ListAll(request), ElementsAre("at-department", "at-subdistrict", "at-zone"));
+  request.set_unit_id(kGrid1);
+  EXPECT_THAT(ListAll(request), ElementsAre("at-department", "at-subdistrict", "at-zone"));
+  request.set_unit_id("370212001Z01");
+  EXPECT_THAT(ListAll(request),
+              ElementsAre("neighbours-at-zone", "at-department", "at-subdistrict", "at-zone"));
+  request.set_unit_id(kDepartment);
+  EXPECT_THAT(ListAll(request), ElementsAre("other-sd-at-department", "at-department"));
+  request.set_unit_id("370212D02");
+  EXPECT_THAT(ListAll(request), IsEmpty());
 }
 
 TEST_F(ListFiltersTest, StatesAndLevels) {
@@ -652,6 +680,24 @@ TEST_F(QueriesTest, ListRequestsAreChecked) {
   auto range = List(reversed);
   EXPECT_EQ(range.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(range.status().message(), HasSubstr("reported_after"));
+
+  // Enum numbers that are no value of the enum answer INVALID_ARGUMENT naming the field, not an
+  // empty list.
+  v1::ListEventsRequest unknown_state;
+  unknown_state.add_states(static_cast<v1::EventState>(99));
+  auto state = List(unknown_state);
+  EXPECT_EQ(state.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(state.status().message(), HasSubstr("states[0]"));
+  v1::ListEventsRequest unspecified_state;
+  unspecified_state.add_states(v1::EVENT_STATE_DISPATCHED);
+  unspecified_state.add_states(v1::EVENT_STATE_UNSPECIFIED);
+  EXPECT_THAT(List(unspecified_state).status().message(), HasSubstr("states[1]"));
+  v1::ListEventsRequest unknown_level;
+  unknown_level.add_levels(v1::LEVEL_GRID);
+  unknown_level.add_levels(static_cast<v1::Level>(99));
+  auto level = List(unknown_level);
+  EXPECT_EQ(level.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(level.status().message(), HasSubstr("levels[1]"));
 
   v1::ListEventsRequest invalid_time;
   invalid_time.mutable_reported_before()->set_nanos(-1);
