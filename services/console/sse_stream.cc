@@ -45,17 +45,19 @@ std::string SseEnd(std::string_view json) {
 }
 
 std::string ChangeTexts::Get(const std::string& cursor, const v1::EventChange& change) {
+  // A line break cannot be in a cursor (the gateway's) or an event id (the store's).
+  std::string key = absl::StrCat(cursor, "\n", change.event_id(), "\n", change.version());
   {
     std::lock_guard lock(mu_);
-    if (const auto it = texts_.find(cursor); it != texts_.end()) {
+    if (const auto it = texts_.find(key); it != texts_.end()) {
       return it->second;
     }
   }
   // Printed outside the lock: two feeds may print the same change at once, which is harmless.
   std::string text = SseMessage(cursor, ToJson(change));
   std::lock_guard lock(mu_);
-  if (texts_.emplace(cursor, text).second) {
-    order_.push_back(cursor);
+  if (texts_.emplace(key, text).second) {
+    order_.push_back(std::move(key));
     while (order_.size() > capacity_) {
       texts_.erase(order_.front());
       order_.pop_front();

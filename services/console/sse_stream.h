@@ -44,6 +44,11 @@ std::string SseEnd(std::string_view json);
 // change with the same cursor to every watcher it passes, and printing protobuf JSON (~100 µs) is
 // by far the dearest thing the console does per message. Bounded (the oldest entries go first);
 // thread-safe.
+//
+// Found by cursor AND change (event id, version): a cursor names the set of entries a watcher has
+// been given, not the last one. Live watchers get two subdistricts' entries in the order the
+// reader read them, a resumed watch's history in id order, so the cursor after one subdistrict's
+// change in the live feed can be the cursor after another subdistrict's change in a history.
 class ChangeTexts final {
  public:
   explicit ChangeTexts(std::size_t capacity = 4096) : capacity_(capacity == 0 ? 1 : capacity) {}

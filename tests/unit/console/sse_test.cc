@@ -227,15 +227,43 @@ TEST(ChangeTextsTest, PrintsAChangeOnceForEveryFeedAndStaysBounded) {
   ChangeTexts texts(2);
   v1::EventChange change;
   change.set_event_id("E1");
+  change.set_version(1);
   const std::string first = texts.Get("c1", change);
   EXPECT_EQ(first, SseMessage("c1", ToJson(change)));
-  // Found by its cursor: the same text, whatever the (identical) change says.
-  change.set_event_id("changed");
   EXPECT_EQ(texts.Get("c1", change), first);
-  texts.Get("c2", change);
-  texts.Get("c3", change);
+  v1::EventChange other = change;
+  other.set_event_id("E2");
+  texts.Get("c2", other);
+  texts.Get("c3", other);
   // c1 was the oldest and went: printed anew.
   EXPECT_EQ(texts.Get("c1", change), SseMessage("c1", ToJson(change)));
+}
+
+// Live, the gateway's reader passes two subdistricts' entries with equal ids (or one read before
+// an earlier one of another stream) in the order it read them; a resumed watch's history merges
+// them in id order. So one cursor follows 370212001's change in the live feed and 370212002's in
+// the history: each must be sent as itself, not the one printed first.
+TEST(ChangeTextsTest, TwoChangesUnderOneCursorAreEachSentAsThemselves) {
+  ChangeTexts texts;
+  const std::string cursor =
+      "w1:370212001=1796099669867-0,370212002=1796099669867-0,370212003=0-0,370212004=0-0,"
+      "370212005=0-0";
+  v1::EventChange live;
+  live.set_event_id("370212001-01M8QY3ZVB288EKR");
+  live.set_kind(v1::CHANGE_KIND_REPORTED);
+  live.set_version(1);
+  live.set_subdistrict_id("370212001");
+  live.set_cursor(cursor);
+  v1::EventChange history;
+  history.set_event_id("370212002-01M8QY3ZV9HJW3VV");
+  history.set_kind(v1::CHANGE_KIND_DISPATCHED);
+  history.set_version(2);
+  history.set_subdistrict_id("370212002");
+  history.set_cursor(cursor);
+  EXPECT_EQ(texts.Get(cursor, live), SseMessage(cursor, ToJson(live)));
+  EXPECT_EQ(texts.Get(cursor, history), SseMessage(cursor, ToJson(history)));
+  // The same change of the same event under the same cursor is still found, not printed anew.
+  EXPECT_EQ(texts.Get(cursor, live), SseMessage(cursor, ToJson(live)));
 }
 
 // Console::Handle on /api/v1/watch: the filters from the query, the resume point from
