@@ -1,12 +1,14 @@
 // The console on the real stack, through real HTTP: JSON round trips of reads and moves, the
 // gateway's refusals as 401/403/409/400, sign-in by token and by one-time code with the CSRF rule,
 // and the live feed: a reported event's changes within a second, and a resume from Last-Event-ID
-// with no gap and no duplicate.
+// with no gap and no duplicate, also mid-stream while two subdistricts report at once.
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "tests/support/http_client.h"
@@ -308,6 +310,81 @@ TEST_F(ConsoleTest, TheLiveFeedResumesFromLastEventIdWithoutGapOrDuplicate) {
   const std::set<std::string> unique(seen.begin(), seen.end());
   EXPECT_EQ(unique.size(), seen.size()) << "a duplicate";
   EXPECT_EQ(unique, std::set<std::string>(all.begin(), all.end())) << "a gap";
+}
+
+// Two subdistricts reporting at once: the gateway's live reader and a resumed watch's history
+// pass their entries in different orders, so one cursor can follow one subdistrict's change in a
+// feed that stayed connected and another's in the resumed feed's history. The resumed feed gets
+// every change once, each as itself.
+TEST_F(ConsoleTest, AFeedResumedMidStreamWhileTwoSubdistrictsReportGetsEachChangeOnce) {
+  auto reference =
+      SseConnection::Open(port(), "/api/v1/watch", {{"Authorization", "Bearer " + admin_}});
+  ASSERT_TRUE(reference.ok()) << reference.status();
+  auto dropped =
+      SseConnection::Open(port(), "/api/v1/watch", {{"Authorization", "Bearer " + admin_}});
+  ASSERT_TRUE(dropped.ok()) << dropped.status();
+
+  // A change as itself: its event, kind and version.
+  const auto key = [](const SseEvent& event) {
+    const json change = json::parse(event.data);
+    return absl::StrCat(change["event_id"].get<std::string>(), " ",
+                        change["kind"].get<std::string>(), " ",
+                        change["version"].get<std::string>());
+  };
+  constexpr int kPerSubdistrict = 120;
+  constexpr std::size_t kChanges = 2 * 2 * kPerSubdistrict;  // Each REPORTED and DISPATCHED.
+  std::vector<std::thread> reporters;
+  for (const std::string grid : {kGrid, "37021200200101"}) {
+    reporters.emplace_back([this, grid] {
+      for (int i = 0; i < kPerSubdistrict; ++i) {
+        Report(admin_, grid, absl::StrCat("at once ", i));
+      }
+    });
+  }
+  // The browser drops mid-stream, while both still report.
+  std::vector<std::string> seen;
+  std::string last_id;
+  while (seen.size() < kChanges / 3) {
+    std::optional<SseEvent> event = (*dropped)->NextData(std::chrono::seconds(10));
+    ASSERT_TRUE(event.has_value()) << seen.size() << " changes before the drop";
+    seen.push_back(key(*event));
+    last_id = event->id.value_or("");
+  }
+  dropped->reset();
+  for (std::thread& reporter : reporters) {
+    reporter.join();
+  }
+  std::multiset<std::string> all;
+  while (all.size() < kChanges) {
+    std::optional<SseEvent> event = (*reference)->NextData(std::chrono::seconds(10));
+    ASSERT_TRUE(event.has_value()) << all.size() << " changes on the reference feed";
+    all.insert(key(*event));
+  }
+  ASSERT_EQ(std::set<std::string>(all.begin(), all.end()).size(), kChanges);
+
+  auto resumed = SseConnection::Open(
+      port(), "/api/v1/watch", {{"Authorization", "Bearer " + admin_}, {"Last-Event-ID", last_id}});
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  while (seen.size() < kChanges) {
+    std::optional<SseEvent> event = (*resumed)->NextData(std::chrono::seconds(10));
+    ASSERT_TRUE(event.has_value()) << seen.size() << " changes before and after the drop";
+    seen.push_back(key(*event));
+  }
+  std::map<std::string, int> counts;
+  for (const std::string& change : seen) {
+    ++counts[change];
+  }
+  std::vector<std::string> twice;
+  std::vector<std::string> missing;
+  for (const std::string& change : all) {
+    if (counts[change] > 1) {
+      twice.push_back(change);
+    } else if (counts[change] == 0) {
+      missing.push_back(change);
+    }
+  }
+  EXPECT_EQ(twice, std::vector<std::string>()) << "changes sent twice";
+  EXPECT_EQ(missing, std::vector<std::string>()) << "changes missing";
 }
 
 TEST_F(ConsoleTest, TheLiveFeedIsRefusedAsAnErrorResponseOutsideTheJurisdiction) {
