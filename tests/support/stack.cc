@@ -15,6 +15,7 @@
 
 #include "common/auth/token.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "tests/support/http_client.h"
 #include "tests/support/paths.h"
 #include "tests/support/poll.h"
 #include "tests/support/ports.h"
@@ -43,12 +44,24 @@ Stack::Stack(Options options)
   for (const std::string& name : ServiceNames()) {
     services_[name] = Service{FreePort(), FreePort(), nullptr};
   }
+  if (options_.console) {
+    services_[kConsole] = Service{FreePort(), FreePort(), nullptr};
+    if (options_.console_static_dir.empty()) {
+      std::filesystem::create_directories(dir_ / "web");
+      std::ofstream(dir_ / "web" / "index.html") << "<!doctype html><title>grid console</title>\n";
+      options_.console_static_dir = (dir_ / "web").string();
+    }
+  }
 }
 
 Stack::~Stack() {
   // Our own connection first: a server shutting down waits out its grace period for open
   // client connections.
   gateway_.reset();
+  if (auto console = services_.find(kConsole);
+      console != services_.end() && console->second.process != nullptr) {
+    console->second.process->Terminate();
+  }
   // Signal every service at once (the gateway first, so nothing logs about vanished backends)
   // and then wait: each takes a moment to exit (the metrics endpoint's web server stops on a
   // two-second poll), and waiting for them one by one would add those moments up.
@@ -81,12 +94,26 @@ std::string Stack::address(const std::string& name) const {
 
 int Stack::metrics_port(const std::string& name) const { return services_.at(name).metrics_port; }
 
+int Stack::port_of(const std::string& name) const { return services_.at(name).port; }
+
 std::vector<std::string> Stack::Args(const std::string& name) const {
   const Service& service = services_.at(name);
   return Args(name, service.port, service.metrics_port);
 }
 
 std::vector<std::string> Stack::Args(const std::string& name, int port, int metrics_port) const {
+  if (name == kConsole) {
+    std::vector<std::string> args = {
+        "--listen",         "127.0.0.1:" + std::to_string(port),
+        "--metrics-listen", "127.0.0.1:" + std::to_string(metrics_port),
+        "--gateway",        address("grid-gateway"),
+        "--static-dir",     options_.console_static_dir,
+        "--log-level",      "debug"};
+    if (auto extra = options_.extra_args.find(name); extra != options_.extra_args.end()) {
+      args.insert(args.end(), extra->second.begin(), extra->second.end());
+    }
+    return args;
+  }
   std::vector<std::string> args = {"--listen",         "127.0.0.1:" + std::to_string(port),
                                    "--metrics-listen", "127.0.0.1:" + std::to_string(metrics_port),
                                    "--redis",          "127.0.0.1:" + std::to_string(redis_.port()),
@@ -134,6 +161,11 @@ absl::Status Stack::Start() {
   }
   gateway_ = v1::GatewayService::NewStub(
       grpc::CreateChannel(address("grid-gateway"), grpc::InsecureChannelCredentials()));
+  if (options_.console) {
+    if (auto status = StartService(kConsole); !status.ok()) {
+      return status;
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -145,7 +177,8 @@ absl::Status Stack::StartService(const std::string& name) {
     return process.status();
   }
   service.process = *std::move(process);
-  auto status = WaitServing(address(name), std::chrono::seconds(20));
+  auto status = name == kConsole ? WaitHttpHealthy(service.port, std::chrono::seconds(20))
+                                 : WaitServing(address(name), std::chrono::seconds(20));
   if (!status.ok()) {
     return absl::UnavailableError(name +
                                   " did not become healthy: " + std::string(status.message()) +
@@ -311,6 +344,20 @@ double MetricSample(const std::string& text, const std::string& name,
     }
   }
   return sum;
+}
+
+absl::Status WaitHttpHealthy(int port, std::chrono::milliseconds deadline) {
+  std::string last = "no answer";
+  const bool healthy = PollUntil(
+      [&] {
+        const HttpResult result =
+            HttpFetch(port, "GET", "/healthz", {}, "", std::chrono::milliseconds(500));
+        last = result.status != 0 ? "HTTP " + std::to_string(result.status) : result.error;
+        return result.status == 200;
+      },
+      deadline, std::chrono::milliseconds(50));
+  return healthy ? absl::OkStatus()
+                 : absl::UnavailableError("127.0.0.1:" + std::to_string(port) + ": " + last);
 }
 
 }  // namespace grid::testing

@@ -32,8 +32,14 @@ class Stack final {
     std::map<std::string, std::vector<std::string>> extra_args;
     // Extra arguments of redis-server, e.g. {"--appendonly", "yes"} (see RedisServer).
     std::vector<std::string> redis_args;
+    // Also start grid-console (after the gateway, against it), waited for on GET /healthz. Its
+    // page is `console_static_dir`, or when empty a one-line index.html of the stack's own.
+    bool console = false;
+    std::string console_static_dir;
   };
 
+  // The console's binary name (not among ServiceNames: it is started on request).
+  static constexpr char kConsole[] = "grid-console";
   // The services by binary name, in start order (the gateway last).
   static const std::vector<std::string>& ServiceNames();
 
@@ -63,6 +69,9 @@ class Stack final {
   // A client of the test's own to inspect Redis; synchronous use via redis::CommandSync.
   redis::Client& redis_client() { return *redis_client_; }
   std::string address(const std::string& name) const;
+  // The console's HTTP port (Options::console).
+  int console_port() const { return port_of(kConsole); }
+  int port_of(const std::string& name) const;
   int metrics_port(const std::string& name) const;
   // A stub of the gateway, the public API.
   v1::GatewayService::Stub& gateway() { return *gateway_; }
@@ -103,6 +112,8 @@ class Stack final {
 
 // OK once the gRPC health check of `address` answers SERVING, or the last error at `deadline`.
 absl::Status WaitServing(const std::string& address, std::chrono::milliseconds deadline);
+// OK once GET http://127.0.0.1:`port`/healthz answers 200, or the last error at `deadline`.
+absl::Status WaitHttpHealthy(int port, std::chrono::milliseconds deadline);
 
 // One gRPC health check of `service` ("" for the server as a whole) at `address`: "SERVING",
 // "NOT_SERVING", or the error ("UNAVAILABLE: ...", "NOT_FOUND: ...").

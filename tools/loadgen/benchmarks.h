@@ -99,6 +99,28 @@ struct SoakOptions {
 // the last day must be within 10% of the mean of the first day after the windows filled.
 absl::Status RunSoak(const SoakOptions& options, std::ostream& out);
 
+struct ConsoleBenchOptions {
+  // Server-Sent Events clients on the console (/api/v1/watch): `district_clients` of the whole
+  // district, the rest spread round-robin over the communities.
+  int clients = 500;
+  int district_clients = 10;
+  // gRPC WatchEvents watchers of the same mix on the gateway, at the same time: the baseline
+  // (0: none).
+  int grpc_watchers = 500;
+  // Connections the gRPC watchers share.
+  int channels = 8;
+  // Reports per second for `seconds` (after a warm-up of up to 3 s), through intake or the
+  // gateway.
+  double rate = 200;
+  int seconds = 10;
+  std::string via = "intake";
+  int concurrency = 8;
+};
+
+// Live-feed delivery latency through the console: per change and SSE client, its receipt time
+// minus EventChange.at; beside the same figure for gRPC watchers of the gateway in the same run.
+absl::Status RunConsole(const ConsoleBenchOptions& options, std::ostream& out);
+
 struct RederiveOptions {
   // Events in the records when the metrics service starts without local-day rollups.
   int events = 20000;

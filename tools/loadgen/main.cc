@@ -4,6 +4,7 @@
 //   grid-loadgen escalation [--pending 100000] [--rate 1000] [--seconds 30]
 //   grid-loadgen watch      [--watchers 1000] [--rate 1000] [--seconds 10] [--via intake]
 //   grid-loadgen soak       [--days 7] [--day-seconds 60] [--reports-per-day 400]
+//   grid-loadgen console    [--clients 500] [--rate 200] [--seconds 10] [--grpc-watchers 500]
 //   grid-loadgen rederive   [--events 20000]
 #include <spdlog/spdlog.h>
 
@@ -108,6 +109,32 @@ int main(int argc, char** argv) {
   soak_command->add_option("--concurrency", soak.concurrency, "concurrent callers")
       ->capture_default_str();
 
+  grid::loadgen::ConsoleBenchOptions console;
+  CLI::App* console_command = app.add_subcommand(
+      "console",
+      "live-feed delivery latency through the console (Server-Sent Events) beside gRPC "
+      "watchers of the gateway in the same run");
+  console_command->add_option("--clients", console.clients, "SSE clients on the console")
+      ->capture_default_str();
+  console_command
+      ->add_option("--district-clients", console.district_clients,
+                   "of them, clients of the whole district (the rest watch one community each); "
+                   "the gRPC watchers take the same mix")
+      ->capture_default_str();
+  console_command
+      ->add_option("--grpc-watchers", console.grpc_watchers,
+                   "gRPC WatchEvents watchers on the gateway at the same time (the baseline)")
+      ->capture_default_str();
+  console_command->add_option("--channels", console.channels, "connections the gRPC watchers share")
+      ->capture_default_str();
+  console_command->add_option("--rate", console.rate, "reports per second")->capture_default_str();
+  console_command->add_option("--seconds", console.seconds, "length of the measured window")
+      ->capture_default_str();
+  console_command->add_option("--via", console.via, "where reports go: intake or gateway")
+      ->capture_default_str();
+  console_command->add_option("--concurrency", console.concurrency, "concurrent report callers")
+      ->capture_default_str();
+
   grid::loadgen::RederiveOptions rederive;
   CLI::App* rederive_command = app.add_subcommand(
       "rederive",
@@ -145,6 +172,7 @@ int main(int argc, char** argv) {
       dispatch_command->parsed()   ? grid::loadgen::RunDispatch(dispatch, std::cout)
       : watch_command->parsed()    ? grid::loadgen::RunWatch(watch, std::cout)
       : soak_command->parsed()     ? grid::loadgen::RunSoak(soak, std::cout)
+      : console_command->parsed()  ? grid::loadgen::RunConsole(console, std::cout)
       : rederive_command->parsed() ? grid::loadgen::RunRederive(rederive, std::cout)
       : chaos_command->parsed()    ? grid::loadgen::RunChaos(chaos, std::cout)
                                    : grid::loadgen::RunEscalation(escalation, std::cout);

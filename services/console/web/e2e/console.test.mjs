@@ -168,9 +168,19 @@ describe('the command centre page', () => {
   });
 
   it('a handler sees nothing outside its unit', async (t) => {
-    const handler = await issueToken(stack, 'handler', 'h-sub-b', SUBDISTRICT_B);
+    // A handler reads its unit's subtree and watches its own queue: the changes of events at its
+    // unit (common/auth/authorizer.h). So the handler here is the one of the unit that a report in
+    // grid B is dispatched to.
+    const probe = await report(stack, admin, GRID_B, '0102', 'normal', 'where B goes');
+    const probed = await until(async () => {
+      const got = await getEvent(probe);
+      return got.state === 'EVENT_STATE_DISPATCHED' ? got : null;
+    }, 'the probe dispatched');
+    const unit = probed.unit_id;
+    assert.ok(unit.startsWith(SUBDISTRICT_B), `grid B's reports go to ${unit}`);
+    const handler = await issueToken(stack, 'handler', 'h-unit-b', unit);
     // A handler's big screen needs the gateway to let handlers read their subtree's topology and
-    // watch it (branch scope widens the authorizer); without that there is nothing to show.
+    // watch their queue; without that there is nothing to show.
     const allowed = await gridctl(stack, handler, 'topology', '--summary').then(() => true, (error) => {
       if (/PERMISSION_DENIED/.test(String(error.stderr ?? error))) return false;
       throw error;
