@@ -222,7 +222,9 @@ int Runtime::Serve(const std::vector<Hosted>& services) {
                                                target->host->SetReady(ready);
                                              }
                                            });
-  readiness_->Add("redis", RedisProbe(*redis_));
+  // The probe has a connection of its own: its short time-out, when Redis is slow or frozen,
+  // resets that connection only, never the one that serves callers under their own deadlines.
+  readiness_->Add("redis", RedisProbe(NewRedisConnection("health")));
   for (auto& [name, probe] : probes_) {
     readiness_->Add(name, probe);
   }
