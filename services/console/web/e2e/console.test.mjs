@@ -301,7 +301,7 @@ describe('the command centre page', () => {
     assert.equal(ids.length, 5000, 'every report uploaded');
     const last = await report(stack, admin, GRID_A, '0102', 'normal', 'after the stall');
     const received = async () => new Map(await page.evaluate(() => window.gridConsoleTest.received()));
-    await until(async () => [...(await received()).keys()].some((key) => key.startsWith(`${last} CHANGE_KIND_DISPATCHED`)), 'the resumed stream', 30_000, 200);
+    await until(async () => [...(await received()).keys()].some((key) => key.startsWith(`${last} CHANGE_KIND_DISPATCHED`)), 'the resumed stream', 90_000, 200);
     const counts = await received();
     const duplicates = [...counts].filter(([, n]) => n > 1);
     assert.deepEqual(duplicates, [], 'no change twice');
