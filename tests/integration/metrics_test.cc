@@ -34,6 +34,7 @@
 namespace grid {
 namespace {
 
+using testing::MetricSample;
 using testing::PollUntil;
 using testing::Stack;
 
@@ -58,31 +59,6 @@ std::string HttpGet(int port, const std::string& target) {
   } catch (const std::exception& e) {
     return std::string();
   }
-}
-
-// The sum of the samples of `name` (exactly that series name) that carry every label of `labels`.
-double Sample(const std::string& text, const std::string& name,
-              const std::map<std::string, std::string>& labels = {}) {
-  double sum = 0;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.empty() || line[0] == '#' || line.rfind(name, 0) != 0) {
-      continue;
-    }
-    const char next = line.size() > name.size() ? line[name.size()] : '\0';
-    if (next != '{' && next != ' ') {
-      continue;
-    }
-    bool match = true;
-    for (const auto& [key, value] : labels) {
-      match = match && line.find(key + "=\"" + value + "\"") != std::string::npos;
-    }
-    if (match) {
-      sum += std::stod(line.substr(line.rfind(' ') + 1));
-    }
-  }
-  return sum;
 }
 
 // The path of `name` on PATH, or empty.
@@ -581,38 +557,40 @@ TEST_F(MetricsTest, TheMetricsPageCountsTheScenarioExactly) {
       [&] {
         page = MetricsPage("grid-metrics");
         return page.find("grid_events_open{") != std::string::npos &&
-               Sample(page, "grid_events_open") == 0;
+               MetricSample(page, "grid_events_open") == 0;
       },
       kDeadline);
   const std::map<std::string, std::string> sd = {{"subdistrict", kSubdistrict}};
-  EXPECT_EQ(
-      Sample(page, "grid_events_reported_total",
-             {{"subdistrict", kSubdistrict}, {"category_class", "04"}, {"severity", "normal"}}),
-      3)
+  EXPECT_EQ(MetricSample(
+                page, "grid_events_reported_total",
+                {{"subdistrict", kSubdistrict}, {"category_class", "04"}, {"severity", "normal"}}),
+            3)
       << page;
-  EXPECT_EQ(Sample(page, "grid_events_closed_total",
-                   {{"subdistrict", kSubdistrict}, {"level", "grid"}, {"on_time", "true"}}),
+  EXPECT_EQ(MetricSample(page, "grid_events_closed_total",
+                         {{"subdistrict", kSubdistrict}, {"level", "grid"}, {"on_time", "true"}}),
             2);
-  EXPECT_EQ(Sample(page, "grid_events_closed_total",
+  EXPECT_EQ(
+      MetricSample(page, "grid_events_closed_total",
                    {{"subdistrict", kSubdistrict}, {"level", "community"}, {"on_time", "false"}}),
+      1);
+  EXPECT_EQ(MetricSample(page, "grid_event_escalations_total",
+                         {{"subdistrict", kSubdistrict},
+                          {"from_level", "grid"},
+                          {"to_level", "community"},
+                          {"reason", "accept_timeout"}}),
             1);
-  EXPECT_EQ(Sample(page, "grid_event_escalations_total",
-                   {{"subdistrict", kSubdistrict},
-                    {"from_level", "grid"},
-                    {"to_level", "community"},
-                    {"reason", "accept_timeout"}}),
-            1);
-  EXPECT_EQ(Sample(page, "grid_event_reworks_total", {{"level", "grid"}}), 1);
-  EXPECT_EQ(Sample(page, "grid_event_returns_total"), 0);
-  EXPECT_EQ(Sample(page, "grid_event_dispatch_seconds_count", sd), 3);
-  EXPECT_EQ(Sample(page, "grid_event_accept_seconds_count", sd), 4) << "the rework's too";
-  EXPECT_EQ(Sample(page, "grid_event_accept_seconds_count", {{"level", "community"}}), 1);
-  EXPECT_EQ(Sample(page, "grid_event_resolve_seconds_count", sd), 4);
-  EXPECT_EQ(Sample(page, "grid_event_close_seconds_count", sd), 3);
-  EXPECT_EQ(Sample(page, "grid_event_accept_seconds_bucket", {{"level", "grid"}, {"le", "1"}}), 3)
+  EXPECT_EQ(MetricSample(page, "grid_event_reworks_total", {{"level", "grid"}}), 1);
+  EXPECT_EQ(MetricSample(page, "grid_event_returns_total"), 0);
+  EXPECT_EQ(MetricSample(page, "grid_event_dispatch_seconds_count", sd), 3);
+  EXPECT_EQ(MetricSample(page, "grid_event_accept_seconds_count", sd), 4) << "the rework's too";
+  EXPECT_EQ(MetricSample(page, "grid_event_accept_seconds_count", {{"level", "community"}}), 1);
+  EXPECT_EQ(MetricSample(page, "grid_event_resolve_seconds_count", sd), 4);
+  EXPECT_EQ(MetricSample(page, "grid_event_close_seconds_count", sd), 3);
+  EXPECT_EQ(
+      MetricSample(page, "grid_event_accept_seconds_bucket", {{"level", "grid"}, {"le", "1"}}), 3)
       << "the grid accepted within its one-second limit three times";
-  EXPECT_EQ(Sample(page, "grid_events_open"), 0);
-  EXPECT_EQ(Sample(page, "grid_events_overdue"), 0);
+  EXPECT_EQ(MetricSample(page, "grid_events_open"), 0);
+  EXPECT_EQ(MetricSample(page, "grid_events_overdue"), 0);
   // Today's figures are today's rollups, as GetStats counts them.
   v1::GetStatsRequest today;
   today.set_last_days(1);
@@ -625,17 +603,17 @@ TEST_F(MetricsTest, TheMetricsPageCountsTheScenarioExactly) {
                                                              {"figure", "reported"}};
         const std::map<std::string, std::string> on_time = {{"subdistrict", kSubdistrict},
                                                             {"figure", "closed_on_time"}};
-        return stats.ok() && Sample(page, "grid_events_today", reported) > 0 &&
-               Sample(page, "grid_events_today", reported) == stats->rows(0).reported() &&
-               Sample(page, "grid_events_today", on_time) == stats->rows(0).closed_on_time();
+        return stats.ok() && MetricSample(page, "grid_events_today", reported) > 0 &&
+               MetricSample(page, "grid_events_today", reported) == stats->rows(0).reported() &&
+               MetricSample(page, "grid_events_today", on_time) == stats->rows(0).closed_on_time();
       },
       kDeadline))
       << page;
-  EXPECT_GT(Sample(page, "grid_today_start_timestamp_seconds"), 0);
+  EXPECT_GT(MetricSample(page, "grid_today_start_timestamp_seconds"), 0);
 
   // Every service: Redis latency and errors; routing and metrics: their groups' backlog.
   for (const std::string& service : Stack::ServiceNames()) {
-    EXPECT_GT(Sample(MetricsPage(service), "grid_redis_command_seconds_count"), 0) << service;
+    EXPECT_GT(MetricSample(MetricsPage(service), "grid_redis_command_seconds_count"), 0) << service;
   }
   EXPECT_TRUE(PollUntil(
       [&] {
@@ -645,8 +623,9 @@ TEST_F(MetricsTest, TheMetricsPageCountsTheScenarioExactly) {
                metrics.find("grid_stream_group_lag{group=\"metrics\"") != std::string::npos;
       },
       kDeadline));
-  EXPECT_EQ(Sample(MetricsPage("grid-metrics"), "grid_stream_group_lag", {{"group", "metrics"}}),
-            0);
+  EXPECT_EQ(
+      MetricSample(MetricsPage("grid-metrics"), "grid_stream_group_lag", {{"group", "metrics"}}),
+      0);
 }
 
 TEST_F(MetricsTest, TheOpenGaugesFollowTheBacklog) {
@@ -654,8 +633,8 @@ TEST_F(MetricsTest, TheOpenGaugesFollowTheBacklog) {
   AwaitWhere(id, Dispatched);
   EXPECT_TRUE(PollUntil(
       [&] {
-        return Sample(MetricsPage("grid-metrics"), "grid_events_open",
-                      {{"subdistrict", kSubdistrict}, {"state", "dispatched"}}) == 1;
+        return MetricSample(MetricsPage("grid-metrics"), "grid_events_open",
+                            {{"subdistrict", kSubdistrict}, {"state", "dispatched"}}) == 1;
       },
       kDeadline))
       << MetricsPage("grid-metrics");
@@ -663,8 +642,8 @@ TEST_F(MetricsTest, TheOpenGaugesFollowTheBacklog) {
   AwaitWhere(id, [](const v1::Event& e) { return e.overdue(); });
   EXPECT_TRUE(PollUntil(
       [&] {
-        return Sample(MetricsPage("grid-metrics"), "grid_events_overdue",
-                      {{"subdistrict", kSubdistrict}, {"level", "district"}}) == 1;
+        return MetricSample(MetricsPage("grid-metrics"), "grid_events_overdue",
+                            {{"subdistrict", kSubdistrict}, {"level", "district"}}) == 1;
       },
       kDeadline))
       << MetricsPage("grid-metrics");
