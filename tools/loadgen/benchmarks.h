@@ -28,6 +28,30 @@ struct DispatchOptions {
 // checks to the same gateway at the same rate and concurrency.
 absl::Status RunDispatch(const DispatchOptions& options, std::ostream& out);
 
+struct IngestOptions {
+  // ReportEvent (and, for the baseline, Health/Check) calls in flight at all times.
+  int outstanding = 64;
+  // Connections to the gateway they share.
+  int channels = 4;
+  // Length of the saturation phase and of the health-check baseline.
+  int seconds = 10;
+  // Reports and health checks before the measured phases, not counted.
+  int warmup_seconds = 2;
+  // The fixed-rate phase: reports per second for that long (0: none).
+  double paced_rate = 2000;
+  int paced_seconds = 5;
+  // The peer: Prometheus Alertmanager under wrk for that long (0: skip it, its figures 0).
+  int alertmanager_seconds = 10;
+};
+
+// Ingest at saturation: closed-loop ReportEvent through the gateway from every grid worker of the
+// topology, until routing and metrics have worked off the backlog; every filed event must be
+// DISPATCHED. Beside it, in the same run: gRPC health checks of the gateway at the same
+// concurrency (the bare call), the CPU each process used per report (from /proc), Redis memory per
+// open event, the latencies at a fixed rate, and Prometheus Alertmanager ingesting one alert per
+// POST (tools/peers/alertmanager-ingest). The last line is machine-readable.
+absl::Status RunIngest(const IngestOptions& options, std::ostream& out);
+
 struct EscalationOptions {
   // Timers pending in all.
   int pending = 100000;

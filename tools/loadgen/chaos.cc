@@ -19,6 +19,7 @@
 #include "grid/v1/gateway.grpc.pb.h"
 #include "tests/support/poll.h"
 #include "tools/loadgen/bench_stack.h"
+#include "tools/loadgen/redis_probe.h"
 #include "tools/loadgen/workload.h"
 
 namespace grid::loadgen {
@@ -77,10 +78,6 @@ std::shared_ptr<grpc::Channel> GatewayChannel(const std::string& address) {
   arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), arguments);
-}
-
-absl::StatusOr<redis::Reply> Command(testing::Stack& stack, std::vector<std::string> argv) {
-  return redis::CommandSync(stack.redis_client(), std::move(argv), milliseconds(5000));
 }
 
 // Runs one step of the schedule. Must run on the thread that started the stack (a restarted
@@ -150,13 +147,13 @@ absl::StatusOr<StoreFindings> ReadStore(testing::Stack& stack,
   std::map<std::string, std::vector<std::string>> by_request;  // request id -> event ids.
   std::set<std::string> stored;
   for (const std::string& subdistrict : subdistricts) {
-    auto ids = Command(stack, {"ZRANGE", store::EventsIndexKey(subdistrict), "0", "-1"});
+    auto ids = RedisCommand(stack, {"ZRANGE", store::EventsIndexKey(subdistrict), "0", "-1"});
     if (!ids.ok()) {
       return ids.status();
     }
     for (const redis::Reply& id_reply : ids->elements) {
       const std::string& id = id_reply.str;
-      auto pb = Command(stack, {"HGET", store::EventKey(subdistrict, id), "pb"});
+      auto pb = RedisCommand(stack, {"HGET", store::EventKey(subdistrict, id), "pb"});
       if (!pb.ok()) {
         return pb.status();
       }
@@ -180,7 +177,7 @@ absl::StatusOr<StoreFindings> ReadStore(testing::Stack& stack,
         findings.Problem(
             absl::StrCat("event ", id, " is still ", v1::EventState_Name(event.state())));
       }
-      auto history = Command(stack, {"LRANGE", store::HistoryKey(subdistrict, id), "0", "-1"});
+      auto history = RedisCommand(stack, {"LRANGE", store::HistoryKey(subdistrict, id), "0", "-1"});
       if (!history.ok()) {
         return history.status();
       }
@@ -214,48 +211,12 @@ absl::StatusOr<StoreFindings> ReadStore(testing::Stack& stack,
   return findings;
 }
 
-// Entries delivered to a consumer group and not acknowledged, over the routing and live streams
-// of every subdistrict.
-absl::StatusOr<long long> PendingEntries(testing::Stack& stack,
-                                         const std::vector<std::string>& subdistricts,
-                                         std::string* where) {
-  long long pending = 0;
-  for (const std::string& subdistrict : subdistricts) {
-    for (const std::string& stream :
-         {store::RoutingStream(subdistrict), store::LiveStream(subdistrict)}) {
-      auto groups = Command(stack, {"XINFO", "GROUPS", stream});
-      if (!groups.ok()) {
-        return groups.status();
-      }
-      if (groups->IsError()) {
-        continue;  // No such stream yet: nothing pending.
-      }
-      for (const redis::Reply& group : groups->elements) {
-        // A flat list of field, value pairs.
-        std::string name;
-        for (std::size_t i = 0; i + 1 < group.elements.size(); i += 2) {
-          if (group.elements[i].str == "name") {
-            name = group.elements[i + 1].str;
-          } else if (group.elements[i].str == "pending" && group.elements[i + 1].IsInteger()) {
-            const long long count = group.elements[i + 1].integer;
-            if (count > 0 && where != nullptr) {
-              *where = absl::StrCat(stream, " group ", name, ": ", count, " pending");
-            }
-            pending += count;
-          }
-        }
-      }
-    }
-  }
-  return pending;
-}
-
 // Entries moved to the dead letters (a transient failure must never put one there).
 absl::StatusOr<long long> DeadLetters(testing::Stack& stack,
                                       const std::vector<std::string>& subdistricts) {
   long long dead = 0;
   for (const std::string& subdistrict : subdistricts) {
-    auto length = Command(stack, {"XLEN", store::DeadLetterStream(subdistrict)});
+    auto length = RedisCommand(stack, {"XLEN", store::DeadLetterStream(subdistrict)});
     if (!length.ok()) {
       return length.status();
     }
@@ -481,8 +442,9 @@ absl::Status RunChaos(const ChaosOptions& options, std::ostream& out) {
   StoreFindings findings;
   testing::PollUntil(
       [&] {
-        auto count = PendingEntries(stack, subdistricts, &pending_where);
-        pending = count.ok() ? *count : -1;
+        auto backlog = ConsumerBacklog(stack, subdistricts);
+        pending = backlog.ok() ? backlog->pending : -1;
+        pending_where = backlog.ok() ? backlog->where : std::string(backlog.status().message());
         auto read = ReadStore(stack, subdistricts, run_id, acknowledged_ids);
         if (read.ok()) {
           findings = *read;

@@ -4,7 +4,6 @@
 
 #include <cmath>
 #include <optional>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -13,6 +12,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tools/loadgen/bench_stack.h"
 #include "tools/loadgen/benchmarks.h"
+#include "tools/loadgen/grpc_calls.h"
 #include "tools/loadgen/paced_calls.h"
 #include "tools/loadgen/prometheus_text.h"
 #include "tools/loadgen/summary.h"
@@ -31,73 +31,10 @@ void SetDeadline(grpc::ClientContext& context) {
   context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
 }
 
-absl::Status FromGrpc(const grpc::Status& status, const char* what) {
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      absl::StrCat(what, ": ", status.error_message()));
-}
-
 // The offered load's time limit: three times its planned length, and half a minute more.
 std::chrono::milliseconds TimeLimit(const DispatchOptions& options) {
   return std::chrono::milliseconds(static_cast<long long>(3000.0 * options.events / options.rate) +
                                    30000);
-}
-
-// Reads every event back until it is DISPATCHED, in rounds over those not yet there, at most
-// until `deadline`. The events in index order; nullopt for one that never got there, with the
-// state it was last seen in in `last_state`.
-std::vector<std::optional<v1::Event>> ReadBackDispatched(v1::GatewayService::Stub& gateway,
-                                                         const std::string& token,
-                                                         const std::vector<std::string>& ids,
-                                                         int concurrency,
-                                                         std::vector<std::string>& last_state) {
-  std::vector<std::optional<v1::Event>> events(ids.size());
-  last_state.assign(ids.size(), "not read");
-  std::vector<int> pending(ids.size());
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    pending[i] = static_cast<int>(i);
-  }
-  const auto deadline = SteadyClock::now() + kDispatchDeadline;
-  while (!pending.empty() && SteadyClock::now() < deadline) {
-    std::vector<char> done(pending.size(), 0);
-    PacedOptions round;
-    round.count = static_cast<int>(pending.size());
-    round.concurrency = concurrency;
-    round.time_limit =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
-    RunPaced(round, [&](int k) {
-      const auto index = static_cast<std::size_t>(pending[static_cast<std::size_t>(k)]);
-      v1::GetEventRequest request;
-      request.set_event_id(ids[index]);
-      v1::GetEventResponse response;
-      grpc::ClientContext context;
-      SetDeadline(context);
-      context.AddMetadata("authorization", "Bearer " + token);
-      const grpc::Status status = gateway.GetEvent(&context, request, &response);
-      if (!status.ok()) {
-        last_state[index] = absl::StrCat("GetEvent: ", status.error_message());
-        return FromGrpc(status, "GetEvent");
-      }
-      last_state[index] = v1::EventState_Name(response.event().state());
-      if (response.event().state() == v1::EVENT_STATE_DISPATCHED &&
-          response.event().has_dispatched_at()) {
-        events[index] = response.event();
-        done[static_cast<std::size_t>(k)] = 1;
-      }
-      return absl::OkStatus();
-    });
-    std::vector<int> still;
-    for (std::size_t k = 0; k < pending.size(); ++k) {
-      if (!done[k]) {
-        still.push_back(pending[k]);
-      }
-    }
-    pending = std::move(still);
-    if (!pending.empty()) {
-      // Routing is a step behind the reports: give it a moment before the next round.
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  }
-  return events;
 }
 
 std::string Rate(const PacedResult& result) {
@@ -164,20 +101,7 @@ absl::Status RunDispatch(const DispatchOptions& options, std::ostream& out) {
   // The reports' actor (workload.h): an operator of the district, as a bearer token.
   const std::string token = stack.Token("grid-loadgen", v1::ROLE_OPERATOR, district);
 
-  const auto check = [&](int) {
-    grpc::health::v1::HealthCheckRequest request;
-    grpc::health::v1::HealthCheckResponse response;
-    grpc::ClientContext context;
-    SetDeadline(context);
-    const grpc::Status status = health->Check(&context, request, &response);
-    if (!status.ok()) {
-      return FromGrpc(status, "Health/Check");
-    }
-    if (response.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
-      return absl::UnavailableError("Health/Check: gateway not SERVING");
-    }
-    return absl::OkStatus();
-  };
+  const auto check = [&](int) { return CheckHealth(*health, kCallDeadline); };
   // Event ids: the warm-up's first, then the measured reports'.
   const int total = options.warmup + options.events;
   std::vector<std::string> ids(static_cast<std::size_t>(total));
@@ -225,7 +149,7 @@ absl::Status RunDispatch(const DispatchOptions& options, std::ostream& out) {
 
   std::vector<std::string> last_state;
   const std::vector<std::optional<v1::Event>> events =
-      ReadBackDispatched(*gateway, token, ids, options.concurrency, last_state);
+      ReadBackDispatched(*gateway, token, ids, options.concurrency, kDispatchDeadline, last_state);
   std::vector<double> dispatch_ms;
   std::vector<std::string> stuck;
   for (std::size_t i = 0; i < events.size(); ++i) {

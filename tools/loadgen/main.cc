@@ -1,6 +1,7 @@
 // grid-loadgen: benchmarks that start their own stack on free ports and print their figures.
 //
 //   grid-loadgen dispatch   [--events 2000] [--rate 200] [--concurrency 8]
+//   grid-loadgen ingest     [--outstanding 64] [--channels 4] [--seconds 10]
 //   grid-loadgen escalation [--pending 100000] [--rate 1000] [--seconds 30]
 //   grid-loadgen watch      [--watchers 1000] [--rate 1000] [--seconds 10] [--via intake]
 //   grid-loadgen soak       [--days 7] [--day-seconds 60] [--reports-per-day 400]
@@ -32,6 +33,31 @@ int main(int argc, char** argv) {
   dispatch_command->add_option("--concurrency", dispatch.concurrency, "concurrent callers")
       ->capture_default_str();
   dispatch_command->add_option("--warmup", dispatch.warmup, "reports before the measured ones")
+      ->capture_default_str();
+
+  grid::loadgen::IngestOptions ingest;
+  CLI::App* ingest_command = app.add_subcommand(
+      "ingest",
+      "ingest at saturation (closed loop, until routing and metrics have no backlog) beside the "
+      "bare gRPC health check and Prometheus Alertmanager; CPU per report per process");
+  ingest_command->add_option("--outstanding", ingest.outstanding, "calls in flight at all times")
+      ->capture_default_str();
+  ingest_command->add_option("--channels", ingest.channels, "connections to the gateway")
+      ->capture_default_str();
+  ingest_command->add_option("--seconds", ingest.seconds, "length of the saturation phases")
+      ->capture_default_str();
+  ingest_command->add_option("--warmup-seconds", ingest.warmup_seconds, "warm-up, not counted")
+      ->capture_default_str();
+  ingest_command
+      ->add_option("--paced-rate", ingest.paced_rate, "the fixed-rate phase: reports per second")
+      ->capture_default_str();
+  ingest_command
+      ->add_option("--paced-seconds", ingest.paced_seconds,
+                   "the fixed-rate phase's length (0: none)")
+      ->capture_default_str();
+  ingest_command
+      ->add_option("--alertmanager-seconds", ingest.alertmanager_seconds,
+                   "the peer's run under wrk (0: skip it)")
       ->capture_default_str();
 
   grid::loadgen::EscalationOptions escalation;
@@ -175,6 +201,7 @@ int main(int argc, char** argv) {
       : console_command->parsed()  ? grid::loadgen::RunConsole(console, std::cout)
       : rederive_command->parsed() ? grid::loadgen::RunRederive(rederive, std::cout)
       : chaos_command->parsed()    ? grid::loadgen::RunChaos(chaos, std::cout)
+      : ingest_command->parsed()   ? grid::loadgen::RunIngest(ingest, std::cout)
                                    : grid::loadgen::RunEscalation(escalation, std::cout);
   std::cout << std::flush;
   if (!status.ok()) {

@@ -14,7 +14,9 @@
 #include "grid/v1/gateway.grpc.pb.h"
 #include "tools/loadgen/bench_stack.h"
 #include "tools/loadgen/benchmarks.h"
+#include "tools/loadgen/grpc_calls.h"
 #include "tools/loadgen/paced_calls.h"
+#include "tools/loadgen/redis_probe.h"
 
 namespace grid::loadgen {
 namespace {
@@ -22,11 +24,6 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::chrono::seconds kCallDeadline{10};
-
-absl::Status FromGrpc(const grpc::Status& status, const std::string& what) {
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      absl::StrCat(what, ": ", status.error_message()));
-}
 
 // One event through the whole loop, as the field works it: reported, dispatched by routing,
 // accepted, resolved and verified on site (CLOSED). The caller is the stack's admin.
@@ -121,20 +118,6 @@ struct Sample {
   long long live_entries = 0;
   long long routing_entries = 0;
 };
-
-absl::StatusOr<long long> InfoField(redis::Client& redis, const std::string& section,
-                                    const std::string& field) {
-  auto reply = redis::CommandSync(redis, {"INFO", section}, std::chrono::seconds(2));
-  if (!reply.ok()) {
-    return reply.status();
-  }
-  const std::string key = field + ":";
-  const auto at = reply->str.find(key);
-  if (at == std::string::npos) {
-    return absl::NotFoundError(absl::StrCat("INFO ", section, " has no ", field));
-  }
-  return std::stoll(reply->str.substr(at + key.size()));
-}
 
 absl::StatusOr<Sample> TakeSample(redis::Client& redis, const std::vector<std::string>& sds,
                                   double at_days) {

@@ -52,6 +52,24 @@ v1::ReportEventRequest DispatchReport(int index, const std::vector<std::string>&
   return request;
 }
 
+v1::ReportEventRequest WorkerReport(int index, const v1::Worker& worker,
+                                    const std::vector<std::string>& categories,
+                                    const std::string& run_id) {
+  v1::ReportEventRequest request;
+  v1::Report& report = *request.mutable_report();
+  report.set_client_request_id(absl::StrCat(run_id, "-", index));
+  report.set_grid_id(worker.grid_id());
+  report.set_category(categories[static_cast<std::size_t>(index) % categories.size()]);
+  report.set_severity(v1::SEVERITY_NORMAL);
+  report.set_source(v1::SOURCE_GRID_WORKER);
+  report.set_description(absl::StrCat("grid-loadgen ingest report ", index));
+  v1::Actor& actor = *request.mutable_actor();
+  actor.set_subject(worker.id());
+  actor.set_role(v1::ROLE_WORKER);
+  actor.set_unit_id(worker.grid_id());
+  return request;
+}
+
 absl::StatusOr<SeedRule> PickSeedRule(const policy::Policy& policy) {
   for (const v1::Rule& rule : policy.data().rules()) {
     if (rule.start_level() != v1::LEVEL_GRID || rule.time_basis() == v1::TIME_BASIS_WORKING_TIME) {

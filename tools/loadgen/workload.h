@@ -29,6 +29,13 @@ v1::ReportEventRequest DispatchReport(int index, const std::vector<std::string>&
                                       const std::vector<std::string>& categories,
                                       const std::string& run_id, const std::string& district_id);
 
+// The i-th report of an ingest run, filed by `worker` as the grid worker it is: in the worker's
+// own grid, category i modulo the categories, normal severity, no location (no duplicate merge),
+// and a client request id unique to the run and the index.
+v1::ReportEventRequest WorkerReport(int index, const v1::Worker& worker,
+                                    const std::vector<std::string>& categories,
+                                    const std::string& run_id);
+
 // The policy rule escalation seeds use: it starts at GRID level and counts wall-clock time, so a
 // due time is exactly the accept deadline (working time would move it to office hours).
 struct SeedRule {
