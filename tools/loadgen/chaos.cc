@@ -442,7 +442,7 @@ absl::Status RunChaos(const ChaosOptions& options, std::ostream& out) {
   StoreFindings findings;
   testing::PollUntil(
       [&] {
-        auto backlog = ConsumerBacklog(stack, subdistricts);
+        auto backlog = ConsumerBacklog(stack.redis_client(), subdistricts);
         pending = backlog.ok() ? backlog->pending : -1;
         pending_where = backlog.ok() ? backlog->where : std::string(backlog.status().message());
         auto read = ReadStore(stack, subdistricts, run_id, acknowledged_ids);

@@ -182,7 +182,7 @@ absl::StatusOr<double> Drain(testing::Stack& stack, const std::vector<std::strin
   absl::StatusOr<Backlog> backlog = absl::UnknownError("not read");
   const bool drained = testing::PollUntil(
       [&] {
-        backlog = ConsumerBacklog(stack, subdistricts);
+        backlog = ConsumerBacklog(stack.redis_client(), subdistricts);
         return backlog.ok() && backlog->Empty();
       },
       kDrainDeadline, milliseconds(10));

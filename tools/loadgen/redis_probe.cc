@@ -20,8 +20,12 @@ const redis::Reply* Field(const redis::Reply& pairs, const std::string& field) {
 
 }  // namespace
 
+absl::StatusOr<redis::Reply> RedisCommand(redis::Client& redis, std::vector<std::string> argv) {
+  return redis::CommandSync(redis, std::move(argv), std::chrono::seconds(5));
+}
+
 absl::StatusOr<redis::Reply> RedisCommand(testing::Stack& stack, std::vector<std::string> argv) {
-  return redis::CommandSync(stack.redis_client(), std::move(argv), std::chrono::seconds(5));
+  return RedisCommand(stack.redis_client(), std::move(argv));
 }
 
 absl::StatusOr<long long> InfoField(redis::Client& redis, const std::string& section,
@@ -38,20 +42,20 @@ absl::StatusOr<long long> InfoField(redis::Client& redis, const std::string& sec
   return std::stoll(reply->str.substr(at + key.size() - 1));
 }
 
-absl::StatusOr<Backlog> ConsumerBacklog(testing::Stack& stack,
+absl::StatusOr<Backlog> ConsumerBacklog(redis::Client& redis,
                                         const std::vector<std::string>& subdistricts) {
   Backlog backlog;
   for (const std::string& subdistrict : subdistricts) {
     for (const std::string& stream :
          {store::RoutingStream(subdistrict), store::LiveStream(subdistrict)}) {
-      auto groups = RedisCommand(stack, {"XINFO", "GROUPS", stream});
+      auto groups = RedisCommand(redis, {"XINFO", "GROUPS", stream});
       if (!groups.ok()) {
         return groups.status();
       }
       if (groups->IsError()) {
         continue;  // No such stream yet: nothing to do.
       }
-      auto info = RedisCommand(stack, {"XINFO", "STREAM", stream});
+      auto info = RedisCommand(redis, {"XINFO", "STREAM", stream});
       if (!info.ok()) {
         return info.status();
       }

@@ -13,6 +13,7 @@ namespace grid::loadgen {
 
 // One command on the stack's own Redis client, within 5 s.
 absl::StatusOr<redis::Reply> RedisCommand(testing::Stack& stack, std::vector<std::string> argv);
+absl::StatusOr<redis::Reply> RedisCommand(redis::Client& redis, std::vector<std::string> argv);
 
 // A numeric field of INFO `section` (e.g. "memory", "used_memory"); NOT_FOUND when it has none.
 absl::StatusOr<long long> InfoField(redis::Client& redis, const std::string& section,
@@ -30,7 +31,7 @@ struct Backlog {
 
   bool Empty() const { return pending == 0 && behind == 0; }
 };
-absl::StatusOr<Backlog> ConsumerBacklog(testing::Stack& stack,
+absl::StatusOr<Backlog> ConsumerBacklog(redis::Client& redis,
                                         const std::vector<std::string>& subdistricts);
 
 }  // namespace grid::loadgen

@@ -59,6 +59,22 @@ TEST_F(WorkloadTest, DispatchReportsSpreadOverGridsAndCategories) {
   EXPECT_EQ(first.actor().unit_id(), "370212");
 }
 
+TEST_F(WorkloadTest, WorkerReportsAreTheWorkersOwnInTheirGrid) {
+  const std::vector<std::string> categories = SpreadCategories(*policy_);
+  ASSERT_FALSE(topology_->data().workers().empty());
+  const v1::Worker& worker = topology_->data().workers(0);
+  const v1::ReportEventRequest first = WorkerReport(0, worker, categories, "run");
+  const v1::ReportEventRequest next = WorkerReport(1, worker, categories, "run");
+  EXPECT_EQ(first.report().grid_id(), worker.grid_id());
+  EXPECT_EQ(first.actor().subject(), worker.id());
+  EXPECT_EQ(first.actor().role(), v1::ROLE_WORKER);
+  EXPECT_EQ(first.actor().unit_id(), worker.grid_id());
+  EXPECT_EQ(first.report().source(), v1::SOURCE_GRID_WORKER);
+  EXPECT_NE(first.report().category(), next.report().category());
+  EXPECT_NE(first.report().client_request_id(), next.report().client_request_id());
+  EXPECT_FALSE(first.report().has_location());
+}
+
 TEST_F(WorkloadTest, SeedRuleStartsAtGridOnTheWallClock) {
   auto rule = PickSeedRule(*policy_);
   ASSERT_TRUE(rule.ok()) << rule.status();
