@@ -1,0 +1,60 @@
+// The topology look-ups every report and every authorized call make: the unit by id, a grid's
+// ancestor at a level and its subdistrict, and the jurisdiction check.
+#include <benchmark/benchmark.h>
+
+#include "common/topology/jurisdiction.h"
+#include "tests/bench/shipped.h"
+
+namespace grid::bench {
+namespace {
+
+const std::string& GridOf(int i) {
+  const auto& workers = ShippedTopology().data().workers();
+  return workers[i % workers.size()].grid_id();
+}
+
+void BM_TopologyFind(benchmark::State& state) {
+  const topology::Topology& topology = ShippedTopology();
+  int i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(topology.Find(GridOf(i++)));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TopologyFind);
+
+void BM_TopologyAncestorAt(benchmark::State& state) {
+  const topology::Topology& topology = ShippedTopology();
+  int i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(topology.AncestorAt(GridOf(i++), v1::LEVEL_COMMUNITY));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TopologyAncestorAt);
+
+void BM_TopologySubdistrictOf(benchmark::State& state) {
+  const topology::Topology& topology = ShippedTopology();
+  int i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(topology.SubdistrictOf(GridOf(i++)));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TopologySubdistrictOf);
+
+// A worker reporting: is the grid within the worker's own grid's community?
+void BM_EventInSubtree(benchmark::State& state) {
+  const topology::Topology& topology = ShippedTopology();
+  int i = 0;
+  for (auto _ : state) {
+    const std::string& grid = GridOf(i++);
+    const v1::Unit* community = topology.AncestorAt(grid, v1::LEVEL_COMMUNITY);
+    benchmark::DoNotOptimize(topology::EventInSubtree(topology, grid, "", community->id()));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_EventInSubtree);
+
+}  // namespace
+}  // namespace grid::bench
