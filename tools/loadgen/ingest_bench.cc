@@ -326,6 +326,12 @@ absl::StatusOr<GridFigures> RunGrid(const IngestOptions& options, std::ostream& 
   if (!processes.ok()) {
     return processes.status();
   }
+  // For profilers attaching to the run (tools/profile-ingest).
+  out << "processes:";
+  for (const auto& [name, pid] : *processes) {
+    out << " " << name << "=" << pid;
+  }
+  out << std::endl;
   std::vector<GatewayChannel> channels = Connect(stack.address("grid-gateway"), options.channels);
   const std::vector<std::string>& subdistricts = topology.subdistrict_ids();
   ReportLoad load(channels, reporters, categories, absl::StrCat("loadgen-", getpid()));
@@ -354,7 +360,8 @@ absl::StatusOr<GridFigures> RunGrid(const IngestOptions& options, std::ostream& 
 
   const ClosedLoopOptions saturate{options.outstanding, milliseconds(1000 * options.seconds)};
   out << "\n1. bare gRPC: Health/Check to the gateway, closed loop, " << options.outstanding
-      << " outstanding, " << options.seconds << " s (load average " << LoadAverage() << ")\n";
+      << " outstanding, " << options.seconds << " s (load average " << LoadAverage() << ")"
+      << std::endl;
   CpuSnapshot before = TakeCpuSnapshot(*processes);
   const ClosedLoopResult echo = RunClosedLoop(
       saturate, [&](int index, auto done) { StartHealthCheck(channels, index, std::move(done)); });
@@ -371,7 +378,7 @@ absl::StatusOr<GridFigures> RunGrid(const IngestOptions& options, std::ostream& 
   out << "\n2. ingest: ReportEvent through the gateway, closed loop, " << options.outstanding
       << " outstanding, " << options.seconds
       << " s; the window ends when routing and metrics have no backlog (load average "
-      << LoadAverage() << ")\n";
+      << LoadAverage() << ")" << std::endl;
   auto memory_before = InfoField(stack.redis_client(), "memory", "used_memory");
   if (!memory_before.ok()) {
     return memory_before.status();
