@@ -214,6 +214,71 @@ absl::StatusOr<int> CountDispatched(testing::Stack& stack, const std::vector<Fil
   return count;
 }
 
+// Where Redis's memory per event goes: one event's own keys (MEMORY USAGE), and the share per
+// event of the subdistricts' streams and sorted sets; the rest (unit queues, the open index,
+// allocator overhead) is what used_memory grew by beyond them.
+absl::Status PrintMemoryBreakdown(testing::Stack& stack, const Filed& sample,
+                                  const std::vector<std::string>& subdistricts,
+                                  double per_event_total, std::ostream& out) {
+  const auto usage = [&](const std::string& key) -> absl::StatusOr<long long> {
+    auto reply = RedisCommand(stack, {"MEMORY", "USAGE", key, "SAMPLES", "0"});
+    if (!reply.ok()) {
+      return reply.status();
+    }
+    return reply->IsInteger() ? reply->integer : 0;
+  };
+  auto pb =
+      RedisCommand(stack, {"HGET", store::EventKey(sample.subdistrict, sample.event_id), "pb"});
+  v1::Event event;
+  if (!pb.ok() || !pb->IsString() || !event.ParseFromString(pb->str)) {
+    return absl::InternalError(absl::StrCat("no readable record of ", sample.event_id));
+  }
+  std::vector<std::pair<std::string, std::string>> own = {
+      {"record (hash)", store::EventKey(sample.subdistrict, sample.event_id)},
+      {"history (list)", store::HistoryKey(sample.subdistrict, sample.event_id)},
+      {"request id (string)", store::RequestKey(event.reporter_id(), event.client_request_id())}};
+  std::vector<std::pair<std::string, double>> rows;
+  for (const auto& [label, key] : own) {
+    auto bytes = usage(key);
+    if (!bytes.ok()) {
+      return bytes.status();
+    }
+    rows.emplace_back(label, static_cast<double>(*bytes));
+  }
+  // Shared keys, divided by every event in the store (the warm-up's included).
+  long long events = 0;
+  std::map<std::string, long long> shared;
+  for (const std::string& sd : subdistricts) {
+    auto count = RedisCommand(stack, {"ZCARD", store::EventsIndexKey(sd)});
+    if (!count.ok()) {
+      return count.status();
+    }
+    events += count->IsInteger() ? count->integer : 0;
+    for (const auto& [label, key] : std::vector<std::pair<std::string, std::string>>{
+             {"live stream", store::LiveStream(sd)},
+             {"routing stream", store::RoutingStream(sd)},
+             {"time index (zset)", store::EventsIndexKey(sd)},
+             {"timers (zset)", store::TimersKey(sd)}}) {
+      auto bytes = usage(key);
+      if (!bytes.ok()) {
+        return bytes.status();
+      }
+      shared[label] += *bytes;
+    }
+  }
+  for (const auto& [label, bytes] : shared) {
+    rows.emplace_back(label + " share", events > 0 ? static_cast<double>(bytes) / events : 0);
+  }
+  double accounted = 0;
+  out << "Redis memory per event, by key (MEMORY USAGE; shared keys over " << events << " events):";
+  for (const auto& [label, bytes] : rows) {
+    out << absl::StrFormat(" %s %.0f B;", label, bytes);
+    accounted += bytes;
+  }
+  out << absl::StrFormat(" the rest (unit queues, overhead) %.0f B\n", per_event_total - accounted);
+  return absl::OkStatus();
+}
+
 // The processes whose CPU time the benchmark reads.
 absl::StatusOr<std::map<std::string, pid_t>> Processes(testing::Stack& stack) {
   std::map<std::string, pid_t> processes;
@@ -438,6 +503,13 @@ absl::StatusOr<GridFigures> RunGrid(const IngestOptions& options, std::ostream& 
       "(%d events, DISPATCHED, with their stream entries); the goal is <= 2 KiB\n",
       *memory_before / 1048576.0, *memory_after / 1048576.0, memory_per_event,
       memory_per_event / 1024, filed_count);
+  if (!filed.empty()) {
+    if (auto status =
+            PrintMemoryBreakdown(stack, filed.front(), subdistricts, memory_per_event, out);
+        !status.ok()) {
+      return status;
+    }
+  }
   if (*dispatched != filed_count) {
     return absl::DataLossError(absl::StrCat("ingest: ", filed_count - *dispatched, " of ",
                                             filed_count, " filed events are not DISPATCHED, e.g. ",
