@@ -279,6 +279,52 @@ absl::Status PrintMemoryBreakdown(testing::Stack& stack, const Filed& sample,
   return absl::OkStatus();
 }
 
+// What Redis spent its time on over the window (INFO commandstats since the CONFIG RESETSTAT at
+// its start): per command, calls and microseconds per report, the costliest first. Scripts count
+// under EVALSHA, with the commands they run listed apart as well.
+absl::Status PrintCommandStats(testing::Stack& stack, int reports, std::ostream& out) {
+  auto info = RedisCommand(stack, {"INFO", "commandstats"});
+  if (!info.ok()) {
+    return info.status();
+  }
+  struct Row {
+    std::string command;
+    double calls = 0;
+    double usec = 0;
+  };
+  std::vector<Row> rows;
+  // Lines: cmdstat_<name>:calls=N,usec=N,usec_per_call=X,...
+  for (absl::string_view line : absl::StrSplit(info->str, '\n', absl::SkipEmpty())) {
+    if (!absl::ConsumePrefix(&line, "cmdstat_")) {
+      continue;
+    }
+    const auto colon = line.find(':');
+    if (colon == absl::string_view::npos) {
+      continue;
+    }
+    Row row{std::string(line.substr(0, colon))};
+    for (absl::string_view field : absl::StrSplit(line.substr(colon + 1), ',')) {
+      if (absl::ConsumePrefix(&field, "calls=")) {
+        (void)absl::SimpleAtod(absl::StripTrailingAsciiWhitespace(field), &row.calls);
+      } else if (absl::ConsumePrefix(&field, "usec=")) {
+        (void)absl::SimpleAtod(absl::StripTrailingAsciiWhitespace(field), &row.usec);
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.usec > b.usec; });
+  out << "Redis commands over the window (INFO commandstats; a script's own commands are counted "
+         "within EVALSHA too):\n";
+  out << absl::StrFormat("  %-22s %12s %14s %14s\n", "command", "per report", "us per call",
+                         "us per report");
+  for (const Row& row : rows) {
+    out << absl::StrFormat(
+        "  %-22s %12.2f %14.2f %14.2f\n", row.command, reports > 0 ? row.calls / reports : 0.0,
+        row.calls > 0 ? row.usec / row.calls : 0.0, reports > 0 ? row.usec / reports : 0.0);
+  }
+  return absl::OkStatus();
+}
+
 // The processes whose CPU time the benchmark reads.
 absl::StatusOr<std::map<std::string, pid_t>> Processes(testing::Stack& stack) {
   std::map<std::string, pid_t> processes;
@@ -448,6 +494,9 @@ absl::StatusOr<GridFigures> RunGrid(const IngestOptions& options, std::ostream& 
   if (!memory_before.ok()) {
     return memory_before.status();
   }
+  if (auto reset = RedisCommand(stack, {"CONFIG", "RESETSTAT"}); !reset.ok()) {
+    return reset.status();
+  }
   const auto window_begin = SteadyClock::now();
   before = TakeCpuSnapshot(*processes);
   const ClosedLoopResult reports = RunClosedLoop(saturate, reports_from(next_index));
@@ -464,6 +513,12 @@ absl::StatusOr<GridFigures> RunGrid(const IngestOptions& options, std::ostream& 
     return drain_seconds.status();
   }
   const std::vector<Filed> filed = load.TakeFiled();
+  // Read before the benchmark's own reads add to the counts (the drain's polling is in them).
+  std::ostringstream command_stats;
+  if (auto status = PrintCommandStats(stack, static_cast<int>(filed.size()), command_stats);
+      !status.ok()) {
+    return status;
+  }
   std::string not_dispatched;
   auto dispatched = CountDispatched(stack, filed, not_dispatched);
   if (!dispatched.ok()) {
@@ -486,6 +541,7 @@ absl::StatusOr<GridFigures> RunGrid(const IngestOptions& options, std::ostream& 
       filed_count, reports.elapsed_seconds, reports.PerSecond(), *drain_seconds, window_seconds,
       figures.ingest_per_s, *dispatched, figures.dispatched_per_s);
   PrintCpu(ingest_cpu, filed_count, window_seconds, "reports", out);
+  out << command_stats.str();
   const double echo_server_cpu = echo.succeeded() > 0 ? ServerCpu(echo_cpu) / echo.succeeded() : 0;
   const double report_server_cpu = filed_count > 0 ? ServerCpu(ingest_cpu) / filed_count : 0;
   out << absl::StrFormat(
