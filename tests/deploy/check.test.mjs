@@ -15,7 +15,11 @@
 //   health service (readiness "", liveness "liveness"), requests and limits, non-root.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import {
+  copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync,
+  statSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -217,11 +221,12 @@ function IgnoredBy(relative) {
   return undefined;
 }
 
-// Every file under `dir` (relative to the context), for "is anything of it left in the context".
-function Files(relative) {
+// The files of `relative` (a file or a folder of the repository) that the build context holds.
+function ContextFiles(relative) {
+  if (IgnoredBy(relative)) return [];
   const full = path.join(root, relative);
   if (!statSync(full).isDirectory()) return [relative];
-  return readdirSync(full).flatMap((entry) => Files(path.join(relative, entry)));
+  return readdirSync(full).flatMap((entry) => ContextFiles(path.join(relative, entry)));
 }
 
 describe('Dockerfile', () => {
@@ -234,8 +239,7 @@ describe('Dockerfile', () => {
         assert.ok(existsSync(path.join(root, relative)), `${copy.line}: ${source} does not exist`);
         const pattern = IgnoredBy(relative);
         assert.equal(pattern, undefined, `${copy.line}: .dockerignore's "${pattern}" leaves it out`);
-        const kept = Files(relative).filter((file) => !IgnoredBy(file));
-        assert.ok(kept.length > 0, `${copy.line}: .dockerignore leaves nothing of ${source}`);
+        assert.ok(ContextFiles(relative).length > 0, `${copy.line}: .dockerignore leaves nothing of ${source}`);
       }
     }
   });
@@ -253,6 +257,30 @@ describe('Dockerfile', () => {
     for (const binary of binaries) {
       assert.ok(targets.split(/\s+/).includes(binary), `the build stage does not build ${binary}`);
       assert.ok(existsSync(path.join(binDir, binary)), `CMake builds no ${binary} (${binDir})`);
+    }
+  });
+
+  test("the build stage's sources configure by themselves (its cmake step, without the rest)", () => {
+    const [build] = stages;
+    const context = mkdtempSync(path.join(tmpdir(), 'grid-docker-context-'));
+    try {
+      for (const copy of Copies(build.lines).filter((c) => !c.from)) {
+        for (const source of copy.sources) {
+          const relative = path.normalize(source).replace(/\/$/, '');
+          const inside = copy.destination === './' ? '' : copy.destination;
+          for (const file of ContextFiles(relative)) {
+            const target = path.join(context, inside, path.relative(relative, file) || path.basename(file));
+            mkdirSync(path.dirname(target), { recursive: true });
+            copyFileSync(path.join(root, file), target);
+          }
+        }
+      }
+      const configure = build.lines.find((line) => /cmake -S/.test(line)).replace(/^RUN\s+/, '')
+        .split('&&')[0];
+      const result = spawnSync('sh', ['-c', configure], { cwd: context, encoding: 'utf8' });
+      assert.equal(result.status, 0, `${configure}\n${result.stdout}\n${result.stderr}`);
+    } finally {
+      rmSync(context, { recursive: true, force: true });
     }
   });
 
