@@ -43,11 +43,12 @@ function ParseYaml(text, where) {
 }
 
 function Render(dir) {
-  const text = execFileSync(kubectl, ['kustomize', path.join(root, dir)], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return ParseYaml(text, dir);
+  const result = spawnSync(kubectl, ['kustomize', path.join(root, dir)], { encoding: 'utf8' });
+  if (result.error) {
+    throw new Error(`${kubectl}: ${result.error.message} (deploy/local/install-deps installs it)`);
+  }
+  assert.equal(result.status, 0, `${kubectl} kustomize ${dir}: ${result.stderr}`);
+  return ParseYaml(result.stdout, dir);
 }
 
 const rendered = new Map(kustomizations.map((dir) => [dir, Render(dir)]));
@@ -59,6 +60,15 @@ const everyObject = [
   })),
 ];
 const Name = ({ object }) => `${object.kind}/${object.metadata?.name}`;
+// Whether a label selector (matchLabels, matchExpressions with In) selects these labels.
+function Selects(selector, labels) {
+  const byLabels = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const byExpressions = (selector.matchExpressions ?? []).every((e) => {
+    assert.equal(e.operator, 'In', `selector operator ${e.operator} is not checked here`);
+    return e.values.includes(labels[e.key]);
+  });
+  return byLabels && byExpressions;
+}
 const workloads = rendered
   .get('deploy/k8s')
   .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
@@ -78,6 +88,7 @@ const schemaModules = {
   'apps/v1': 'kubernetes-models/apps/v1',
   'batch/v1': 'kubernetes-models/batch/v1',
   'policy/v1': 'kubernetes-models/policy/v1',
+  'networking.k8s.io/v1': 'kubernetes-models/networking.k8s.io/v1',
   'monitoring.coreos.com/v1': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1',
 };
 
@@ -489,5 +500,50 @@ describe('what the manifests run', () => {
       const arg = workload.spec.template.spec.containers[0].args.find((a) => a.startsWith('--redis='));
       assert.equal(arg, `--redis=grid-redis:${redis.spec.ports[0].port}`, workload.metadata.name);
     }
+  });
+  test('the PodMonitor scrapes every pod of the services and the console on its metrics port', () => {
+    const objects = rendered.get('deploy/k8s');
+    const monitor = objects.find((o) => o.kind === 'PodMonitor');
+    const ports = monitor.spec.podMetricsEndpoints.map((e) => e.port);
+    for (const workload of gridline) {
+      const { labels } = workload.spec.template.metadata;
+      assert.ok(Selects(monitor.spec.selector, labels), `${workload.metadata.name}: not selected`);
+      const names = workload.spec.template.spec.containers[0].ports.map((p) => p.name);
+      assert.ok(ports.some((p) => names.includes(p)), `${workload.metadata.name}: no port ${ports}`);
+    }
+  });
+
+  test('the network policies let the gateway, Redis clients and Prometheus through, and no more', () => {
+    const objects = rendered.get('deploy/k8s');
+    const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+    const pod = (name) => workloads.find((o) => o.metadata.name === name).spec.template;
+    const Allows = (target, source, port) => {
+      const selecting = policies.filter((p) => Selects(p.spec.podSelector, target.metadata.labels));
+      if (selecting.length === 0) return true;
+      return selecting.some((p) => (p.spec.ingress ?? []).some((rule) =>
+        (!rule.from || rule.from.some((peer) => source && peer.podSelector &&
+          Selects(peer.podSelector, source.metadata.labels))) &&
+        (!rule.ports || rule.ports.some((q) => q.port === port))));
+    };
+    for (const name of ['grid-intake', 'grid-routing', 'grid-escalation', 'grid-metrics']) {
+      assert.ok(Allows(pod(name), pod('grid-gateway'), 'grpc'), `gateway -> ${name}`);
+      assert.ok(!Allows(pod(name), pod('grid-console'), 'grpc'), `console -> ${name} is let through`);
+      assert.ok(!Allows(pod(name), null, 'grpc'), `anyone -> ${name} is let through`);
+      assert.ok(Allows(pod(name), null, 'metrics'), `Prometheus -> ${name}`);
+      assert.ok(Allows(pod('grid-redis'), pod(name), 'redis'), `${name} -> grid-redis`);
+    }
+    assert.ok(Allows(pod('grid-redis'), pod('grid-gateway'), 'redis'), 'gateway -> grid-redis');
+    assert.ok(!Allows(pod('grid-redis'), null, 'redis'), 'anyone -> grid-redis is let through');
+    assert.ok(Allows(pod('grid-gateway'), null, 'grpc'), 'clients -> gateway');
+    assert.ok(Allows(pod('grid-console'), null, 'http'), 'browsers -> console');
+  });
+
+  test("the console serves the page from where the image puts it", () => {
+    const runtime = stages.at(-1);
+    const workdir = runtime.lines.filter((line) => /^WORKDIR\s/.test(line)).at(-1).split(/\s+/)[1];
+    const page = Copies(runtime.lines).find((copy) => copy.from === 'web');
+    const deployment = gridline.find((o) => o.metadata.name === 'grid-console');
+    const arg = deployment.spec.template.spec.containers[0].args.find((a) => a.startsWith('--static-dir='));
+    assert.equal(arg, `--static-dir=${path.posix.join(workdir, page.destination)}`);
   });
 });
