@@ -72,7 +72,8 @@ function Selects(selector, labels) {
 const workloads = rendered
   .get('deploy/k8s')
   .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
-const gridline = workloads.filter((o) => o.spec.template.spec.containers[0].image.startsWith('gridline'));
+const gridline = workloads.filter((o) =>
+  o.spec.template.spec.containers[0].image.startsWith('gridline'));
 
 // ---------------------------------------------------------------------------------------------
 // Schema validation. kubernetes-models ships Ajv validators compiled from Kubernetes' OpenAPI
@@ -162,7 +163,8 @@ describe('schemas', () => {
     container.readinesProbe = container.readinessProbe;
     deployment.spec.replicas = 'two';
     const problems = await StrictValidate(deployment);
-    assert.ok(problems.some((p) => p.includes('unknown field "readinesProbe"')), problems.join('\n'));
+    assert.ok(problems.some((p) => p.includes('unknown field "readinesProbe"')),
+      problems.join('\n'));
     assert.ok(problems.some((p) => p.includes('replicas')), problems.join('\n'));
     assert.deepEqual(await StrictValidate(gridline[0]), []);
   });
@@ -215,7 +217,10 @@ const ignored = readFileSync(path.join(root, '.dockerignore'), 'utf8')
       .map((part) =>
         part === '**'
           ? '.*'
-          : part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]'),
+          : part
+              .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+              .replace(/\*/g, '[^/]*')
+              .replace(/\?/g, '[^/]'),
       )
       .join('/')
       .replace(/\.\*\//g, '(?:.*/)?');
@@ -249,16 +254,19 @@ describe('Dockerfile', () => {
         const relative = path.normalize(source).replace(/\/$/, '');
         assert.ok(existsSync(path.join(root, relative)), `${copy.line}: ${source} does not exist`);
         const pattern = IgnoredBy(relative);
-        assert.equal(pattern, undefined, `${copy.line}: .dockerignore's "${pattern}" leaves it out`);
-        assert.ok(ContextFiles(relative).length > 0, `${copy.line}: .dockerignore leaves nothing of ${source}`);
+        assert.equal(pattern, undefined,
+          `${copy.line}: .dockerignore's "${pattern}" leaves it out`);
+        assert.ok(ContextFiles(relative).length > 0,
+          `${copy.line}: .dockerignore leaves nothing of ${source}`);
       }
     }
   });
 
-  test('the build stage installs with deploy/local/install-deps and builds every binary it copies', () => {
+  test('the build stage installs with install-deps, builds every binary it copies', () => {
     const [build] = stages;
     assert.match(build.from, /^FROM debian:bookworm\b/);
-    assert.ok(build.lines.some((line) => /install-deps --build/.test(line)), 'install-deps --build');
+    assert.ok(build.lines.some((line) => /install-deps --build/.test(line)),
+      'install-deps --build');
     const targets = build.lines.find((line) => /cmake --build/.test(line)).split('--target')[1];
     const runtime = stages.at(-1);
     const binaries = Copies(runtime.lines)
@@ -271,7 +279,7 @@ describe('Dockerfile', () => {
     }
   });
 
-  test("the build stage's sources configure by themselves (its cmake step, without the rest)", () => {
+  test("the build stage's sources configure by themselves (its own cmake step)", () => {
     const [build] = stages;
     const context = mkdtempSync(path.join(tmpdir(), 'grid-docker-context-'));
     try {
@@ -280,7 +288,8 @@ describe('Dockerfile', () => {
           const relative = path.normalize(source).replace(/\/$/, '');
           const inside = copy.destination === './' ? '' : copy.destination;
           for (const file of ContextFiles(relative)) {
-            const target = path.join(context, inside, path.relative(relative, file) || path.basename(file));
+            const within = path.relative(relative, file) || path.basename(file);
+            const target = path.join(context, inside, within);
             mkdirSync(path.dirname(target), { recursive: true });
             copyFileSync(path.join(root, file), target);
           }
@@ -314,8 +323,8 @@ describe('Dockerfile', () => {
     // What the listed packages bring with them, from the Depends of the packages installed here
     // (the same Debian release): the runtime gets those too.
     const dependsOf = new Map();
-    const installed = execFileSync('dpkg-query', ['-W', '-f=${Package}\t${Depends},${Pre-Depends}\n'],
-      { encoding: 'utf8' });
+    const format = '-f=${Package}\t${Depends},${Pre-Depends}\n';
+    const installed = execFileSync('dpkg-query', ['-W', format], { encoding: 'utf8' });
     for (const line of installed.split('\n').filter(Boolean)) {
       const [name, depends] = line.split('\t');
       dependsOf.set(name, depends.split(',').map((alternatives) =>
@@ -437,7 +446,8 @@ describe('what the manifests run', () => {
             const map = objects.find((o) => o.kind === 'ConfigMap' &&
               o.metadata.name === volume.configMap.name);
             assert.ok(map, `${where}: no ConfigMap ${volume.configMap.name}`);
-            assert.ok(key in (map.data ?? {}), `${where}: ConfigMap ${map.metadata.name} has no ${key}`);
+            assert.ok(key in (map.data ?? {}),
+              `${where}: ConfigMap ${map.metadata.name} has no ${key}`);
           } else {
             // The Secret is made by hand from the template (never in a kustomization).
             assert.ok(volume.secret, `${where}: ${arg} is neither a ConfigMap nor a Secret`);
@@ -459,9 +469,11 @@ describe('what the manifests run', () => {
         assert.equal(container.securityContext.allowPrivilegeEscalation, false);
         for (const flag of ['--listen', '--metrics-listen']) {
           const arg = container.args.find((a) => a.startsWith(`${flag}=`));
-          assert.ok(arg?.startsWith(`${flag}=0.0.0.0:`), `${where}: ${flag} must take the pod's address`);
+          assert.ok(arg?.startsWith(`${flag}=0.0.0.0:`),
+            `${where}: ${flag} must take the pod's address`);
           const port = Number(arg.split(':').at(-1));
-          assert.ok(container.ports.some((p) => p.containerPort === port), `${where}: port ${port}`);
+          assert.ok(container.ports.some((p) => p.containerPort === port),
+            `${where}: port ${port}`);
         }
         const metrics = container.ports.find((p) => p.name === 'metrics');
         assert.ok(metrics, `${where}: no port named metrics for the PodMonitor`);
@@ -497,11 +509,12 @@ describe('what the manifests run', () => {
     }
     const redis = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'grid-redis');
     for (const workload of gridline.filter((o) => o.metadata.name !== 'grid-console')) {
-      const arg = workload.spec.template.spec.containers[0].args.find((a) => a.startsWith('--redis='));
+      const { args } = workload.spec.template.spec.containers[0];
+      const arg = args.find((a) => a.startsWith('--redis='));
       assert.equal(arg, `--redis=grid-redis:${redis.spec.ports[0].port}`, workload.metadata.name);
     }
   });
-  test('the PodMonitor scrapes every pod of the services and the console on its metrics port', () => {
+  test('the PodMonitor scrapes every pod of the services and the console', () => {
     const objects = rendered.get('deploy/k8s');
     const monitor = objects.find((o) => o.kind === 'PodMonitor');
     const ports = monitor.spec.podMetricsEndpoints.map((e) => e.port);
@@ -509,11 +522,12 @@ describe('what the manifests run', () => {
       const { labels } = workload.spec.template.metadata;
       assert.ok(Selects(monitor.spec.selector, labels), `${workload.metadata.name}: not selected`);
       const names = workload.spec.template.spec.containers[0].ports.map((p) => p.name);
-      assert.ok(ports.some((p) => names.includes(p)), `${workload.metadata.name}: no port ${ports}`);
+      assert.ok(ports.some((p) => names.includes(p)),
+        `${workload.metadata.name}: no port ${ports}`);
     }
   });
 
-  test('the network policies let the gateway, Redis clients and Prometheus through, and no more', () => {
+  test('the network policies let the gateway, Redis clients, Prometheus through, no more', () => {
     const objects = rendered.get('deploy/k8s');
     const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
     const pod = (name) => workloads.find((o) => o.metadata.name === name).spec.template;
@@ -527,7 +541,8 @@ describe('what the manifests run', () => {
     };
     for (const name of ['grid-intake', 'grid-routing', 'grid-escalation', 'grid-metrics']) {
       assert.ok(Allows(pod(name), pod('grid-gateway'), 'grpc'), `gateway -> ${name}`);
-      assert.ok(!Allows(pod(name), pod('grid-console'), 'grpc'), `console -> ${name} is let through`);
+      assert.ok(!Allows(pod(name), pod('grid-console'), 'grpc'),
+        `console -> ${name} is let through`);
       assert.ok(!Allows(pod(name), null, 'grpc'), `anyone -> ${name} is let through`);
       assert.ok(Allows(pod(name), null, 'metrics'), `Prometheus -> ${name}`);
       assert.ok(Allows(pod('grid-redis'), pod(name), 'redis'), `${name} -> grid-redis`);
@@ -543,7 +558,8 @@ describe('what the manifests run', () => {
     const workdir = runtime.lines.filter((line) => /^WORKDIR\s/.test(line)).at(-1).split(/\s+/)[1];
     const page = Copies(runtime.lines).find((copy) => copy.from === 'web');
     const deployment = gridline.find((o) => o.metadata.name === 'grid-console');
-    const arg = deployment.spec.template.spec.containers[0].args.find((a) => a.startsWith('--static-dir='));
+    const { args } = deployment.spec.template.spec.containers[0];
+    const arg = args.find((a) => a.startsWith('--static-dir='));
     assert.equal(arg, `--static-dir=${path.posix.join(workdir, page.destination)}`);
   });
 });
