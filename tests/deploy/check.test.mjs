@@ -176,6 +176,39 @@ describe('schemas', () => {
   }
 });
 
+describe('scripts', () => {
+  // Every shell script a container runs (`sh -c ...`, `bash -ec ...`) is at least valid shell.
+  const scripts = [];
+  for (const [dir, objects] of rendered) {
+    for (const object of objects) {
+      const spec = object.spec?.template?.spec;
+      for (const container of spec?.containers ?? []) {
+        const commands = [
+          [...(container.command ?? []), ...(container.args ?? [])],
+          container.readinessProbe?.exec?.command,
+          container.livenessProbe?.exec?.command,
+          container.startupProbe?.exec?.command,
+          container.lifecycle?.preStop?.exec?.command,
+        ].filter(Boolean);
+        for (const command of commands) {
+          const [shell, flags, script] = command;
+          if (/^(ba)?sh$/.test(shell) && /^-\w*c$/.test(flags ?? '')) {
+            scripts.push({ where: `${dir}: ${Name({ object })}/${container.name}`, shell, script });
+          }
+        }
+      }
+    }
+  }
+
+  test('the manifests run some shell scripts', () => assert.ok(scripts.length >= 3));
+  for (const { where, shell, script } of scripts) {
+    test(`${where}: its ${shell} script parses`, () => {
+      const result = spawnSync(shell, ['-n', '-c', script], { encoding: 'utf8' });
+      assert.equal(result.status, 0, `${where}: ${result.stderr}`);
+    });
+  }
+});
+
 // ---------------------------------------------------------------------------------------------
 // The Dockerfile.
 
