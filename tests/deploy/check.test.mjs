@@ -14,10 +14,10 @@
 // - what the services rely on: two replicas and a PodDisruptionBudget each, gRPC probes on the
 //   health service (readiness "", liveness "liveness"), requests and limits, non-root.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync,
-  statSync,
+  statSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -205,6 +205,68 @@ describe('scripts', () => {
     test(`${where}: its ${shell} script parses`, () => {
       const result = spawnSync(shell, ['-n', '-c', script], { encoding: 'utf8' });
       assert.equal(result.status, 0, `${where}: ${result.stderr}`);
+    });
+  }
+});
+
+describe('Redis', () => {
+  // Debian's redis-server (7.0, as the image's) takes each Redis container's command line and
+  // configuration file as the manifests give them: /data in a folder of the test's, no TCP port
+  // (a Unix socket instead, so that nothing collides with another test).
+  const redises = [];
+  for (const dir of ['deploy/k8s', 'deploy/k8s/redis-cluster']) {
+    for (const object of rendered.get(dir).filter((o) => o.kind === 'StatefulSet')) {
+      const spec = object.spec.template.spec;
+      for (const container of spec.containers.filter((c) => c.command?.[0] === 'redis-server')) {
+        const where = `${dir}: ${Name({ object })}`;
+        redises.push({ where, spec, container, objects: rendered.get(dir) });
+      }
+    }
+  }
+
+  test('there are the single Redis and the cluster', () => assert.equal(redises.length, 2));
+  for (const { where, spec, container, objects } of redises) {
+    test(`${where}: redis-server takes its settings`, async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'grid-redis-'));
+      const socket = path.join(dir, 'redis.sock');
+      let server;
+      try {
+        // A file of a mounted ConfigMap becomes a file of the test's, /data the test's folder.
+        const Local = (arg) => {
+          for (const mount of container.volumeMounts ?? []) {
+            const volume = spec.volumes?.find((v) => v.name === mount.name);
+            if (!volume?.configMap || !arg.startsWith(`${mount.mountPath}/`)) continue;
+            const map = objects.find((o) => o.kind === 'ConfigMap' &&
+              o.metadata.name === volume.configMap.name);
+            const file = path.join(dir, path.basename(arg));
+            const text = map.data[arg.slice(mount.mountPath.length + 1)];
+            writeFileSync(file, text.replaceAll('/data', dir));
+            return file;
+          }
+          return arg.replaceAll('/data', dir).replace(/\$\((\w+)\)/g, 'test');
+        };
+        const args = [...container.args.map(Local), '--port', '0', '--unixsocket', socket];
+        server = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        let output = '';
+        server.stdout.on('data', (chunk) => (output += chunk));
+        server.stderr.on('data', (chunk) => (output += chunk));
+        const Cli = (...command) => spawnSync('redis-cli', ['-s', socket, ...command], {
+          encoding: 'utf8',
+        }).stdout?.trim();
+        const deadline = Date.now() + 10000;
+        while (Cli('ping') !== 'PONG') {
+          assert.equal(server.exitCode, null, `${where}: redis-server exited: ${output}`);
+          assert.ok(Date.now() < deadline, `${where}: redis-server does not answer: ${output}`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        assert.equal(Cli('config', 'get', 'appendonly'), 'appendonly\nyes');
+        assert.equal(Cli('config', 'get', 'maxmemory-policy'), 'maxmemory-policy\nnoeviction');
+        const cluster = container.args.some((a) => a.includes('redis.conf'));
+        assert.match(Cli('info', 'cluster'), cluster ? /cluster_enabled:1/ : /cluster_enabled:0/);
+      } finally {
+        server?.kill('SIGKILL');
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   }
 });
