@@ -22,34 +22,12 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const k8s = path.join(root, 'deploy/k8s');
-const binDir = process.env.GRID_BIN_DIR ?? path.join(root, 'build/bin');
-const kubectl = process.env.GRID_KUBECTL ?? 'kubectl';
+import { ParseYaml, Render, binDir, root } from './manifests.mjs';
 
 // The kustomizations a user applies (deploy/k8s/README.md) and the files outside any of them.
 const kustomizations = ['deploy/k8s', 'deploy/k8s/base', 'deploy/k8s/redis-cluster'];
 const templates = ['deploy/k8s/jwt-secret.template.yaml'];
-
-function ParseYaml(text, where) {
-  return parseAllDocuments(text).flatMap((document) => {
-    assert.equal(document.errors.length, 0, `${where}: ${document.errors.join('; ')}`);
-    const value = document.toJS();
-    return value === null ? [] : [value];
-  });
-}
-
-function Render(dir) {
-  const result = spawnSync(kubectl, ['kustomize', path.join(root, dir)], { encoding: 'utf8' });
-  if (result.error) {
-    throw new Error(`${kubectl}: ${result.error.message} (deploy/local/install-deps installs it)`);
-  }
-  assert.equal(result.status, 0, `${kubectl} kustomize ${dir}: ${result.stderr}`);
-  return ParseYaml(result.stdout, dir);
-}
 
 const rendered = new Map(kustomizations.map((dir) => [dir, Render(dir)]));
 const everyObject = [
