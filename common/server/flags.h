@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "common/server/tls.h"
+
 namespace grid::server {
 
 struct CommonFlags {
@@ -19,9 +21,15 @@ struct CommonFlags {
   std::string policy = "deploy/config/policy.json";
   // spdlog level.
   std::string log_level = "info";
+  // TLS (and mutual TLS) of the gRPC port; empty: plaintext.
+  ServerTls tls;
+  // A plaintext port that serves only gRPC health checking (empty: none), for probes that
+  // cannot present a client certificate (Kubernetes' grpc probe speaks no TLS).
+  std::string health_listen;
 };
 
-// Registers --listen, --metrics-listen, --redis, --topology, --policy and --log-level, with the
+// Registers --listen, --metrics-listen, --redis, --topology, --policy, --log-level, --tls-cert,
+// --tls-key, --tls-client-ca and --health-listen, with the
 // given defaults for the two listen addresses. Every flag may also come from GRID_<NAME> in the
 // environment (e.g. GRID_REDIS).
 void AddCommonFlags(CLI::App& app, CommonFlags& flags, const std::string& default_listen,

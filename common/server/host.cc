@@ -9,14 +9,20 @@ namespace grid::server {
 
 absl::StatusOr<std::unique_ptr<Host>> Host::Start(const std::string& listen,
                                                   const std::vector<grpc::Service*>& services,
-                                                  telemetry::Telemetry& telemetry) {
+                                                  telemetry::Telemetry& telemetry,
+                                                  const ServerTls& tls,
+                                                  const std::string& health_listen) {
+  auto credentials = MakeServerCredentials(tls);
+  if (!credentials.ok()) {
+    return credentials.status();
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   std::unique_ptr<Host> host(new Host());
   host->metrics_ = std::make_unique<telemetry::RpcMetrics>(telemetry.registry());
 
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &host->port_);
+  builder.AddListeningPort(listen, *credentials, &host->port_);
   for (grpc::Service* service : services) {
     builder.RegisterService(service);
   }
@@ -27,6 +33,16 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(const std::string& listen,
   if (host->server_ == nullptr || host->port_ == 0) {
     return absl::UnavailableError("cannot listen on " + listen);
   }
+  if (!health_listen.empty()) {
+    // A server of its own with no service registered: the default health service (enabled
+    // above) is all it answers, besides reflection, which then lists health only.
+    grpc::ServerBuilder health;
+    health.AddListeningPort(health_listen, grpc::InsecureServerCredentials(), &host->health_port_);
+    host->health_server_ = health.BuildAndStart();
+    if (host->health_server_ == nullptr || host->health_port_ == 0) {
+      return absl::UnavailableError("--health-listen: cannot listen on " + health_listen);
+    }
+  }
   host->SetServing(true);
   return host;
 }
@@ -34,8 +50,10 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(const std::string& listen,
 Host::~Host() { Shutdown(std::chrono::milliseconds(0)); }
 
 void Host::SetServing(bool serving) {
-  if (server_ != nullptr && server_->GetHealthCheckService() != nullptr) {
-    server_->GetHealthCheckService()->SetServingStatus(serving);
+  for (grpc::Server* server : {server_.get(), health_server_.get()}) {
+    if (server != nullptr && server->GetHealthCheckService() != nullptr) {
+      server->GetHealthCheckService()->SetServingStatus(serving);
+    }
   }
 }
 
@@ -47,6 +65,11 @@ void Host::Shutdown(std::chrono::milliseconds grace) {
   server_->Shutdown(std::chrono::system_clock::now() + grace);
   server_->Wait();
   server_.reset();
+  if (health_server_ != nullptr) {
+    health_server_->Shutdown(std::chrono::system_clock::now());
+    health_server_->Wait();
+    health_server_.reset();
+  }
 }
 
 IoThread::IoThread() : guard_(context_.get_executor()), thread_([this] { context_.run(); }) {}

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/server/tls.h"
 #include "common/telemetry/rpc_metrics.h"
 #include "common/telemetry/telemetry.h"
 
@@ -23,13 +24,20 @@ namespace grid::server {
 class Host final {
  public:
   // Binds `listen` ("127.0.0.1:7071"; port 0 picks one) and starts serving `services`, which
-  // must outlive the host. RPC metrics go to `telemetry`'s registry.
+  // must outlive the host. RPC metrics go to `telemetry`'s registry. `tls` secures the port
+  // (empty: plaintext). A non-empty `health_listen` binds a second, plaintext port that serves
+  // health checking only: probes reach it without a client certificate, and it exposes no RPC
+  // of the service.
   static absl::StatusOr<std::unique_ptr<Host>> Start(const std::string& listen,
                                                      const std::vector<grpc::Service*>& services,
-                                                     telemetry::Telemetry& telemetry);
+                                                     telemetry::Telemetry& telemetry,
+                                                     const ServerTls& tls = {},
+                                                     const std::string& health_listen = "");
   ~Host();
 
   int port() const { return port_; }
+  // The health port's number; 0 without one.
+  int health_port() const { return health_port_; }
   // Marks every service NOT_SERVING (or SERVING again); load balancers and `up` read it.
   void SetServing(bool serving);
   // Stops taking calls and waits up to `grace` for running calls to finish.
@@ -40,7 +48,9 @@ class Host final {
 
   std::unique_ptr<telemetry::RpcMetrics> metrics_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc::Server> health_server_;
   int port_ = 0;
+  int health_port_ = 0;
 };
 
 // An io_context with one thread running it: the strand on which a process's Redis clients and

@@ -91,13 +91,21 @@ void Runtime::StopBackground() {
 }
 
 int Runtime::Serve(const std::vector<grpc::Service*>& services) {
-  auto host = Host::Start(flags_.listen, services, *telemetry_);
+  auto host = Host::Start(flags_.listen, services, *telemetry_, flags_.tls, flags_.health_listen);
   if (!host.ok()) {
     spdlog::error("{}", host.status().ToString());
     return 1;
   }
-  spdlog::info("{} serving gRPC on {} (port {}), metrics on {}", service_, flags_.listen,
-               (*host)->port(), flags_.metrics_listen);
+  spdlog::info("{} serving gRPC on {} (port {}, {}), metrics on {}", service_, flags_.listen,
+               (*host)->port(),
+               !flags_.tls.client_ca_file.empty() ? "mutual TLS"
+               : !flags_.tls.cert_file.empty()    ? "TLS"
+                                                  : "plaintext",
+               flags_.metrics_listen);
+  if ((*host)->health_port() != 0) {
+    spdlog::info("health checking (plaintext) on {} (port {})", flags_.health_listen,
+                 (*host)->health_port());
+  }
   WaitForTermination();
   (*host)->Shutdown(std::chrono::seconds(2));
   spdlog::info("gRPC server stopped");

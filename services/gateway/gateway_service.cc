@@ -195,15 +195,19 @@ class UploadForward final : public grpc::ServerReadReactor<v1::UploadReportsRequ
 }  // namespace
 
 Backends ConnectBackends(const std::string& intake, const std::string& routing,
-                         const std::string& escalation, const std::string& metrics) {
-  auto channel = [](const std::string& address) {
+                         const std::string& escalation, const std::string& metrics,
+                         std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  if (credentials == nullptr) {
+    credentials = grpc::InsecureChannelCredentials();
+  }
+  auto channel = [&credentials](const std::string& address) {
     // Backends are near (loopback or a private network): after a restart, reconnect within a
     // second rather than gRPC's default back-off of up to two minutes.
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    return grpc::CreateCustomChannel(address, credentials, args);
   };
   Backends backends;
   backends.intake = v1::IntakeService::NewStub(channel(intake));
@@ -513,21 +517,27 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::GetTopology(grpc::CallbackServerCo
 }
 
 grpc::Status GatewayServiceImpl::WatchJurisdiction(grpc::CallbackServerContext* context,
-                                                   std::string& jurisdiction) {
-  jurisdiction = topology_.district_id();
+                                                   WatchGrant& grant) {
+  grant.jurisdiction = topology_.district_id();
   if (access_ == nullptr) {
     return grpc::Status::OK;
   }
   // Authenticated, rate limited and role-checked like every call; an ADMIN watches the district,
   // anyone else (an OPERATOR: the table of authorizer.h) the subtree of their home unit.
   v1::Actor caller;
-  if (grpc::Status admitted = access_->AdmitRole(*context, auth::Rpc::kWatchEvents, caller);
+  if (grpc::Status admitted =
+          access_->AdmitRole(*context, auth::Rpc::kWatchEvents, caller, &grant.expires_at);
       !admitted.ok()) {
     return admitted;
   }
   if (caller.role() != v1::ROLE_ADMIN) {
-    jurisdiction = caller.unit_id();
+    grant.jurisdiction = caller.unit_id();
   }
+  absl::StatusOr<WatchQuota::Lease> lease = watch_quota_->Acquire(caller.subject());
+  if (!lease.ok()) {
+    return ToGrpcStatus(lease.status());
+  }
+  grant.lease = *std::move(lease);
   return grpc::Status::OK;
 }
 
@@ -537,11 +547,11 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* GatewayServiceImpl::WatchEvents(
     return RefuseWatch(
         grpc::Status(grpc::StatusCode::UNAVAILABLE, "watch: the live stream is not served here"));
   }
-  std::string jurisdiction;
-  if (grpc::Status allowed = WatchJurisdiction(context, jurisdiction); !allowed.ok()) {
+  WatchGrant grant;
+  if (grpc::Status allowed = WatchJurisdiction(context, grant); !allowed.ok()) {
     return RefuseWatch(allowed);
   }
-  return StartWatch(context, *request, *watch_hub_, topology_, jurisdiction);
+  return StartWatch(context, *request, *watch_hub_, topology_, std::move(grant));
 }
 
 }  // namespace grid::gateway

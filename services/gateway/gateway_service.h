@@ -16,7 +16,9 @@
 #include "grid/v1/metrics.grpc.pb.h"
 #include "grid/v1/routing.grpc.pb.h"
 #include "services/gateway/access.h"
+#include "services/gateway/watch_events.h"
 #include "services/gateway/watch_hub.h"
+#include "services/gateway/watch_quota.h"
 
 namespace grid::gateway {
 
@@ -28,10 +30,16 @@ struct Backends {
   std::unique_ptr<v1::MetricsService::Stub> metrics;
 };
 
-// Channels to the internal services at the given addresses (plaintext; they listen on loopback
-// or a private network).
+// Channels to the internal services at the given addresses, with `credentials` (nullptr:
+// plaintext, for services on loopback; TLS with the gateway's client certificate where they
+// require mutual TLS).
 Backends ConnectBackends(const std::string& intake, const std::string& routing,
-                         const std::string& escalation, const std::string& metrics);
+                         const std::string& escalation, const std::string& metrics,
+                         std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
+
+// Concurrent watches per subject unless the gateway is told otherwise: a screen or two per
+// operator with room to spare, far below what a leaked token could otherwise pile up.
+inline constexpr std::size_t kDefaultWatchesPerSubject = 32;
 
 // The most reports one UploadReports call may carry (intake's limit too).
 inline constexpr std::size_t kMaxUploadItems = 1000;
@@ -127,6 +135,9 @@ class GatewayServiceImpl final : public v1::GatewayService::WithRawCallbackMetho
 
   // The hub that serves WatchEvents; borrowed, it must outlive the service.
   void SetWatchHub(WatchHub& hub) { watch_hub_ = &hub; }
+  // Watches one subject may hold at once (0: no cap); kDefaultWatchesPerSubject until set.
+  // Call before serving.
+  void SetWatchesPerSubject(std::size_t cap) { watch_quota_ = std::make_unique<WatchQuota>(cap); }
 
  private:
   // Calls `method` of a backend's async stub with a client context that carries the caller's
@@ -155,13 +166,17 @@ class GatewayServiceImpl final : public v1::GatewayService::WithRawCallbackMetho
   // (the request's unit_id must lie inside it), or a status that refuses the call: with access_,
   // the caller's home unit (the district for an ADMIN) after authentication and the role check of
   // auth::Authorizer; without, the whole district.
-  grpc::Status WatchJurisdiction(grpc::CallbackServerContext* context, std::string& jurisdiction);
+  // With access_, also the token's expiry and a slot of the caller's watch quota
+  // (RESOURCE_EXHAUSTED when the subject holds them all).
+  grpc::Status WatchJurisdiction(grpc::CallbackServerContext* context, WatchGrant& grant);
 
   Backends backends_;
   const topology::Topology& topology_;
   std::chrono::milliseconds default_deadline_;
   AccessPtr access_;
   WatchHub* watch_hub_ = nullptr;
+  std::unique_ptr<WatchQuota> watch_quota_ =
+      std::make_unique<WatchQuota>(kDefaultWatchesPerSubject);
 };
 
 }  // namespace grid::gateway

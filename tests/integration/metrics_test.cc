@@ -309,9 +309,10 @@ TEST_F(MetricsTest, GetStatsScoresAKnownScenario) {
 
   // gridctl stats prints the same as a table.
   std::string table;
-  ASSERT_EQ(RunCommand("GRID_GATEWAY=" + stack_->address("grid-gateway") + " GRID_TOKEN=" +
-                           stack_->Token(Stack::Admin()) + " " + testing::BinPath("gridctl") +
-                           " stats --unit " + kSubdistrict + " --group-by level",
+  ASSERT_EQ(RunCommand("GRID_GATEWAY=" + stack_->address("grid-gateway") +
+                           " GRID_TOKEN=" + stack_->Token(Stack::Admin()) + " GRID_INSECURE=1 " +
+                           testing::BinPath("gridctl") + " stats --unit " + kSubdistrict +
+                           " --group-by level",
                        table),
             0)
       << table;

@@ -521,7 +521,7 @@ TEST_F(WatchTest, GridctlWatchPrintsChangesAndResumesFromACursor) {
   setenv("GRID_TOKEN", stack_->Token(Stack::Admin()).c_str(), 1);
   const std::string address = stack_->address("grid-gateway");
   const auto gridctl = [&](std::vector<std::string> args, std::string& out_text) {
-    args.insert(args.begin(), {"gridctl", "--gateway", address});
+    args.insert(args.begin(), {"gridctl", "--insecure", "--gateway", address});
     std::vector<const char*> argv;
     for (const std::string& arg : args) {
       argv.push_back(arg.c_str());
