@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 
 #include "common/lifecycle/escalation.h"
@@ -60,6 +61,33 @@ struct Escalator::State : std::enable_shared_from_this<State> {
   Options options;
   boost::asio::steady_timer tick;
   bool stopped = false;
+  // Timers claimed and not yet done with; at most options.max_in_flight.
+  int in_flight = 0;
+  // The last look found no room: the release that brings in_flight down to half looks again.
+  bool waiting_for_room = false;
+
+  // Held by every callback of one claimed timer's handling; the last one gone frees its place.
+  struct Slot {
+    explicit Slot(std::shared_ptr<State> state) : state(std::move(state)) {
+      ++this->state->in_flight;
+    }
+    ~Slot() { state->Release(); }
+    std::shared_ptr<State> state;
+  };
+  using SlotPtr = std::shared_ptr<Slot>;
+
+  void Release() {
+    --in_flight;
+    if (waiting_for_room && !stopped && in_flight <= options.max_in_flight / 2) {
+      waiting_for_room = false;
+      // Not from inside the callback that let go of the slot.
+      boost::asio::post(tick.get_executor(), [self = shared_from_this()] {
+        if (!self->stopped) {
+          self->Look();
+        }
+      });
+    }
+  }
 
   void Schedule(std::chrono::milliseconds delay) {
     tick.expires_after(delay);
@@ -70,34 +98,48 @@ struct Escalator::State : std::enable_shared_from_this<State> {
     });
   }
 
-  // One look at every subdistrict; the next look follows at once when a batch came back full.
+  // One look at every subdistrict, claiming only what fits under max_in_flight; the next look
+  // follows at once when a batch came back full and there is room, when room is made (see
+  // Release) when there is none, and after a tick otherwise.
   void Look() {
     const auto& subdistricts = topology.subdistrict_ids();
+    const int room = options.max_in_flight - in_flight;
+    if (room <= 0) {
+      waiting_for_room = true;
+      return;
+    }
+    // A fair share of the room per subdistrict, so that one backlog cannot take it all.
+    const int share = std::max(
+        1, std::min(options.batch, room / std::max<int>(1, static_cast<int>(subdistricts.size()))));
     auto left = std::make_shared<size_t>(subdistricts.size());
     auto full = std::make_shared<bool>(false);
     const Millis now = clock.Now();
     for (const std::string& sd : subdistricts) {
-      timers.Claim(sd, now, options.lease.count(), options.batch,
-                   [self = shared_from_this(), left,
-                    full](absl::StatusOr<std::vector<store::DueTimer>> due) {
+      timers.Claim(sd, now, options.lease.count(), share,
+                   [self = shared_from_this(), left, full,
+                    share](absl::StatusOr<std::vector<store::DueTimer>> due) {
                      if (!due.ok()) {
                        spdlog::warn("claiming escalation timers: {}", due.status().ToString());
                      } else {
-                       *full = *full || static_cast<int>(due->size()) == self->options.batch;
+                       *full = *full || static_cast<int>(due->size()) == share;
                        for (const store::DueTimer& timer : *due) {
-                         self->Handle(timer, 1);
+                         self->Handle(timer, 1, std::make_shared<Slot>(self));
                        }
                      }
                      if (--*left == 0 && !self->stopped) {
-                       self->Schedule(*full ? std::chrono::milliseconds(0) : self->options.tick);
+                       if (*full && self->in_flight >= self->options.max_in_flight) {
+                         self->waiting_for_room = true;
+                       } else {
+                         self->Schedule(*full ? std::chrono::milliseconds(0) : self->options.tick);
+                       }
                      }
                    });
     }
   }
 
-  void Handle(const store::DueTimer& timer, int attempt) {
-    store.Get(timer.event_id, [self = shared_from_this(), timer,
-                               attempt](absl::StatusOr<std::optional<v1::Event>> read) {
+  void Handle(const store::DueTimer& timer, int attempt, SlotPtr slot) {
+    store.Get(timer.event_id, [self = shared_from_this(), timer, attempt,
+                               slot](absl::StatusOr<std::optional<v1::Event>> read) {
       if (!read.ok()) {
         // Left claimed: the lease brings it back.
         self->metrics.timers.Add({{"outcome", "failed"}}).Increment();
@@ -105,7 +147,7 @@ struct Escalator::State : std::enable_shared_from_this<State> {
       }
       const std::string sd(store::SubdistrictOfEventId(timer.event_id).value_or(""));
       if (!read->has_value()) {
-        self->timers.Rearm(sd, timer.event_id, 0, 0, [](absl::StatusOr<bool>) {});
+        self->timers.Rearm(sd, timer.event_id, 0, 0, [slot](absl::StatusOr<bool>) {});
         return;
       }
       const v1::Event& event = **read;
@@ -117,15 +159,15 @@ struct Escalator::State : std::enable_shared_from_this<State> {
         // event's clock says, unless a move got there first.
         self->metrics.timers.Add({{"outcome", "rearmed"}}).Increment();
         self->timers.Rearm(sd, event.id(), event.version(), store::TimerDue(event),
-                           [](absl::StatusOr<bool>) {});
+                           [slot](absl::StatusOr<bool>) {});
         return;
       }
       const std::string from_level(topology::LevelName(event.level()));
       const std::string reason = ReasonLabel(move->change.reason_code());
       const std::string kind =
           move->change.kind() == v1::CHANGE_KIND_ESCALATED ? "escalated" : "reminded";
-      self->store.Apply(*move, [self, timer, attempt, from_level, reason,
-                                kind](absl::StatusOr<store::MoveResult> result) {
+      self->store.Apply(*move, [self, timer, attempt, from_level, reason, kind,
+                                slot](absl::StatusOr<store::MoveResult> result) {
         if (!result.ok()) {
           self->metrics.timers.Add({{"outcome", "failed"}}).Increment();
           return;
@@ -133,7 +175,7 @@ struct Escalator::State : std::enable_shared_from_this<State> {
         if (!result->applied) {
           // Another move landed in between (an accept, a manual escalation): decide again.
           if (attempt < kMaxAttempts) {
-            self->Handle(timer, attempt + 1);
+            self->Handle(timer, attempt + 1, slot);
           }
           return;
         }
