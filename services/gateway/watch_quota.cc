@@ -1,5 +1,7 @@
 #include "services/gateway/watch_quota.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 
 namespace grid::gateway {
