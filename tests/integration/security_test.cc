@@ -174,12 +174,13 @@ TEST_F(SecurityTest, InternalServicesRefuseAClientWithoutACertificate) {
     const grpc::Status status = stub->GetEvent(&context, request, &response);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
   }
-  // With the gateway's client certificate the call reaches routing (which knows no such event).
+  // With the gateway's client certificate the call reaches routing, which judges the request
+  // itself (the id is not one it could have made).
   auto stub = v1::RoutingService::NewStub(grpc::CreateChannel(routing, Trusting(true)));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   const grpc::Status status = stub->GetEvent(&context, request, &response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
 
   // Probes: every service's health answers SERVING on its plaintext health port, which serves
   // nothing else.
