@@ -635,7 +635,7 @@ return 1)");
 
 TEST_F(AsioClientTest, ASlowReplyFailsOnlyTheCommandsThatTimedOut) {
   AsioClient::Options options = Options();
-  options.command_timeout = 300ms;
+  options.command_timeout = 1s;
   AsioClient client(io_, options);
   client.Start();
   ASSERT_TRUE(client.WaitConnected(kDeadline).ok());
@@ -645,11 +645,16 @@ TEST_F(AsioClientTest, ASlowReplyFailsOnlyTheCommandsThatTimedOut) {
   ASSERT_TRUE(id.ok()) << id.status();
 
   Results results;
-  // Each busy call takes 200 ms: the second is answered at about 400 ms, past its 300 ms
-  // timeout; but the connection answered at 200 ms, so it is slow, not dead.
-  client.Eval(BusyScript(), {}, {"200000"}, results.Callback());
-  client.Eval(BusyScript(), {}, {"200000"}, results.Callback());
-  client.Command({"CLIENT", "ID"}, std::chrono::steady_clock::now() + 5s, results.Callback());
+  // Redis answers a pipeline only after running all of it, so the second call is staged apart:
+  // the first (1.2 s, with a long caller's deadline) is answered at about 1.2 s; the second
+  // (0.5 s, sent at 0.3 s with the 1 s default timeout) times out at 1.3 s while the connection
+  // answered 0.1 s before, so the connection is slow, not dead, and is kept; the second's own
+  // reply comes at 1.7 s and is dropped, and the command behind it is answered.
+  const auto start = std::chrono::steady_clock::now();
+  client.Eval(BusyScript(), {}, {"1200000"}, start + 5s, results.Callback());
+  std::this_thread::sleep_for(300ms);  // Staging the scenario, not waiting for a result.
+  client.Eval(BusyScript(), {}, {"500000"}, results.Callback());
+  client.Command({"CLIENT", "ID"}, start + 5s, results.Callback());
   ASSERT_TRUE(results.WaitFor(3));
   ASSERT_TRUE(results.at(0).ok()) << results.at(0).status();
   EXPECT_EQ(results.at(1).status().code(), absl::StatusCode::kDeadlineExceeded)
