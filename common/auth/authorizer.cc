@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/auth/token.h"
+#include "common/topology/jurisdiction.h"
 
 namespace grid::auth {
 namespace {
@@ -38,9 +39,11 @@ constexpr std::array<Row, kRpcCount> kTable = {{
     {Rpc::kListEvents, "ListEvents", G::kOwnGrid, G::kSubtree, G::kSubtree},
     {Rpc::kListUnitQueue, "ListUnitQueue", G::kOwnGrid, G::kSubtree, G::kSubtree},
     {Rpc::kListOverdueEvents, "ListOverdueEvents", G::kDenied, G::kSubtree, G::kSubtree},
-    {Rpc::kGetStats, "GetStats", G::kDenied, G::kDenied, G::kSubtree},
-    {Rpc::kGetTopology, "GetTopology", G::kDenied, G::kDenied, G::kSubtree},
-    {Rpc::kWatchEvents, "WatchEvents", G::kDenied, G::kDenied, G::kSubtree},
+    {Rpc::kGetStats, "GetStats", G::kDenied, G::kSubtree, G::kSubtree},
+    {Rpc::kGetTopology, "GetTopology", G::kDenied, G::kSubtree, G::kSubtree},
+    {Rpc::kWatchEvents, "WatchEvents", G::kDenied, G::kOwnQueue, G::kSubtree},
+    {Rpc::kListDeadLetters, "ListDeadLetters", G::kDenied, G::kDenied, G::kDenied},
+    {Rpc::kReplayDeadLetters, "ReplayDeadLetters", G::kDenied, G::kDenied, G::kDenied},
 }};
 
 constexpr bool TableInEnumOrder() {
@@ -93,7 +96,7 @@ bool Authorizer::InSubtree(std::string_view unit_id, const v1::Actor& caller) co
 }
 
 bool Authorizer::EventInSubtree(const v1::Event& event, const v1::Actor& caller) const {
-  return InSubtree(event.grid_id(), caller) || InSubtree(event.unit_id(), caller);
+  return topology::EventInSubtree(topology_, event, caller.unit_id());
 }
 
 absl::Status Authorizer::CheckTarget(const v1::Actor& caller, Rpc rpc, std::string_view unit_id,
@@ -123,7 +126,7 @@ absl::Status Authorizer::CheckTarget(const v1::Actor& caller, Rpc rpc, std::stri
         what = "the jurisdiction";
         break;
       case Grant::kOwnQueue:
-        allowed = !event->unit_id().empty() && event->unit_id() == caller.unit_id();
+        allowed = topology::EventAtUnit(*event, caller.unit_id());
         what = "the queue";
         break;
       case Grant::kOwnGrid:
@@ -166,6 +169,12 @@ absl::Status Authorizer::CheckTarget(const v1::Actor& caller, Rpc rpc, std::stri
           return outside_unit("the grid");
         }
         break;
+      case Grant::kOwnQueue:
+        // A call on a queue rather than an event (a handler's watch): the caller's own unit.
+        if (unit_id.empty() || unit_id != caller.unit_id()) {
+          return outside_unit("the queue");
+        }
+        break;
       default:
         if (!InSubtree(unit_id, caller)) {
           return outside_unit("the jurisdiction");
@@ -187,6 +196,18 @@ absl::Status Authorizer::CheckReport(const v1::Actor& caller, Rpc rpc,
     return absl::OkStatus();  // Intake refuses it (INVALID_ARGUMENT naming report.grid_id).
   }
   return CheckTarget(caller, rpc, report.grid_id(), nullptr);
+}
+
+absl::StatusOr<WatchScope> Authorizer::ScopeWatch(const v1::Actor& caller,
+                                                  std::string_view requested) const {
+  WatchScope scope;
+  scope.unit_id = Scope(caller, requested);
+  if (absl::Status allowed = CheckTarget(caller, Rpc::kWatchEvents, scope.unit_id, nullptr);
+      !allowed.ok()) {
+    return allowed;
+  }
+  scope.queue_only = GrantOf(caller.role(), Rpc::kWatchEvents) == Grant::kOwnQueue;
+  return scope;
 }
 
 std::string Authorizer::Scope(const v1::Actor& caller, std::string_view requested) {

@@ -22,23 +22,31 @@
 //   ListEvents         own grid               subtree            subtree    anywhere
 //   ListUnitQueue      own grid               subtree            subtree    anywhere
 //   ListOverdueEvents  -                      subtree            subtree    anywhere
-//   GetStats           -                      -                  subtree    anywhere
-//   GetTopology        -                      -                  subtree    anywhere
-//   WatchEvents        -                      -                  subtree    anywhere
+//   GetStats           -                      subtree            subtree    anywhere
+//   GetTopology        -                      subtree            subtree    anywhere
+//   WatchEvents        -                      own unit's queue   subtree    anywhere
+//   ListDeadLetters    -                      -                  -          anywhere
+//   ReplayDeadLetters  -                      -                  -          anywhere
 //
 // "-": PERMISSION_DENIED whatever the target. An event is in a subtree when its grid or the unit
-// that has it now is (a subdistrict operator keeps seeing an event of theirs that went up to a
-// district department; a department sees what sits at it). "Own unit's queue": the event is at the
-// handler's unit now. "Own grid's community": the reported grid lies in the community of the
-// worker's grid (intake checks the same of the reporter). (1) Both the event and the unit it goes
-// to. A call that names a unit (list, queue, stats, topology, watch) and leaves it empty is scoped
-// to the caller's home unit, except for an ADMIN (see Scope).
+// that has it now is: topology::EventInSubtree (common/topology/jurisdiction.h), the one rule
+// that routing's lists, escalation's overdue list and the gateway's watch apply too (a subdistrict
+// operator keeps seeing an event of theirs that went up to a district department; a department
+// sees what sits at it). A watch of a subtree gets the changes whose event is in it before or after
+// the step (topology::ChangeInSubtree). "Own unit's queue": the event is at the handler's unit now;
+// a handler's watch names no unit or its own and gets the changes of events at that unit before or
+// after the step (those that move events into or out of the queue; topology::ChangeAtUnit). "Own
+// grid's community": the reported grid lies in the community of the worker's grid (intake checks
+// the same of the reporter). (1) Both the event and the unit it goes to. A call that names a unit
+// (list, queue, stats, topology, watch) and leaves it empty is scoped to the caller's home unit,
+// except for an ADMIN (see Scope).
 #pragma once
 
 #include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "common/topology/topology.h"
 #include "grid/v1/event.pb.h"
 #include "grid/v1/types.pb.h"
@@ -68,8 +76,10 @@ enum class Rpc {
   kGetStats,
   kGetTopology,
   kWatchEvents,
+  kListDeadLetters,
+  kReplayDeadLetters,
 };
-inline constexpr int kRpcCount = static_cast<int>(Rpc::kWatchEvents) + 1;
+inline constexpr int kRpcCount = static_cast<int>(Rpc::kReplayDeadLetters) + 1;
 
 // "ReportEvent", ...
 const char* RpcName(Rpc rpc);
@@ -96,6 +106,13 @@ enum class Grant {
 // The table above, cell by cell.
 Grant GrantOf(v1::Role role, Rpc rpc);
 
+// What a watch may see: the changes of `unit_id`'s subtree, or with `queue_only` those of the
+// events at `unit_id` itself (a handler's queue). Empty `unit_id`: the whole district.
+struct WatchScope {
+  std::string unit_id;
+  bool queue_only = false;
+};
+
 // Pure and immutable over a borrowed topology; safe to share between threads.
 class Authorizer final {
  public:
@@ -116,6 +133,11 @@ class Authorizer final {
   // reporter_id other than the token's subject is refused). A grid that is missing or unknown
   // passes: intake refuses the report with INVALID_ARGUMENT naming the field.
   absl::Status CheckReport(const v1::Actor& caller, Rpc rpc, const v1::Report& report) const;
+
+  // The scope of a WatchEvents call by `caller` whose request names `requested` (empty: none):
+  // Scope's unit, checked as CheckTarget does (PERMISSION_DENIED), and for a role whose cell is
+  // "own unit's queue" only that queue.
+  absl::StatusOr<WatchScope> ScopeWatch(const v1::Actor& caller, std::string_view requested) const;
 
   // The unit a unit-scoped call (lists, queue, stats, topology, watch) applies to when the
   // request names `requested`: that unit, or when empty the caller's home unit (empty, the whole

@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/input/text.h"
 
 namespace grid::auth {
 namespace {
@@ -101,6 +102,16 @@ absl::StatusOr<std::string> IssueToken(const Claims& claims, std::string_view se
   }
   if (RoleClaim(claims.role) == "UNSPECIFIED") {
     return absl::InvalidArgumentError("role: one of WORKER, HANDLER, OPERATOR, ADMIN");
+  }
+  // libjwt takes C strings and JSON holds text: a claim with a NUL byte or bytes that are not
+  // UTF-8 would be signed as something else than what was asked (cut at the NUL, or mangled).
+  for (const auto& [field, value] :
+       {std::pair<const char*, const std::string&>("subject", claims.subject),
+        std::pair<const char*, const std::string&>("unit", claims.unit_id)}) {
+    if (value.find('\0') != std::string::npos || input::Utf8Length(value) < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": must be UTF-8 text without NUL characters"));
+    }
   }
   jwt_t* raw = nullptr;
   if (jwt_new(&raw) != 0) {
@@ -198,7 +209,8 @@ absl::StatusOr<TokenVerifier::Verified> TokenVerifier::VerifyToken(std::string_v
     return Unauthenticated("no exp claim");
   }
   const Millis now = clock_.Now();
-  if (static_cast<Millis>(expires_at) * 1000 <= now) {
+  // In seconds, as the claim is: a far-future exp in milliseconds would overflow.
+  if (expires_at <= now / 1000) {
     return Unauthenticated(absl::StrCat("expired ", (now / 1000 - expires_at), " s ago"));
   }
   const Millis leeway_ms = std::chrono::milliseconds(options_.leeway).count();

@@ -6,6 +6,7 @@
 #include "common/lifecycle/state_machine.h"
 #include "common/policy/deadlines.h"
 #include "common/store/timers.h"
+#include "common/topology/jurisdiction.h"
 
 namespace grid::lifecycle {
 namespace {
@@ -118,10 +119,8 @@ absl::StatusOr<store::Move> Supervise(const v1::Event& event, const Context& con
     return absl::InvalidArgumentError("limit: must not be negative");
   }
   const v1::Actor& actor = context.actor;
-  const bool covers =
-      actor.role() == v1::ROLE_ADMIN ||
-      (!actor.unit_id().empty() && (context.topology.InSubtree(event.grid_id(), actor.unit_id()) ||
-                                    actor.unit_id() == context.topology.district_id()));
+  const bool covers = actor.role() == v1::ROLE_ADMIN ||
+                      topology::EventInSubtree(context.topology, event, actor.unit_id());
   if (!covers) {
     return absl::PermissionDeniedError(
         absl::StrCat("event ", event.id(), " in grid ", event.grid_id(),

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/input/text.h"
 #include "common/lifecycle/state_machine.h"
 #include "common/policy/deadlines.h"
 
@@ -187,9 +188,9 @@ absl::StatusOr<store::Move> Resolve(const v1::Event& event, const Context& conte
         absl::StrCat("media: ", media.size(), " references, at most ", kMaxEvidence));
   }
   for (size_t i = 0; i < media.size(); ++i) {
-    if (media[i].empty() || media[i].size() > 2048) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("media[", i, "]: must be a reference of 1 to 2048 bytes"));
+    if (auto status = input::CheckMediaRef(absl::StrCat("media[", i, "]"), media[i]);
+        !status.ok()) {
+      return status;
     }
   }
   store::Move move = BeginMove(event, context, v1::CHANGE_KIND_RESOLVED, v1::EVENT_STATE_RESOLVED);
@@ -312,14 +313,14 @@ absl::StatusOr<store::Move> Suspend(const v1::Event& event, const Context& conte
   const v1::Unit* approver = context.topology.Find(approver_unit_id);
   if (approver == nullptr) {
     return absl::InvalidArgumentError(
-        absl::StrCat("approver_unit_id: unknown unit \"", approver_unit_id, "\""));
+        absl::StrCat("approver_unit_id: unknown unit ", input::Quote(approver_unit_id)));
   }
   const bool above = approver->level() > event.level() &&
                      (approver->level() == v1::LEVEL_DISTRICT ||
                       context.topology.InSubtree(event.grid_id(), approver->id()));
   if (!above) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "approver_unit_id: \"", approver_unit_id, "\" is not a unit above the event's ",
+        "approver_unit_id: ", input::Quote(approver_unit_id), " is not a unit above the event's ",
         v1::Level_Name(event.level()), " unit \"", event.unit_id(), "\""));
   }
   store::Move move =
@@ -424,17 +425,19 @@ absl::StatusOr<store::Move> Reassign(const v1::Event& event, const Context& cont
   }
   const v1::Unit* unit = context.topology.Find(unit_id);
   if (unit == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("unit_id: unknown unit \"", unit_id, "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unit_id: unknown unit ", input::Quote(unit_id)));
   }
   if (unit_id == event.unit_id()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("unit_id: the event is already at \"", unit_id, "\""));
+        absl::StrCat("unit_id: the event is already at ", input::Quote(unit_id)));
   }
   const bool reaches = unit->kind() == v1::UNIT_KIND_DEPARTMENT ||
                        context.topology.InSubtree(event.grid_id(), unit_id);
   if (!reaches) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unit_id: \"", unit_id, "\" does not cover the event's grid \"", event.grid_id(), "\""));
+    return absl::InvalidArgumentError(absl::StrCat("unit_id: ", input::Quote(unit_id),
+                                                   " does not cover the event's grid \"",
+                                                   event.grid_id(), "\""));
   }
   const v1::Rule* rule = RuleOf(event, context.policy);
   if (rule == nullptr) {

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/clock/clock.h"
+#include "common/input/fields.h"
 #include "common/policy/policy.h"
 #include "common/store/event_store.h"
 #include "common/topology/topology.h"
@@ -24,9 +25,9 @@ struct Context {
   v1::Actor actor;
 };
 
-inline constexpr int kMaxNoteChars = 4000;
-inline constexpr int kMaxReasonChars = 1000;
-inline constexpr int kMaxEvidence = 9;
+inline constexpr int kMaxNoteChars = input::kMaxNoteChars;
+inline constexpr int kMaxReasonChars = input::kMaxReasonChars;
+inline constexpr int kMaxEvidence = input::kMaxMedia;
 
 // REPORTED -> DISPATCHED at the unit the policy names (routing's first dispatch).
 absl::StatusOr<store::Move> Dispatch(const v1::Event& event, const Context& context);

@@ -1,6 +1,7 @@
 #include "common/lifecycle/runner.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/input/text.h"
 #include "common/policy/deadlines.h"
 
 namespace grid::lifecycle {
@@ -41,8 +42,8 @@ void MoveRunner::Try(std::shared_ptr<Attempt> attempt) {
       return;
     }
     if (!read->has_value()) {
-      attempt->done(
-          absl::NotFoundError(absl::StrCat("event \"", attempt->event_id, "\" not found")));
+      attempt->done(absl::NotFoundError(
+          absl::StrCat("event ", input::Quote(attempt->event_id), " not found")));
       return;
     }
     const v1::Event& event = **read;

@@ -6,7 +6,7 @@
 namespace grid::log {
 
 // Sets the default logger's pattern (UTC time, level, service) and level ("debug", "info",
-// "warn", "error"). Call once at the top of main.
+// "warn", "error"), and routes protobuf's own log messages to it. Call once at the top of main.
 void Init(std::string_view service, std::string_view level);
 
 }  // namespace grid::log

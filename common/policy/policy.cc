@@ -182,7 +182,15 @@ absl::Status Policy::Index(const topology::Topology& topology) {
   if (data_.duplicates().radius_meters() < 0) {
     return absl::InvalidArgumentError("duplicates.radius_meters: must not be negative");
   }
+  if (data_.has_offline_window() && TimeUtil::DurationToMilliseconds(data_.offline_window()) <= 0) {
+    return absl::InvalidArgumentError("offline_window: must be positive");
+  }
   return absl::OkStatus();
+}
+
+Millis Policy::OfflineWindow() const {
+  return data_.has_offline_window() ? TimeUtil::DurationToMilliseconds(data_.offline_window())
+                                    : kDefaultOfflineWindow;
 }
 
 const v1::Category* Policy::FindCategory(std::string_view code) const {

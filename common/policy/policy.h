@@ -8,6 +8,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "common/clock/clock.h"
 #include "common/policy/calendar.h"
 #include "common/topology/topology.h"
 #include "grid/v1/policy.pb.h"
@@ -38,6 +39,9 @@ class Policy final {
   // The rule with this id, or nullptr.
   const v1::Rule* FindRule(std::string_view id) const;
 
+  // How old a report's reported_at may be: offline_window, or kDefaultOfflineWindow when unset.
+  Millis OfflineWindow() const;
+
   // The working calendar, or nullptr when the policy has none (then every limit is wall-clock).
   const WorkingCalendar* calendar() const { return calendar_ ? &*calendar_ : nullptr; }
 
@@ -52,6 +56,9 @@ class Policy final {
 };
 
 using PolicyPtr = std::shared_ptr<const Policy>;
+
+// The offline window of a policy that sets none: an app may queue reports for a week.
+inline constexpr Millis kDefaultOfflineWindow = 7LL * 24 * 3600 * 1000;
 
 // The rule's limits at `level`, or nullptr when the rule sets none there.
 const v1::LevelLimit* LimitAt(const v1::Rule& rule, v1::Level level);

@@ -34,6 +34,18 @@ void AddCommonFlags(CLI::App& app, CommonFlags& flags, const std::string& defaul
   app.add_option("--health-listen", flags.health_listen,
                  "plaintext address serving only gRPC health checking, for probes")
       ->envname("GRID_HEALTH_LISTEN");
+  app.add_option("--readiness-interval-ms", flags.readiness_interval_ms,
+                 "how often readiness (gRPC health \"\") probes Redis and the other dependencies")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--shutdown-grace-ms", flags.shutdown_grace_ms,
+                 "on SIGTERM, how long calls in flight may take to finish")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--drain-timeout-ms", flags.drain_timeout_ms,
+                 "on SIGTERM, how long background work may take to finish what it has in hand")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
 }
 
 bool SplitHostPort(const std::string& address, std::string& host, int& port) {

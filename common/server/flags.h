@@ -26,11 +26,18 @@ struct CommonFlags {
   // A plaintext port that serves only gRPC health checking (empty: none), for probes that
   // cannot present a client certificate (Kubernetes' grpc probe speaks no TLS).
   std::string health_listen;
+  // How often readiness probes its dependencies (readiness.h).
+  int readiness_interval_ms = 1000;
+  // On SIGTERM: how long calls in flight may take to finish, and how long background work
+  // (stream consumers, the escalation clock) may take to finish what it has in hand.
+  int shutdown_grace_ms = 2000;
+  int drain_timeout_ms = 5000;
 };
 
 // Registers --listen, --metrics-listen, --redis, --topology, --policy, --log-level, --tls-cert,
-// --tls-key, --tls-client-ca and --health-listen, with the
-// given defaults for the two listen addresses. Every flag may also come from GRID_<NAME> in the
+// --tls-key, --tls-client-ca, --health-listen, --readiness-interval-ms, --shutdown-grace-ms and
+// --drain-timeout-ms, with the given defaults for the two listen addresses. Every flag may also
+// come from GRID_<NAME> in the
 // environment (e.g. GRID_REDIS).
 void AddCommonFlags(CLI::App& app, CommonFlags& flags, const std::string& default_listen,
                     const std::string& default_metrics_listen);

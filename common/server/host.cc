@@ -8,7 +8,7 @@
 namespace grid::server {
 
 absl::StatusOr<std::unique_ptr<Host>> Host::Start(const std::string& listen,
-                                                  const std::vector<grpc::Service*>& services,
+                                                  const std::vector<Hosted>& services,
                                                   telemetry::Telemetry& telemetry,
                                                   const ServerTls& tls,
                                                   const std::string& health_listen) {
@@ -23,8 +23,10 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(const std::string& listen,
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(listen, *credentials, &host->port_);
-  for (grpc::Service* service : services) {
-    builder.RegisterService(service);
+  host->names_.push_back("");
+  for (const Hosted& hosted : services) {
+    builder.RegisterService(hosted.service);
+    host->names_.push_back(hosted.name);
   }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
   creators.push_back(telemetry::MakeRpcMetricsInterceptor(*host->metrics_));
@@ -43,17 +45,25 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(const std::string& listen,
       return absl::UnavailableError("--health-listen: cannot listen on " + health_listen);
     }
   }
-  host->SetServing(true);
+  host->SetStatus(kLivenessService, true);
+  host->SetReady(false);
   return host;
 }
 
 Host::~Host() { Shutdown(std::chrono::milliseconds(0)); }
 
-void Host::SetServing(bool serving) {
+void Host::SetStatus(const std::string& name, bool serving) {
   for (grpc::Server* server : {server_.get(), health_server_.get()}) {
     if (server != nullptr && server->GetHealthCheckService() != nullptr) {
-      server->GetHealthCheckService()->SetServingStatus(serving);
+      server->GetHealthCheckService()->SetServingStatus(name, serving);
     }
+  }
+}
+
+void Host::SetReady(bool ready) {
+  // Name by name: the all-names form would flip "liveness" too.
+  for (const std::string& name : names_) {
+    SetStatus(name, ready);
   }
 }
 
@@ -61,7 +71,12 @@ void Host::Shutdown(std::chrono::milliseconds grace) {
   if (server_ == nullptr) {
     return;
   }
-  SetServing(false);
+  // Every name, liveness too: the process is going.
+  for (grpc::Server* server : {server_.get(), health_server_.get()}) {
+    if (server != nullptr && server->GetHealthCheckService() != nullptr) {
+      server->GetHealthCheckService()->SetServingStatus(false);
+    }
+  }
   server_->Shutdown(std::chrono::system_clock::now() + grace);
   server_->Wait();
   server_.reset();

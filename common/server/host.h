@@ -19,8 +19,24 @@
 
 namespace grid::server {
 
-// A running gRPC server. Health checking answers SERVING for "" and for every service name
-// once Start returns; reflection lists the services.
+// The health service name that answers SERVING while the process runs, whatever its
+// dependencies do: for liveness probes, so that a Redis blip restarts nothing.
+inline constexpr char kLivenessService[] = "liveness";
+
+// A service to host, with the name the health service knows it by (e.g.
+// v1::RoutingService::service_full_name()).
+struct Hosted {
+  grpc::Service* service;
+  std::string name;
+};
+
+// A running gRPC server with reflection and gRPC health checking under these names:
+//   ""                    readiness: SERVING while the process can do its work (SetReady);
+//   each hosted service   the same;
+//   "liveness"            SERVING while the process runs (until Shutdown).
+// Every name is NOT_SERVING until the first SetReady(true), and after Shutdown begins.
+// The plaintext health port, when there is one, answers the same names with the same statuses:
+// each status is written once, through SetStatus, to both ports' health services.
 class Host final {
  public:
   // Binds `listen` ("127.0.0.1:7071"; port 0 picks one) and starts serving `services`, which
@@ -29,7 +45,7 @@ class Host final {
   // health checking only: probes reach it without a client certificate, and it exposes no RPC
   // of the service.
   static absl::StatusOr<std::unique_ptr<Host>> Start(const std::string& listen,
-                                                     const std::vector<grpc::Service*>& services,
+                                                     const std::vector<Hosted>& services,
                                                      telemetry::Telemetry& telemetry,
                                                      const ServerTls& tls = {},
                                                      const std::string& health_listen = "");
@@ -38,17 +54,22 @@ class Host final {
   int port() const { return port_; }
   // The health port's number; 0 without one.
   int health_port() const { return health_port_; }
-  // Marks every service NOT_SERVING (or SERVING again); load balancers and `up` read it.
-  void SetServing(bool serving);
+  // Readiness: "" and every hosted service SERVING or NOT_SERVING, on the main port and the
+  // health port alike; load balancers, Kubernetes' gRPC readiness probes and `deploy/local/up`
+  // read it.
+  void SetReady(bool ready);
   // Stops taking calls and waits up to `grace` for running calls to finish.
   void Shutdown(std::chrono::milliseconds grace);
 
  private:
   Host() = default;
+  // The one writer of health statuses, so that the two ports cannot disagree.
+  void SetStatus(const std::string& name, bool serving);
 
   std::unique_ptr<telemetry::RpcMetrics> metrics_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<grpc::Server> health_server_;
+  std::vector<std::string> names_;
   int port_ = 0;
   int health_port_ = 0;
 };

@@ -1,10 +1,45 @@
 #include "common/server/runtime.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
 
 namespace grid::server {
+
+void ConsumerFlags::Apply(store::StreamConsumer::Options& options) const {
+  options.consumer = consumer;
+  options.reclaim_min_idle = std::chrono::milliseconds(reclaim_idle_ms);
+  options.reclaim_interval = std::min(options.reclaim_interval, options.reclaim_min_idle);
+  options.max_deliveries = max_deliveries;
+  options.forget_idle_consumers_after = std::chrono::seconds(forget_idle_consumers_seconds);
+}
+
+void AddConsumerFlags(CLI::App& app, ConsumerFlags& flags, const std::string& what) {
+  char host[256] = "host";
+  gethostname(host, sizeof(host) - 1);
+  flags.consumer = absl::StrCat(host, "-", getpid());
+  app.add_option("--consumer", flags.consumer,
+                 absl::StrCat("consumer name in the ", what, " group (unique per replica)"))
+      ->envname("GRID_CONSUMER");
+  app.add_option(
+         "--reclaim-idle-ms", flags.reclaim_idle_ms,
+         absl::StrCat("take over ", what, " entries another consumer left pending this long"))
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-deliveries", flags.max_deliveries,
+                 absl::StrCat("a ", what,
+                              " entry that fails this many deliveries goes to the dead letters"))
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--forget-idle-consumers-seconds", flags.forget_idle_consumers_seconds,
+                 "consumers of the group idle this long and holding nothing are deleted (0: never)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+}
 
 absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const CommonFlags& flags,
                                                          const std::string& service) {
@@ -74,11 +109,60 @@ void Runtime::MonitorStreamGroup(std::vector<std::string> streams, const std::st
   group_monitors_.back()->Start();
 }
 
+store::StreamConsumer& Runtime::Consume(store::StreamConsumer::Options options,
+                                        store::StreamConsumer::Handler handler) {
+  telemetry::RedisMetrics* metrics = redis_metrics_.get();
+  const std::string group = options.group;
+  // Every series exists from the start at 0, so that an alert on its increase sees the first.
+  for (const std::string& stream : options.streams) {
+    for (std::string_view reason_class : {store::kPermanent, store::kExhausted}) {
+      metrics->dead_letters.Add(
+          {{"stream", stream}, {"group", group}, {"reason_class", std::string(reason_class)}});
+    }
+  }
+  options.on_dead_letter = [metrics, group](const std::string& stream,
+                                            std::string_view reason_class) {
+    metrics->dead_letters
+        .Add({{"stream", stream}, {"group", group}, {"reason_class", std::string(reason_class)}})
+        .Increment();
+  };
+  options.drain_timeout = std::chrono::milliseconds(flags_.drain_timeout_ms);
+  redis::Client& blocking = NewRedisConnection(group + "-reader");
+  MonitorStreamGroup(options.streams, group);
+  consumers_.push_back(std::make_unique<store::StreamConsumer>(
+      io_.context(), blocking, *redis_, std::move(options), std::move(handler)));
+  consumers_.back()->Start();
+  return *consumers_.back();
+}
+
+void Runtime::Trim(StreamTrimmer::Options options) {
+  trimmers_.push_back(std::make_unique<StreamTrimmer>(io_.context(), *redis_, clock_,
+                                                      redis_metrics_.get(), std::move(options)));
+  trimmers_.back()->Start();
+}
+
+void Runtime::AddReadinessProbe(std::string name, Readiness::Probe probe) {
+  probes_.emplace_back(std::move(name), std::move(probe));
+}
+
+void Runtime::OnDrain(std::function<void(std::function<void()> done)> drain) {
+  drains_.push_back(std::move(drain));
+}
+
 Runtime::~Runtime() { StopBackground(); }
 
 void Runtime::StopBackground() {
+  if (readiness_ != nullptr) {
+    readiness_->Stop();
+  }
   for (auto& monitor : group_monitors_) {
     monitor->Stop();
+  }
+  for (auto& trimmer : trimmers_) {
+    trimmer->Stop();
+  }
+  for (auto& consumer : consumers_) {
+    consumer->Stop();
   }
   // Clients first, while the Asio thread still runs their last callbacks.
   for (auto& client : extra_redis_) {
@@ -90,27 +174,100 @@ void Runtime::StopBackground() {
   io_.Stop();
 }
 
-int Runtime::Serve(const std::vector<grpc::Service*>& services) {
-  auto host = Host::Start(flags_.listen, services, *telemetry_, flags_.tls, flags_.health_listen);
-  if (!host.ok()) {
-    spdlog::error("{}", host.status().ToString());
+namespace {
+
+// Waits for a number of components to say they are done.
+class Countdown {
+ public:
+  explicit Countdown(size_t count) : left_(count) {}
+  void Done() {
+    std::lock_guard lock(mu_);
+    --left_;
+    cv_.notify_all();
+  }
+  bool Wait(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [this] { return left_ == 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t left_;
+};
+
+// The host the readiness callback (on the io thread) may still reach; cleared before the host
+// goes.
+struct ReadyTarget {
+  std::mutex mu;
+  Host* host = nullptr;
+};
+
+}  // namespace
+
+int Runtime::Serve(const std::vector<Hosted>& services) {
+  auto started =
+      Host::Start(flags_.listen, services, *telemetry_, flags_.tls, flags_.health_listen);
+  if (!started.ok()) {
+    spdlog::error("{}", started.status().ToString());
     return 1;
   }
+  std::unique_ptr<Host> host = *std::move(started);
+  auto target = std::make_shared<ReadyTarget>();
+  target->host = host.get();
+  readiness_ = std::make_unique<Readiness>(io_.context(),
+                                           std::chrono::milliseconds(flags_.readiness_interval_ms),
+                                           [target](bool ready, const std::string&) {
+                                             std::lock_guard lock(target->mu);
+                                             if (target->host != nullptr) {
+                                               target->host->SetReady(ready);
+                                             }
+                                           });
+  // The probe has a connection of its own: its short time-out, when Redis is slow or frozen,
+  // resets that connection only, never the one that serves callers under their own deadlines.
+  readiness_->Add("redis", RedisProbe(NewRedisConnection("health")));
+  for (auto& [name, probe] : probes_) {
+    readiness_->Add(name, probe);
+  }
+  readiness_->Start();
   spdlog::info("{} serving gRPC on {} (port {}, {}), metrics on {}", service_, flags_.listen,
-               (*host)->port(),
+               host->port(),
                !flags_.tls.client_ca_file.empty() ? "mutual TLS"
                : !flags_.tls.cert_file.empty()    ? "TLS"
                                                   : "plaintext",
                flags_.metrics_listen);
-  if ((*host)->health_port() != 0) {
+  if (host->health_port() != 0) {
     spdlog::info("health checking (plaintext) on {} (port {})", flags_.health_listen,
-                 (*host)->health_port());
+                 host->health_port());
   }
+
   WaitForTermination();
-  (*host)->Shutdown(std::chrono::seconds(2));
+  const auto began = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(target->mu);
+    target->host = nullptr;
+  }
+  readiness_->Stop();
+  host->SetReady(false);
+  // Background work drains while the calls in flight finish.
+  auto drained = std::make_shared<Countdown>(consumers_.size() + drains_.size());
+  for (auto& consumer : consumers_) {
+    consumer->Drain([drained] { drained->Done(); });
+  }
+  for (auto& drain : drains_) {
+    drain([drained] { drained->Done(); });
+  }
+  host->Shutdown(std::chrono::milliseconds(flags_.shutdown_grace_ms));
   spdlog::info("gRPC server stopped");
+  // The components keep their own time-outs (--drain-timeout-ms); this one is a backstop.
+  if (!drained->Wait(std::chrono::milliseconds(flags_.drain_timeout_ms) +
+                     std::chrono::seconds(1))) {
+    spdlog::warn("background work did not drain in time; stopping anyway");
+  }
   StopBackground();
-  spdlog::info("stopped");
+  spdlog::info("stopped in {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::steady_clock::now() - began)
+                                       .count());
   return 0;
 }
 

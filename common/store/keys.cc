@@ -27,6 +27,23 @@ std::string RoutingStream(std::string_view subdistrict) {
 
 std::string LiveStream(std::string_view subdistrict) { return Tagged(subdistrict, ":live", ""); }
 
+std::string DeadLetterStream(std::string_view subdistrict) {
+  return Tagged(subdistrict, ":dead", "");
+}
+
+std::string_view SubdistrictOfKey(std::string_view key) {
+  if (key.empty() || key.front() != '{') {
+    return {};
+  }
+  const auto close = key.find('}');
+  return close == std::string_view::npos ? std::string_view() : key.substr(1, close - 1);
+}
+
+std::string DeadLetterStreamOf(std::string_view stream) {
+  const std::string_view subdistrict = SubdistrictOfKey(stream);
+  return subdistrict.empty() ? std::string() : DeadLetterStream(subdistrict);
+}
+
 std::string QueueKey(std::string_view subdistrict, std::string_view unit_id) {
   return Tagged(subdistrict, ":queue:", unit_id);
 }

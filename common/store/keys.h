@@ -17,6 +17,14 @@ std::string HistoryKey(std::string_view subdistrict, std::string_view event_id);
 std::string RoutingStream(std::string_view subdistrict);
 // Every lifecycle change, capped (stream; field c = serialized EventChange).
 std::string LiveStream(std::string_view subdistrict);
+// Entries of the subdistrict's streams that could not be handled, with the reason (stream; see
+// common/store/lua/dead_letter.lua for the fields).
+std::string DeadLetterStream(std::string_view subdistrict);
+// The dead-letter stream of the subdistrict whose {hash tag} `stream` carries; empty when it
+// carries none.
+std::string DeadLetterStreamOf(std::string_view stream);
+// The subdistrict of a key's {hash tag}; empty when it carries none.
+std::string_view SubdistrictOfKey(std::string_view key);
 // A unit's work queue within one subdistrict (sorted set of event ids by due time).
 std::string QueueKey(std::string_view subdistrict, std::string_view unit_id);
 // Events by creation time (sorted set of event ids).

@@ -20,7 +20,29 @@ RedisMetrics::RedisMetrics(prometheus::Registry& registry)
       group_pending(prometheus::BuildGauge()
                         .Name("grid_stream_group_pending")
                         .Help("Stream entries delivered to the group and not acknowledged.")
-                        .Register(registry)) {}
+                        .Register(registry)),
+      group_consumers(prometheus::BuildGauge()
+                          .Name("grid_stream_group_consumers")
+                          .Help("Consumers in the consumer group.")
+                          .Register(registry)),
+      group_oldest_pending(
+          prometheus::BuildGauge()
+              .Name("grid_stream_group_oldest_pending_seconds")
+              .Help("Age of the oldest entry delivered to the group and not acknowledged.")
+              .Register(registry)),
+      group_oldest_unacked(prometheus::BuildGauge()
+                               .Name("grid_stream_group_oldest_unacked_seconds")
+                               .Help("Age of the oldest entry the group has not acknowledged, "
+                                     "delivered or not (routing: the oldest undispatched report).")
+                               .Register(registry)),
+      dead_letters(prometheus::BuildCounter()
+                       .Name("grid_dead_letters_total")
+                       .Help("Stream entries moved to a dead-letter stream, by reason class.")
+                       .Register(registry)),
+      trimmed(prometheus::BuildCounter()
+                  .Name("grid_stream_trimmed_entries_total")
+                  .Help("Entries trimmed from a stream: acknowledged, or older than its window.")
+                  .Register(registry)) {}
 
 std::string CommandLabel(std::string_view command) {
   std::string label;

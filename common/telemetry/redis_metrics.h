@@ -12,9 +12,11 @@
 
 namespace grid::telemetry {
 
-// grid_redis_command_seconds{command}, grid_redis_command_errors_total{command},
-// grid_stream_group_lag{stream, group}, grid_stream_group_pending{stream, group}. `command` is
-// argv[0] upper-cased: the fixed set of commands the code sends.
+// grid_redis_command_seconds{command}, grid_redis_command_errors_total{command}, and per
+// consumer group: grid_stream_group_lag, _pending, _consumers, _oldest_pending_seconds,
+// _oldest_unacked_seconds{stream, group}, grid_dead_letters_total{stream, group, reason_class},
+// grid_stream_trimmed_entries_total{stream}. `command` is argv[0] upper-cased: the fixed set of
+// commands the code sends.
 struct RedisMetrics {
   explicit RedisMetrics(prometheus::Registry& registry);
 
@@ -27,6 +29,17 @@ struct RedisMetrics {
   prometheus::Family<prometheus::Gauge>& group_lag;
   // Entries delivered to the group and not yet acknowledged.
   prometheus::Family<prometheus::Gauge>& group_pending;
+  // Consumers in the group (a restart must not leave one behind).
+  prometheus::Family<prometheus::Gauge>& group_consumers;
+  // Age of the oldest entry delivered and not acknowledged; 0 when none.
+  prometheus::Family<prometheus::Gauge>& group_oldest_pending;
+  // Age of the oldest entry the group has not acknowledged, delivered or not; 0 when none. For
+  // the routing group: the age of the oldest undispatched report.
+  prometheus::Family<prometheus::Gauge>& group_oldest_unacked;
+  // Entries moved to a dead-letter stream, by reason class (permanent, exhausted).
+  prometheus::Family<prometheus::Counter>& dead_letters;
+  // Entries trimmed from a stream (acknowledged, or older than its window).
+  prometheus::Family<prometheus::Counter>& trimmed;
 };
 
 // The command label: upper case, at most 24 characters ("EVALSHA", "XREADGROUP").

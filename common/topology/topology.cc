@@ -1,5 +1,8 @@
 #include "common/topology/topology.h"
 
+#include <algorithm>
+#include <string_view>
+
 #include "absl/strings/str_cat.h"
 #include "common/config/json_file.h"
 
@@ -7,6 +10,15 @@ namespace grid::topology {
 namespace {
 
 bool ValidLevel(v1::Level level) { return level >= v1::LEVEL_GRID && level <= v1::LEVEL_DISTRICT; }
+
+// A unit id goes into Redis keys (a subdistrict's as the hash tag "{id}"), watch cursors
+// ("id=position,...") and URLs, so it keeps to letters, digits, '-' and '_'.
+bool ValidUnitId(std::string_view id) {
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' ||
+           c == '_';
+  });
+}
 
 }  // namespace
 
@@ -59,6 +71,10 @@ absl::Status Topology::Index() {
     const std::string field = absl::StrCat("units[", i, "]");
     if (unit.id().empty()) {
       return absl::InvalidArgumentError(absl::StrCat(field, ".id: required"));
+    }
+    if (!ValidUnitId(unit.id())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ".id: \"", unit.id(), "\" has characters other than letters, digits, - and _"));
     }
     if (!ValidLevel(unit.level())) {
       return absl::InvalidArgumentError(

@@ -13,6 +13,7 @@
 #include "common/server/host.h"
 #include "common/store/keys.h"
 #include "common/store/timers.h"
+#include "common/topology/jurisdiction.h"
 
 namespace grid::escalation {
 namespace {
@@ -129,7 +130,7 @@ grpc::ServerUnaryReactor* EscalationServiceImpl::ListOverdueEvents(
     std::vector<v1::Event> overdue;
     for (v1::Event& event : gather->events) {
       const Millis deadline = store::RunningDeadline(event);
-      if (deadline > 0 && deadline <= now && topology_.InSubtree(event.unit_id(), root)) {
+      if (deadline > 0 && deadline <= now && topology::EventInSubtree(topology_, event, root)) {
         event.set_traffic_light(v1::TRAFFIC_LIGHT_RED);
         overdue.push_back(std::move(event));
       }
@@ -148,7 +149,7 @@ grpc::ServerUnaryReactor* EscalationServiceImpl::ListOverdueEvents(
     }
     reactor->Finish(grpc::Status::OK);
   };
-  auto fetch_all = [this, gather, finish, reactor]() {
+  auto fetch_all = [this, gather, finish]() {
     if (!gather->status.ok()) {
       finish();
       return;
@@ -173,7 +174,7 @@ grpc::ServerUnaryReactor* EscalationServiceImpl::ListOverdueEvents(
       });
     }
   };
-  auto collect = [gather, fetch_all, reactor](absl::StatusOr<redis::Reply> result) {
+  auto collect = [gather, fetch_all](absl::StatusOr<redis::Reply> result) {
     absl::StatusOr<redis::Reply> reply = redis::Checked(std::move(result));
     if (reply.ok()) {
       gather->status.Update(reply->Expect(redis::Reply::Type::kArray));

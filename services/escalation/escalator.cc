@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "common/lifecycle/escalation.h"
+#include "common/log/throttle.h"
 #include "common/store/event_id.h"
 #include "common/store/timers.h"
 #include "common/topology/topology.h"
@@ -61,32 +63,57 @@ struct Escalator::State : std::enable_shared_from_this<State> {
   Options options;
   boost::asio::steady_timer tick;
   bool stopped = false;
-  // Timers claimed and not yet done with; at most options.max_in_flight.
+  // Timers claimed and being handled; at most options.max_in_flight. A claim outstanding, and
+  // what Drain waits on.
   int in_flight = 0;
+  bool looking = false;
+  std::function<void()> drained;
   // The last look found no room: the release that brings in_flight down to half looks again.
   bool waiting_for_room = false;
+  // Looks in a row whose claims all failed (Redis unreachable): the next one waits longer.
+  int failed_looks = 0;
+  log::Throttle claim_log;
 
   // Held by every callback of one claimed timer's handling; the last one gone frees its place.
-  struct Slot {
-    explicit Slot(std::shared_ptr<State> state) : state(std::move(state)) {
+  struct Handling {
+    explicit Handling(std::shared_ptr<State> state) : state(std::move(state)) {
       ++this->state->in_flight;
     }
-    ~Slot() { state->Release(); }
+    ~Handling() { state->Release(); }
     std::shared_ptr<State> state;
   };
-  using SlotPtr = std::shared_ptr<Slot>;
+  using HandlingPtr = std::shared_ptr<Handling>;
 
   void Release() {
     --in_flight;
-    if (waiting_for_room && !stopped && in_flight <= options.max_in_flight / 2) {
+    if (stopped) {
+      MaybeDrained();
+      return;
+    }
+    if (waiting_for_room && in_flight <= options.max_in_flight / 2) {
       waiting_for_room = false;
-      // Not from inside the callback that let go of the slot.
+      // Not from inside the callback that let go of the place.
       boost::asio::post(tick.get_executor(), [self = shared_from_this()] {
         if (!self->stopped) {
           self->Look();
         }
       });
     }
+  }
+
+  void MaybeDrained() {
+    if (drained != nullptr && !looking && in_flight == 0) {
+      std::function<void()> done = std::move(drained);
+      drained = nullptr;
+      done();
+    }
+  }
+
+  void StartDrain(std::function<void()> done) {
+    stopped = true;
+    tick.cancel();
+    drained = std::move(done);
+    MaybeDrained();
   }
 
   void Schedule(std::chrono::milliseconds delay) {
@@ -100,7 +127,8 @@ struct Escalator::State : std::enable_shared_from_this<State> {
 
   // One look at every subdistrict, claiming only what fits under max_in_flight; the next look
   // follows at once when a batch came back full and there is room, when room is made (see
-  // Release) when there is none, and after a tick otherwise.
+  // Release) when there is none, after a tick otherwise, and later and later (up to a second)
+  // while every claim fails.
   void Look() {
     const auto& subdistricts = topology.subdistrict_ids();
     const int room = options.max_in_flight - in_flight;
@@ -111,35 +139,70 @@ struct Escalator::State : std::enable_shared_from_this<State> {
     // A fair share of the room per subdistrict, so that one backlog cannot take it all.
     const int share = std::max(
         1, std::min(options.batch, room / std::max<int>(1, static_cast<int>(subdistricts.size()))));
-    auto left = std::make_shared<size_t>(subdistricts.size());
-    auto full = std::make_shared<bool>(false);
+    struct Round {
+      size_t left = 0;
+      bool full = false;
+      size_t failed = 0;
+      std::string why;
+    };
+    auto round = std::make_shared<Round>();
+    round->left = subdistricts.size();
     const Millis now = clock.Now();
+    looking = true;
     for (const std::string& sd : subdistricts) {
       timers.Claim(sd, now, options.lease.count(), share,
-                   [self = shared_from_this(), left, full,
+                   [self = shared_from_this(), round,
                     share](absl::StatusOr<std::vector<store::DueTimer>> due) {
                      if (!due.ok()) {
-                       spdlog::warn("claiming escalation timers: {}", due.status().ToString());
+                       ++round->failed;
+                       round->why = due.status().ToString();
                      } else {
-                       *full = *full || static_cast<int>(due->size()) == share;
+                       round->full = round->full || static_cast<int>(due->size()) == share;
                        for (const store::DueTimer& timer : *due) {
-                         self->Handle(timer, 1, std::make_shared<Slot>(self));
+                         self->Handle(timer, 1, std::make_shared<Handling>(self));
                        }
                      }
-                     if (--*left == 0 && !self->stopped) {
-                       if (*full && self->in_flight >= self->options.max_in_flight) {
-                         self->waiting_for_room = true;
-                       } else {
-                         self->Schedule(*full ? std::chrono::milliseconds(0) : self->options.tick);
-                       }
+                     if (--round->left > 0) {
+                       return;
                      }
+                     self->looking = false;
+                     self->Looked(*round);
                    });
     }
   }
 
-  void Handle(const store::DueTimer& timer, int attempt, SlotPtr slot) {
+  template <class Round>
+  void Looked(const Round& round) {
+    if (round.failed == 0) {
+      failed_looks = 0;
+      claim_log.Clear("claiming escalation timers");
+    } else {
+      claim_log.Warn(absl::StrCat("claiming escalation timers (", round.failed, " of ",
+                                  topology.subdistrict_ids().size(),
+                                  " subdistricts): ", round.why));
+      if (round.failed == topology.subdistrict_ids().size()) {
+        ++failed_looks;
+      }
+    }
+    if (stopped) {
+      MaybeDrained();
+      return;
+    }
+    if (round.full && in_flight >= options.max_in_flight) {
+      waiting_for_room = true;
+      return;
+    }
+    std::chrono::milliseconds next = round.full ? std::chrono::milliseconds(0) : options.tick;
+    if (failed_looks > 0) {
+      next = std::min<std::chrono::milliseconds>(options.tick * (1LL << std::min(failed_looks, 10)),
+                                                 std::chrono::seconds(1));
+    }
+    Schedule(next);
+  }
+
+  void Handle(const store::DueTimer& timer, int attempt, HandlingPtr handling) {
     store.Get(timer.event_id, [self = shared_from_this(), timer, attempt,
-                               slot](absl::StatusOr<std::optional<v1::Event>> read) {
+                               handling](absl::StatusOr<std::optional<v1::Event>> read) {
       if (!read.ok()) {
         // Left claimed: the lease brings it back.
         self->metrics.timers.Add({{"outcome", "failed"}}).Increment();
@@ -147,7 +210,7 @@ struct Escalator::State : std::enable_shared_from_this<State> {
       }
       const std::string sd(store::SubdistrictOfEventId(timer.event_id).value_or(""));
       if (!read->has_value()) {
-        self->timers.Rearm(sd, timer.event_id, 0, 0, [slot](absl::StatusOr<bool>) {});
+        self->timers.Rearm(sd, timer.event_id, 0, 0, [handling](absl::StatusOr<bool>) {});
         return;
       }
       const v1::Event& event = **read;
@@ -159,7 +222,7 @@ struct Escalator::State : std::enable_shared_from_this<State> {
         // event's clock says, unless a move got there first.
         self->metrics.timers.Add({{"outcome", "rearmed"}}).Increment();
         self->timers.Rearm(sd, event.id(), event.version(), store::TimerDue(event),
-                           [slot](absl::StatusOr<bool>) {});
+                           [handling](absl::StatusOr<bool>) {});
         return;
       }
       const std::string from_level(topology::LevelName(event.level()));
@@ -167,7 +230,7 @@ struct Escalator::State : std::enable_shared_from_this<State> {
       const std::string kind =
           move->change.kind() == v1::CHANGE_KIND_ESCALATED ? "escalated" : "reminded";
       self->store.Apply(*move, [self, timer, attempt, from_level, reason, kind,
-                                slot](absl::StatusOr<store::MoveResult> result) {
+                                handling](absl::StatusOr<store::MoveResult> result) {
         if (!result.ok()) {
           self->metrics.timers.Add({{"outcome", "failed"}}).Increment();
           return;
@@ -175,7 +238,7 @@ struct Escalator::State : std::enable_shared_from_this<State> {
         if (!result->applied) {
           // Another move landed in between (an accept, a manual escalation): decide again.
           if (attempt < kMaxAttempts) {
-            self->Handle(timer, attempt + 1, slot);
+            self->Handle(timer, attempt + 1, handling);
           }
           return;
         }
@@ -201,6 +264,12 @@ Escalator::~Escalator() { Stop(); }
 
 void Escalator::Start() {
   boost::asio::post(state_->tick.get_executor(), [state = state_] { state->Look(); });
+}
+
+void Escalator::Drain(std::function<void()> done) {
+  boost::asio::post(
+      state_->tick.get_executor(),
+      [state = state_, done = std::move(done)]() mutable { state->StartDrain(std::move(done)); });
 }
 
 void Escalator::Stop() {

@@ -10,6 +10,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,6 +61,10 @@ class Escalator final {
 
   void Start();
   void Stop();
+  // For a clean exit: claims nothing more, finishes the timers in hand and calls `done` (on the
+  // io thread). A claimed timer it could not finish comes back to any escalator when its lease
+  // ends.
+  void Drain(std::function<void()> done);
 
  private:
   struct State;

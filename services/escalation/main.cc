@@ -44,9 +44,8 @@ int main(int argc, char** argv) {
   grid::escalation::Escalator escalator(runtime.io(), store, timers, runtime.topology(),
                                         runtime.policy(), runtime.clock(), metrics, options);
   escalator.Start();
+  runtime.OnDrain([&escalator](std::function<void()> done) { escalator.Drain(std::move(done)); });
   grid::escalation::EscalationServiceImpl service(runtime.redis(), store, runtime.topology(),
                                                   runtime.policy(), runtime.clock());
-  const int code = runtime.Serve({&service});
-  escalator.Stop();
-  return code;
+  return runtime.Serve({{&service, grid::v1::EscalationService::service_full_name()}});
 }

@@ -2,12 +2,14 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <regex>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/input/text.h"
 #include "common/redis/reply.h"
 #include "services/gateway/watch_events.h"
 
@@ -18,12 +20,13 @@ using Intake = v1::IntakeService::StubInterface::async_interface;
 using Routing = v1::RoutingService::StubInterface::async_interface;
 using Escalation = v1::EscalationService::StubInterface::async_interface;
 using Metrics = v1::MetricsService::StubInterface::async_interface;
+using DeadLetters = v1::DeadLetterService::StubInterface::async_interface;
 
 template <class Async>
 constexpr const char* ServiceName() {
   if constexpr (std::is_same_v<Async, Intake>) {
     return "intake";
-  } else if constexpr (std::is_same_v<Async, Routing>) {
+  } else if constexpr (std::is_same_v<Async, Routing> || std::is_same_v<Async, DeadLetters>) {
     return "routing";
   } else if constexpr (std::is_same_v<Async, Escalation>) {
     return "escalation";
@@ -117,8 +120,10 @@ class IntakeUpload final : public grpc::ClientWriteReactor<v1::UploadReportsRequ
 
 // The gateway's side of UploadReports: reads the caller's whole stream, then forwards it to intake
 // in one call (so that a batch over the limit reaches intake not at all), and finishes with
-// intake's response and status. Deletes itself in OnDone.
-class UploadForward final : public grpc::ServerReadReactor<v1::UploadReportsRequest> {
+// intake's response and status. Items arrive as bytes: one that does not parse or breaks a bound
+// stays here and gets its own result; intake's results are renumbered to the caller's positions
+// and merged with them. Deletes itself in OnDone.
+class UploadForward final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
  public:
   // With `access`, the caller is authenticated and role-checked before anything is read, and
   // every item is authorised (and its actor replaced) before any reaches intake.
@@ -141,13 +146,25 @@ class UploadForward final : public grpc::ServerReadReactor<v1::UploadReportsRequ
 
   void OnReadDone(bool ok) override {
     if (ok) {
-      if (items_.size() == kMaxUploadItems) {
+      if (read_ == kMaxUploadItems) {
         Finish(
             grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                          absl::StrCat("upload: at most ", kMaxUploadItems, " reports per batch")));
         return;
       }
-      items_.push_back(std::move(item_));
+      v1::UploadReportsRequest item;
+      if (grpc::Status parsed = ParseRequest(item_, item); parsed.ok()) {
+        items_.push_back(std::move(item));
+        positions_.push_back(static_cast<int>(read_));
+      } else {
+        v1::UploadResult& refused = refused_.emplace_back();
+        refused.set_index(static_cast<int>(read_));
+        const std::string& message = parsed.error_message();
+        refused.mutable_error()->set_code(parsed.error_code());
+        refused.mutable_error()->set_message(message);
+        refused.mutable_error()->set_field(message.substr(0, message.find(':')));
+      }
+      ++read_;
       item_.Clear();
       StartRead(&item_);
       return;
@@ -163,11 +180,15 @@ class UploadForward final : public grpc::ServerReadReactor<v1::UploadReportsRequ
             caller_, auth::Rpc::kUploadReports, items_[i].report());
         if (!allowed.ok()) {
           Finish(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                              absl::StrCat("reports[", i, "]: ", allowed.message())));
+                              absl::StrCat("reports[", positions_[i], "]: ", allowed.message())));
           return;
         }
         *items_[i].mutable_actor() = caller_;
       }
+    }
+    if (items_.empty() && !refused_.empty()) {
+      Answer(grpc::Status::OK);
+      return;
     }
     // As in Forward: the caller's deadline and cancellation carry over to the intake call.
     std::unique_ptr<grpc::ClientContext> client =
@@ -175,21 +196,47 @@ class UploadForward final : public grpc::ServerReadReactor<v1::UploadReportsRequ
     client->set_deadline(std::chrono::system_clock::now() + default_deadline_);
     auto* upload = new IntakeUpload(
         std::move(client), std::move(items_),
-        [this](const grpc::Status& status) { Finish(AtTheEdge(status, ServiceName<Intake>())); });
+        [this](const grpc::Status& status) { Answer(AtTheEdge(status, ServiceName<Intake>())); });
     upload->Start(intake_, response_);
   }
 
   void OnDone() override { delete this; }
 
  private:
+  // Finishes with intake's `status`; when OK, with its results at the caller's positions and the
+  // refused items' results among them, in order.
+  void Answer(const grpc::Status& status) {
+    if (status.ok() && !refused_.empty()) {
+      for (v1::UploadResult& result : *response_->mutable_results()) {
+        const int sent = result.index();
+        if (sent >= 0 && static_cast<std::size_t>(sent) < positions_.size()) {
+          result.set_index(positions_[sent]);
+        }
+      }
+      for (v1::UploadResult& refused : refused_) {
+        *response_->add_results() = std::move(refused);
+      }
+      std::stable_sort(response_->mutable_results()->begin(), response_->mutable_results()->end(),
+                       [](const v1::UploadResult& a, const v1::UploadResult& b) {
+                         return a.index() < b.index();
+                       });
+    }
+    Finish(status);
+  }
+
   grpc::CallbackServerContext* context_;
   v1::UploadReportsResponse* response_;
   Intake* intake_;
   std::chrono::milliseconds default_deadline_;
   Access* access_;
   v1::Actor caller_;
-  v1::UploadReportsRequest item_;
+  grpc::ByteBuffer item_;
+  std::size_t read_ = 0;
+  // The items to forward, and each one's position in the caller's stream.
   std::vector<v1::UploadReportsRequest> items_;
+  std::vector<int> positions_;
+  // Results of the items that did not parse or broke a bound.
+  std::vector<v1::UploadResult> refused_;
 };
 
 }  // namespace
@@ -210,10 +257,15 @@ Backends ConnectBackends(const std::string& intake, const std::string& routing,
     return grpc::CreateCustomChannel(address, credentials, args);
   };
   Backends backends;
-  backends.intake = v1::IntakeService::NewStub(channel(intake));
-  backends.routing = v1::RoutingService::NewStub(channel(routing));
-  backends.escalation = v1::EscalationService::NewStub(channel(escalation));
-  backends.metrics = v1::MetricsService::NewStub(channel(metrics));
+  backends.channels = {{"intake", channel(intake)},
+                       {"routing", channel(routing)},
+                       {"escalation", channel(escalation)},
+                       {"metrics", channel(metrics)}};
+  backends.intake = v1::IntakeService::NewStub(backends.channels["intake"]);
+  backends.routing = v1::RoutingService::NewStub(backends.channels["routing"]);
+  backends.escalation = v1::EscalationService::NewStub(backends.channels["escalation"]);
+  backends.metrics = v1::MetricsService::NewStub(backends.channels["metrics"]);
+  backends.dead_letters = v1::DeadLetterService::NewStub(backends.channels["routing"]);
   return backends;
 }
 
@@ -222,7 +274,28 @@ GatewayServiceImpl::GatewayServiceImpl(Backends backends, const topology::Topolo
     : backends_(std::move(backends)),
       topology_(topology),
       default_deadline_(default_deadline),
-      access_(std::move(access)) {}
+      access_(std::move(access)) {
+  ParseRequestsOf(&GatewayServiceImpl::ReportEvent);
+  ReadRequestBytesOf<v1::UploadReportsRequest>(&GatewayServiceImpl::UploadReportBytes);
+  ParseRequestsOf(&GatewayServiceImpl::AcceptEvent);
+  ParseRequestsOf(&GatewayServiceImpl::ResolveEvent);
+  ParseRequestsOf(&GatewayServiceImpl::VerifyEvent);
+  ParseRequestsOf(&GatewayServiceImpl::ReturnEvent);
+  ParseRequestsOf(&GatewayServiceImpl::SuspendEvent);
+  ParseRequestsOf(&GatewayServiceImpl::ResumeEvent);
+  ParseRequestsOf(&GatewayServiceImpl::CancelEvent);
+  ParseRequestsOf(&GatewayServiceImpl::VoidEvent);
+  ParseRequestsOf(&GatewayServiceImpl::ReassignEvent);
+  ParseRequestsOf(&GatewayServiceImpl::EscalateEvent);
+  ParseRequestsOf(&GatewayServiceImpl::SuperviseEvent);
+  ParseRequestsOf(&GatewayServiceImpl::GetEvent);
+  ParseRequestsOf(&GatewayServiceImpl::ListEvents);
+  ParseRequestsOf(&GatewayServiceImpl::GetEventHistory);
+  ParseRequestsOf(&GatewayServiceImpl::ListUnitQueue);
+  ParseRequestsOf(&GatewayServiceImpl::ListOverdueEvents);
+  ParseRequestsOf(&GatewayServiceImpl::GetStats);
+  ParseRequestsOf(&GatewayServiceImpl::GetTopology);
+}
 
 template <class Async, class Request, class Response>
 grpc::ServerUnaryReactor* GatewayServiceImpl::Forward(
@@ -318,6 +391,7 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::Guarded(
           }
           if constexpr (std::is_same_v<Response, v1::GetEventResponse>) {
             // GetEvent itself: the read is the answer.
+            (void)send;
             *response = std::move(read->response);
             reactor->Finish(grpc::Status::OK);
           } else {
@@ -339,7 +413,7 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::Guarded(
   return reactor;
 }
 
-grpc::ServerReadReactor<v1::UploadReportsRequest>* GatewayServiceImpl::UploadReports(
+grpc::ServerReadReactor<grpc::ByteBuffer>* GatewayServiceImpl::UploadReportBytes(
     grpc::CallbackServerContext* context, v1::UploadReportsResponse* response) {
   return new UploadForward(context, response, backends_.intake->async(), default_deadline_,
                            access_.get());
@@ -491,7 +565,7 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::GetTopology(grpc::CallbackServerCo
   }
   if (!root.empty() && topology_.Find(root) == nullptr) {
     reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                 absl::StrCat("unit_id: unknown unit \"", root, "\"")));
+                                 absl::StrCat("unit_id: unknown unit ", input::Quote(root))));
     return reactor;
   }
   for (const v1::LevelCount& count : topology_.CountLevels(root)) {
@@ -516,28 +590,44 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::GetTopology(grpc::CallbackServerCo
   return reactor;
 }
 
+grpc::ServerUnaryReactor* GatewayServiceImpl::ListDeadLetters(
+    grpc::CallbackServerContext* context, const v1::ListDeadLettersRequest* request,
+    v1::ListDeadLettersResponse* response) {
+  return Guarded(context, auth::Rpc::kListDeadLetters, backends_.dead_letters->async(),
+                 &DeadLetters::ListDeadLetters, request, response);
+}
+
+grpc::ServerUnaryReactor* GatewayServiceImpl::ReplayDeadLetters(
+    grpc::CallbackServerContext* context, const v1::ReplayDeadLettersRequest* request,
+    v1::ReplayDeadLettersResponse* response) {
+  return Guarded(context, auth::Rpc::kReplayDeadLetters, backends_.dead_letters->async(),
+                 &DeadLetters::ReplayDeadLetters, request, response);
+}
+
 grpc::Status GatewayServiceImpl::WatchJurisdiction(grpc::CallbackServerContext* context,
                                                    WatchGrant& grant) {
-  grant.jurisdiction = topology_.district_id();
   if (access_ == nullptr) {
+    grant.scope = [](std::string_view unit_id) -> absl::StatusOr<auth::WatchScope> {
+      return auth::WatchScope{std::string(unit_id), false};
+    };
     return grpc::Status::OK;
   }
-  // Authenticated, rate limited and role-checked like every call; an ADMIN watches the district,
-  // anyone else (an OPERATOR: the table of authorizer.h) the subtree of their home unit.
+  // Authenticated, rate limited and role-checked like every call; the authorizer's table decides
+  // the reach (the subtree of the home unit, a handler's queue, the district for an ADMIN).
   v1::Actor caller;
   if (grpc::Status admitted =
           access_->AdmitRole(*context, auth::Rpc::kWatchEvents, caller, &grant.expires_at);
       !admitted.ok()) {
     return admitted;
   }
-  if (caller.role() != v1::ROLE_ADMIN) {
-    grant.jurisdiction = caller.unit_id();
-  }
   absl::StatusOr<WatchQuota::Lease> lease = watch_quota_->Acquire(caller.subject());
   if (!lease.ok()) {
     return ToGrpcStatus(lease.status());
   }
   grant.lease = *std::move(lease);
+  grant.scope = [authorizer = &access_->authorizer(), caller](std::string_view unit_id) {
+    return authorizer->ScopeWatch(caller, unit_id);
+  };
   return grpc::Status::OK;
 }
 

@@ -5,29 +5,36 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <memory>
 #include <type_traits>
 
 #include "common/auth/authorizer.h"
 #include "common/topology/topology.h"
+#include "grid/v1/deadletters.grpc.pb.h"
 #include "grid/v1/escalation.grpc.pb.h"
 #include "grid/v1/gateway.grpc.pb.h"
 #include "grid/v1/intake.grpc.pb.h"
 #include "grid/v1/metrics.grpc.pb.h"
 #include "grid/v1/routing.grpc.pb.h"
 #include "services/gateway/access.h"
+#include "services/gateway/parsed_requests.h"
 #include "services/gateway/watch_events.h"
 #include "services/gateway/watch_hub.h"
 #include "services/gateway/watch_quota.h"
 
 namespace grid::gateway {
 
-// Stubs of the internal services.
+// Stubs of the internal services, and their channels (for readiness probes).
 struct Backends {
   std::unique_ptr<v1::IntakeService::Stub> intake;
   std::unique_ptr<v1::RoutingService::Stub> routing;
   std::unique_ptr<v1::EscalationService::Stub> escalation;
   std::unique_ptr<v1::MetricsService::Stub> metrics;
+  // Served by the routing process.
+  std::unique_ptr<v1::DeadLetterService::Stub> dead_letters;
+  // "intake", "routing", "escalation", "metrics" -> channel.
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels;
 };
 
 // Channels to the internal services at the given addresses, with `credentials` (nullptr:
@@ -57,9 +64,13 @@ inline constexpr std::size_t kMaxUploadItems = 1000;
 // names the service, not its address.
 //
 // WatchEvents is a raw method (its messages are ByteBuffers) so that the watch hub serializes each
-// change once for all of its watchers; see watch_events.h.
-class GatewayServiceImpl final : public v1::GatewayService::WithRawCallbackMethod_WatchEvents<
-                                     v1::GatewayService::CallbackService> {
+// change once for all of its watchers; see watch_events.h. Every other method parses its own
+// request (parsed_requests.h): a request that does not parse or breaks a field's bound gets
+// INVALID_ARGUMENT naming the field before anything else happens.
+class GatewayServiceImpl final
+    : public ParsingService<v1::GatewayService,
+                            v1::GatewayService::WithRawCallbackMethod_WatchEvents<
+                                v1::GatewayService::CallbackService>> {
  public:
   // A call whose caller set no deadline gets `default_deadline` on its internal call, so that
   // nothing waits forever on a stuck backend. Borrows the topology.
@@ -72,9 +83,12 @@ class GatewayServiceImpl final : public v1::GatewayService::WithRawCallbackMetho
   grpc::ServerUnaryReactor* ReportEvent(grpc::CallbackServerContext* context,
                                         const v1::ReportEventRequest* request,
                                         v1::ReportEventResponse* response) override;
-  // Buffers the caller's stream (at most kMaxUploadItems), then streams it to intake.
-  grpc::ServerReadReactor<v1::UploadReportsRequest>* UploadReports(
-      grpc::CallbackServerContext* context, v1::UploadReportsResponse* response) override;
+  // UploadReports: buffers the caller's stream (at most kMaxUploadItems), then streams it to
+  // intake. Items arrive as bytes, each parsed as a unary request is: one that does not parse or
+  // breaks a bound is not sent on, and gets its own result with the error (code, message, field),
+  // as an item intake refuses does; the others are filed.
+  grpc::ServerReadReactor<grpc::ByteBuffer>* UploadReportBytes(grpc::CallbackServerContext* context,
+                                                               v1::UploadReportsResponse* response);
   grpc::ServerUnaryReactor* AcceptEvent(grpc::CallbackServerContext* context,
                                         const v1::AcceptEventRequest* request,
                                         v1::AcceptEventResponse* response) override;
@@ -129,6 +143,13 @@ class GatewayServiceImpl final : public v1::GatewayService::WithRawCallbackMetho
   grpc::ServerUnaryReactor* GetTopology(grpc::CallbackServerContext* context,
                                         const v1::GetTopologyRequest* request,
                                         v1::GetTopologyResponse* response) override;
+  // ADMIN only (the table of authorizer.h); forwarded to routing's DeadLetterService.
+  grpc::ServerUnaryReactor* ListDeadLetters(grpc::CallbackServerContext* context,
+                                            const v1::ListDeadLettersRequest* request,
+                                            v1::ListDeadLettersResponse* response) override;
+  grpc::ServerUnaryReactor* ReplayDeadLetters(grpc::CallbackServerContext* context,
+                                              const v1::ReplayDeadLettersRequest* request,
+                                              v1::ReplayDeadLettersResponse* response) override;
   // The live stream (watch_hub.h); UNAVAILABLE until SetWatchHub.
   grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchEvents(grpc::CallbackServerContext* context,
                                                           const grpc::ByteBuffer* request) override;
@@ -162,12 +183,11 @@ class GatewayServiceImpl final : public v1::GatewayService::WithRawCallbackMetho
                                                           std::function<void(grpc::Status)>),
                                     const Request* request, Response* response);
 
-  // The authorisation hook of WatchEvents: the root of the unit subtree the caller may watch
-  // (the request's unit_id must lie inside it), or a status that refuses the call: with access_,
-  // the caller's home unit (the district for an ADMIN) after authentication and the role check of
-  // auth::Authorizer; without, the whole district.
-  // With access_, also the token's expiry and a slot of the caller's watch quota
-  // (RESOURCE_EXHAUSTED when the subject holds them all).
+  // The authorisation hook of WatchEvents: after authentication and the role check,
+  // `grant.scope` decides from the request's unit_id what the caller may watch
+  // (auth::Authorizer::ScopeWatch); without access_, any unit of the district. With access_, also
+  // the token's expiry and a slot of the caller's watch quota (RESOURCE_EXHAUSTED when the
+  // subject holds them all). A status that refuses the call otherwise.
   grpc::Status WatchJurisdiction(grpc::CallbackServerContext* context, WatchGrant& grant);
 
   Backends backends_;

@@ -73,6 +73,12 @@ int main(int argc, char** argv) {
   app.add_option("--watch-max-per-subject", watches_per_subject,
                  "watches one subject may hold at once (0: no cap); beyond, RESOURCE_EXHAUSTED")
       ->capture_default_str();
+  std::vector<std::string> ready_backends = {"intake", "routing", "escalation", "metrics"};
+  app.add_option("--ready-backends", ready_backends,
+                 "the services the gateway is ready only while they are (gRPC health \"\")")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"intake", "routing", "escalation", "metrics"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   verify.leeway = std::chrono::seconds(jwt_leeway_seconds);
   grid::log::Init("gateway", flags.log_level);
@@ -108,10 +114,19 @@ int main(int argc, char** argv) {
         (*runtime)->topology(),
         grid::gateway::Access::Options{*std::move(secret), rate, std::move(verify)}, clock);
   }
-  grid::gateway::GatewayServiceImpl service(
+  grid::gateway::Backends backends =
       grid::gateway::ConnectBackends(intake, routing, escalation, metrics,
-                                     *std::move(backend_credentials)),
-      (*runtime)->topology(), std::chrono::milliseconds(default_deadline_ms), std::move(access));
+                                     *std::move(backend_credentials));
+  // Ready while the services it fronts are (and Redis, for the live stream).
+  for (const std::string& backend : ready_backends) {
+    (*runtime)->AddReadinessProbe(
+        backend,
+        grid::server::GrpcHealthProbe(backends.channels.at(backend),
+                                      std::chrono::milliseconds(flags.readiness_interval_ms)));
+  }
+  grid::gateway::GatewayServiceImpl service(std::move(backends), (*runtime)->topology(),
+                                            std::chrono::milliseconds(default_deadline_ms),
+                                            std::move(access));
   // One reader of the live streams for every watcher of this process, on a connection of its own
   // (XREAD BLOCK holds it).
   watch.heartbeat = std::chrono::seconds(watch_heartbeat_seconds);
@@ -125,7 +140,9 @@ int main(int argc, char** argv) {
   }
   service.SetWatchHub(*watch_hub);
   service.SetWatchesPerSubject(watches_per_subject);
-  const int code = (*runtime)->Serve({&service});
-  watch_hub->Stop();
-  return code;
+  (*runtime)->OnDrain([watch_hub](std::function<void()> done) {
+    watch_hub->Stop();
+    done();
+  });
+  return (*runtime)->Serve({{&service, grid::v1::GatewayService::service_full_name()}});
 }

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "absl/strings/str_cat.h"
+#include "common/input/text.h"
 
 namespace grid::gateway {
 namespace {
@@ -74,20 +75,20 @@ absl::StatusOr<StreamPositions> DecodeCursor(std::string_view text,
   for (std::string_view part : SplitParts(text)) {
     const std::size_t equals = part.find('=');
     if (equals == std::string_view::npos) {
-      return Malformed(absl::StrCat("\"", std::string(part), "\" is not <subdistrict>=<position>"));
+      return Malformed(absl::StrCat(input::Quote(part), " is not <subdistrict>=<position>"));
     }
     const std::string_view name = part.substr(0, equals);
     const auto it = std::find(subdistricts.begin(), subdistricts.end(), name);
     if (it == subdistricts.end()) {
-      return Malformed(absl::StrCat("unknown subdistrict \"", std::string(name), "\""));
+      return Malformed(absl::StrCat("unknown subdistrict ", input::Quote(name)));
     }
     const auto index = static_cast<std::size_t>(it - subdistricts.begin());
     if (seen[index]) {
-      return Malformed(absl::StrCat("subdistrict \"", std::string(name), "\" given twice"));
+      return Malformed(absl::StrCat("subdistrict ", input::Quote(name), " given twice"));
     }
     const std::optional<StreamId> id = StreamId::Parse(part.substr(equals + 1));
     if (!id) {
-      return Malformed(absl::StrCat("bad position \"", std::string(part.substr(equals + 1)), "\""));
+      return Malformed(absl::StrCat("bad position ", input::Quote(part.substr(equals + 1))));
     }
     seen[index] = true;
     positions[index] = *id;

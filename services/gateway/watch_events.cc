@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "grid/v1/gateway.pb.h"
+#include "services/gateway/parsed_requests.h"
 #include "services/gateway/watch_cursor.h"
 #include "services/gateway/watch_filter.h"
 #include "services/gateway/watcher.h"
@@ -90,19 +91,14 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* StartWatch(grpc::CallbackServerConte
                                                        const topology::Topology& topology,
                                                        WatchGrant grant) {
   v1::WatchEventsRequest request;
-  std::vector<grpc::Slice> slices;
-  std::string bytes;
-  if (request_bytes.Dump(&slices).ok()) {
-    for (const grpc::Slice& slice : slices) {
-      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-    }
+  if (grpc::Status parsed = ParseRequest(request_bytes, request); !parsed.ok()) {
+    return RefuseWatch(parsed);
   }
-  if (!request.ParseFromString(bytes)) {
-    return RefuseWatch(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                    "request: not a grid.v1.WatchEventsRequest"));
+  absl::StatusOr<auth::WatchScope> reach = grant.scope(request.unit_id());
+  if (!reach.ok()) {
+    return RefuseWatch(ToGrpc(reach.status()));
   }
-  absl::StatusOr<WatchFilter> filter =
-      WatchFilter::FromRequest(request, topology, grant.jurisdiction);
+  absl::StatusOr<WatchFilter> filter = WatchFilter::FromRequest(request, topology, *reach);
   if (!filter.ok()) {
     return RefuseWatch(ToGrpc(filter.status()));
   }

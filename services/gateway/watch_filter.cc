@@ -1,31 +1,24 @@
 #include "services/gateway/watch_filter.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/topology/jurisdiction.h"
 
 namespace grid::gateway {
 
 absl::StatusOr<WatchFilter> WatchFilter::FromRequest(const v1::WatchEventsRequest& request,
                                                      const topology::Topology& topology,
-                                                     std::string_view jurisdiction) {
+                                                     const auth::WatchScope& scope) {
   WatchFilter filter;
-  const std::string scope =
-      jurisdiction.empty() ? topology.district_id() : std::string(jurisdiction);
-  if (request.unit_id().empty()) {
-    filter.root_ = scope;
-  } else {
-    if (topology.Find(request.unit_id()) == nullptr) {
-      return absl::NotFoundError(absl::StrCat("unit_id: unknown unit \"", request.unit_id(), "\""));
-    }
-    if (!topology.InSubtree(request.unit_id(), scope)) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "unit_id: unit \"", request.unit_id(), "\" is outside your jurisdiction (", scope, ")"));
-    }
-    filter.root_ = request.unit_id();
+  filter.root_ = scope.unit_id.empty() ? topology.district_id() : scope.unit_id;
+  filter.queue_only_ = scope.queue_only;
+  if (topology.Find(filter.root_) == nullptr) {
+    return absl::NotFoundError(absl::StrCat("unit_id: unknown unit \"", filter.root_, "\""));
   }
   for (int i = 0; i < request.levels_size(); ++i) {
     const int level = request.levels(i);
     if (level <= v1::LEVEL_UNSPECIFIED || level > v1::Level_MAX || !v1::Level_IsValid(level)) {
-      return absl::InvalidArgumentError(absl::StrCat("levels[", i, "]: not a level"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "levels[", i, "]: ", level, " is not a level (LEVEL_GRID to LEVEL_DISTRICT)"));
     }
     filter.levels_ |= 1u << level;
   }
@@ -36,15 +29,11 @@ absl::StatusOr<WatchFilter> WatchFilter::FromRequest(const v1::WatchEventsReques
     filter.category_prefixes_.push_back(request.category_prefixes(i));
   }
   if (!v1::Severity_IsValid(request.min_severity())) {
-    return absl::InvalidArgumentError("min_severity: not a severity");
+    return absl::InvalidArgumentError(
+        absl::StrCat("min_severity: ", request.min_severity(), " is not a severity"));
   }
   filter.min_severity_ = request.min_severity();
   return filter;
-}
-
-std::string_view WatchFilter::UnitOf(const v1::EventChange& change) {
-  return change.to_unit_id().empty() ? std::string_view(change.grid_id())
-                                     : std::string_view(change.to_unit_id());
 }
 
 bool WatchFilter::Matches(const v1::EventChange& change, const topology::Topology& topology) const {
@@ -69,7 +58,8 @@ bool WatchFilter::Matches(const v1::EventChange& change, const topology::Topolog
       return false;
     }
   }
-  return topology.InSubtree(UnitOf(change), root_);
+  return queue_only_ ? topology::ChangeAtUnit(change, root_)
+                     : topology::ChangeInSubtree(topology, change, root_);
 }
 
 }  // namespace grid::gateway

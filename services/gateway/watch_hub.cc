@@ -9,43 +9,29 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/store/keys.h"
+#include "common/topology/jurisdiction.h"
+#include "services/gateway/live_stream.h"
 
 namespace grid::gateway {
 namespace {
 
-// One entry of a live stream.
-struct Entry {
-  std::size_t subdistrict = 0;
-  StreamId id;
-  std::string payload;  // Field `c`: a serialized EventChange.
-};
-
-// Appends the entries of an XRANGE-shaped reply ([[id, [field, value, ...]], ...]).
-void ParseEntries(std::size_t subdistrict, const redis::Reply& entries, std::vector<Entry>& out) {
-  for (const redis::Reply& entry : entries.elements) {
-    if (entry.elements.size() != 2) {
-      continue;
-    }
-    const std::optional<StreamId> id = StreamId::Parse(entry.elements[0].str);
-    if (!id) {
-      continue;
-    }
-    Entry parsed{subdistrict, *id, {}};
-    const std::vector<redis::Reply>& fields = entry.elements[1].elements;
-    for (std::size_t f = 0; f + 1 < fields.size(); f += 2) {
-      if (fields[f].str == "c") {
-        parsed.payload = fields[f + 1].str;
-      }
-    }
-    out.push_back(std::move(parsed));
-  }
-}
+using live_stream::Entry;
+using live_stream::ParseEntries;
 
 std::string Why(const absl::StatusOr<redis::Reply>& reply) {
   return reply.ok() ? reply->str : std::string(reply.status().message());
 }
 
 }  // namespace
+
+std::optional<v1::EventChange> ParseLiveChange(const std::string& payload) {
+  v1::EventChange change;
+  // An empty payload parses as an empty change: not one.
+  if (payload.empty() || !change.ParseFromString(payload) || change.event_id().empty()) {
+    return std::nullopt;
+  }
+  return change;
+}
 
 // Reads the history of one resuming watcher, (from, to] per subdistrict, a page per subdistrict
 // at a time, merged by entry id, as the watcher asks for it. Next() is called by the watcher
@@ -114,7 +100,7 @@ class WatchHub::History final : public std::enable_shared_from_this<History> {
                   absl::StrCat("cursor: too old: the live stream of subdistrict ",
                                self->hub_->subdistricts()[sd],
                                " no longer holds the changes after ", from.ToString(),
-                               " (it keeps about the last million); watch without a cursor to "
+                               " (it keeps a window of recent changes); watch without a cursor to "
                                "start from now")));
               return;
             }
@@ -210,13 +196,25 @@ class WatchHub::History final : public std::enable_shared_from_this<History> {
     }
   }
 
-  // Hands the watcher the entries that are certainly next in id order: while every source that
-  // may have more has some buffered.
+  // Hands the watcher the entries that are certainly next in id order (while every source that
+  // may have more has some buffered), through the watcher's own filter: the one that live changes
+  // pass, so a resumed watch sees exactly what it would have seen live.
+  //
+  // An entry filtered out still moves the watcher's position. A batch whose last entries were
+  // filtered out ends with a heartbeat at the position after them: a watcher whose filter passes
+  // little of a long history still gets its cursor moved on (once per page at most), and a watch
+  // resumed from that cursor does not read the same history again.
   void Emit() {
+    const WatcherPtr watcher = watcher_.lock();
+    if (watcher == nullptr) {
+      return;  // The call is over.
+    }
     std::vector<WatchItemPtr> batch;
     bool done = false;
+    bool skipped = false;  // Entries examined since the last one put in the batch.
+    std::size_t examined = 0;
     const auto limit = static_cast<std::size_t>(hub_->options_.history_page);
-    while (batch.size() < limit) {
+    while (examined < limit) {
       Source* next = nullptr;
       bool need_fill = false;
       for (Source& source : sources_) {
@@ -237,22 +235,26 @@ class WatchHub::History final : public std::enable_shared_from_this<History> {
       }
       Entry entry = std::move(next->buffer.front());
       next->buffer.pop_front();
+      ++examined;
       positions_[entry.subdistrict] = entry.id;
-      v1::EventChange change;
-      if (!change.ParseFromString(entry.payload)) {
+      std::optional<v1::EventChange> change = ParseLiveChange(entry.payload);
+      if (!change || !watcher->filter().Matches(*change, hub_->topology_)) {
+        skipped = true;
         continue;
       }
-      batch.push_back(MakeChangeItem(std::move(change), entry.subdistrict, entry.id, positions_,
+      skipped = false;
+      batch.push_back(MakeChangeItem(*std::move(change), entry.subdistrict, entry.id, positions_,
                                      hub_->subdistricts()));
+    }
+    if (skipped) {
+      batch.push_back(MakeHeartbeatItem(positions_, hub_->subdistricts()));
     }
     if (batch.empty() && !done) {
       Fill();
       return;
     }
-    spdlog::debug("watch history: {} items, done {}", batch.size(), done);
-    if (WatcherPtr watcher = watcher_.lock()) {
-      watcher->AddHistory(std::move(batch), done);
-    }
+    spdlog::debug("watch history: {} items of {} entries, done {}", batch.size(), examined, done);
+    watcher->AddHistory(std::move(batch), done);
   }
 
   void Fail(const grpc::Status& status) {
@@ -384,45 +386,51 @@ void WatchHub::Read() {
       argv.push_back(id.ToString());
     }
   }
-  reader_.Command(std::move(argv), options_.block + std::chrono::seconds(2),
-                  [self = shared_from_this()](absl::StatusOr<redis::Reply> reply) {
-                    if (!reply.ok() || reply->IsError()) {
-                      spdlog::warn("watch: XREAD: {}; retrying", Why(reply));
-                      self->After(self->options_.retry_delay, [self] { self->Read(); });
-                      return;
-                    }
-                    // [[stream, [[id, [field, value, ...]], ...]], ...]; nil when BLOCK timed out.
-                    std::vector<Entry> entries;
-                    for (const redis::Reply& stream : reply->elements) {
-                      if (stream.elements.size() != 2) {
-                        continue;
-                      }
-                      const auto it = std::find(self->streams_.begin(), self->streams_.end(),
-                                                stream.elements[0].str);
-                      if (it != self->streams_.end()) {
-                        ParseEntries(static_cast<std::size_t>(it - self->streams_.begin()),
-                                     stream.elements[1], entries);
-                      }
-                    }
-                    // One reply lists stream by stream; watchers see them in id order across
-                    // streams.
-                    std::stable_sort(entries.begin(), entries.end(),
-                                     [](const Entry& a, const Entry& b) { return a.id < b.id; });
-                    {
-                      std::lock_guard lock(self->mu_);
-                      for (Entry& entry : entries) {
-                        v1::EventChange change;
-                        if (!change.ParseFromString(entry.payload)) {
-                          spdlog::warn("watch: {} entry {}: not an EventChange; skipped",
-                                       self->streams_[entry.subdistrict], entry.id.ToString());
-                          self->positions_[entry.subdistrict] = entry.id;
-                          continue;
-                        }
-                        self->FanOutLocked(entry.subdistrict, entry.id, std::move(change));
-                      }
-                    }
-                    self->Read();
-                  });
+  reader_.Command(
+      std::move(argv), options_.block + std::chrono::seconds(2),
+      [self = shared_from_this()](absl::StatusOr<redis::Reply> reply) {
+        if (!reply.ok() || reply->IsError()) {
+          self->read_log_.Warn(absl::StrCat("watch: XREAD: ", Why(reply), "; retrying"));
+          self->After(self->options_.retry_delay, [self] { self->Read(); });
+          return;
+        }
+        self->read_log_.Clear("watch: XREAD");
+        // [[stream, [[id, [field, value, ...]], ...]], ...]; nil when BLOCK timed out.
+        std::vector<Entry> entries;
+        for (const redis::Reply& stream : reply->elements) {
+          if (stream.elements.size() != 2) {
+            continue;
+          }
+          const auto it =
+              std::find(self->streams_.begin(), self->streams_.end(), stream.elements[0].str);
+          if (it != self->streams_.end()) {
+            ParseEntries(static_cast<std::size_t>(it - self->streams_.begin()), stream.elements[1],
+                         entries);
+          }
+        }
+        // One reply lists stream by stream; watchers see them in id order across
+        // streams.
+        std::stable_sort(entries.begin(), entries.end(),
+                         [](const Entry& a, const Entry& b) { return a.id < b.id; });
+        {
+          std::lock_guard lock(self->mu_);
+          for (Entry& entry : entries) {
+            std::optional<v1::EventChange> change = ParseLiveChange(entry.payload);
+            if (!change) {
+              self->skipped_log_.Warn(absl::StrCat("watch: ", self->streams_[entry.subdistrict],
+                                                   " entry ", entry.id.ToString(),
+                                                   ": not a change; skipped"));
+              if (self->metrics_ != nullptr) {
+                self->metrics_->entries_skipped.Increment();
+              }
+              self->positions_[entry.subdistrict] = entry.id;
+              continue;
+            }
+            self->FanOutLocked(entry.subdistrict, entry.id, *std::move(change));
+          }
+        }
+        self->Read();
+      });
 }
 
 void WatchHub::FanOutLocked(std::size_t subdistrict, StreamId id, v1::EventChange change) {
@@ -433,29 +441,13 @@ void WatchHub::FanOutLocked(std::size_t subdistrict, StreamId id, v1::EventChang
   if (watcher_count_ == 0) {
     return;
   }
-  // The roots whose subtree holds the change's unit: the unit, its ancestors, the district.
-  const std::string_view unit = WatchFilter::UnitOf(change);
-  std::string_view roots[8];
-  std::size_t root_count = 0;
-  const auto add_root = [&](std::string_view root) {
-    if (root.empty() || std::find(roots, roots + root_count, root) != roots + root_count) {
-      return;
-    }
-    roots[root_count++] = root;
-  };
-  add_root(unit);
-  for (v1::Level level : {v1::LEVEL_GRID, v1::LEVEL_COMMUNITY, v1::LEVEL_ZONE,
-                          v1::LEVEL_SUBDISTRICT, v1::LEVEL_DISTRICT}) {
-    if (const v1::Unit* ancestor = topology_.AncestorAt(unit, level)) {
-      add_root(ancestor->id());
-    }
-  }
-  add_root(topology_.district_id());
-
+  // Only the watchers under a root whose subtree holds the change can want it (the same rule
+  // their filters apply); the filter decides.
+  const topology::Roots roots = topology::RootsOfChange(topology_, change);
   WatchItemPtr item;
   std::size_t queued = 0;
-  for (std::size_t r = 0; r < root_count; ++r) {
-    auto it = by_root_.find(absl::string_view(roots[r].data(), roots[r].size()));
+  for (const std::string_view root : roots) {
+    auto it = by_root_.find(absl::string_view(root.data(), root.size()));
     if (it == by_root_.end()) {
       continue;
     }

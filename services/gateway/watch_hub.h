@@ -1,6 +1,8 @@
 // The gateway's one reader of the live streams: it reads every subdistrict's live stream once
 // (XREAD BLOCK on a connection of its own) and fans each change out to the registered watchers
-// whose filter it passes; a watcher resuming from a cursor first gets the history after it.
+// whose filter it passes; a watcher resuming from a cursor first gets the history after it,
+// through the same filter (WatchFilter::Matches, one filter for both), with heartbeats that move
+// its cursor past history it filters out.
 //
 // Hand-over from history to live: Attach takes the reader's current position P under the hub's
 // lock and registers the watcher in the same critical section, so every entry after P reaches
@@ -28,6 +30,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "common/clock/clock.h"
+#include "common/log/throttle.h"
 #include "common/redis/client.h"
 #include "common/topology/topology.h"
 #include "services/gateway/watch_cursor.h"
@@ -125,12 +128,20 @@ class WatchHub final : public std::enable_shared_from_this<WatchHub> {
   bool ready_ = false;
   bool stopped_ = false;
   StreamPositions positions_;
-  // Watchers by the root of their unit subtree: a change is offered to those under the roots
-  // of its unit's ancestors only.
+  // Watchers by the root of their unit subtree (or their queue's unit): a change is offered only
+  // to those under the roots whose subtree holds it (topology::RootsOfChange).
   absl::flat_hash_map<std::string, std::vector<WatcherPtr>> by_root_;
   std::size_t watcher_count_ = 0;
+  // Repeating conditions, logged without flooding.
+  log::Throttle read_log_;
+  log::Throttle skipped_log_{std::chrono::seconds(10)};
 };
 
 using WatchHubPtr = std::shared_ptr<WatchHub>;
+
+// The change in a live-stream entry's payload (field `c`), or nullopt when it is not one: empty
+// (a field of another name), not an EventChange, or a change of no event. Such an entry is
+// skipped; it never stops the reader.
+std::optional<v1::EventChange> ParseLiveChange(const std::string& payload);
 
 }  // namespace grid::gateway

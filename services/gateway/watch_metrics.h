@@ -8,7 +8,8 @@
 namespace grid::gateway {
 
 // grid_watch_watchers, grid_watch_changes_read_total, grid_watch_messages_queued_total,
-// grid_watch_cutoffs_total. Thread-safe (prometheus-cpp's metrics are).
+// grid_watch_cutoffs_total, grid_watch_entries_skipped_total. Thread-safe (prometheus-cpp's metrics
+// are).
 struct WatchMetrics {
   explicit WatchMetrics(prometheus::Registry& registry)
       : watchers(prometheus::BuildGauge()
@@ -31,12 +32,19 @@ struct WatchMetrics {
                     .Name("grid_watch_cutoffs_total")
                     .Help("Watchers ended with RESOURCE_EXHAUSTED for falling behind")
                     .Register(registry)
-                    .Add({})) {}
+                    .Add({})),
+        entries_skipped(prometheus::BuildCounter()
+                            .Name("grid_watch_entries_skipped_total")
+                            .Help("Live-stream entries that are not changes, skipped (the "
+                                  "metrics service dead-letters them)")
+                            .Register(registry)
+                            .Add({})) {}
 
   prometheus::Gauge& watchers;
   prometheus::Counter& changes_read;
   prometheus::Counter& messages_queued;
   prometheus::Counter& cutoffs;
+  prometheus::Counter& entries_skipped;
 };
 
 }  // namespace grid::gateway

@@ -91,7 +91,8 @@ v1::Event Intake::NewEvent(const v1::Report& report, const v1::Actor& actor, Mil
   event.set_state(v1::EVENT_STATE_REPORTED);
   event.set_level(v1::LEVEL_GRID);
   event.set_version(1);
-  // The reporter's own time is kept for offline uploads, but never later than receipt.
+  // The reporter's own time is kept for offline uploads, but never later than receipt (a clock
+  // within the allowed skew ahead of ours; ValidateReport refuses more).
   const Millis reported =
       report.has_reported_at() ? std::min(FromTimestamp(report.reported_at()), now) : now;
   *event.mutable_reported_at() = ToTimestamp(reported);
@@ -102,7 +103,8 @@ v1::Event Intake::NewEvent(const v1::Report& report, const v1::Actor& actor, Mil
 
 void Intake::Report(const v1::Report& report, const v1::Actor& actor, redis::Deadline deadline,
                     Done done) {
-  if (auto status = ValidateReport(report, actor, topology_, policy_); !status.ok()) {
+  const Millis now = clock_.Now();
+  if (auto status = ValidateReport(report, actor, topology_, policy_, now); !status.ok()) {
     done(status);
     return;
   }
@@ -110,7 +112,7 @@ void Intake::Report(const v1::Report& report, const v1::Actor& actor, redis::Dea
   filing->report = report;
   filing->actor = actor;
   filing->done = std::move(done);
-  filing->now = clock_.Now();
+  filing->now = now;
   filing->deadline = deadline;
   filing->event = NewEvent(report, actor, filing->now);
   if (filing->event.client_request_id().empty()) {

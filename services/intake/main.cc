@@ -35,5 +35,5 @@ int main(int argc, char** argv) {
   grid::intake::Intake intake(store, (*runtime)->topology(), (*runtime)->policy(),
                               (*runtime)->clock(), std::move(options));
   grid::intake::IntakeServiceImpl service(intake);
-  return (*runtime)->Serve({&service});
+  return (*runtime)->Serve({{&service, grid::v1::IntakeService::service_full_name()}});
 }

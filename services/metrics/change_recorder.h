@@ -1,7 +1,7 @@
 // Turns the live stream into rollups and Prometheus figures: one record_change.lua call per entry
-// counts it and acknowledges it in the "metrics" group in one atomic step, so a redelivered entry
-// (after a restart or a reclaim) is never counted twice, and one not yet acknowledged is counted
-// when it comes back.
+// counts it and acknowledges it in the "metrics" group in one atomic step, once per event
+// version, so a redelivered entry (after a restart or a reclaim) is never counted twice, one not
+// yet acknowledged is counted when it comes back, and entries may arrive in any order.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -9,14 +9,20 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/redis/client.h"
 #include "common/redis/script.h"
 #include "common/store/stream_consumer.h"
 #include "common/topology/topology.h"
 #include "grid/v1/event.pb.h"
+#include "services/metrics/metrics_keys.h"
+#include "services/metrics/rollup.h"
 
 namespace grid::metrics {
 
@@ -50,6 +56,15 @@ struct ResponseMetrics {
   prometheus::Family<prometheus::Gauge>& open;
   // Open events past their limit now, {subdistrict, level}.
   prometheus::Family<prometheus::Gauge>& overdue;
+  // Today's counts, from the rollups of the local day it is now (a Beijing day for Laoshan),
+  // {subdistrict, figure}: figure is a StatsRow count (reported, closed, closed_on_time, due,
+  // deferred...), so today's rates are exact ratios of these; they start again at 0 at local
+  // midnight. Set by OpenEventsGauges.
+  prometheus::Family<prometheus::Gauge>& today;
+  // When today (the local day of grid_events_today) started, Unix seconds.
+  prometheus::Family<prometheus::Gauge>& today_start;
+  // Events whose changes are still to be counted by the re-derivation, {subdistrict}.
+  prometheus::Family<prometheus::Gauge>& rederive_remaining;
 };
 
 // Lower-case label values of the enums.
@@ -59,7 +74,11 @@ std::string LightLabel(int light);
 std::string SeverityLabel(int severity);
 std::string ReasonLabel(int reason);
 
-// What record_change.lua is told about one change, computed without Redis (unit-tested).
+// What record_change.lua is told about one change, computed without Redis (unit-tested). Facts
+// that depend on what came before (the first dispatch, the first suspension, whether a closure
+// was on time) are derived from the event's own history up to the change's version, never from
+// the order in which the live stream delivers entries: that prefix of the history is final once
+// the version exists, so every delivery order gives the same facts.
 struct ChangeFacts {
   // The unit the counts go to: a report's grid, the unit that returned or escalated it, else the
   // unit that has it.
@@ -69,28 +88,71 @@ struct ChangeFacts {
   bool breached = false;
   // The state after the step is final.
   bool final_state = false;
+  // The event's first dispatch (for the time-to-dispatch histogram).
+  bool first_dispatch = false;
+  // A closure with no breached limit and no suspension before it, and in time itself.
+  bool closed_on_time = false;
+  // The rollup counters this change adds one to (kReported, kDue, ...).
+  std::vector<std::string_view> counters;
+  // The rollup sums this change adds to, in milliseconds (kAcceptMillis, kCloseMillis): read
+  // from the change itself (its time, its clock's start, the event's filing), so they are as
+  // final as the version and the same live or re-derived.
+  std::vector<std::pair<std::string_view, int64_t>> amounts;
 };
-ChangeFacts FactsOf(const v1::EventChange& change);
 
-// Threading: Handle runs on the Redis client's executor (the StreamConsumer's io thread).
+// Whether FactsOf needs the changes before `change`: for a dispatch, a suspension, a closure or a
+// step that breached a limit (the first of those falls due).
+bool NeedsHistory(const v1::EventChange& change);
+
+// The facts of `change`; `before` holds the event's other changes, in any order: those with a
+// lower version than `change` count, the rest are ignored.
+ChangeFacts FactsOf(const v1::EventChange& change, const std::vector<v1::EventChange>& before);
+
+// Threading: Handle and Rederive run their callbacks on the Redis client's executor.
 class ChangeRecorder final {
  public:
-  ChangeRecorder(redis::Client& redis, const topology::Topology& topology,
-                 ResponseMetrics& metrics);
+  // `rollup_ttl`: how long the daily rollups and an open event's figures are kept (a closed
+  // event's figures: kClosedEventStateTtlSeconds, or rollup_ttl if shorter).
+  ChangeRecorder(redis::Client& redis, const topology::Topology& topology, LocalDays days,
+                 ResponseMetrics& metrics,
+                 std::chrono::seconds rollup_ttl = std::chrono::seconds(kRollupTtlSeconds));
 
   // A StreamConsumer handler: answers kAcked once counted (or counted before), kAck for an entry
-  // that is not a change (deleted, unreadable), kRetry when Redis failed.
-  void Handle(const store::StreamEntry& entry, std::function<void(store::Outcome)> done);
+  // deleted since delivery or a change without a version (it cannot be counted exactly once), a
+  // dead letter for one that is not a change (no payload, not an EventChange, no event or
+  // subdistrict), a retry when Redis failed. Observes the Prometheus figures the first time a
+  // version arrives live.
+  void Handle(const store::StreamEntry& entry, std::function<void(store::Verdict)> done);
+
+  // Counts one change read from the event's history (the re-derivation): `before` are the
+  // event's changes before it. Nothing is acknowledged and no Prometheus figure moves (they
+  // count live deliveries: the change's own entry, if still pending, moves them when it comes).
+  // OK once counted, or when this version was counted before.
+  void Rederive(const v1::EventChange& change, const std::vector<v1::EventChange>& before,
+                std::function<void(absl::Status)> done);
+
+  const LocalDays& days() const { return days_; }
 
  private:
-  void Observe(const v1::EventChange& change, const std::string& unit_id, bool first_dispatch,
-               bool on_time, long long created_ms);
+  // The result of record_change.lua.
+  struct Recorded {
+    bool counted = false;
+    bool observe = false;
+  };
+  void Record(const std::string& entry_id, const v1::EventChange& change, const ChangeFacts& facts,
+              std::function<void(absl::StatusOr<Recorded>)> done);
+  void Observe(const v1::EventChange& change, const ChangeFacts& facts);
   std::string LevelOf(const std::string& unit_id, int fallback) const;
 
   redis::Client& redis_;
   const topology::Topology& topology_;
+  LocalDays days_;
   ResponseMetrics& metrics_;
   redis::Script script_;
+  std::chrono::seconds rollup_ttl_;
 };
+
+// The changes of a history list (LRANGE of store::HistoryKey); unreadable items are skipped.
+std::vector<v1::EventChange> ParseHistory(const redis::Reply& reply);
 
 }  // namespace grid::metrics

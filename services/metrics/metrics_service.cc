@@ -54,8 +54,31 @@ struct OpenEventsGauges::State : std::enable_shared_from_this<State> {
                         } else {
                           self->Set(*events);
                         }
-                        self->Schedule();
+                        self->RefreshToday();
                       });
+  }
+
+  void RefreshToday() {
+    reader.TodayTotals(subdistricts,
+                       [self = shared_from_this()](absl::StatusOr<std::vector<DayTotals>> totals) {
+                         if (!totals.ok()) {
+                           spdlog::warn("today's counts: {}", totals.status().ToString());
+                         } else {
+                           self->SetToday(*totals);
+                         }
+                         self->Schedule();
+                       });
+  }
+
+  // A subdistrict still being re-derived keeps its last figures (none before the first).
+  void SetToday(const std::vector<DayTotals>& totals) {
+    for (const DayTotals& one : totals) {
+      for (const auto& [figure, value] : RollupFigures(one.counts)) {
+        metrics.today.Add({{"subdistrict", one.subdistrict}, {"figure", std::string(figure)}})
+            .Set(static_cast<double>(value));
+      }
+      metrics.today_start.Add({}).Set(static_cast<double>(reader.days().StartOf(one.day) / 1000));
+    }
   }
 
   void Set(const std::vector<OpenEvent>& events) {

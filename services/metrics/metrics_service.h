@@ -26,8 +26,9 @@ class MetricsServiceImpl final : public v1::MetricsService::CallbackService {
   StatsReader& reader_;
 };
 
-// Sets grid_events_open and grid_events_overdue from a snapshot of the open events every
-// `interval`. Threading: runs on the io_context's thread; Stop before destroying.
+// Sets grid_events_open and grid_events_overdue from a snapshot of the open events, and
+// grid_events_today from today's rollups, every `interval`. Threading: runs on the io_context's
+// thread; Stop before destroying.
 class OpenEventsGauges final {
  public:
   OpenEventsGauges(boost::asio::io_context& io, StatsReader& reader,

@@ -21,9 +21,27 @@ Counts& Counts::operator+=(const Counts& other) {
   escalated += other.escalated;
   redispatched += other.redispatched;
   supervised += other.supervised;
+  accepted += other.accepted;
+  accept_ms += other.accept_ms;
+  closed_timed += other.closed_timed;
+  close_ms += other.close_ms;
   open += other.open;
   overdue += other.overdue;
   return *this;
+}
+
+std::vector<std::pair<std::string_view, int64_t>> RollupFigures(const Counts& counts) {
+  return {{"reported", counts.reported},
+          {"duplicates", counts.duplicates},
+          {"closed", counts.closed},
+          {"closed_on_time", counts.closed_on_time},
+          {"due", counts.due},
+          {"deferred", counts.deferred},
+          {"reworked", counts.reworked},
+          {"returned", counts.returned},
+          {"escalated", counts.escalated},
+          {"redispatched", counts.redispatched},
+          {"supervised", counts.supervised}};
 }
 
 double Ratio(int64_t numerator, int64_t denominator) {
@@ -39,6 +57,8 @@ Scores ScoresOf(const Counts& counts) {
   scores.closure_rate = Ratio(counts.closed, counts.reported - counts.duplicates);
   scores.rework_rate = Ratio(counts.reworked, counts.closed);
   scores.first_dispatch_accuracy = Ratio(counts.closed - counts.redispatched, counts.closed);
+  scores.accept_seconds_mean = Ratio(counts.accept_ms, counts.accepted) / 1000.0;
+  scores.close_seconds_mean = Ratio(counts.close_ms, counts.closed_timed) / 1000.0;
   return scores;
 }
 
@@ -59,6 +79,10 @@ bool AddCounter(Counts& counts, std::string_view counter, int64_t value) {
       {kEscalated, &Counts::escalated},
       {kRedispatched, &Counts::redispatched},
       {kSupervised, &Counts::supervised},
+      {kAccepted, &Counts::accepted},
+      {kAcceptMillis, &Counts::accept_ms},
+      {kClosedTimed, &Counts::closed_timed},
+      {kCloseMillis, &Counts::close_ms},
   };
   for (const Named& named : kFields) {
     if (named.name == counter) {
@@ -93,23 +117,75 @@ std::string CategoryClass(std::string_view category) {
   return std::string(category.substr(0, 2));
 }
 
-int64_t DayOf(Millis at) {
-  constexpr Millis kDay = 86'400'000;
-  return at >= 0 ? at / kDay : -((-at + kDay - 1) / kDay);
+namespace {
+
+constexpr Millis kDayMs = 86'400'000;
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+std::chrono::year_month_day DateOf(int64_t day) {
+  return std::chrono::year_month_day{std::chrono::sys_days{std::chrono::days{day}}};
 }
 
+}  // namespace
+
+int64_t LocalDays::DayOf(Millis at) const { return FloorDiv(at + offset_ms_, kDayMs); }
+
+Millis LocalDays::StartOf(int64_t day) const { return day * kDayMs - offset_ms_; }
+
 std::string DayName(int64_t day) {
-  const std::chrono::year_month_day date{std::chrono::sys_days{std::chrono::days{day}}};
+  const std::chrono::year_month_day date = DateOf(day);
   char buffer[16];
   std::snprintf(buffer, sizeof(buffer), "%04d%02u%02u", static_cast<int>(date.year()),
                 static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
   return buffer;
 }
 
-std::vector<int64_t> DaysInWindow(const std::vector<int64_t>& known, Millis from, Millis to) {
-  const int64_t first = from == 0 ? INT64_MIN : DayOf(from);
-  // [from, to) ends on the day of to - 1 ms.
-  const int64_t last = to == 0 ? INT64_MAX : DayOf(to - 1);
+std::string DateName(int64_t day) {
+  const std::chrono::year_month_day date = DateOf(day);
+  char buffer[16];
+  std::snprintf(buffer, sizeof(buffer), "%04d-%02u-%02u", static_cast<int>(date.year()),
+                static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
+  return buffer;
+}
+
+std::optional<int64_t> ParseDate(std::string_view date) {
+  // Exactly YYYY-MM-DD, digits where digits belong.
+  if (date.size() != 10 || date[4] != '-' || date[7] != '-') {
+    return std::nullopt;
+  }
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (date[i] < '0' || date[i] > '9') {
+      return std::nullopt;
+    }
+  }
+  auto number = [&](size_t at, size_t length) {
+    int value = 0;
+    for (size_t i = at; i < at + length; ++i) {
+      value = value * 10 + (date[i] - '0');
+    }
+    return value;
+  };
+  const std::chrono::year_month_day ymd{std::chrono::year{number(0, 4)},
+                                        std::chrono::month{static_cast<unsigned>(number(5, 2))},
+                                        std::chrono::day{static_cast<unsigned>(number(8, 2))}};
+  if (!ymd.ok()) {
+    return std::nullopt;
+  }
+  return std::chrono::sys_days{ymd}.time_since_epoch().count();
+}
+
+std::string OffsetName(int utc_offset_minutes) {
+  const int magnitude = utc_offset_minutes < 0 ? -utc_offset_minutes : utc_offset_minutes;
+  char buffer[16];
+  std::snprintf(buffer, sizeof(buffer), "UTC%c%02d:%02d", utc_offset_minutes < 0 ? '-' : '+',
+                magnitude / 60, magnitude % 60);
+  return buffer;
+}
+
+std::vector<int64_t> DaysInWindow(const std::vector<int64_t>& known, const DayWindow& window) {
+  const int64_t first = window.first.value_or(INT64_MIN);
+  const int64_t last = window.last.value_or(INT64_MAX);
   std::vector<int64_t> days;
   for (int64_t day : known) {
     if (day >= first && day <= last) {

@@ -1,9 +1,10 @@
 // The arithmetic of the field's scores over rollups: pure functions over plain data, so they are
 // unit-tested without Redis (STYLE.md item 2).
 //
-// A rollup is a Redis hash per subdistrict and UTC day, field "<unit>|<category class>|<severity>|
-// <counter>" -> count (record_change.lua). Every count is attributed to the unit that had the
-// event at the step (a report to its grid), so a unit subtree's figures are the sum over its units.
+// A rollup is a Redis hash per subdistrict and local day (the policy calendar's day: a Beijing day
+// for Laoshan), field "<unit>|<category class>|<severity>|<counter>" -> count (record_change.lua).
+// Every count is attributed to the unit that had the event at the step (a report to its grid),
+// so a unit subtree's figures are the sum over its units.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/clock/clock.h"
@@ -30,6 +32,12 @@ struct Counts {
   int64_t escalated = 0;
   int64_t redispatched = 0;
   int64_t supervised = 0;
+  // Response times: sums of milliseconds and the counts they are over (exact under addition,
+  // unlike means or percentiles).
+  int64_t accepted = 0;
+  int64_t accept_ms = 0;
+  int64_t closed_timed = 0;
+  int64_t close_ms = 0;
   int64_t open = 0;
   int64_t overdue = 0;
 
@@ -49,9 +57,19 @@ struct Scores {
   // 准确派遣率: closed events dispatched once (escalations and rework are no re-dispatch) /
   // closed events.
   double first_dispatch_accuracy = 0;
+  // The mean time from the start of the accepting unit's clock to the acceptance, seconds:
+  // accept_ms / accepted.
+  double accept_seconds_mean = 0;
+  // The mean time from filing to closure, seconds: close_ms / closed_timed.
+  double close_seconds_mean = 0;
 };
 
 Scores ScoresOf(const Counts& counts);
+
+// Every event count of `counts` that rollups keep (not open/overdue, and not the response-time
+// figures, which Prometheus has as histograms), named as in grid.v1.StatsRow:
+// {"reported", n}, {"duplicates", n}, ...
+std::vector<std::pair<std::string_view, int64_t>> RollupFigures(const Counts& counts);
 
 // a / b, or 0 when b <= 0.
 double Ratio(int64_t numerator, int64_t denominator);
@@ -68,6 +86,15 @@ inline constexpr std::string_view kReturned = "ret";
 inline constexpr std::string_view kEscalated = "esc";
 inline constexpr std::string_view kRedispatched = "rdp";
 inline constexpr std::string_view kSupervised = "sup";
+// Added with the response times, in the same hashes rather than under a new key version: they are
+// sums and counts of their own, never combined with the older counters, so a day counted before
+// them simply lacks the fields (read as 0) and every mean (accept_ms / accepted, close_ms /
+// closed_timed) stays exact over the days that have them. Re-deriving old days would only add
+// figures, never correct one; StatsRow says that closed_timed, not closed, is the denominator.
+inline constexpr std::string_view kAccepted = "acc";
+inline constexpr std::string_view kAcceptMillis = "acm";
+inline constexpr std::string_view kClosedTimed = "clt";
+inline constexpr std::string_view kCloseMillis = "clm";
 
 // Adds `value` to the count named `counter`; false for an unknown name (left alone).
 bool AddCounter(Counts& counts, std::string_view counter, int64_t value);
@@ -88,15 +115,42 @@ std::string RollupPrefix(std::string_view unit_id, std::string_view category_cla
 // The category's large class: its first two digits ("0102" -> "01"); "" when shorter.
 std::string CategoryClass(std::string_view category);
 
-// Days since 1970-01-01 UTC of a UTC ms time (floor, also before 1970).
-int64_t DayOf(Millis at);
-// yyyymmdd of a day number.
-std::string DayName(int64_t day);
+// The days that rollups, GetStats windows and the "today" figures count in: the local days of the
+// policy calendar (utc_offset_minutes; UTC+8 for Laoshan, whose day starts at 16:00 UTC). A day is
+// a number: days since 1970-01-01 in local time. Immutable, cheap to copy.
+class LocalDays final {
+ public:
+  explicit LocalDays(int utc_offset_minutes) : offset_ms_(Millis{utc_offset_minutes} * 60'000) {}
 
-// The days (ascending) of `known` that overlap the window [from, to); from 0 means since the
-// beginning, to 0 means until now (no upper bound). Rollups are daily, so a window that starts or
-// ends inside a day takes that whole day.
-std::vector<int64_t> DaysInWindow(const std::vector<int64_t>& known, Millis from, Millis to);
+  // The local day of a UTC ms time (floor, also before 1970).
+  int64_t DayOf(Millis at) const;
+  // When a local day starts, UTC ms.
+  Millis StartOf(int64_t day) const;
+  int utc_offset_minutes() const { return static_cast<int>(offset_ms_ / 60'000); }
+
+ private:
+  Millis offset_ms_;
+};
+
+// yyyymmdd of a day number (rollup key names).
+std::string DayName(int64_t day);
+// YYYY-MM-DD of a day number (the API's dates).
+std::string DateName(int64_t day);
+// The day number of a "YYYY-MM-DD" date; nullopt for anything else (not a real date, other
+// shapes).
+std::optional<int64_t> ParseDate(std::string_view date);
+// "UTC+08:00" for 480.
+std::string OffsetName(int utc_offset_minutes);
+
+// A window of whole days, both ends included; an unset end is open.
+struct DayWindow {
+  std::optional<int64_t> first;
+  std::optional<int64_t> last;
+  bool operator==(const DayWindow&) const = default;
+};
+
+// The days (ascending, unique) of `known` inside `window`.
+std::vector<int64_t> DaysInWindow(const std::vector<int64_t>& known, const DayWindow& window);
 
 // Histogram buckets (seconds) for the time to dispatch, accept, resolve and close: from half a
 // second (the test policy's one-second limits) up to thirty days.

@@ -3,7 +3,9 @@
 #include <atomic>
 #include <memory>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/lifecycle/state_machine.h"
 #include "common/policy/deadlines.h"
 #include "common/redis/reply.h"
 #include "common/store/keys.h"
@@ -56,15 +58,13 @@ struct Pending {
   }
 };
 
-// An array reply, or the failure: Redis errors map in one place (redis::StatusOf).
-absl::StatusOr<redis::Reply> ArrayOf(absl::StatusOr<redis::Reply> result) {
-  absl::StatusOr<redis::Reply> reply = redis::Checked(std::move(result));
-  if (reply.ok()) {
-    if (absl::Status status = reply->Expect(redis::Reply::Type::kArray); !status.ok()) {
-      return status;
-    }
+// OK for an array reply; the failure (Redis failures map in one place, redis::StatusOf), or
+// what the server answered instead, otherwise.
+absl::Status ArrayOrError(const absl::StatusOr<redis::Reply>& reply) {
+  if (absl::Status status = redis::StatusOf(reply); !status.ok()) {
+    return status;
   }
-  return reply;
+  return reply->Expect(redis::Reply::Type::kArray);
 }
 
 }  // namespace
@@ -120,11 +120,98 @@ void FillRow(const Counts& counts, v1::StatsRow& row) {
   row.set_closure_rate(scores.closure_rate);
   row.set_rework_rate(scores.rework_rate);
   row.set_first_dispatch_accuracy(scores.first_dispatch_accuracy);
+  row.set_accepted(counts.accepted);
+  row.set_accept_seconds_sum(static_cast<double>(counts.accept_ms) / 1000.0);
+  row.set_accept_seconds_mean(scores.accept_seconds_mean);
+  row.set_closed_timed(counts.closed_timed);
+  row.set_close_seconds_sum(static_cast<double>(counts.close_ms) / 1000.0);
+  row.set_close_seconds_mean(scores.close_seconds_mean);
+}
+
+absl::StatusOr<DayWindow> ResolveWindow(const v1::GetStatsRequest& request, Millis now,
+                                        const LocalDays& days) {
+  const bool by_time = request.has_from() || request.has_to();
+  const bool by_date = !request.first_day().empty() || !request.last_day().empty();
+  const bool by_count = request.last_days() != 0;
+  if (by_time + by_date + by_count > 1) {
+    const char* field = by_count ? "last_days" : "first_day";
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": give the window one way only: from/to, first_day/last_day or last_days"));
+  }
+  DayWindow window;
+  if (by_time) {
+    const Millis from = request.has_from() ? FromTimestamp(request.from()) : 0;
+    const Millis to = request.has_to() ? FromTimestamp(request.to()) : 0;
+    if (request.has_from() && request.has_to() && to <= from) {
+      return absl::InvalidArgumentError("to: must be after from");
+    }
+    if (request.has_from()) {
+      window.first = days.DayOf(from);
+    }
+    if (request.has_to()) {
+      // [from, to) ends on the day of to - 1 ms.
+      window.last = days.DayOf(to - 1);
+    }
+  } else if (by_date) {
+    auto parse = [](std::string_view field,
+                    const std::string& date) -> absl::StatusOr<std::optional<int64_t>> {
+      if (date.empty()) {
+        return std::optional<int64_t>();
+      }
+      std::optional<int64_t> day = ParseDate(date);
+      if (!day) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            std::string(field), ": not a date like 2026-12-01: \"", date.substr(0, 32), "\""));
+      }
+      return day;
+    };
+    auto first = parse("first_day", request.first_day());
+    if (!first.ok()) {
+      return first.status();
+    }
+    auto last = parse("last_day", request.last_day());
+    if (!last.ok()) {
+      return last.status();
+    }
+    if (*first && *last && **last < **first) {
+      return absl::InvalidArgumentError(absl::StrCat("last_day: ", request.last_day(),
+                                                     " is before first_day ", request.first_day()));
+    }
+    window.first = *first;
+    window.last = *last;
+  } else if (by_count) {
+    if (request.last_days() < 1 || request.last_days() > kMaxLastDays) {
+      return absl::InvalidArgumentError(absl::StrCat("last_days: must be 1 (today) to ",
+                                                     kMaxLastDays, ", not ", request.last_days()));
+    }
+    const int64_t today = days.DayOf(now);
+    window.first = today - request.last_days() + 1;
+    window.last = today;
+  }
+  return window;
 }
 
 StatsReader::StatsReader(redis::Client& redis, const topology::Topology& topology,
                          const policy::Policy& policy, const Clock& clock)
-    : redis_(redis), topology_(topology), policy_(policy), clock_(clock) {}
+    : redis_(redis),
+      topology_(topology),
+      policy_(policy),
+      clock_(clock),
+      days_(policy.data().calendar().utc_offset_minutes()) {}
+
+OpenEvent StatsReader::OpenEventOf(const v1::Event& event, const std::string& subdistrict,
+                                   Millis now) const {
+  OpenEvent open;
+  open.subdistrict = subdistrict;
+  open.unit_id = event.unit_id().empty() ? event.grid_id() : event.unit_id();
+  open.level = event.level();
+  open.category_class = CategoryClass(event.category());
+  open.severity = event.severity();
+  open.state = event.state();
+  open.light = policy::TrafficLightAt(event.deadlines(), event.state(), now, policy_.calendar());
+  open.overdue = event.overdue() || open.light == v1::TRAFFIC_LIGHT_RED;
+  return open;
+}
 
 void StatsReader::OpenEvents(const std::vector<std::string>& subdistricts, OpenDone done) {
   struct State {
@@ -144,10 +231,9 @@ void StatsReader::OpenEvents(const std::vector<std::string>& subdistricts, OpenD
   for (const std::string& subdistrict : subdistricts) {
     state->pending.Add();
     redis_.Command({"HKEYS", OpenEventsKey(subdistrict)}, [this, state, subdistrict, now](
-                                                              absl::StatusOr<redis::Reply> result) {
-      const absl::StatusOr<redis::Reply> reply = ArrayOf(std::move(result));
-      if (!reply.ok()) {
-        state->error = reply.status();
+                                                              absl::StatusOr<redis::Reply> reply) {
+      if (absl::Status status = ArrayOrError(reply); !status.ok()) {
+        state->error = status;
         state->pending.Release();
         return;
       }
@@ -155,23 +241,19 @@ void StatsReader::OpenEvents(const std::vector<std::string>& subdistricts, OpenD
         state->pending.Add();
         redis_.Command(
             {"HGET", store::EventKey(subdistrict, id.str), "pb"},
-            [this, state, subdistrict, now](absl::StatusOr<redis::Reply> result) {
-              const absl::StatusOr<redis::Reply> record = redis::Checked(std::move(result));
+            [this, state, subdistrict, id = id.str, now](absl::StatusOr<redis::Reply> record) {
               v1::Event event;
-              if (!record.ok()) {
-                state->error = record.status();
+              if (absl::Status status = redis::StatusOf(record); !status.ok()) {
+                state->error = status;
               } else if (record->IsString() && event.ParseFromString(record->str)) {
-                OpenEvent open;
-                open.subdistrict = subdistrict;
-                open.unit_id = event.unit_id().empty() ? event.grid_id() : event.unit_id();
-                open.level = event.level();
-                open.category_class = CategoryClass(event.category());
-                open.severity = event.severity();
-                open.state = event.state();
-                open.light = policy::TrafficLightAt(event.deadlines(), event.state(), now,
-                                                    policy_.calendar());
-                open.overdue = event.overdue() || open.light == v1::TRAFFIC_LIGHT_RED;
-                state->events.push_back(std::move(open));
+                if (lifecycle::IsFinal(event.state())) {
+                  // The record is the truth: a backlog entry left by an older step
+                  // delivered after the event's bookkeeping expired goes.
+                  redis_.Command({"HDEL", OpenEventsKey(subdistrict), id},
+                                 [](absl::StatusOr<redis::Reply>) {});
+                } else {
+                  state->events.push_back(OpenEventOf(event, subdistrict, now));
+                }
               }
               state->pending.Release();
             });
@@ -182,10 +264,97 @@ void StatsReader::OpenEvents(const std::vector<std::string>& subdistricts, OpenD
   state->pending.Release();
 }
 
+namespace {
+
+// The error a subdistrict whose rollups are not complete yet answers with.
+absl::Status Rederiving(const std::string& subdistrict) {
+  return absl::UnavailableError(
+      absl::StrCat("metrics: the rollups of subdistrict ", subdistrict,
+                   " are being re-derived from the event records after an upgrade; retry shortly"));
+}
+
+// Adds one rollup hash (HGETALL) to `add(field, count)`; false when it is not a hash reply.
+template <class Add>
+absl::Status ForEachField(const absl::StatusOr<redis::Reply>& hash, Add add) {
+  if (absl::Status status = ArrayOrError(hash); !status.ok()) {
+    return status;
+  }
+  const auto& e = hash->elements;
+  for (size_t i = 0; i + 1 < e.size(); i += 2) {
+    auto field = ParseRollupField(e[i].str);
+    long long count = 0;
+    if (!field || !absl::SimpleAtoi(e[i + 1].str, &count)) {
+      continue;
+    }
+    add(*field, count);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void StatsReader::TodayTotals(const std::vector<std::string>& subdistricts, TotalsDone done) {
+  struct State {
+    Pending pending;
+    // Set for the subdistricts that are ready and were read.
+    std::vector<std::optional<DayTotals>> totals;
+    std::vector<bool> ready;
+    absl::Status error;
+  };
+  auto state = std::make_shared<State>();
+  state->totals.resize(subdistricts.size());
+  state->ready.resize(subdistricts.size(), false);
+  state->pending.done = [state, done = std::move(done)] {
+    if (!state->error.ok()) {
+      done(state->error);
+      return;
+    }
+    std::vector<DayTotals> totals;
+    for (size_t i = 0; i < state->totals.size(); ++i) {
+      if (state->ready[i] && state->totals[i]) {
+        totals.push_back(std::move(*state->totals[i]));
+      }
+    }
+    done(std::move(totals));
+  };
+  const int64_t day = days_.DayOf(clock_.Now());
+  const std::string today = DayName(day);
+  for (size_t i = 0; i < subdistricts.size(); ++i) {
+    const std::string& subdistrict = subdistricts[i];
+    state->pending.Add();
+    redis_.Command({"GET", RederivedKey(subdistrict)},
+                   [state, i](absl::StatusOr<redis::Reply> ready) {
+                     if (absl::Status status = redis::StatusOf(ready); !status.ok()) {
+                       state->error = status;
+                     } else {
+                       state->ready[i] = !ready->IsNil();
+                     }
+                     state->pending.Release();
+                   });
+    state->pending.Add();
+    redis_.Command({"HGETALL", DayRollupKey(subdistrict, today)},
+                   [state, i, subdistrict, day](absl::StatusOr<redis::Reply> hash) {
+                     DayTotals totals{subdistrict, day, Counts()};
+                     absl::Status status =
+                         ForEachField(hash, [&totals](const RollupField& field, long long count) {
+                           AddCounter(totals.counts, field.counter, count);
+                         });
+                     if (!status.ok()) {
+                       state->error = status;
+                     } else {
+                       state->totals[i] = std::move(totals);
+                     }
+                     state->pending.Release();
+                   });
+  }
+  state->pending.Release();
+}
+
 void StatsReader::GetStats(const v1::GetStatsRequest& request, Done done) {
   const std::string root = request.unit_id();
   if (!root.empty() && topology_.Find(root) == nullptr) {
-    done(absl::InvalidArgumentError(absl::StrCat("unit_id: unknown unit \"", root, "\"")));
+    done(absl::InvalidArgumentError(
+        absl::StrCat("unit_id: unknown unit \"", root.substr(0, 64), "\"")));
     return;
   }
   std::vector<v1::StatsDimension> dimensions;
@@ -198,12 +367,13 @@ void StatsReader::GetStats(const v1::GetStatsRequest& request, Done done) {
     }
     dimensions.push_back(dimension);
   }
-  const Millis from = request.has_from() ? FromTimestamp(request.from()) : 0;
-  const Millis to = request.has_to() ? FromTimestamp(request.to()) : 0;
-  if (from != 0 && to != 0 && to <= from) {
-    done(absl::InvalidArgumentError("to: must be after from"));
+  const Millis now = clock_.Now();
+  absl::StatusOr<DayWindow> resolved = ResolveWindow(request, now, days_);
+  if (!resolved.ok()) {
+    done(resolved.status());
     return;
   }
+  const DayWindow window = *resolved;
   std::vector<std::string> subdistricts;
   if (const std::string_view own = root.empty() ? "" : topology_.SubdistrictOf(root);
       !own.empty()) {
@@ -229,12 +399,21 @@ void StatsReader::GetStats(const v1::GetStatsRequest& request, Done done) {
     row.first = std::move(group);
     row.second += counts;
   };
-  state->pending.done = [state, dimensions, done = std::move(done)] {
+  v1::GetStatsResponse frame;
+  if (window.first) {
+    frame.set_first_day(DateName(*window.first));
+  }
+  if (window.last) {
+    frame.set_last_day(DateName(*window.last));
+  }
+  frame.set_today(DateName(days_.DayOf(now)));
+  frame.set_utc_offset_minutes(days_.utc_offset_minutes());
+  state->pending.done = [state, dimensions, frame = std::move(frame), done = std::move(done)] {
     if (!state->error.ok()) {
       done(state->error);
       return;
     }
-    v1::GetStatsResponse response;
+    v1::GetStatsResponse response = frame;
     if (dimensions.empty() && state->rows.empty()) {
       FillRow(Counts(), *response.add_rows());
     }
@@ -247,42 +426,49 @@ void StatsReader::GetStats(const v1::GetStatsRequest& request, Done done) {
   };
 
   for (const std::string& subdistrict : subdistricts) {
+    // Pipelined: the readiness mark, then the days; a subdistrict still being re-derived fails
+    // the whole answer rather than give partial counts.
+    state->pending.Add();
+    redis_.Command({"GET", RederivedKey(subdistrict)},
+                   [state, subdistrict](absl::StatusOr<redis::Reply> ready) {
+                     if (absl::Status status = redis::StatusOf(ready); !status.ok()) {
+                       state->error = status;
+                     } else if (ready->IsNil()) {
+                       state->error = Rederiving(subdistrict);
+                     }
+                     state->pending.Release();
+                   });
     state->pending.Add();
     redis_.Command(
         {"ZRANGE", RollupDaysKey(subdistrict), "0", "-1", "WITHSCORES"},
-        [this, state, subdistrict, from, to, in_subtree, add](absl::StatusOr<redis::Reply> result) {
-          const absl::StatusOr<redis::Reply> reply = ArrayOf(std::move(result));
-          if (!reply.ok()) {
-            state->error = reply.status();
+        [this, state, subdistrict, window, in_subtree, add](absl::StatusOr<redis::Reply> reply) {
+          if (absl::Status status = ArrayOrError(reply); !status.ok()) {
+            state->error = status;
             state->pending.Release();
             return;
           }
           std::vector<int64_t> known;
           for (size_t i = 0; i + 1 < reply->elements.size(); i += 2) {
-            known.push_back(std::stoll(reply->elements[i + 1].str));
+            int64_t day = 0;
+            if (absl::SimpleAtoi(reply->elements[i + 1].str, &day)) {
+              known.push_back(day);
+            }
           }
-          for (int64_t day : DaysInWindow(known, from, to)) {
+          for (int64_t day : DaysInWindow(known, window)) {
             state->pending.Add();
             redis_.Command(
                 {"HGETALL", DayRollupKey(subdistrict, DayName(day))},
-                [state, subdistrict, in_subtree, add](absl::StatusOr<redis::Reply> result) {
-                  const absl::StatusOr<redis::Reply> hash = ArrayOf(std::move(result));
-                  if (!hash.ok()) {
-                    state->error = hash.status();
-                    state->pending.Release();
-                    return;
-                  }
-                  const auto& e = hash->elements;
-                  for (size_t i = 0; i + 1 < e.size(); i += 2) {
-                    auto field = ParseRollupField(e[i].str);
-                    if (!field || !in_subtree(field->unit_id)) {
-                      continue;
-                    }
-                    Counts counts;
-                    if (AddCounter(counts, field->counter, std::stoll(e[i + 1].str))) {
-                      add(field->unit_id, subdistrict, field->category_class,
-                          std::atoi(field->severity.c_str()), counts);
-                    }
+                [state, subdistrict, in_subtree, add](absl::StatusOr<redis::Reply> hash) {
+                  absl::Status status =
+                      ForEachField(hash, [&](const RollupField& field, long long count) {
+                        Counts counts;
+                        if (in_subtree(field.unit_id) && AddCounter(counts, field.counter, count)) {
+                          add(field.unit_id, subdistrict, field.category_class,
+                              std::atoi(field.severity.c_str()), counts);
+                        }
+                      });
+                  if (!status.ok()) {
+                    state->error = status;
                   }
                   state->pending.Release();
                 });

@@ -12,6 +12,7 @@
 #include "common/policy/policy.h"
 #include "common/redis/client.h"
 #include "common/topology/topology.h"
+#include "grid/v1/event.pb.h"
 #include "grid/v1/metrics.pb.h"
 #include "services/metrics/rollup.h"
 
@@ -41,25 +42,52 @@ std::map<std::string, std::string> GroupOf(const std::vector<v1::StatsDimension>
 // Fills a row's counts and scores.
 void FillRow(const Counts& counts, v1::StatsRow& row);
 
+// The whole local days a request asks for at `now`: the days from/to touch, first_day to
+// last_day, or the last `last_days` days up to today. INVALID_ARGUMENT naming the field at fault
+// (an unreadable date, an empty window, more than one way of giving it).
+absl::StatusOr<DayWindow> ResolveWindow(const v1::GetStatsRequest& request, Millis now,
+                                        const LocalDays& days);
+
+// The most days last_days may ask for: as long as rollups are kept.
+inline constexpr int kMaxLastDays = 400;
+
+// One subdistrict's counts of one day (every unit summed), for the "today" gauges.
+struct DayTotals {
+  std::string subdistrict;
+  int64_t day = 0;
+  Counts counts;
+};
+
 // Threading: callbacks run on the Redis client's executor; calls may come from any thread.
 class StatsReader final {
  public:
   using Done = std::function<void(absl::StatusOr<v1::GetStatsResponse>)>;
   using OpenDone = std::function<void(absl::StatusOr<std::vector<OpenEvent>>)>;
+  using TotalsDone = std::function<void(absl::StatusOr<std::vector<DayTotals>>)>;
 
   StatsReader(redis::Client& redis, const topology::Topology& topology,
               const policy::Policy& policy, const Clock& clock);
 
-  // INVALID_ARGUMENT for an unknown unit, an unspecified dimension or an empty window.
+  // INVALID_ARGUMENT for an unknown unit, an unspecified dimension or a bad window (see
+  // ResolveWindow); UNAVAILABLE while a concerned subdistrict's rollups are being re-derived.
   void GetStats(const v1::GetStatsRequest& request, Done done);
-  // The open events of `subdistricts`, with their traffic light and overdue flag now.
+  // The open events of `subdistricts`, with their traffic light and overdue flag now. The
+  // event's record is the truth: one in a final state is not open, whatever the index says.
   void OpenEvents(const std::vector<std::string>& subdistricts, OpenDone done);
+  // Each subdistrict's counts of today (the local day it is now), in the order given; a
+  // subdistrict whose rollups are being re-derived is left out.
+  void TodayTotals(const std::vector<std::string>& subdistricts, TotalsDone done);
+
+  const LocalDays& days() const { return days_; }
 
  private:
+  OpenEvent OpenEventOf(const v1::Event& event, const std::string& subdistrict, Millis now) const;
+
   redis::Client& redis_;
   const topology::Topology& topology_;
   const policy::Policy& policy_;
   const Clock& clock_;
+  LocalDays days_;
 };
 
 }  // namespace grid::metrics

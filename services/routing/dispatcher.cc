@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "absl/strings/str_cat.h"
 #include "common/lifecycle/moves.h"
 #include "common/store/keys.h"
 #include "common/topology/topology.h"
@@ -32,29 +33,35 @@ Dispatcher::Dispatcher(store::EventStore& store, const topology::Topology& topol
                        const policy::Policy& policy, const Clock& clock, DispatchMetrics& metrics)
     : store_(store), topology_(topology), policy_(policy), clock_(clock), metrics_(metrics) {}
 
-void Dispatcher::Handle(const store::StreamEntry& entry, std::function<void(store::Outcome)> done) {
-  if (entry.Field("id").empty()) {
-    // Deleted from the stream since delivery, or not ours: nothing to do.
+void Dispatcher::Handle(const store::StreamEntry& entry, std::function<void(store::Verdict)> done) {
+  if (entry.fields.empty()) {
+    // Deleted from the stream since delivery: nothing to do.
     done(store::Outcome::kAck);
+    return;
+  }
+  if (entry.Field("id").empty()) {
+    metrics_.dispatched.Add({{"level", "none"}, {"outcome", "failed"}}).Increment();
+    done(store::Verdict::DeadLetter("not a routing entry: it has no field \"id\""));
     return;
   }
   Dispatch(entry, 1, std::move(done));
 }
 
 void Dispatcher::Dispatch(const store::StreamEntry& entry, int attempt,
-                          std::function<void(store::Outcome)> done) {
+                          std::function<void(store::Verdict)> done) {
   const std::string event_id = entry.Field("id");
   store_.Get(event_id, [this, entry, attempt, event_id, done = std::move(done)](
                            absl::StatusOr<std::optional<v1::Event>> event) mutable {
     if (!event.ok()) {
-      if (absl::IsInvalidArgument(event.status())) {
-        spdlog::error("routing entry {}: {}", entry.id, event.status().ToString());
+      // A malformed id or a record that does not parse will not get better by waiting.
+      if (absl::IsInvalidArgument(event.status()) || absl::IsDataLoss(event.status())) {
         metrics_.dispatched.Add({{"level", "none"}, {"outcome", "failed"}}).Increment();
-        done(store::Outcome::kAck);
+        done(store::Verdict::DeadLetter(std::string(event.status().message())));
         return;
       }
       metrics_.dispatched.Add({{"level", "none"}, {"outcome", "retried"}}).Increment();
-      done(store::Outcome::kRetry);
+      done(store::Verdict::Retry(
+          absl::StrCat("reading event ", event_id, ": ", event.status().ToString())));
       return;
     }
     if (!event->has_value() || (*event)->state() != v1::EVENT_STATE_REPORTED) {
@@ -69,27 +76,31 @@ void Dispatcher::Dispatch(const store::StreamEntry& entry, int attempt,
     const lifecycle::Context context{topology_, policy_, now, v1::Actor()};
     absl::StatusOr<store::Move> move = lifecycle::Dispatch(current, context);
     if (!move.ok()) {
-      spdlog::error("event {} cannot be dispatched: {}", event_id, move.status().ToString());
+      // No rule or no unit for it: the event stays REPORTED, and the entry waits in the dead
+      // letters until the policy or topology is fixed and an admin replays it.
       metrics_.dispatched.Add({{"level", "none"}, {"outcome", "failed"}}).Increment();
-      done(store::Outcome::kAck);
+      done(store::Verdict::DeadLetter(
+          absl::StrCat("event ", event_id, " cannot be dispatched: ", move.status().message())));
       return;
     }
     move->ack_group = std::string(store::kRoutingGroup);
     move->ack_entry_id = entry.id;
     const Millis created = FromTimestamp(current.created_at());
     const std::string level(topology::LevelName(move->event.level()));
-    store_.Apply(*move, [this, entry, attempt, now, created, level,
+    store_.Apply(*move, [this, entry, attempt, now, created, level, event_id,
                          done = std::move(done)](absl::StatusOr<store::MoveResult> result) mutable {
       if (!result.ok()) {
         metrics_.dispatched.Add({{"level", level}, {"outcome", "retried"}}).Increment();
-        done(store::Outcome::kRetry);
+        done(store::Verdict::Retry(
+            absl::StrCat("dispatching event ", event_id, ": ", result.status().ToString())));
         return;
       }
       if (!result->applied) {
         if (attempt < kMaxAttempts) {
           Dispatch(entry, attempt + 1, std::move(done));
         } else {
-          done(store::Outcome::kRetry);
+          done(store::Verdict::Retry(absl::StrCat("dispatching event ", event_id, ": it moved on ",
+                                                  kMaxAttempts, " times while being dispatched")));
         }
         return;
       }

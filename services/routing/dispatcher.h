@@ -19,8 +19,9 @@ namespace grid::routing {
 struct DispatchMetrics {
   explicit DispatchMetrics(prometheus::Registry& registry);
 
-  // grid_dispatch_total{level, outcome}: outcome is dispatched, skipped (already dispatched),
-  // failed (no rule or unit: the event stays REPORTED and is logged) or retried.
+  // grid_dispatch_total{level, outcome}: outcome is dispatched, skipped (already dispatched or
+  // gone), failed (cannot be dispatched: the entry is dead-lettered, the event stays REPORTED) or
+  // retried.
   prometheus::Family<prometheus::Counter>& dispatched;
   // grid_dispatch_latency_seconds: from the event's creation to its dispatch.
   prometheus::Histogram& latency;
@@ -33,12 +34,14 @@ class Dispatcher final {
   Dispatcher(store::EventStore& store, const topology::Topology& topology,
              const policy::Policy& policy, const Clock& clock, DispatchMetrics& metrics);
 
-  // Handles one routing-stream entry; `done` says whether it was acknowledged.
-  void Handle(const store::StreamEntry& entry, std::function<void(store::Outcome)> done);
+  // Handles one routing-stream entry; `done` says what became of it. An entry that can never be
+  // dispatched (no event id, a malformed one, a corrupt record, no rule or unit for the event) is
+  // a dead letter; a failure reaching Redis, or a version race lost too often, is retried.
+  void Handle(const store::StreamEntry& entry, std::function<void(store::Verdict)> done);
 
  private:
   void Dispatch(const store::StreamEntry& entry, int attempt,
-                std::function<void(store::Outcome)> done);
+                std::function<void(store::Verdict)> done);
 
   store::EventStore& store_;
   const topology::Topology& topology_;

@@ -23,6 +23,7 @@
 #include "common/redis/reply.h"
 #include "common/store/event_id.h"
 #include "common/store/keys.h"
+#include "common/topology/jurisdiction.h"
 #include "services/routing/queue_order.h"
 
 namespace grid::routing {
@@ -194,6 +195,8 @@ struct Filters {
   std::vector<int> levels;
   std::optional<Millis> reported_after;
   std::optional<Millis> reported_before;
+  std::optional<bool> supervised;
+  int min_severity = v1::SEVERITY_UNSPECIFIED;
 };
 
 bool Matches(const Filters& filters, const topology::Topology& topology, const v1::Event& event) {
@@ -211,6 +214,12 @@ bool Matches(const Filters& filters, const topology::Topology& topology, const v
   if (!absl::StartsWith(event.category(), filters.category_prefix)) {
     return false;
   }
+  if (filters.supervised && event.supervised() != *filters.supervised) {
+    return false;
+  }
+  if (event.severity() < filters.min_severity) {
+    return false;
+  }
   const Millis reported = FromTimestamp(event.reported_at());
   if (filters.reported_after && reported < *filters.reported_after) {
     return false;
@@ -218,12 +227,9 @@ bool Matches(const Filters& filters, const topology::Topology& topology, const v
   if (filters.reported_before && reported >= *filters.reported_before) {
     return false;
   }
-  if (!filters.unit_id.empty()) {
-    // An event not yet dispatched has no unit: it belongs where its grid is.
-    const std::string& at = event.unit_id().empty() ? event.grid_id() : event.unit_id();
-    if (!topology.InSubtree(at, filters.unit_id)) {
-      return false;
-    }
+  // Jurisdiction's one rule: the event's grid or the unit that has it now.
+  if (!filters.unit_id.empty() && !topology::EventInSubtree(topology, event, filters.unit_id)) {
+    return false;
   }
   return true;
 }
@@ -659,6 +665,34 @@ void EventQueries::ListEvents(const v1::ListEventsRequest& request,
   }
   filters.reported_after = *after;
   filters.reported_before = *before;
+  // An unknown enum number (a client built from a newer contract, or a typo) would match
+  // nothing: say so rather than answer an empty list.
+  for (int i = 0; i < request.states_size(); ++i) {
+    const int state = request.states(i);
+    if (state == v1::EVENT_STATE_UNSPECIFIED || !v1::EventState_IsValid(state)) {
+      done(absl::InvalidArgumentError(
+          absl::StrCat("states[", i, "]: ", state, " is not an event state")));
+      return;
+    }
+  }
+  for (int i = 0; i < request.levels_size(); ++i) {
+    const int level = request.levels(i);
+    if (level == v1::LEVEL_UNSPECIFIED || !v1::Level_IsValid(level)) {
+      done(absl::InvalidArgumentError(absl::StrCat(
+          "levels[", i, "]: ", level, " is not a level (LEVEL_GRID to LEVEL_DISTRICT)")));
+      return;
+    }
+  }
+  // The same rule as WatchEvents' (SEVERITY_UNSPECIFIED: any severity).
+  if (!v1::Severity_IsValid(request.min_severity())) {
+    done(absl::InvalidArgumentError(
+        absl::StrCat("min_severity: ", request.min_severity(), " is not a severity")));
+    return;
+  }
+  filters.min_severity = request.min_severity();
+  if (request.has_supervised()) {
+    filters.supervised = request.supervised();
+  }
   filters.states.assign(request.states().begin(), request.states().end());
   filters.levels.assign(request.levels().begin(), request.levels().end());
   filters.category_prefix = request.category_prefix();

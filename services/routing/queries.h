@@ -54,11 +54,15 @@ class EventQueries final {
                      Callback<v1::ListUnitQueueResponse> done);
 
   // Events matching every filter of the request, newest first by creation time (ties by id,
-  // descending), each with its traffic light as of now.
+  // descending), each with its traffic light as of now. unit_id selects the events in its
+  // subtree by the rule of jurisdiction (topology::EventInSubtree: the grid or the unit that has
+  // the event now), so a community's list holds its grid's event that went up to the zone.
   //
   // Reads only the shards that can match: the subdistrict of the filter or of a unit at or below
-  // SUBDISTRICT level, else every subdistrict of the topology, walking each shard's time index
-  // from the token's position down to reported_after (intake never files an event before its
+  // SUBDISTRICT level (an event is filed in its grid's subdistrict, and the units that have it are
+  // the grid's ancestors or departments, so that shard holds every event of such a subtree), else
+  // every subdistrict of the topology (a department's or the district's), walking each shard's time
+  // index from the token's position down to reported_after (intake never files an event before its
   // reported_at, so created_at >= reported_at), and merging the shards by (creation ms, id).
   //
   // Pagination: the token holds the position (creation ms, id) of the last event examined and a
@@ -69,8 +73,10 @@ class EventQueries final {
   // bound, the page holds fewer than page_size events (possibly none) and still has a
   // next_page_token; only an empty token means the end.
   //
-  // INVALID_ARGUMENT: page_size negative, a timestamp out of range, reported_after later than
-  // reported_before, page_token malformed or issued for other filters. NOT_FOUND: unit_id or
+  // INVALID_ARGUMENT: page_size negative, a state, level or min_severity that is not one of the
+  // enum's values,
+  // a timestamp out of range, reported_after later than reported_before, page_token malformed or
+  // issued for other filters (each naming the field). NOT_FOUND: unit_id or
   // subdistrict_id not in the topology.
   void ListEvents(const v1::ListEventsRequest& request, Callback<v1::ListEventsResponse> done);
 

@@ -1,6 +1,7 @@
 #include "services/routing/routing_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/input/text.h"
 #include "common/lifecycle/moves.h"
 #include "common/lifecycle/state_machine.h"
 #include "common/policy/deadlines.h"
@@ -130,25 +131,26 @@ grpc::ServerUnaryReactor* RoutingServiceImpl::GetEvent(grpc::CallbackServerConte
     return reactor;
   }
   // Under the caller's deadline, not the Redis client's default timeout.
-  store_.Get(request->event_id(), redis::DeadlineBefore(context->deadline()),
-             [this, reactor, response,
-              id = request->event_id()](absl::StatusOr<std::optional<v1::Event>> event) {
-               if (!event.ok()) {
-                 reactor->Finish(server::ToGrpc(event.status()));
-                 return;
-               }
-               if (!event->has_value()) {
-                 reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                              absl::StrCat("event \"", id, "\" not found")));
-                 return;
-               }
-               v1::Event& found = **event;
-               // The stored light is the one at the last move; the caller wants it as of now.
-               found.set_traffic_light(policy::TrafficLightAt(found.deadlines(), found.state(),
-                                                              clock_.Now(), policy_.calendar()));
-               *response->mutable_event() = std::move(found);
-               reactor->Finish(grpc::Status::OK);
-             });
+  store_.Get(
+      request->event_id(), redis::DeadlineBefore(context->deadline()),
+      [this, reactor, response,
+       id = request->event_id()](absl::StatusOr<std::optional<v1::Event>> event) {
+        if (!event.ok()) {
+          reactor->Finish(server::ToGrpc(event.status()));
+          return;
+        }
+        if (!event->has_value()) {
+          reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                       absl::StrCat("event ", input::Quote(id), " not found")));
+          return;
+        }
+        v1::Event& found = **event;
+        // The stored light is the one at the last move; the caller wants it as of now.
+        found.set_traffic_light(policy::TrafficLightAt(found.deadlines(), found.state(),
+                                                       clock_.Now(), policy_.calendar()));
+        *response->mutable_event() = std::move(found);
+        reactor->Finish(grpc::Status::OK);
+      });
   return reactor;
 }
 
@@ -160,23 +162,24 @@ grpc::ServerUnaryReactor* RoutingServiceImpl::GetEventHistory(
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "event_id: required"));
     return reactor;
   }
-  store_.History(request->event_id(), redis::DeadlineBefore(context->deadline()),
-                 [reactor, response,
-                  id = request->event_id()](absl::StatusOr<std::vector<v1::EventChange>> changes) {
-                   if (!changes.ok()) {
-                     reactor->Finish(server::ToGrpc(changes.status()));
-                     return;
-                   }
-                   if (changes->empty()) {
-                     reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                                  absl::StrCat("event \"", id, "\" not found")));
-                     return;
-                   }
-                   for (auto& change : *changes) {
-                     *response->add_changes() = std::move(change);
-                   }
-                   reactor->Finish(grpc::Status::OK);
-                 });
+  store_.History(
+      request->event_id(), redis::DeadlineBefore(context->deadline()),
+      [reactor, response,
+       id = request->event_id()](absl::StatusOr<std::vector<v1::EventChange>> changes) {
+        if (!changes.ok()) {
+          reactor->Finish(server::ToGrpc(changes.status()));
+          return;
+        }
+        if (changes->empty()) {
+          reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                       absl::StrCat("event ", input::Quote(id), " not found")));
+          return;
+        }
+        for (auto& change : *changes) {
+          *response->add_changes() = std::move(change);
+        }
+        reactor->Finish(grpc::Status::OK);
+      });
   return reactor;
 }
 

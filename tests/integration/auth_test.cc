@@ -230,6 +230,17 @@ class Client final {
         }
         return reader->Finish();
       }
+      case auth::Rpc::kListDeadLetters: {
+        v1::ListDeadLettersRequest r;
+        r.set_unit_id(t.unit);
+        return Unary(&v1::GatewayService::Stub::ListDeadLetters, r);
+      }
+      case auth::Rpc::kReplayDeadLetters: {
+        v1::ReplayDeadLettersRequest r;
+        r.set_unit_id(t.unit);
+        r.set_all(true);
+        return Unary(&v1::GatewayService::Stub::ReplayDeadLetters, r);
+      }
     }
     return grpc::Status(grpc::StatusCode::INTERNAL, "unknown rpc");
   }
@@ -285,6 +296,8 @@ bool NamesAnEvent(auth::Rpc rpc) {
     case auth::Rpc::kGetStats:
     case auth::Rpc::kGetTopology:
     case auth::Rpc::kWatchEvents:
+    case auth::Rpc::kListDeadLetters:
+    case auth::Rpc::kReplayDeadLetters:
       return false;
     default:
       return true;
@@ -314,9 +327,11 @@ const std::map<auth::Rpc, std::array<bool, 4>>& Expected() {
       {R::kListEvents, {true, true, true, true}},
       {R::kListUnitQueue, {true, true, true, true}},
       {R::kListOverdueEvents, {false, true, true, true}},
-      {R::kGetStats, {false, false, true, true}},
-      {R::kGetTopology, {false, false, true, true}},
-      {R::kWatchEvents, {false, false, true, true}},
+      {R::kGetStats, {false, true, true, true}},
+      {R::kGetTopology, {false, true, true, true}},
+      {R::kWatchEvents, {false, true, true, true}},
+      {R::kListDeadLetters, {false, false, false, true}},
+      {R::kReplayDeadLetters, {false, false, false, true}},
   };
   return kTable;
 }

@@ -453,6 +453,59 @@ TEST_F(ClosedLoopTest, QueuesAndListsShowWhereEveryEventStands) {
   EXPECT_THAT(unknown.error_message(), HasSubstr("unit_id"));
 }
 
+// The console's 督办 list and severity filter ask ListEvents, through the gateway, for exactly
+// what they show: pressed (or not pressed) events, and events at least this severe.
+TEST_F(ClosedLoopTest, ListEventsFiltersBySupervisionAndSeverity) {
+  auto report = [&](v1::Severity severity) {
+    v1::Report report = MakeReport("0102");
+    report.clear_location();
+    report.set_severity(severity);
+    return Await(Report(report).event_id(), v1::EVENT_STATE_DISPATCHED).id();
+  };
+  const std::string low = report(v1::SEVERITY_LOW);
+  const std::string pressed = report(v1::SEVERITY_NORMAL);
+  const std::string high = report(v1::SEVERITY_HIGH);
+  v1::SuperviseEventRequest supervise;
+  supervise.set_event_id(pressed);
+  *supervise.mutable_actor() = Actor(v1::ROLE_OPERATOR, "operator-" + std::string(kSd), kSd);
+  supervise.set_note("请尽快处置");
+  v1::SuperviseEventResponse supervised;
+  const grpc::Status pressed_status =
+      gateway().SuperviseEvent(Context(supervise.actor()).get(), supervise, &supervised);
+  ASSERT_TRUE(pressed_status.ok()) << pressed_status.error_message();
+
+  const v1::Actor operator_actor = supervise.actor();
+  auto list = [&](const v1::ListEventsRequest& request) {
+    v1::ListEventsResponse response;
+    const grpc::Status status =
+        gateway().ListEvents(Context(operator_actor).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    std::vector<std::string> ids;
+    for (const v1::Event& event : response.events()) {
+      ids.push_back(event.id());
+    }
+    return ids;
+  };
+  v1::ListEventsRequest request;
+  request.add_states(v1::EVENT_STATE_DISPATCHED);
+  EXPECT_EQ(list(request), (std::vector<std::string>{high, pressed, low}));
+  request.set_supervised(true);
+  EXPECT_EQ(list(request), (std::vector<std::string>{pressed}));
+  request.set_supervised(false);
+  EXPECT_EQ(list(request), (std::vector<std::string>{high, low}));
+  request.clear_supervised();
+  request.set_min_severity(v1::SEVERITY_NORMAL);
+  EXPECT_EQ(list(request), (std::vector<std::string>{high, pressed}));
+  request.set_min_severity(v1::SEVERITY_HIGH);
+  EXPECT_EQ(list(request), (std::vector<std::string>{high}));
+
+  request.set_min_severity(static_cast<v1::Severity>(7));
+  v1::ListEventsResponse ignored;
+  const grpc::Status bad = gateway().ListEvents(Context(operator_actor).get(), request, &ignored);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(bad.error_message(), HasSubstr("min_severity"));
+}
+
 TEST_F(ClosedLoopTest, EntriesLeftPendingByADeadRoutingProcessAreDispatchedExactlyOnce) {
   // A burst while routing runs, cut short by a crash.
   std::vector<std::string> ids;

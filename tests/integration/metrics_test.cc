@@ -17,10 +17,13 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 
+#include "absl/strings/str_format.h"
 #include "common/clock/clock.h"
 #include "common/redis/client.h"
+#include "tests/support/metrics_scenario.h"
 #include "tests/support/paths.h"
 #include "tests/support/poll.h"
 #include "tests/support/ports.h"
@@ -31,6 +34,7 @@
 namespace grid {
 namespace {
 
+using testing::MetricSample;
 using testing::PollUntil;
 using testing::Stack;
 
@@ -55,31 +59,6 @@ std::string HttpGet(int port, const std::string& target) {
   } catch (const std::exception& e) {
     return std::string();
   }
-}
-
-// The sum of the samples of `name` (exactly that series name) that carry every label of `labels`.
-double Sample(const std::string& text, const std::string& name,
-              const std::map<std::string, std::string>& labels = {}) {
-  double sum = 0;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.empty() || line[0] == '#' || line.rfind(name, 0) != 0) {
-      continue;
-    }
-    const char next = line.size() > name.size() ? line[name.size()] : '\0';
-    if (next != '{' && next != ' ') {
-      continue;
-    }
-    bool match = true;
-    for (const auto& [key, value] : labels) {
-      match = match && line.find(key + "=\"" + value + "\"") != std::string::npos;
-    }
-    if (match) {
-      sum += std::stod(line.substr(line.rfind(' ') + 1));
-    }
-  }
-  return sum;
 }
 
 // The path of `name` on PATH, or empty.
@@ -240,6 +219,71 @@ class MetricsTest : public testing::StackTest {
   std::string MetricsPage(const std::string& service) {
     return HttpGet(stack_->metrics_port(service), "/metrics");
   }
+
+  redis::Reply Redis(std::vector<std::string> argv) {
+    auto reply =
+        redis::CommandSync(stack_->redis_client(), std::move(argv), std::chrono::seconds(5));
+    EXPECT_TRUE(reply.ok()) << reply.status();
+    return reply.ok() ? *reply : redis::Reply::Nil();
+  }
+
+  // The metrics service's own figures that come from counting changes (counters, histograms,
+  // today's counts), sorted; not the open-backlog gauges, which are a snapshot of the records.
+  // A histogram's _sum adds floating-point samples in the order they came, so its last digits
+  // depend on that order: compared to nine significant digits.
+  static std::string RoundedSum(const std::string& line) {
+    const std::size_t space = line.rfind(' ');
+    const std::string name = line.substr(0, line.find_first_of("{ "));
+    if (space == std::string::npos || !name.ends_with("_sum")) {
+      return line;
+    }
+    return line.substr(0, space + 1) +
+           absl::StrFormat("%.9g", std::strtod(line.c_str() + space + 1, nullptr));
+  }
+
+  static std::string CountedFigures(const std::string& page) {
+    std::vector<std::string> lines;
+    std::istringstream in(page);
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("grid_event", 0) == 0 && line.rfind("grid_events_open", 0) != 0 &&
+          line.rfind("grid_events_overdue", 0) != 0) {
+        lines.push_back(RoundedSum(line));
+      }
+    }
+    std::sort(lines.begin(), lines.end());
+    std::string out;
+    for (const std::string& line : lines) {
+      out.append(line).append("\n");
+    }
+    return out;
+  }
+
+  // The answers whose figures must not depend on the order of delivery.
+  std::vector<std::string> StatsAnswers() {
+    std::vector<v1::GetStatsRequest> requests(4);
+    requests[1].add_group_by(v1::STATS_DIMENSION_LEVEL);
+    requests[1].add_group_by(v1::STATS_DIMENSION_SEVERITY);
+    requests[2].set_unit_id(kSubdistrict);
+    requests[2].add_group_by(v1::STATS_DIMENSION_UNIT);
+    requests[3].set_last_days(2);
+    requests[3].add_group_by(v1::STATS_DIMENSION_CATEGORY_CLASS);
+    std::vector<std::string> answers;
+    for (const v1::GetStatsRequest& request : requests) {
+      auto stats = Stats(request);
+      answers.push_back(stats.ok() ? stats->ShortDebugString() : stats.status().ToString());
+    }
+    return answers;
+  }
+
+  // The ids of every event the stack filed in the subdistrict.
+  std::vector<std::string> EventIds() {
+    std::vector<std::string> ids;
+    for (const redis::Reply& id :
+         Redis({"ZRANGE", std::string("{") + kSubdistrict + "}:events", "0", "-1"}).elements) {
+      ids.push_back(id.str);
+    }
+    return ids;
+  }
 };
 
 TEST_F(MetricsTest, GetStatsScoresAKnownScenario) {
@@ -291,17 +335,20 @@ TEST_F(MetricsTest, GetStatsScoresAKnownScenario) {
   EXPECT_EQ(other->rows(0).reported(), 0);
   EXPECT_EQ(other->rows(0).on_time_closure_rate(), 0) << "zero denominator";
 
-  // A window after today holds nothing; one that covers today holds it all.
+  // A window that starts a day from now holds nothing; today (and yesterday, should the test
+  // have crossed midnight in Beijing) holds it all, and the answer says which days it counted.
   v1::GetStatsRequest tomorrow;
-  *tomorrow.mutable_from() = ToTimestamp((std::chrono::duration_cast<std::chrono::milliseconds>(
-                                              std::chrono::system_clock::now().time_since_epoch())
-                                                  .count() /
-                                              86'400'000 +
-                                          1) *
-                                         86'400'000);
+  *tomorrow.mutable_from() = ToTimestamp(SystemClock().Now() + 86'400'000);
   auto later = Stats(tomorrow);
   ASSERT_TRUE(later.ok()) << later.status();
   EXPECT_EQ(later->rows(0).reported(), 0);
+  v1::GetStatsRequest recent;
+  recent.set_last_days(2);
+  auto today = Stats(recent);
+  ASSERT_TRUE(today.ok()) << today.status();
+  EXPECT_EQ(today->rows(0).reported(), 3);
+  EXPECT_EQ(today->last_day(), today->today());
+  EXPECT_EQ(today->utc_offset_minutes(), 480) << "the shipped calendar is Beijing time";
 
   v1::GetStatsRequest unknown;
   unknown.set_unit_id("nope");
@@ -317,8 +364,85 @@ TEST_F(MetricsTest, GetStatsScoresAKnownScenario) {
             0)
       << table;
   EXPECT_THAT(table, ::testing::HasSubstr("on_time%"));
+  EXPECT_THAT(table, ::testing::HasSubstr("(UTC+08:00), today "));
   EXPECT_THAT(table, ::testing::ContainsRegex("grid +3 +0 +2 +2 +3 "));
   EXPECT_THAT(table, ::testing::ContainsRegex("community +0 +0 +1 +0 +0 "));
+}
+
+// Response times from GetStats: the time to accept (the acceptance less the start of the
+// accepting unit's clock) and to close (the closure less the filing), as sums and counts per
+// level, equal to what the events' own histories say, to the millisecond.
+TEST_F(MetricsTest, GetStatsTimesAcceptanceAndClosureAsTheHistoriesSay) {
+  ASSERT_NO_FATAL_FAILURE(RunScenario());
+  AwaitTotals(3);
+  struct Timed {
+    int64_t accepted = 0;
+    Millis accept_ms = 0;
+    int64_t closed = 0;
+    Millis close_ms = 0;
+  };
+  std::map<v1::Level, Timed> want;
+  Millis late_accept_ms = -1;
+  Millis late_waited_ms = -1;
+  for (const std::string& id : EventIds()) {
+    v1::GetEventHistoryRequest request;
+    request.set_event_id(id);
+    v1::GetEventHistoryResponse history;
+    const grpc::Status status = gateway().GetEventHistory(Context().get(), request, &history);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    for (const v1::EventChange& change : history.changes()) {
+      const Millis at = FromTimestamp(change.at());
+      if (change.kind() == v1::CHANGE_KIND_ACCEPTED) {
+        ASSERT_TRUE(change.has_clock_started_at()) << id;
+        want[change.from_level()].accepted += 1;
+        want[change.from_level()].accept_ms += at - FromTimestamp(change.clock_started_at());
+        if (change.from_level() == v1::LEVEL_COMMUNITY) {
+          late_accept_ms = at - FromTimestamp(change.clock_started_at());
+          late_waited_ms = at - FromTimestamp(change.created_at());
+        }
+      } else if (change.kind() == v1::CHANGE_KIND_VERIFIED &&
+                 change.to_state() == v1::EVENT_STATE_CLOSED) {
+        want[change.from_level()].closed += 1;
+        want[change.from_level()].close_ms += at - FromTimestamp(change.created_at());
+      }
+    }
+  }
+  ASSERT_EQ(want[v1::LEVEL_GRID].accepted, 3) << "the rework's acceptance too";
+  ASSERT_EQ(want[v1::LEVEL_COMMUNITY].accepted, 1);
+  // The escalated event's clock at the community started at the escalation, after the grid's
+  // one-second accept limit ran out: its time to accept leaves that second out.
+  EXPECT_GE(late_waited_ms - late_accept_ms, 1000);
+
+  v1::GetStatsRequest by_level;
+  by_level.set_unit_id(kSubdistrict);
+  by_level.add_group_by(v1::STATS_DIMENSION_LEVEL);
+  auto levels = Stats(by_level);
+  ASSERT_TRUE(levels.ok()) << levels.status();
+  std::map<std::string, v1::StatsRow> rows;
+  for (const v1::StatsRow& r : levels->rows()) {
+    rows[r.group().at("level")] = r;
+  }
+  for (const auto& [level, name] :
+       {std::pair{v1::LEVEL_GRID, "grid"}, std::pair{v1::LEVEL_COMMUNITY, "community"}}) {
+    const Timed& expected = want[level];
+    const v1::StatsRow& row = rows[name];
+    EXPECT_EQ(row.accepted(), expected.accepted) << name;
+    EXPECT_NEAR(row.accept_seconds_sum(), expected.accept_ms / 1000.0, 1e-9) << name;
+    EXPECT_NEAR(row.accept_seconds_mean(),
+                static_cast<double>(expected.accept_ms) / 1000.0 / expected.accepted, 1e-9)
+        << name;
+    EXPECT_EQ(row.closed_timed(), expected.closed) << name;
+    EXPECT_EQ(row.closed_timed(), row.closed()) << name;
+    EXPECT_NEAR(row.close_seconds_sum(), expected.close_ms / 1000.0, 1e-9) << name;
+    EXPECT_GT(row.close_seconds_sum(), 0) << name;
+  }
+  // The district's one row is the sum of the levels'.
+  auto total = Stats(v1::GetStatsRequest());
+  ASSERT_TRUE(total.ok()) << total.status();
+  EXPECT_EQ(total->rows(0).accepted(), 4);
+  EXPECT_NEAR(total->rows(0).accept_seconds_sum(),
+              rows["grid"].accept_seconds_sum() + rows["community"].accept_seconds_sum(), 1e-9);
+  EXPECT_EQ(total->rows(0).closed_timed(), 3);
 }
 
 // A reader that died after reading an entry and before its atomic count-and-ack leaves the entry
@@ -369,26 +493,28 @@ TEST_F(MetricsTest, ARedeliveredEntryIsCountedOnce) {
                                   script,
                                   "5",
                                   live,
-                                  sd + ":mx:ev:" + id,
-                                  sd + ":mx:open",
-                                  sd + ":mx:day:19700101",
-                                  sd + ":mx:days",
+                                  sd + ":mx2:ev:" + id,
+                                  sd + ":mx2:open",
+                                  sd + ":mx2:day:19700101",
+                                  sd + ":mx2:days",
                                   "metrics",
                                   first_entry,
-                                  "1",
-                                  "0",
                                   id,
-                                  std::string(kGrid) + "|04|2|",
                                   "1",
-                                  "0",
+                                  std::string(kGrid) + "|04|2|",
+                                  "rep",
+                                  "1",
                                   "0",
                                   "0",
                                   "19700101",
+                                  "60",
+                                  "60",
                                   "60"},
                                  std::chrono::seconds(2));
   ASSERT_TRUE(late.ok()) << late.status();
   ASSERT_TRUE(late->IsArray()) << late->DebugString();
   EXPECT_EQ(late->elements[0].integer, 0) << "already counted";
+  EXPECT_EQ(late->elements[1].integer, 0) << "and observed";
   // Nothing more arrives later.
   EXPECT_FALSE(PollUntil(
       [&] {
@@ -432,42 +558,63 @@ TEST_F(MetricsTest, TheMetricsPageCountsTheScenarioExactly) {
       [&] {
         page = MetricsPage("grid-metrics");
         return page.find("grid_events_open{") != std::string::npos &&
-               Sample(page, "grid_events_open") == 0;
+               MetricSample(page, "grid_events_open") == 0;
       },
       kDeadline);
   const std::map<std::string, std::string> sd = {{"subdistrict", kSubdistrict}};
-  EXPECT_EQ(
-      Sample(page, "grid_events_reported_total",
-             {{"subdistrict", kSubdistrict}, {"category_class", "04"}, {"severity", "normal"}}),
-      3)
+  EXPECT_EQ(MetricSample(
+                page, "grid_events_reported_total",
+                {{"subdistrict", kSubdistrict}, {"category_class", "04"}, {"severity", "normal"}}),
+            3)
       << page;
-  EXPECT_EQ(Sample(page, "grid_events_closed_total",
-                   {{"subdistrict", kSubdistrict}, {"level", "grid"}, {"on_time", "true"}}),
+  EXPECT_EQ(MetricSample(page, "grid_events_closed_total",
+                         {{"subdistrict", kSubdistrict}, {"level", "grid"}, {"on_time", "true"}}),
             2);
-  EXPECT_EQ(Sample(page, "grid_events_closed_total",
+  EXPECT_EQ(
+      MetricSample(page, "grid_events_closed_total",
                    {{"subdistrict", kSubdistrict}, {"level", "community"}, {"on_time", "false"}}),
+      1);
+  EXPECT_EQ(MetricSample(page, "grid_event_escalations_total",
+                         {{"subdistrict", kSubdistrict},
+                          {"from_level", "grid"},
+                          {"to_level", "community"},
+                          {"reason", "accept_timeout"}}),
             1);
-  EXPECT_EQ(Sample(page, "grid_event_escalations_total",
-                   {{"subdistrict", kSubdistrict},
-                    {"from_level", "grid"},
-                    {"to_level", "community"},
-                    {"reason", "accept_timeout"}}),
-            1);
-  EXPECT_EQ(Sample(page, "grid_event_reworks_total", {{"level", "grid"}}), 1);
-  EXPECT_EQ(Sample(page, "grid_event_returns_total"), 0);
-  EXPECT_EQ(Sample(page, "grid_event_dispatch_seconds_count", sd), 3);
-  EXPECT_EQ(Sample(page, "grid_event_accept_seconds_count", sd), 4) << "the rework's too";
-  EXPECT_EQ(Sample(page, "grid_event_accept_seconds_count", {{"level", "community"}}), 1);
-  EXPECT_EQ(Sample(page, "grid_event_resolve_seconds_count", sd), 4);
-  EXPECT_EQ(Sample(page, "grid_event_close_seconds_count", sd), 3);
-  EXPECT_EQ(Sample(page, "grid_event_accept_seconds_bucket", {{"level", "grid"}, {"le", "1"}}), 3)
+  EXPECT_EQ(MetricSample(page, "grid_event_reworks_total", {{"level", "grid"}}), 1);
+  EXPECT_EQ(MetricSample(page, "grid_event_returns_total"), 0);
+  EXPECT_EQ(MetricSample(page, "grid_event_dispatch_seconds_count", sd), 3);
+  EXPECT_EQ(MetricSample(page, "grid_event_accept_seconds_count", sd), 4) << "the rework's too";
+  EXPECT_EQ(MetricSample(page, "grid_event_accept_seconds_count", {{"level", "community"}}), 1);
+  EXPECT_EQ(MetricSample(page, "grid_event_resolve_seconds_count", sd), 4);
+  EXPECT_EQ(MetricSample(page, "grid_event_close_seconds_count", sd), 3);
+  EXPECT_EQ(
+      MetricSample(page, "grid_event_accept_seconds_bucket", {{"level", "grid"}, {"le", "1"}}), 3)
       << "the grid accepted within its one-second limit three times";
-  EXPECT_EQ(Sample(page, "grid_events_open"), 0);
-  EXPECT_EQ(Sample(page, "grid_events_overdue"), 0);
+  EXPECT_EQ(MetricSample(page, "grid_events_open"), 0);
+  EXPECT_EQ(MetricSample(page, "grid_events_overdue"), 0);
+  // Today's figures are today's rollups, as GetStats counts them.
+  v1::GetStatsRequest today;
+  today.set_last_days(1);
+  today.set_unit_id(kSubdistrict);
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        auto stats = Stats(today);
+        page = MetricsPage("grid-metrics");
+        const std::map<std::string, std::string> reported = {{"subdistrict", kSubdistrict},
+                                                             {"figure", "reported"}};
+        const std::map<std::string, std::string> on_time = {{"subdistrict", kSubdistrict},
+                                                            {"figure", "closed_on_time"}};
+        return stats.ok() && MetricSample(page, "grid_events_today", reported) > 0 &&
+               MetricSample(page, "grid_events_today", reported) == stats->rows(0).reported() &&
+               MetricSample(page, "grid_events_today", on_time) == stats->rows(0).closed_on_time();
+      },
+      kDeadline))
+      << page;
+  EXPECT_GT(MetricSample(page, "grid_today_start_timestamp_seconds"), 0);
 
   // Every service: Redis latency and errors; routing and metrics: their groups' backlog.
   for (const std::string& service : Stack::ServiceNames()) {
-    EXPECT_GT(Sample(MetricsPage(service), "grid_redis_command_seconds_count"), 0) << service;
+    EXPECT_GT(MetricSample(MetricsPage(service), "grid_redis_command_seconds_count"), 0) << service;
   }
   EXPECT_TRUE(PollUntil(
       [&] {
@@ -477,8 +624,9 @@ TEST_F(MetricsTest, TheMetricsPageCountsTheScenarioExactly) {
                metrics.find("grid_stream_group_lag{group=\"metrics\"") != std::string::npos;
       },
       kDeadline));
-  EXPECT_EQ(Sample(MetricsPage("grid-metrics"), "grid_stream_group_lag", {{"group", "metrics"}}),
-            0);
+  EXPECT_EQ(
+      MetricSample(MetricsPage("grid-metrics"), "grid_stream_group_lag", {{"group", "metrics"}}),
+      0);
 }
 
 TEST_F(MetricsTest, TheOpenGaugesFollowTheBacklog) {
@@ -486,8 +634,8 @@ TEST_F(MetricsTest, TheOpenGaugesFollowTheBacklog) {
   AwaitWhere(id, Dispatched);
   EXPECT_TRUE(PollUntil(
       [&] {
-        return Sample(MetricsPage("grid-metrics"), "grid_events_open",
-                      {{"subdistrict", kSubdistrict}, {"state", "dispatched"}}) == 1;
+        return MetricSample(MetricsPage("grid-metrics"), "grid_events_open",
+                            {{"subdistrict", kSubdistrict}, {"state", "dispatched"}}) == 1;
       },
       kDeadline))
       << MetricsPage("grid-metrics");
@@ -495,8 +643,8 @@ TEST_F(MetricsTest, TheOpenGaugesFollowTheBacklog) {
   AwaitWhere(id, [](const v1::Event& e) { return e.overdue(); });
   EXPECT_TRUE(PollUntil(
       [&] {
-        return Sample(MetricsPage("grid-metrics"), "grid_events_overdue",
-                      {{"subdistrict", kSubdistrict}, {"level", "district"}}) == 1;
+        return MetricSample(MetricsPage("grid-metrics"), "grid_events_overdue",
+                            {{"subdistrict", kSubdistrict}, {"level", "district"}}) == 1;
       },
       kDeadline))
       << MetricsPage("grid-metrics");
@@ -507,6 +655,181 @@ TEST_F(MetricsTest, TheOpenGaugesFollowTheBacklog) {
   EXPECT_EQ(stats->rows(0).overdue(), 1);
   EXPECT_EQ(stats->rows(0).escalated(), 4);
   EXPECT_EQ(stats->rows(0).due(), 1) << "due once, at its first breach";
+}
+
+// The command centre's day is the Beijing day: changes at 07:59 and 08:01 Beijing time (two
+// UTC days) count on the same day, changes at 23:59 and 00:01 on two. The scenario's events are
+// filed straight into Redis with their times, and the real metrics service counts their live
+// entries; GetStats goes through the gateway.
+TEST_F(MetricsTest, DaysAreBeijingDaysThroughTheStack) {
+  const auto events = metrics::testing::Scenario();
+  for (std::vector<std::string>& command : metrics::testing::RecordCommands(events)) {
+    Redis(std::move(command));
+  }
+  const std::string live = std::string("{") + kSubdistrict + "}:live";
+  for (const v1::EventChange& change : metrics::testing::ChangesInOrder(events)) {
+    Redis({"XADD", live, "*", "c", change.SerializeAsString()});
+  }
+  v1::GetStatsRequest dec1;
+  dec1.set_first_day(metrics::testing::kDec1);
+  dec1.set_last_day(metrics::testing::kDec1);
+  v1::StatsRow row;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        auto stats = Stats(dec1);
+        row = stats.ok() ? stats->rows(0) : v1::StatsRow();
+        return row.reported() == 7 && row.closed() == 3;
+      },
+      kDeadline))
+      << row.ShortDebugString();
+  EXPECT_EQ(row.closed_on_time(), 1) << "reported 07:59, closed 08:01: one day";
+  EXPECT_EQ(row.due(), 4);
+
+  v1::GetStatsRequest dec2;
+  dec2.set_first_day(metrics::testing::kDec2);
+  dec2.set_last_day(metrics::testing::kDec2);
+  auto next = Stats(dec2);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->rows(0).reported(), 1) << "00:01 is the next day";
+  EXPECT_EQ(next->first_day(), metrics::testing::kDec2);
+
+  // From 07:59 to 08:01 Beijing time takes the whole Beijing day.
+  v1::GetStatsRequest around_eight;
+  *around_eight.mutable_from() = ToTimestamp(metrics::testing::At(9));
+  *around_eight.mutable_to() = ToTimestamp(metrics::testing::At(11));
+  auto whole = Stats(around_eight);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_EQ(whole->first_day(), metrics::testing::kDec1);
+  EXPECT_EQ(whole->last_day(), metrics::testing::kDec1);
+  EXPECT_EQ(whole->rows(0).reported(), 7);
+
+  v1::GetStatsRequest bad;
+  bad.set_first_day("2026-12-32");
+  EXPECT_THAT(Stats(bad).status().message(), ::testing::HasSubstr("first_day"));
+  EXPECT_EQ(Stats(bad).status().code(), absl::StatusCode::kInvalidArgument);
+
+  std::string table;
+  ASSERT_EQ(RunCommand("GRID_GATEWAY=" + stack_->address("grid-gateway") + " GRID_TOKEN=" +
+                           stack_->Token(Stack::Admin()) + " " + testing::BinPath("gridctl") +
+                           " stats --from-day 2026-12-01 --to-day 2026-12-01",
+                       table),
+            0)
+      << table;
+  EXPECT_THAT(table, ::testing::HasSubstr("local days 2026-12-01 to 2026-12-01 (UTC+08:00)"));
+  EXPECT_THAT(table, ::testing::ContainsRegex("\n +7 +1 +3 +1 +4 "));
+}
+
+// Order-safe statistics: the live stream of a scenario run through the stack is replayed to a
+// fresh metrics process shuffled, with some changes twice (at-least-once), a third of it left
+// pending by a reader that dies (and reclaimed after the rest), each batch handled concurrently:
+// GetStats and the Prometheus figures come out as they did in order.
+TEST_F(MetricsTest, AnyOrderOfDeliveryGivesTheSameFigures) {
+  ASSERT_NO_FATAL_FAILURE(RunScenario());
+  AwaitTotals(3);
+  const std::vector<std::string> want_stats = StatsAnswers();
+  std::string want_page;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        want_page = CountedFigures(MetricsPage("grid-metrics"));
+        return want_page.find("grid_events_today{figure=\"closed\",subdistrict=\"" +
+                              std::string(kSubdistrict) + "\"} 3") != std::string::npos;
+      },
+      kDeadline))
+      << want_page;
+
+  stack_->StopService("grid-metrics", SIGKILL);
+  const std::string live = std::string("{") + kSubdistrict + "}:live";
+  std::vector<std::string> changes;
+  for (const redis::Reply& entry : Redis({"XRANGE", live, "-", "+"}).elements) {
+    changes.push_back(entry.elements[1].elements[1].str);
+  }
+  ASSERT_GT(changes.size(), 15u);
+  // Forget every count (not the marks that say the rollups are complete).
+  for (const redis::Reply& key : Redis({"KEYS", "*:mx2:*"}).elements) {
+    if (key.str.find(":mx2:rederived") == std::string::npos) {
+      Redis({"DEL", key.str});
+    }
+  }
+  std::mt19937 random(10);
+  for (int i = 0; i < 6; ++i) {
+    changes.push_back(changes[random() % changes.size()]);
+  }
+  std::shuffle(changes.begin(), changes.end(), random);
+  Redis({"DEL", live});
+  for (const std::string& change : changes) {
+    Redis({"XADD", live, "*", "c", change});
+  }
+  Redis({"XGROUP", "CREATE", live, "metrics", "0"});
+  const redis::Reply dead = Redis({"XREADGROUP", "GROUP", "metrics", "dead-reader", "COUNT",
+                                   std::to_string(changes.size() / 3), "STREAMS", live, ">"});
+  ASSERT_TRUE(dead.IsArray() && !dead.elements.empty()) << dead.DebugString();
+
+  auto started = stack_->StartService("grid-metrics");
+  ASSERT_TRUE(started.ok()) << started;
+  std::vector<std::string> got_stats;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        got_stats = StatsAnswers();
+        return Redis({"XPENDING", live, "metrics"}).elements[0].integer == 0 &&
+               got_stats == want_stats;
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(200)));
+  EXPECT_EQ(got_stats, want_stats);
+  std::string got_page;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        got_page = CountedFigures(MetricsPage("grid-metrics"));
+        return got_page == want_page;
+      },
+      kDeadline));
+  EXPECT_EQ(got_page, want_page);
+}
+
+// Upgrading in place: the metrics service finds rollups of UTC days (the "mx" keys of the
+// version before) and no local-day rollups. It re-derives them from the event records, answers
+// UNAVAILABLE until it is done, then the figures are what they were, and the old keys are gone.
+TEST_F(MetricsTest, AnUpgradeRederivesTheRollupsFromTheEventRecords) {
+  ASSERT_NO_FATAL_FAILURE(RunScenario());
+  AwaitTotals(3);
+  const std::vector<std::string> want = StatsAnswers();
+
+  stack_->StopService("grid-metrics", SIGKILL);
+  for (const redis::Reply& key : Redis({"KEYS", "*:mx2:*"}).elements) {
+    Redis({"DEL", key.str});
+  }
+  const std::string sd = std::string("{") + kSubdistrict + "}";
+  std::vector<std::string> legacy = {sd + ":mx:day:20261130", sd + ":mx:day:20261201",
+                                     sd + ":mx:days", sd + ":mx:open"};
+  Redis({"HSET", legacy[0], std::string(kGrid) + "|04|2|rep", "2"});
+  Redis({"HSET", legacy[1], std::string(kGrid) + "|04|2|rep", "1"});
+  Redis({"ZADD", legacy[2], "20787", "20261130", "20788", "20261201"});
+  for (const std::string& id : EventIds()) {
+    Redis({"HSET", legacy[3], id, "5"});
+    Redis({"HSET", sd + ":mx:ev:" + id, "dc", "1"});
+    legacy.push_back(sd + ":mx:ev:" + id);
+  }
+
+  auto started = stack_->StartService("grid-metrics");
+  ASSERT_TRUE(started.ok()) << started;
+  std::vector<std::string> got;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        got = StatsAnswers();
+        return got == want;
+      },
+      kDeadline));
+  EXPECT_EQ(got, want);
+  for (const std::string& key : legacy) {
+    EXPECT_EQ(Redis({"EXISTS", key}).integer, 0) << key;
+  }
+  EXPECT_EQ(Redis({"KEYS", "*:mx2:rederived"}).elements.size(), 5u) << "every subdistrict";
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        const std::string page = MetricsPage("grid-metrics");
+        return page.find("grid_rollup_rederive_remaining_events{subdistrict=\"370212001\"} 0") !=
+               std::string::npos;
+      },
+      kDeadline));
 }
 
 TEST_F(MetricsTest, PromtoolAcceptsEveryServicesExposition) {

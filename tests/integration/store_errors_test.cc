@@ -103,7 +103,7 @@ class Frozen final {
 TEST_F(StoreErrorsTest, WhileRedisLoadsItsDataAfterARestartCallsAreUnavailable) {
   Stack::Options options;
   options.redis_args = {"--appendonly", "yes"};
-  StartStack(options);
+  ASSERT_NO_FATAL_FAILURE(StartStack(options));
   v1::ReportEventResponse filed;
   ASSERT_TRUE(Report(5s, &filed).ok());
 
@@ -158,7 +158,7 @@ TEST_F(StoreErrorsTest, WhileRedisLoadsItsDataAfterARestartCallsAreUnavailable) 
 }
 
 TEST_F(StoreErrorsTest, AFrozenRedisIsWaitedForUnderTheCallersDeadline) {
-  StartStack();
+  ASSERT_NO_FATAL_FAILURE(StartStack());
   ASSERT_TRUE(Report(5s).ok());
 
   // Frozen for three seconds: a call with fifteen waits for it, past the client's default
@@ -188,7 +188,7 @@ TEST_F(StoreErrorsTest, AFrozenRedisIsWaitedForUnderTheCallersDeadline) {
 }
 
 TEST_F(StoreErrorsTest, ADownRedisAndADownIntakeAreToldApart) {
-  StartStack();
+  ASSERT_NO_FATAL_FAILURE(StartStack());
   ASSERT_TRUE(Report(5s).ok());
 
   ASSERT_TRUE(stack_->redis().Stop().ok());

@@ -41,9 +41,10 @@ constexpr char kSd[] = "370212001";
 class WatchClient {
  public:
   WatchClient(Stack& stack, v1::GatewayService::StubInterface& gateway,
-              v1::WatchEventsRequest request, int pause_after = -1)
+              v1::WatchEventsRequest request, int pause_after = -1,
+              const v1::Actor& actor = Stack::Admin())
       : pause_after_(pause_after) {
-    stack.Authorize(context_, Stack::Admin());
+    stack.Authorize(context_, actor);
     thread_ = std::thread([this, &gateway, request] { Run(gateway, request); });
   }
   ~WatchClient() {
@@ -87,6 +88,10 @@ class WatchClient {
   std::string end_cursor() const {
     std::lock_guard lock(mu_);
     return end_cursor_;
+  }
+  std::vector<v1::WatchEventsResponse> Messages() const {
+    std::lock_guard lock(mu_);
+    return messages_;
   }
   std::string last_cursor() const {
     std::lock_guard lock(mu_);
@@ -133,6 +138,37 @@ class WatchClient {
   std::thread thread_;
 };
 
+// Whether `change` is one of `community`'s, by the rule written out here rather than taken from
+// the gateway's code: the event's grid, or the unit that has it before or after the change, lies
+// in the community (the change that moves an event away is the community's too).
+bool InCommunity(const topology::Topology& topology, const v1::EventChange& change,
+                 const std::string& community) {
+  for (const std::string* unit :
+       {&change.grid_id(), &change.from_unit_id(), &change.to_unit_id()}) {
+    const v1::Unit* at = topology.AncestorAt(*unit, v1::LEVEL_COMMUNITY);
+    if (at != nullptr && at->id() == community) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Whether the position of cursor `a` is at or after `b`'s in every subdistrict.
+bool Covers(const std::string& a, const std::string& b) {
+  const auto& sds = ShippedTopology().subdistrict_ids();
+  auto pa = gateway::DecodeCursor(a, sds);
+  auto pb = gateway::DecodeCursor(b, sds);
+  if (!pa.ok() || !pb.ok()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < sds.size(); ++i) {
+    if ((*pa)[i] < (*pb)[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // "event kind" keys, to compare what watchers got.
 std::vector<std::string> Keys(const std::vector<v1::EventChange>& changes) {
   std::vector<std::string> keys;
@@ -165,6 +201,11 @@ class WatchTest : public ::testing::Test {
 
   std::unique_ptr<WatchClient> Watch(v1::WatchEventsRequest request = {}, int pause_after = -1) {
     return std::make_unique<WatchClient>(*stack_, gateway(), std::move(request), pause_after);
+  }
+  // A watch as `actor`.
+  std::unique_ptr<WatchClient> WatchAs(const v1::Actor& actor,
+                                       v1::WatchEventsRequest request = {}) {
+    return std::make_unique<WatchClient>(*stack_, gateway(), std::move(request), -1, actor);
   }
 
   v1::ReportEventRequest ReportRequest(const std::string& grid, const std::string& category,
@@ -288,11 +329,7 @@ TEST_F(WatchTest, FiltersByUnitSubtreeLevelCategoryAndSeverity) {
     EXPECT_EQ(Keys(watcher.Changes()), Keys(expected)) << name;
   };
   expect(
-      *by_unit,
-      [&](const v1::EventChange& c) {
-        return topology.InSubtree(c.to_unit_id().empty() ? c.grid_id() : c.to_unit_id(),
-                                  kCommunity);
-      },
+      *by_unit, [&](const v1::EventChange& c) { return InCommunity(topology, c, kCommunity); },
       "unit");
   expect(
       *by_level, [](const v1::EventChange& c) { return c.to_level() == v1::LEVEL_GRID; }, "level");
@@ -306,6 +343,96 @@ TEST_F(WatchTest, FiltersByUnitSubtreeLevelCategoryAndSeverity) {
   for (const auto& change : everything) {
     EXPECT_THAT(change.cursor(), HasSubstr(kSd));
   }
+}
+
+// Issue 10, items 1 and 2: an operator of community 370212001003 resuming from a cursor of a
+// district-wide watch got every subdistrict's changes in the catch-up, and a resumed watch with
+// levels=[LEVEL_COMMUNITY] every level; live, the community missed the DISPATCHED change of its
+// own grid's fire once routing sent it to the subdistrict. Catch-up and live now pass one filter:
+// a resumed watch gets exactly what a live one with the same scope and filters got.
+TEST_F(WatchTest, AResumedWatchGetsExactlyWhatTheSameLiveWatchGot) {
+  StartStack();
+  const topology::Topology& topology = ShippedTopology();
+  const std::string community = "370212001003";
+  const std::string grid = "37021200100301";
+  v1::Actor op;
+  op.set_role(v1::ROLE_OPERATOR);
+  op.set_subject("op-003");
+  op.set_unit_id(community);
+  v1::WatchEventsRequest community_level;
+  community_level.add_levels(v1::LEVEL_COMMUNITY);
+
+  auto all = Watch();
+  auto live_op = WatchAs(op);
+  auto live_level = Watch(community_level);
+  for (auto* watcher : {all.get(), live_op.get(), live_level.get()}) {
+    ASSERT_TRUE(watcher->WaitAttached());
+  }
+  // A cursor of the district-wide watch from before the reports (its first heartbeat's).
+  const std::string cursor = all->last_cursor();
+  ASSERT_FALSE(cursor.empty());
+
+  const std::vector<std::string> ids = {
+      Report(grid, "0501", v1::SEVERITY_HIGH),     // A fire: dispatched to the subdistrict.
+      Report(grid, "0102", v1::SEVERITY_NORMAL),   // Rubbish: to the grid.
+      Report(kGrid, "0101", v1::SEVERITY_NORMAL),  // Another community's: to its community.
+      Report(kOtherGrid, "0101", v1::SEVERITY_NORMAL),
+      Report("37021200300101", "0501", v1::SEVERITY_HIGH),
+  };
+  ASSERT_TRUE(PollUntil([&] { return AllDispatched(all->Changes(), ids); }, kDeadline))
+      << ::testing::PrintToString(Keys(all->Changes()));
+  const std::vector<v1::EventChange> everything = all->Changes();
+
+  std::vector<v1::EventChange> mine;
+  std::copy_if(everything.begin(), everything.end(), std::back_inserter(mine),
+               [&](const v1::EventChange& c) { return InCommunity(topology, c, community); });
+  std::vector<v1::EventChange> at_community;
+  std::copy_if(everything.begin(), everything.end(), std::back_inserter(at_community),
+               [](const v1::EventChange& c) { return c.to_level() == v1::LEVEL_COMMUNITY; });
+  ASSERT_EQ(mine.size(), 4u) << "two reports and two dispatches: "
+                             << ::testing::PrintToString(Keys(mine));
+  EXPECT_TRUE(std::any_of(mine.begin(), mine.end(), [&](const v1::EventChange& c) {
+    return c.kind() == v1::CHANGE_KIND_DISPATCHED && c.to_unit_id() == kSd;
+  })) << "the fire's dispatch to the subdistrict is the community's";
+  ASSERT_FALSE(at_community.empty());
+  ASSERT_LT(at_community.size(), everything.size());
+
+  // Live.
+  EXPECT_TRUE(PollUntil([&] { return live_op->ChangeCount() >= mine.size(); }, kDeadline));
+  EXPECT_EQ(Keys(live_op->Changes()), Keys(mine));
+  EXPECT_TRUE(
+      PollUntil([&] { return live_level->ChangeCount() >= at_community.size(); }, kDeadline));
+  EXPECT_THAT(Keys(live_level->Changes()),
+              ::testing::UnorderedElementsAreArray(Keys(at_community)));
+
+  // Resumed from the district-wide cursor: the same, and nothing else, once live heartbeats say
+  // the catch-up is over.
+  v1::WatchEventsRequest from_cursor;
+  from_cursor.set_cursor(cursor);
+  auto resumed_op = WatchAs(op, from_cursor);
+  community_level.set_cursor(cursor);
+  auto resumed_level = Watch(community_level);
+  for (auto* watcher : {resumed_op.get(), resumed_level.get()}) {
+    ASSERT_TRUE(PollUntil(
+        [&] {
+          const auto messages = watcher->Messages();
+          return !messages.empty() && messages.back().has_heartbeat() &&
+                 Covers(messages.back().cursor(), all->last_cursor());
+        },
+        kDeadline));
+    EXPECT_FALSE(watcher->done()) << watcher->status().error_message();
+  }
+  EXPECT_EQ(Keys(resumed_op->Changes()), Keys(mine));
+  // Several subdistricts' streams: live order across them is the order of arrival.
+  EXPECT_THAT(Keys(resumed_level->Changes()),
+              ::testing::UnorderedElementsAreArray(Keys(at_community)));
+
+  // An operator's cursor moves past what the filter leaves out: resuming from it again gives
+  // nothing of what came before.
+  from_cursor.set_cursor(resumed_op->last_cursor());
+  auto again = WatchAs(op, from_cursor);
+  ASSERT_TRUE(again->WaitAttached());
+  EXPECT_EQ(again->ChangeCount(), 0u) << ::testing::PrintToString(Keys(again->Changes()));
 }
 
 TEST_F(WatchTest, RejectsABadCursorAndAnUnknownUnit) {

@@ -5,15 +5,21 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 #include <fstream>
 #include <random>
 #include <sstream>
 
 #include "common/auth/token.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "tests/support/http_client.h"
 #include "tests/support/paths.h"
 #include "tests/support/poll.h"
 #include "tests/support/ports.h"
+#include "tests/support/sanitizer_reports.h"
 
 namespace grid::testing {
 
@@ -38,12 +44,24 @@ Stack::Stack(Options options)
   for (const std::string& name : ServiceNames()) {
     services_[name] = Service{FreePort(), FreePort(), secured() ? FreePort() : 0, nullptr};
   }
+  if (options_.console) {
+    services_[kConsole] = Service{FreePort(), FreePort(), 0, nullptr};
+    if (options_.console_static_dir.empty()) {
+      std::filesystem::create_directories(dir_ / "web");
+      std::ofstream(dir_ / "web" / "index.html") << "<!doctype html><title>grid console</title>\n";
+      options_.console_static_dir = (dir_ / "web").string();
+    }
+  }
 }
 
 Stack::~Stack() {
   // Our own connection first: a server shutting down waits out its grace period for open
   // client connections.
   gateway_.reset();
+  if (auto console = services_.find(kConsole);
+      console != services_.end() && console->second.process != nullptr) {
+    console->second.process->Terminate();
+  }
   // Signal every service at once (the gateway first, so nothing logs about vanished backends)
   // and then wait: each takes a moment to exit (the metrics endpoint's web server stops on a
   // two-second poll), and waiting for them one by one would add those moments up.
@@ -61,6 +79,11 @@ Stack::~Stack() {
   guard_.reset();
   io_.stop();
   io_thread_.join();
+  // Sanitized services (build-san/) report memory errors, undefined behaviour and leaks in their
+  // logs, which go with the directory.
+  if (const std::string reports = SanitizerReports(dir_); !reports.empty()) {
+    ADD_FAILURE() << reports;
+  }
   std::error_code ignored;
   std::filesystem::remove_all(dir_, ignored);
 }
@@ -70,6 +93,8 @@ std::string Stack::address(const std::string& name) const {
 }
 
 int Stack::metrics_port(const std::string& name) const { return services_.at(name).metrics_port; }
+
+int Stack::port_of(const std::string& name) const { return services_.at(name).port; }
 
 pid_t Stack::pid(const std::string& name) const {
   const Service& service = services_.at(name);
@@ -101,6 +126,22 @@ std::vector<std::string> Stack::Args(const std::string& name) const {
 
 std::vector<std::string> Stack::Args(const std::string& name, int port, int metrics_port,
                                      int health_port) const {
+  if (name == kConsole) {
+    std::vector<std::string> args = {
+        "--listen",         "127.0.0.1:" + std::to_string(port),
+        "--metrics-listen", "127.0.0.1:" + std::to_string(metrics_port),
+        "--gateway",        address("grid-gateway"),
+        "--static-dir",     options_.console_static_dir,
+        "--log-level",      "debug"};
+    if (options_.tls) {
+      // Verified TLS to the gateway, trusting the stack's CA.
+      args.insert(args.end(), {"--gateway-ca", (tls_dir() / "ca.pem").string()});
+    }
+    if (auto extra = options_.extra_args.find(name); extra != options_.extra_args.end()) {
+      args.insert(args.end(), extra->second.begin(), extra->second.end());
+    }
+    return args;
+  }
   std::vector<std::string> args = {"--listen",         "127.0.0.1:" + std::to_string(port),
                                    "--metrics-listen", "127.0.0.1:" + std::to_string(metrics_port),
                                    "--redis",          "127.0.0.1:" + std::to_string(redis_.port()),
@@ -174,6 +215,11 @@ absl::Status Stack::Start() {
   }
   gateway_ = v1::GatewayService::NewStub(
       grpc::CreateChannel(address("grid-gateway"), gateway_credentials()));
+  if (options_.console) {
+    if (auto status = StartService(kConsole); !status.ok()) {
+      return status;
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -185,8 +231,9 @@ absl::Status Stack::StartService(const std::string& name) {
     return process.status();
   }
   service.process = *std::move(process);
-  auto status =
-      WaitServing(secured() ? health_address(name) : address(name), std::chrono::seconds(20));
+  auto status = name == kConsole ? WaitHttpHealthy(service.port, std::chrono::seconds(20))
+                : WaitServing(secured() ? health_address(name) : address(name),
+                              std::chrono::seconds(20));
   if (!status.ok()) {
     return absl::UnavailableError(name +
                                   " did not become healthy: " + std::string(status.message()) +
@@ -195,17 +242,16 @@ absl::Status Stack::StartService(const std::string& name) {
   return absl::OkStatus();
 }
 
-void Stack::StopService(const std::string& name, int signal) {
+int Stack::StopService(const std::string& name, int signal, std::chrono::milliseconds grace) {
   Service& service = services_.at(name);
-  if (service.process == nullptr) {
-    return;
+  if (service.process == nullptr || !service.process->Running()) {
+    return -1;
   }
   if (signal == SIGTERM) {
-    service.process->Terminate();
-  } else {
-    (void)service.process->Kill(signal);
-    service.process->Wait();
+    return service.process->Terminate(grace);
   }
+  (void)service.process->Kill(signal);
+  return service.process->Wait();
 }
 
 absl::StatusOr<std::unique_ptr<Process>> Stack::StartReplica(
@@ -296,6 +342,81 @@ absl::Status WaitServing(const std::string& address, std::chrono::milliseconds d
       },
       deadline, std::chrono::milliseconds(50));
   return serving ? absl::OkStatus() : absl::UnavailableError(address + ": " + last);
+}
+
+}  // namespace grid::testing
+
+namespace grid::testing {
+
+std::string HealthOf(const std::string& address, const std::string& service) {
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  const grpc::Status status = stub->Check(&context, request, &response);
+  if (!status.ok()) {
+    return (status.error_code() == grpc::StatusCode::NOT_FOUND ? "NOT_FOUND: " : "UNAVAILABLE: ") +
+           status.error_message();
+  }
+  return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
+}
+
+std::string HttpGet(int port, const std::string& target) {
+  try {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket socket(io);
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+    const std::string request = "GET " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    boost::asio::write(socket, boost::asio::buffer(request));
+    std::string response;
+    boost::system::error_code error;
+    boost::asio::read(socket, boost::asio::dynamic_buffer(response), error);
+    const size_t body = response.find("\r\n\r\n");
+    return body == std::string::npos ? std::string() : response.substr(body + 4);
+  } catch (const std::exception&) {
+    return std::string();
+  }
+}
+
+double MetricSample(const std::string& text, const std::string& name,
+                    const std::map<std::string, std::string>& labels) {
+  double sum = 0;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] == '#' || line.rfind(name, 0) != 0) {
+      continue;
+    }
+    const char next = line.size() > name.size() ? line[name.size()] : '\0';
+    if (next != '{' && next != ' ') {
+      continue;
+    }
+    bool match = true;
+    for (const auto& [key, value] : labels) {
+      match = match && line.find(key + "=\"" + value + "\"") != std::string::npos;
+    }
+    if (match) {
+      sum += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+  }
+  return sum;
+}
+
+absl::Status WaitHttpHealthy(int port, std::chrono::milliseconds deadline) {
+  std::string last = "no answer";
+  const bool healthy = PollUntil(
+      [&] {
+        const HttpResult result =
+            HttpFetch(port, "GET", "/healthz", {}, "", std::chrono::milliseconds(500));
+        last = result.status != 0 ? "HTTP " + std::to_string(result.status) : result.error;
+        return result.status == 200;
+      },
+      deadline, std::chrono::milliseconds(50));
+  return healthy ? absl::OkStatus()
+                 : absl::UnavailableError("127.0.0.1:" + std::to_string(port) + ": " + last);
 }
 
 }  // namespace grid::testing

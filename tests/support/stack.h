@@ -36,14 +36,20 @@ class Stack final {
     std::vector<std::string> redis_args;
     // Transport security, off by default: most tests call the internal services directly with
     // plaintext stubs, and a plaintext stack starts faster on a shared machine; the secured stack
-    // has tests of its own (transport_security_test). `tls`: the gateway serves TLS with a
+    // has tests of its own (security_test, console_tls_test). `tls`: the gateway serves TLS with a
     // certificate of the stack's own CA (deploy/local/make-certs), and gateway() trusts that CA.
     // `mtls`: the internal services require client certificates, which the gateway presents.
     // Either gives every service a plaintext health port, which the stack waits on.
     bool tls = false;
     bool mtls = false;
+    // Also start grid-console (after the gateway, against it), waited for on GET /healthz. Its
+    // page is `console_static_dir`, or when empty a one-line index.html of the stack's own.
+    bool console = false;
+    std::string console_static_dir;
   };
 
+  // The console's binary name (not among ServiceNames: it is started on request).
+  static constexpr char kConsole[] = "grid-console";
   // The services by binary name, in start order (the gateway last).
   static const std::vector<std::string>& ServiceNames();
 
@@ -55,8 +61,13 @@ class Stack final {
   absl::Status Start();
   // Starts (or restarts) one service on its same ports and waits until it is SERVING.
   absl::Status StartService(const std::string& name);
-  // Stops one service with `signal` (SIGTERM for a clean stop, SIGKILL for a crash).
-  void StopService(const std::string& name, int signal);
+  // Stops one service with `signal` (SIGTERM for a clean stop, SIGKILL for a crash); after SIGTERM
+  // it gets `grace` to exit before SIGKILL. Returns the wait status (see DescribeWaitStatus), -1
+  // when it was not running.
+  int StopService(const std::string& name, int signal,
+                  std::chrono::milliseconds grace = Process::kDefaultGrace);
+  // The service's process; null when it is not running.
+  Process* process(const std::string& name) { return services_.at(name).process.get(); }
   // Starts another instance of a service (a replica) on ports of its own, against the same Redis
   // and configuration, with `extra_args` besides the service's own; OK once it is SERVING. The
   // caller owns it; `address`, if given, receives its gRPC address.
@@ -68,6 +79,9 @@ class Stack final {
   // A client of the test's own to inspect Redis; synchronous use via redis::CommandSync.
   redis::Client& redis_client() { return *redis_client_; }
   std::string address(const std::string& name) const;
+  // The console's HTTP port (Options::console).
+  int console_port() const { return port_of(kConsole); }
+  int port_of(const std::string& name) const;
   int metrics_port(const std::string& name) const;
   // The process id of a running service; 0 when it is not running.
   pid_t pid(const std::string& name) const;
@@ -120,5 +134,19 @@ class Stack final {
 
 // OK once the gRPC health check of `address` answers SERVING, or the last error at `deadline`.
 absl::Status WaitServing(const std::string& address, std::chrono::milliseconds deadline);
+// OK once GET http://127.0.0.1:`port`/healthz answers 200, or the last error at `deadline`.
+absl::Status WaitHttpHealthy(int port, std::chrono::milliseconds deadline);
+
+// One gRPC health check of `service` ("" for the server as a whole) at `address`: "SERVING",
+// "NOT_SERVING", or the error ("UNAVAILABLE: ...", "NOT_FOUND: ...").
+std::string HealthOf(const std::string& address, const std::string& service = "");
+
+// The body of GET http://127.0.0.1:<port><target>; empty when it fails.
+std::string HttpGet(int port, const std::string& target);
+
+// The sum of the samples of `name` (exactly that series name) in Prometheus text that carry every
+// label of `labels`.
+double MetricSample(const std::string& text, const std::string& name,
+                    const std::map<std::string, std::string>& labels = {});
 
 }  // namespace grid::testing

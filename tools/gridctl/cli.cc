@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tools/gridctl/commands.h"
+#include "tools/gridctl/deadletters.h"
 #include "tools/gridctl/enums.h"
 #include "tools/gridctl/stats.h"
 #include "tools/gridctl/watch.h"
@@ -377,6 +378,8 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
   std::vector<std::string> levels;
   std::string since;
   std::string until;
+  std::string list_severity;
+  std::string supervised;
   auto* list_cmd = app.add_subcommand("list", "list events by filters, newest first");
   list_cmd->add_option("--unit", *list_request.mutable_unit_id(), "in this unit's subtree");
   list_cmd->add_option("--state", states, "in any of these states, repeatable")
@@ -389,6 +392,12 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
                        "in this subdistrict");
   list_cmd->add_option("--category", *list_request.mutable_category_prefix(),
                        "category code prefix, e.g. 01");
+  list_cmd->add_option("--min-severity", list_severity, "at least this severe")
+      ->check(EnumValidator(*v1::Severity_descriptor()));
+  list_cmd
+      ->add_option("--supervised", supervised,
+                   "yes: only events pressed by the command centre (督办); no: only the others")
+      ->check(CLI::IsMember({"yes", "no"}));
   list_cmd->add_option("--since", since, "reported at or after this time (RFC 3339)")
       ->check(TimeValidator());
   list_cmd->add_option("--until", until, "reported before this time (RFC 3339)")
@@ -404,6 +413,13 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
     }
     for (const std::string& level : levels) {
       list_request.add_levels(EnumValue<v1::Level>(*v1::Level_descriptor(), level));
+    }
+    if (!list_severity.empty()) {
+      list_request.set_min_severity(
+          EnumValue<v1::Severity>(*v1::Severity_descriptor(), list_severity));
+    }
+    if (!supervised.empty()) {
+      list_request.set_supervised(supervised == "yes");
     }
     // CLI11 has checked both with TimeValidator.
     if (!since.empty()) {
@@ -480,6 +496,46 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
     run.action = [&](Gateway& stub) {
       watch.json = run.json;
       return Watch(stub, watch, run.options, out, err);
+    };
+  });
+
+  // deadletters list | replay (ADMIN only)
+  auto* dead_cmd = app.add_subcommand("deadletters",
+                                      "stream entries the services could not handle (ADMIN only)");
+  dead_cmd->require_subcommand(1);
+  v1::ListDeadLettersRequest dead_list;
+  int dead_list_page_size = 100;
+  auto* dead_list_cmd = dead_cmd->add_subcommand("list", "list dead letters, oldest first");
+  dead_list_cmd->add_option("--unit", *dead_list.mutable_unit_id(),
+                            "a subdistrict (default: all of them)");
+  dead_list_cmd->add_option("--page-size", dead_list_page_size, "at most this many (1..1000)")
+      ->check(CLI::Range(1, 1000));
+  dead_list_cmd->add_option("--page-token", *dead_list.mutable_page_token(),
+                            "from the previous page's last line");
+  AddJsonFlag(dead_list_cmd, run);
+  dead_list_cmd->callback([&] {
+    dead_list.set_page_size(dead_list_page_size);
+    run.action = [&](Gateway& stub) {
+      return ListDeadLetters(stub, dead_list, run.json, run.options, out, err);
+    };
+  });
+  v1::ReplayDeadLettersRequest dead_replay;
+  std::vector<std::string> dead_ids;
+  bool dead_all = false;
+  auto* dead_replay_cmd = dead_cmd->add_subcommand(
+      "replay", "put dead letters back on their streams, to be handled again");
+  dead_replay_cmd->add_option("ids", dead_ids, "dead letter ids (as listed)");
+  dead_replay_cmd->add_option("--unit", *dead_replay.mutable_unit_id(),
+                              "the subdistrict of the ids; with --all, default all of them");
+  dead_replay_cmd->add_flag("--all", dead_all, "every dead letter (at most 1000 a call)");
+  AddJsonFlag(dead_replay_cmd, run);
+  dead_replay_cmd->callback([&] {
+    for (const std::string& id : dead_ids) {
+      dead_replay.add_ids(id);
+    }
+    dead_replay.set_all(dead_all);
+    run.action = [&](Gateway& stub) {
+      return ReplayDeadLetters(stub, dead_replay, run.json, run.options, out, err);
     };
   });
 

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <sstream>
+#include <utility>
 
 #include "common/config/json_file.h"
 #include "grid/v1/metrics.pb.h"
@@ -20,9 +21,33 @@ std::string GroupKey(int dimension) {
   return ShortName(*v1::StatsDimension_descriptor(), dimension);
 }
 
+// YYYY-MM-DD by shape; the service checks that it is a real date.
+bool IsDateShaped(const std::string& date) {
+  if (date.size() != 10) {
+    return false;
+  }
+  for (size_t i = 0; i < date.size(); ++i) {
+    const bool dash = i == 4 || i == 7;
+    if (dash ? date[i] != '-' : (date[i] < '0' || date[i] > '9')) {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::string Percent(double rate) {
   char buffer[16];
   std::snprintf(buffer, sizeof(buffer), "%.1f%%", rate * 100.0);
+  return buffer;
+}
+
+// A mean time in seconds, "-" when nothing was timed (a 0 s mean is a real figure).
+std::string MeanSeconds(double mean, int64_t count) {
+  if (count == 0) {
+    return "-";
+  }
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.1fs", mean);
   return buffer;
 }
 
@@ -30,8 +55,15 @@ std::string Percent(double rate) {
 
 void AddStatsOptions(CLI::App* cmd, StatsArgs& args) {
   cmd->add_option("--unit", args.unit, "subtree root (default: the district)");
-  cmd->add_option("--since", args.since, "from this time, inclusive (RFC 3339; whole UTC days)");
-  cmd->add_option("--until", args.until, "until this time, exclusive (RFC 3339; whole UTC days)");
+  cmd->add_option("--since", args.since,
+                  "from this time, inclusive (RFC 3339; its whole local day counts)");
+  cmd->add_option("--until", args.until,
+                  "until this time, exclusive (RFC 3339; its whole local day counts)");
+  cmd->add_option("--from-day", args.from_day, "from this local day, inclusive (YYYY-MM-DD)");
+  cmd->add_option("--to-day", args.to_day, "to this local day, inclusive (YYYY-MM-DD)");
+  cmd->add_option("--days", args.days, "the last N local days, today included");
+  cmd->add_flag("--today", args.today,
+                "today only: the policy calendar's local day (a Beijing day for Laoshan)");
   cmd->add_option("--group-by", args.group_by,
                   "group rows by: " + ShortNames(*v1::StatsDimension_descriptor()) + "; repeatable")
       ->allow_extra_args(false);
@@ -40,6 +72,29 @@ void AddStatsOptions(CLI::App* cmd, StatsArgs& args) {
 absl::StatusOr<v1::GetStatsRequest> MakeStatsRequest(const StatsArgs& args) {
   v1::GetStatsRequest request;
   request.set_unit_id(args.unit);
+  const int ways = (!args.since.empty() || !args.until.empty()) +
+                   (!args.from_day.empty() || !args.to_day.empty()) + (args.days != 0) + args.today;
+  if (ways > 1) {
+    return absl::InvalidArgumentError(
+        std::string(args.today       ? "--today"
+                    : args.days != 0 ? "--days"
+                                     : "--from-day") +
+        ": give the window one way: --since/--until, --from-day/--to-day, --days or --today");
+  }
+  for (const auto& [option, date] :
+       {std::pair<const char*, const std::string&>{"--from-day", args.from_day},
+        std::pair<const char*, const std::string&>{"--to-day", args.to_day}}) {
+    if (!date.empty() && !IsDateShaped(date)) {
+      return absl::InvalidArgumentError(std::string(option) + ": not a date like 2026-12-01: \"" +
+                                        date + "\"");
+    }
+  }
+  request.set_first_day(args.from_day);
+  request.set_last_day(args.to_day);
+  if (args.days < 0) {
+    return absl::InvalidArgumentError("--days: must be at least 1");
+  }
+  request.set_last_days(args.today ? 1 : args.days);
   if (!args.since.empty() && !TimeUtil::FromString(args.since, request.mutable_from())) {
     return absl::InvalidArgumentError(
         "--since: not an RFC 3339 time like 2026-05-01T00:00:00Z: \"" + args.since + "\"");
@@ -59,6 +114,22 @@ absl::StatusOr<v1::GetStatsRequest> MakeStatsRequest(const StatsArgs& args) {
   return request;
 }
 
+std::string FormatStatsWindow(const v1::GetStatsResponse& response) {
+  if (response.today().empty()) {
+    return "";
+  }
+  const int offset = response.utc_offset_minutes();
+  const int magnitude = offset < 0 ? -offset : offset;
+  char zone[16];
+  std::snprintf(zone, sizeof(zone), "UTC%c%02d:%02d", offset < 0 ? '-' : '+', magnitude / 60,
+                magnitude % 60);
+  const std::string first =
+      response.first_day().empty() ? "the first day kept" : response.first_day();
+  const std::string last = response.last_day().empty() ? "today" : response.last_day();
+  return "local days " + first + " to " + last + " (" + zone + "), today " + response.today() +
+         "\n";
+}
+
 std::string FormatStatsTable(const v1::GetStatsRequest& request,
                              const v1::GetStatsResponse& response) {
   std::vector<std::string> header;
@@ -67,7 +138,7 @@ std::string FormatStatsTable(const v1::GetStatsRequest& request,
   }
   for (const char* name : {"reported", "dup", "closed", "on_time", "due", "deferred", "rework",
                            "returned", "escalated", "redisp", "open", "overdue", "on_time%",
-                           "closure%", "rework%", "first_dispatch%"}) {
+                           "closure%", "rework%", "first_dispatch%", "accept_mean", "close_mean"}) {
     header.push_back(name);
   }
   std::vector<std::vector<std::string>> table = {header};
@@ -86,6 +157,8 @@ std::string FormatStatsTable(const v1::GetStatsRequest& request,
                         row.first_dispatch_accuracy()}) {
       line.push_back(Percent(rate));
     }
+    line.push_back(MeanSeconds(row.accept_seconds_mean(), row.accepted()));
+    line.push_back(MeanSeconds(row.close_seconds_mean(), row.closed_timed()));
     table.push_back(std::move(line));
   }
   std::vector<size_t> widths(header.size(), 0);
@@ -127,7 +200,7 @@ int Stats(v1::GatewayService::StubInterface& gateway, const StatsArgs& args, boo
     out << config::ToJson(response, true) << "\n";
     return 0;
   }
-  out << FormatStatsTable(*request, response);
+  out << FormatStatsWindow(response) << FormatStatsTable(*request, response);
   return 0;
 }
 

@@ -1,4 +1,4 @@
-// The two benchmarks of grid-loadgen. Each starts its own stack (a fresh redis-server and the five
+// The benchmarks of grid-loadgen. Each starts its own stack (a fresh redis-server and the five
 // service binaries on free ports of 127.0.0.1), drives it within bounds of count and time, prints
 // its figures to `out`, and stops the stack. A non-OK status means the run is not valid (a call
 // failed, an event did not get where it must): the figures printed before it are not to be quoted.
@@ -73,5 +73,65 @@ struct WatchOptions {
 // Live-stream delivery latency: per change and watcher, its receipt time minus EventChange.at,
 // median and p99 over all (non-slow) watchers; a phase without and one with slow watchers.
 absl::Status RunWatch(const WatchOptions& options, std::ostream& out);
+
+struct SoakOptions {
+  // Simulated days, each `day_seconds` long.
+  int days = 7;
+  double day_seconds = 60;
+  // Laoshan's traffic: a few hundred reports a day, each worked through the whole loop
+  // (dispatched, accepted, resolved, verified: CLOSED).
+  int reports_per_day = 400;
+  // The windows, in simulated days: the live stream's window and the rollups' life (7 days and
+  // 400 days deployed), and the closed events' retention (90 days deployed).
+  double window_days = 1;
+  double retention_days = 1;
+  // The windows have filled by the start of this day (0-based): memory over that day is the
+  // reference the last day is held to.
+  int fill_days = 2;
+  // Trims and retention sweeps run every this many simulated days.
+  double housekeeping_days = 0.05;
+  int samples_per_day = 12;
+  int concurrency = 4;
+};
+
+// Memory over a simulated week: the windows and retentions scaled from days to seconds, Laoshan's
+// traffic through the whole loop; Redis's used_memory sampled through the run, and the mean of
+// the last day must be within 10% of the mean of the first day after the windows filled.
+absl::Status RunSoak(const SoakOptions& options, std::ostream& out);
+
+struct ConsoleBenchOptions {
+  // Server-Sent Events clients on the console (/api/v1/watch): `district_clients` of the whole
+  // district, the rest spread round-robin over the communities.
+  int clients = 500;
+  int district_clients = 10;
+  // gRPC WatchEvents watchers of the same mix on the gateway, at the same time: the baseline
+  // (0: none).
+  int grpc_watchers = 500;
+  // Connections the gRPC watchers share.
+  int channels = 8;
+  // Reports per second for `seconds` (after a warm-up of up to 3 s), through intake or the
+  // gateway.
+  double rate = 200;
+  int seconds = 10;
+  std::string via = "intake";
+  int concurrency = 8;
+};
+
+// Live-feed delivery latency through the console: per change and SSE client, its receipt time
+// minus EventChange.at; beside the same figure for gRPC watchers of the gateway in the same run.
+absl::Status RunConsole(const ConsoleBenchOptions& options, std::ostream& out);
+
+struct RederiveOptions {
+  // Events in the records when the metrics service starts without local-day rollups.
+  int events = 20000;
+  // Events in flight while seeding.
+  int window = 512;
+  // The run fails when the re-derivation takes longer.
+  int timeout_seconds = 600;
+};
+
+// The upgrade of the metrics service in place: how long re-deriving the local-day rollups from
+// the event records takes (GetStats answers UNAVAILABLE meanwhile), and that the counts are right.
+absl::Status RunRederive(const RederiveOptions& options, std::ostream& out);
 
 }  // namespace grid::loadgen

@@ -3,12 +3,16 @@
 //   grid-loadgen dispatch   [--events 2000] [--rate 200] [--concurrency 8]
 //   grid-loadgen escalation [--pending 100000] [--rate 1000] [--seconds 30]
 //   grid-loadgen watch      [--watchers 1000] [--rate 1000] [--seconds 10] [--via intake]
+//   grid-loadgen soak       [--days 7] [--day-seconds 60] [--reports-per-day 400]
+//   grid-loadgen console    [--clients 500] [--rate 200] [--seconds 10] [--grpc-watchers 500]
+//   grid-loadgen rederive   [--events 20000]
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "tools/loadgen/benchmarks.h"
+#include "tools/loadgen/chaos.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -78,14 +82,100 @@ int main(int argc, char** argv) {
       ->add_option("--slow-rate", watch.slow_rate, "messages a slow watcher reads a second")
       ->capture_default_str();
 
+  grid::loadgen::SoakOptions soak;
+  CLI::App* soak_command = app.add_subcommand(
+      "soak",
+      "Redis memory over a simulated week of Laoshan's traffic through the whole loop, the "
+      "windows and retentions scaled from days to seconds");
+  soak_command->add_option("--days", soak.days, "simulated days")->capture_default_str();
+  soak_command->add_option("--day-seconds", soak.day_seconds, "real seconds per simulated day")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  soak_command->add_option("--reports-per-day", soak.reports_per_day, "reports a simulated day")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  soak_command
+      ->add_option("--window-days", soak.window_days,
+                   "the live stream's window and the rollups' life, in simulated days")
+      ->capture_default_str();
+  soak_command
+      ->add_option("--retention-days", soak.retention_days,
+                   "closed events' retention, in simulated days")
+      ->capture_default_str();
+  soak_command
+      ->add_option("--fill-days", soak.fill_days,
+                   "the windows have filled by the start of this day (0-based)")
+      ->capture_default_str();
+  soak_command->add_option("--concurrency", soak.concurrency, "concurrent callers")
+      ->capture_default_str();
+
+  grid::loadgen::ConsoleBenchOptions console;
+  CLI::App* console_command = app.add_subcommand(
+      "console",
+      "live-feed delivery latency through the console (Server-Sent Events) beside gRPC "
+      "watchers of the gateway in the same run");
+  console_command->add_option("--clients", console.clients, "SSE clients on the console")
+      ->capture_default_str();
+  console_command
+      ->add_option("--district-clients", console.district_clients,
+                   "of them, clients of the whole district (the rest watch one community each); "
+                   "the gRPC watchers take the same mix")
+      ->capture_default_str();
+  console_command
+      ->add_option("--grpc-watchers", console.grpc_watchers,
+                   "gRPC WatchEvents watchers on the gateway at the same time (the baseline)")
+      ->capture_default_str();
+  console_command->add_option("--channels", console.channels, "connections the gRPC watchers share")
+      ->capture_default_str();
+  console_command->add_option("--rate", console.rate, "reports per second")->capture_default_str();
+  console_command->add_option("--seconds", console.seconds, "length of the measured window")
+      ->capture_default_str();
+  console_command->add_option("--via", console.via, "where reports go: intake or gateway")
+      ->capture_default_str();
+  console_command->add_option("--concurrency", console.concurrency, "concurrent report callers")
+      ->capture_default_str();
+
+  grid::loadgen::RederiveOptions rederive;
+  CLI::App* rederive_command = app.add_subcommand(
+      "rederive",
+      "the metrics service's upgrade in place: re-deriving local-day rollups from the event "
+      "records");
+  rederive_command->add_option("--events", rederive.events, "events in the records")
+      ->capture_default_str();
+  rederive_command->add_option("--window", rederive.window, "events in flight while seeding")
+      ->capture_default_str();
+  rederive_command
+      ->add_option("--timeout-seconds", rederive.timeout_seconds,
+                   "fail when the re-derivation takes longer")
+      ->capture_default_str();
+
+  grid::loadgen::ChaosOptions chaos;
+  CLI::App* chaos_command = app.add_subcommand(
+      "chaos",
+      "kill -9s of every service and restarts of Redis under a steady load of reports; then "
+      "proves nothing was lost, doubled or left behind");
+  chaos_command->add_option("--seconds", chaos.seconds, "length of the loaded part")
+      ->capture_default_str();
+  chaos_command->add_option("--seed", chaos.seed, "the kill schedule's seed (0: draw one)")
+      ->capture_default_str();
+  chaos_command->add_option("--rate", chaos.rate, "reports per second")->capture_default_str();
+  chaos_command->add_option("--concurrency", chaos.concurrency, "concurrent report callers")
+      ->capture_default_str();
+  chaos_command->add_option("--kills", chaos.kills, "kill -9s of services (at least 10)")
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   // The stack's own Redis client logs its connects at info; the figures are what matters here.
   spdlog::set_level(spdlog::level::warn);
 
   const absl::Status status =
-      dispatch_command->parsed() ? grid::loadgen::RunDispatch(dispatch, std::cout)
-      : watch_command->parsed()  ? grid::loadgen::RunWatch(watch, std::cout)
-                                 : grid::loadgen::RunEscalation(escalation, std::cout);
+      dispatch_command->parsed()   ? grid::loadgen::RunDispatch(dispatch, std::cout)
+      : watch_command->parsed()    ? grid::loadgen::RunWatch(watch, std::cout)
+      : soak_command->parsed()     ? grid::loadgen::RunSoak(soak, std::cout)
+      : console_command->parsed()  ? grid::loadgen::RunConsole(console, std::cout)
+      : rederive_command->parsed() ? grid::loadgen::RunRederive(rederive, std::cout)
+      : chaos_command->parsed()    ? grid::loadgen::RunChaos(chaos, std::cout)
+                                   : grid::loadgen::RunEscalation(escalation, std::cout);
   std::cout << std::flush;
   if (!status.ok()) {
     std::cerr << "grid-loadgen: FAILED: " << status.message() << '\n';

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/topology/jurisdiction.h"
 #include "tests/support/paths.h"
 
 namespace grid::auth {
@@ -69,12 +70,17 @@ class AuthorizerTest : public ::testing::Test {
 topology::TopologyPtr* AuthorizerTest::topology_ = nullptr;
 
 TEST_F(AuthorizerTest, TheTableListsEveryRpcOnceAndAdminMayDoAll) {
+  // The dead letters are for ADMINs alone; an OPERATOR may do everything else in their subtree.
+  const std::vector<Rpc> admin_only = {Rpc::kListDeadLetters, Rpc::kReplayDeadLetters};
   for (int i = 0; i < kRpcCount; ++i) {
     const Rpc rpc = static_cast<Rpc>(i);
+    const bool only_admin =
+        std::find(admin_only.begin(), admin_only.end(), rpc) != admin_only.end();
     EXPECT_EQ(GrantOf(v1::ROLE_ADMIN, rpc), Grant::kAnywhere) << RpcName(rpc);
     EXPECT_EQ(GrantOf(v1::ROLE_UNSPECIFIED, rpc), Grant::kDenied) << RpcName(rpc);
-    EXPECT_NE(GrantOf(v1::ROLE_OPERATOR, rpc), Grant::kDenied) << RpcName(rpc);
+    EXPECT_EQ(GrantOf(v1::ROLE_OPERATOR, rpc) == Grant::kDenied, only_admin) << RpcName(rpc);
   }
+  EXPECT_STREQ(RpcName(Rpc::kReplayDeadLetters), "ReplayDeadLetters");
   EXPECT_STREQ(RpcName(Rpc::kWatchEvents), "WatchEvents");
 }
 
@@ -83,9 +89,10 @@ TEST_F(AuthorizerTest, TheRoleColumnsAreAsDocumented) {
                                    Rpc::kCancelEvent, Rpc::kGetEvent,      Rpc::kGetEventHistory,
                                    Rpc::kListEvents,  Rpc::kListUnitQueue};
   const std::vector<Rpc> handler = {
-      Rpc::kAcceptEvent,   Rpc::kResolveEvent,     Rpc::kReturnEvent,     Rpc::kSuspendEvent,
-      Rpc::kEscalateEvent, Rpc::kGetEvent,         Rpc::kGetEventHistory, Rpc::kListEvents,
-      Rpc::kListUnitQueue, Rpc::kListOverdueEvents};
+      Rpc::kAcceptEvent,   Rpc::kResolveEvent,      Rpc::kReturnEvent,     Rpc::kSuspendEvent,
+      Rpc::kEscalateEvent, Rpc::kGetEvent,          Rpc::kGetEventHistory, Rpc::kListEvents,
+      Rpc::kListUnitQueue, Rpc::kListOverdueEvents, Rpc::kGetStats,        Rpc::kGetTopology,
+      Rpc::kWatchEvents};
   for (int i = 0; i < kRpcCount; ++i) {
     const Rpc rpc = static_cast<Rpc>(i);
     const bool w = std::find(worker.begin(), worker.end(), rpc) != worker.end();
@@ -156,8 +163,81 @@ TEST_F(AuthorizerTest, AHandlerActsOnItsOwnQueueAndReadsItsSubtree) {
   EXPECT_TRUE(Allowed(handler, Rpc::kListUnitQueue, kGrid, nullptr));
   EXPECT_TRUE(Allowed(handler, Rpc::kListOverdueEvents, kCommunity, nullptr));
   EXPECT_FALSE(Allowed(handler, Rpc::kListEvents, kSubdistrict, nullptr));
-  EXPECT_FALSE(Allowed(handler, Rpc::kGetStats, kCommunity, nullptr));
   EXPECT_FALSE(Allowed(handler, Rpc::kReportEvent, kGrid, nullptr));
+}
+
+// Issue 9: the console serves handlers too; the table alone says what they may read.
+TEST_F(AuthorizerTest, AHandlerReadsTheStatsAndTopologyOfItsSubtreeAndWatchesItsQueue) {
+  const v1::Actor handler = Caller(v1::ROLE_HANDLER, kCommunity);
+  for (Rpc read : {Rpc::kGetStats, Rpc::kGetTopology}) {
+    EXPECT_TRUE(Allowed(handler, read, kCommunity, nullptr)) << RpcName(read);
+    EXPECT_TRUE(Allowed(handler, read, kGrid, nullptr)) << RpcName(read);
+    EXPECT_FALSE(Allowed(handler, read, kSubdistrict, nullptr)) << RpcName(read);
+    EXPECT_FALSE(Allowed(handler, read, kOtherCommunity, nullptr)) << RpcName(read);
+  }
+  // The watch: its own unit's queue, not a unit below it nor above.
+  EXPECT_TRUE(Allowed(handler, Rpc::kWatchEvents, kCommunity, nullptr));
+  EXPECT_FALSE(Allowed(handler, Rpc::kWatchEvents, kGrid, nullptr));
+  EXPECT_FALSE(Allowed(handler, Rpc::kWatchEvents, kSubdistrict, nullptr));
+
+  auto own = authorizer().ScopeWatch(handler, "");
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_EQ(own->unit_id, kCommunity);
+  EXPECT_TRUE(own->queue_only);
+  auto named = authorizer().ScopeWatch(handler, kCommunity);
+  ASSERT_TRUE(named.ok()) << named.status();
+  EXPECT_TRUE(named->queue_only);
+  const auto below = authorizer().ScopeWatch(handler, kGrid);
+  EXPECT_EQ(below.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(below.status().message()), HasSubstr("outside the queue"));
+  // A department's handler watches what sits at the department.
+  auto department = authorizer().ScopeWatch(Caller(v1::ROLE_HANDLER, kDepartment), "");
+  ASSERT_TRUE(department.ok()) << department.status();
+  EXPECT_EQ(department->unit_id, kDepartment);
+  EXPECT_TRUE(department->queue_only);
+}
+
+TEST_F(AuthorizerTest, AWatchIsScopedToTheSubtreeOfTheHomeUnitOrTheDistrictForAnAdmin) {
+  const v1::Actor op = Caller(v1::ROLE_OPERATOR, kCommunity);
+  auto home = authorizer().ScopeWatch(op, "");
+  ASSERT_TRUE(home.ok()) << home.status();
+  EXPECT_EQ(home->unit_id, kCommunity);
+  EXPECT_FALSE(home->queue_only);
+  auto below = authorizer().ScopeWatch(op, kGrid);
+  ASSERT_TRUE(below.ok()) << below.status();
+  EXPECT_EQ(below->unit_id, kGrid);
+  const auto above = authorizer().ScopeWatch(op, kSubdistrict);
+  EXPECT_EQ(above.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(above.status().message()), HasSubstr("WatchEvents"));
+  EXPECT_EQ(authorizer().ScopeWatch(Caller(v1::ROLE_WORKER, kGrid), "").status().code(),
+            absl::StatusCode::kPermissionDenied);
+  auto admin = authorizer().ScopeWatch(Caller(v1::ROLE_ADMIN, kGrid), "");
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  EXPECT_EQ(admin->unit_id, "") << "the whole district";
+  EXPECT_FALSE(admin->queue_only);
+}
+
+// The authorizer applies the one rule of jurisdiction, not a variant of its own: for an
+// operator at each level, every combination of grid and unit decides as EventInSubtree does.
+TEST_F(AuthorizerTest, SubtreeCellsDecideByTheOneRuleOfJurisdiction) {
+  const std::vector<std::string> homes = {kGrid,        kCommunity, "370212001Z01",
+                                          kSubdistrict, kDistrict,  kDepartment};
+  const std::vector<std::string> grids = {kGrid, kSameCommunity, kOtherCommunity, "37021200200101"};
+  const std::vector<std::string> units = {"",           kGrid,       kCommunity,  "370212001Z01",
+                                          kSubdistrict, "370212002", kDepartment, "370212D02"};
+  for (const std::string& home : homes) {
+    const v1::Actor op = Caller(v1::ROLE_OPERATOR, home);
+    for (const std::string& grid : grids) {
+      for (const std::string& unit : units) {
+        const v1::Event event = EventAt(grid, unit);
+        const bool rule = topology::EventInSubtree(**topology_, event, home);
+        for (Rpc rpc : {Rpc::kGetEvent, Rpc::kAcceptEvent, Rpc::kSuperviseEvent}) {
+          EXPECT_EQ(Allowed(op, rpc, "", &event), rule)
+              << RpcName(rpc) << " by " << home << " on grid " << grid << " at \"" << unit << "\"";
+        }
+      }
+    }
+  }
 }
 
 TEST_F(AuthorizerTest, AnOperatorMayDoEverythingInItsSubtree) {
@@ -167,6 +247,10 @@ TEST_F(AuthorizerTest, AnOperatorMayDoEverythingInItsSubtree) {
   const v1::Event outside = EventAt("37021200200101", "37021200200101");
   for (int i = 0; i < kRpcCount; ++i) {
     const Rpc rpc = static_cast<Rpc>(i);
+    if (rpc == Rpc::kListDeadLetters || rpc == Rpc::kReplayDeadLetters) {
+      EXPECT_FALSE(Allowed(op, rpc, kSubdistrict, nullptr)) << RpcName(rpc) << ": ADMIN only";
+      continue;
+    }
     EXPECT_TRUE(Allowed(op, rpc, kCommunity, &inside)) << RpcName(rpc);
     EXPECT_TRUE(Allowed(op, rpc, "", &went_up)) << RpcName(rpc) << ": its grid is ours";
     EXPECT_FALSE(Allowed(op, rpc, "", &outside)) << RpcName(rpc);

@@ -6,6 +6,7 @@
 #include <jwt.h>
 
 #include <cstdlib>
+#include <limits>
 
 #include "tests/support/paths.h"
 
@@ -122,6 +123,39 @@ std::string SignRaw(const std::vector<std::pair<std::string, std::string>>& clai
   free(encoded);
   jwt_free(jwt);
   return token;
+}
+
+TEST_F(TokenTest, AFarFutureExpiryIsNotExpired) {
+  // Found by the token fuzz target: exp * 1000 overflowed, and the token read as expired.
+  const auto actor = Verify(SignRaw({{"sub", "x"}, {"role", "ADMIN"}, {"unit", "370212"}},
+                                    std::numeric_limits<long>::max()));
+  ASSERT_TRUE(actor.ok()) << actor.status();
+  EXPECT_EQ(actor->subject(), "x");
+}
+
+TEST_F(TokenTest, ClaimsThatCannotBeSignedAsThemselvesAreRefused) {
+  // Found by the token fuzz target: libjwt takes C strings, so a subject with a NUL was signed cut
+  // short, and bytes that are not UTF-8 were signed mangled.
+  for (const std::string& bad :
+       {std::string("ab\0cd", 5), std::string("\xff\xfe"), std::string("a\xc3")}) {
+    Claims claims = Valid();
+    claims.subject = bad;
+    auto token = IssueToken(claims, kSecret);
+    EXPECT_EQ(token.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(token.status().message(), ::testing::HasSubstr("subject"));
+    claims = Valid();
+    claims.unit_id = bad;
+    token = IssueToken(claims, kSecret);
+    EXPECT_EQ(token.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(token.status().message(), ::testing::HasSubstr("unit"));
+  }
+  Claims claims = Valid();
+  claims.subject = "网格员-张三";
+  auto token = IssueToken(claims, kSecret);
+  ASSERT_TRUE(token.ok()) << token.status();
+  auto actor = Verify(*token);
+  ASSERT_TRUE(actor.ok()) << actor.status();
+  EXPECT_EQ(actor->subject(), "网格员-张三");
 }
 
 TEST_F(TokenTest, AnUnknownRoleIsRefused) {

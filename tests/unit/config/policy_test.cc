@@ -152,8 +152,23 @@ INSTANTIATE_TEST_SUITE_P(
                 "calendar.holidays[0]"},
         BadCase{"BadWeekday", [](v1::Policy& p) { p.mutable_calendar()->add_working_weekdays(8); },
                 "calendar.working_weekdays[0]"},
-        BadCase{"NoRules", [](v1::Policy& p) { p.clear_rules(); }, "rules: at least one"}),
+        BadCase{"NoRules", [](v1::Policy& p) { p.clear_rules(); }, "rules: at least one"},
+        BadCase{"ZeroOfflineWindow",
+                [](v1::Policy& p) { p.mutable_offline_window()->set_seconds(0); },
+                "offline_window: must be positive"}),
     [](const auto& info) { return info.param.name; });
+
+TEST(PolicyOfflineWindowTest, DefaultsToAWeekAndIsConfigurable) {
+  auto topology = SmallTopology();
+  v1::Policy data = SmallPolicy();
+  auto built = Policy::Build(data, *topology);
+  ASSERT_TRUE(built.ok()) << built.status();
+  EXPECT_EQ((*built)->OfflineWindow(), 7LL * 24 * 3600 * 1000);
+  data.mutable_offline_window()->set_seconds(36 * 3600);
+  built = Policy::Build(data, *topology);
+  ASSERT_TRUE(built.ok()) << built.status();
+  EXPECT_EQ((*built)->OfflineWindow(), 36LL * 3600 * 1000);
+}
 
 TEST(ShippedPolicyTest, LoadsAgainstTheLaoshanTopologyAndRoutesEveryCategory) {
   auto topology = topology::Topology::Load(SourcePath("deploy/config/laoshan-topology.json"));

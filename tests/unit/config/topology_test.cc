@@ -177,6 +177,13 @@ INSTANTIATE_TEST_SUITE_P(
                 "units[3].level: required"},
         BadCase{"MissingId", [](v1::Topology& t) { t.mutable_units(2)->clear_id(); },
                 "units[2].id: required"},
+        // Found by the cursor fuzz target: such ids broke watch cursors (and Redis hash tags).
+        BadCase{"IdWithCursorCharacters",
+                [](v1::Topology& t) { t.mutable_units(2)->set_id("a,b=c"); },
+                "units[2].id: \"a,b=c\" has characters other than"},
+        BadCase{"IdWithHashTagCharacters",
+                [](v1::Topology& t) { t.mutable_units(2)->set_id("{x}"); },
+                "units[2].id: \"{x}\" has characters other than"},
         BadCase{"UnknownDistrict", [](v1::Topology& t) { t.set_district_id("9"); },
                 "district_id: \"9\""},
         BadCase{"WorkerInUnknownGrid",

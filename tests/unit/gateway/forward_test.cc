@@ -560,5 +560,93 @@ TEST_F(ForwardTest, AnUploadAtTheLimitPasses) {
   EXPECT_EQ(uploads[0].size(), kMaxUploadItems);
 }
 
+// A request that does not parse as its message is the client's error: INVALID_ARGUMENT naming the
+// field, and the backend never sees it. (gRPC's own handler would answer UNIMPLEMENTED with no
+// message.) Sent through the typed stub, which serializes invalid UTF-8 as it is (and logs it).
+TEST_F(ForwardTest, ARequestThatDoesNotParseNamesTheFieldAndGoesNoFurther) {
+  {
+    grpc::ClientContext context;
+    v1::GetEventRequest request;
+    request.set_event_id("1001-\xFF");
+    v1::GetEventResponse response;
+    const grpc::Status status = stub_->GetEvent(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(status.error_message(), "event_id: is not valid UTF-8");
+  }
+  {
+    grpc::ClientContext context;
+    v1::ReportEventRequest request;
+    request.mutable_report()->set_grid_id("100100101");
+    request.mutable_report()->add_media("s3://a");
+    request.mutable_report()->add_media("s3://\xC3\x28");
+    v1::ReportEventResponse response;
+    const grpc::Status status = stub_->ReportEvent(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(status.error_message(), "report.media[1]: is not valid UTF-8");
+  }
+  EXPECT_TRUE(recorder_.calls().empty());
+}
+
+TEST_F(ForwardTest, ABoundIsCheckedBeforeTheBackendIsCalled) {
+  grpc::ClientContext context;
+  v1::AcceptEventRequest request;
+  request.set_event_id(std::string(10 * 1024, 'x'));
+  v1::AcceptEventResponse response;
+  const grpc::Status status = stub_->AcceptEvent(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "event_id: is 10240 bytes, at most 128 are allowed");
+  EXPECT_TRUE(recorder_.calls().empty());
+}
+
+TEST_F(ForwardTest, AnUploadItemThatDoesNotParseGetsAResultOfItsOwn) {
+  grpc::ClientContext context;
+  v1::UploadReportsResponse response;
+  auto writer = stub_->UploadReports(&context, &response);
+  for (const std::string description : {"ok", "not \xFF UTF-8", "ok", "a {very} long one"}) {
+    v1::UploadReportsRequest item;
+    item.mutable_report()->set_client_request_id(absl::StrCat("r", description.size()));
+    item.mutable_report()->set_description(description);
+    ASSERT_TRUE(writer->Write(item));
+  }
+  v1::UploadReportsRequest fourth;
+  fourth.mutable_report()->set_client_request_id("r*");  // breaks the id rule
+  ASSERT_TRUE(writer->Write(fourth));
+  writer->WritesDone();
+  const grpc::Status status = writer->Finish();
+
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const auto uploads = recorder_.uploads();
+  ASSERT_EQ(uploads.size(), 1u);
+  ASSERT_EQ(uploads[0].size(), 3u) << "only the items that parse reach intake";
+  ASSERT_EQ(response.results_size(), 5) << response.ShortDebugString();
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(response.results(i).index(), i) << response.ShortDebugString();
+  }
+  EXPECT_EQ(response.results(0).event_id(), "E-r2");
+  EXPECT_EQ(response.results(1).error().code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(response.results(1).error().field(), "report.description");
+  EXPECT_EQ(response.results(1).error().message(), "report.description: is not valid UTF-8");
+  EXPECT_TRUE(response.results(1).event_id().empty());
+  EXPECT_EQ(response.results(2).event_id(), "E-r2");
+  EXPECT_EQ(response.results(3).event_id(), "E-r17");
+  EXPECT_EQ(response.results(4).error().field(), "report.client_request_id");
+}
+
+TEST_F(ForwardTest, AnUploadOfOnlyBadItemsAnswersWithoutIntake) {
+  grpc::ClientContext context;
+  v1::UploadReportsResponse response;
+  auto writer = stub_->UploadReports(&context, &response);
+  v1::UploadReportsRequest item;
+  item.mutable_report()->add_media("javascript:alert(1)");
+  ASSERT_TRUE(writer->Write(item));
+  writer->WritesDone();
+  const grpc::Status status = writer->Finish();
+
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(recorder_.uploads().empty());
+  ASSERT_EQ(response.results_size(), 1);
+  EXPECT_EQ(response.results(0).error().field(), "report.media[0]");
+}
+
 }  // namespace
 }  // namespace grid::gateway

@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <map>
 
+#include "common/store/keys.h"
 #include "services/gateway/watch_cursor.h"
 #include "services/gateway/watch_filter.h"
 #include "services/gateway/watch_hub.h"
@@ -95,10 +98,21 @@ TEST(WatchCursorTest, MaxIsComponentWise) {
 
 // --- filter ---
 
-WatchFilter Filter(const v1::WatchEventsRequest& request, const std::string& jurisdiction = "") {
-  auto filter = WatchFilter::FromRequest(request, ShippedTopology(), jurisdiction);
+// The filter of `request` within the scope the authorizer granted: the subtree of the request's
+// unit (the district when empty), or with `queue_only` that unit's queue.
+WatchFilter Filter(const v1::WatchEventsRequest& request, bool queue_only = false) {
+  auto filter = WatchFilter::FromRequest(request, ShippedTopology(),
+                                         auth::WatchScope{request.unit_id(), queue_only});
   EXPECT_TRUE(filter.ok()) << filter.status();
   return *filter;
+}
+
+// A change of the event in `grid` from `from` to `to`.
+v1::EventChange Move(const std::string& event_id, const std::string& grid, const std::string& from,
+                     const std::string& to, v1::Level to_level) {
+  v1::EventChange change = Change(event_id, grid, to, to_level);
+  change.set_from_unit_id(from);
+  return change;
 }
 
 TEST(WatchFilterTest, EmptyMatchesEverything) {
@@ -110,17 +124,51 @@ TEST(WatchFilterTest, EmptyMatchesEverything) {
   EXPECT_TRUE(all.Matches(Change("e", kGrid, "370212D01", v1::LEVEL_DISTRICT), ShippedTopology()));
 }
 
-TEST(WatchFilterTest, UnitSubtreeUsesTheNewUnitOrTheGrid) {
+// Issue 10: the community saw the REPORTED change of its grid's fire but not its DISPATCHED one
+// to the subdistrict, nor the escalations beyond the community.
+TEST(WatchFilterTest, AChangeIsInTheSubtreeWhenItsGridOrItsUnitBeforeOrAfterIs) {
   v1::WatchEventsRequest request;
   request.set_unit_id(kCommunity);
   const WatchFilter community = Filter(request);
-  EXPECT_TRUE(community.Matches(Change("e", kGrid), ShippedTopology()));  // Reported: its grid.
+  const auto& topology = ShippedTopology();
+  EXPECT_TRUE(community.Matches(Change("e", kGrid, kGrid), topology));  // Reported.
+  EXPECT_TRUE(community.Matches(Move("e", kGrid, kGrid, kSd, v1::LEVEL_SUBDISTRICT), topology));
   EXPECT_TRUE(
-      community.Matches(Change("e", kGrid, kCommunity, v1::LEVEL_COMMUNITY), ShippedTopology()));
-  EXPECT_FALSE(community.Matches(Change("e", kOtherGrid), ShippedTopology()));
-  // Escalated out of the community: the change is the subdistrict's now.
-  EXPECT_FALSE(
-      community.Matches(Change("e", kGrid, kSd, v1::LEVEL_SUBDISTRICT), ShippedTopology()));
+      community.Matches(Move("e", kGrid, kCommunity, "370212001Z01", v1::LEVEL_ZONE), topology));
+  EXPECT_TRUE(community.Matches(Move("e", kGrid, kSd, "370212D01", v1::LEVEL_DISTRICT), topology));
+  EXPECT_FALSE(community.Matches(Change("e", kOtherGrid, kOtherGrid), topology));
+  // Another community's event passing through the zone above is not the community's.
+  EXPECT_FALSE(community.Matches(
+      Move("e", "37021200100201", "370212001002", "370212001Z01", v1::LEVEL_ZONE), topology));
+
+  // A department sees the change that brought another subdistrict's event to it, and the one
+  // that took it away.
+  v1::WatchEventsRequest at_department;
+  at_department.set_unit_id("370212D01");
+  const WatchFilter department = Filter(at_department);
+  EXPECT_TRUE(department.Matches(
+      Move("e", kOtherGrid, "370212002", "370212D01", v1::LEVEL_DISTRICT), topology));
+  EXPECT_TRUE(department.Matches(
+      Move("e", kOtherGrid, "370212D01", "370212002", v1::LEVEL_SUBDISTRICT), topology));
+  EXPECT_FALSE(department.Matches(
+      Move("e", kOtherGrid, "370212002", "370212D02", v1::LEVEL_DISTRICT), topology));
+}
+
+TEST(WatchFilterTest, AQueueWatchGetsTheChangesIntoOutOfAndAtItsUnit) {
+  v1::WatchEventsRequest request;
+  request.set_unit_id(kCommunity);
+  const WatchFilter queue = Filter(request, /*queue_only=*/true);
+  EXPECT_TRUE(queue.queue_only());
+  EXPECT_EQ(queue.root(), kCommunity);
+  const auto& topology = ShippedTopology();
+  EXPECT_TRUE(queue.Matches(Move("e", kGrid, kGrid, kCommunity, v1::LEVEL_COMMUNITY), topology));
+  EXPECT_TRUE(
+      queue.Matches(Move("e", kGrid, kCommunity, kCommunity, v1::LEVEL_COMMUNITY), topology));
+  EXPECT_TRUE(
+      queue.Matches(Move("e", kGrid, kCommunity, "370212001Z01", v1::LEVEL_ZONE), topology));
+  // Its subtree's events elsewhere are not its queue.
+  EXPECT_FALSE(queue.Matches(Move("e", kGrid, kGrid, kGrid, v1::LEVEL_GRID), topology));
+  EXPECT_FALSE(queue.Matches(Move("e", kGrid, kGrid, kSd, v1::LEVEL_SUBDISTRICT), topology));
 }
 
 TEST(WatchFilterTest, LevelsCategoriesAndSeverity) {
@@ -144,24 +192,34 @@ TEST(WatchFilterTest, LevelsCategoriesAndSeverity) {
       Change("e", kGrid, kCommunity, v1::LEVEL_COMMUNITY, "0501", v1::SEVERITY_NORMAL), topology));
 }
 
-TEST(WatchFilterTest, RejectsBadRequests) {
+TEST(WatchFilterTest, RejectsBadRequestsNamingTheField) {
+  const auto refused = [](const v1::WatchEventsRequest& request) {
+    return WatchFilter::FromRequest(request, ShippedTopology(),
+                                    auth::WatchScope{request.unit_id(), false})
+        .status();
+  };
   v1::WatchEventsRequest unknown;
   unknown.set_unit_id("370212999");
-  EXPECT_EQ(WatchFilter::FromRequest(unknown, ShippedTopology(), "").status().code(),
-            absl::StatusCode::kNotFound);
-  v1::WatchEventsRequest outside;
-  outside.set_unit_id(kOtherGrid);
-  auto refused = WatchFilter::FromRequest(outside, ShippedTopology(), kSd);
-  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("unit_id"));
-  v1::WatchEventsRequest level;
-  level.add_levels(v1::LEVEL_UNSPECIFIED);
-  EXPECT_EQ(WatchFilter::FromRequest(level, ShippedTopology(), "").status().code(),
-            absl::StatusCode::kInvalidArgument);
-  // Within the jurisdiction, no unit means the jurisdiction.
-  auto scoped = WatchFilter::FromRequest({}, ShippedTopology(), kSd);
-  ASSERT_TRUE(scoped.ok());
-  EXPECT_EQ(scoped->root(), kSd);
+  EXPECT_EQ(refused(unknown).code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(refused(unknown).message()), HasSubstr("unit_id"));
+  for (const int bad : {static_cast<int>(v1::LEVEL_UNSPECIFIED), 99, -1}) {
+    v1::WatchEventsRequest level;
+    level.add_levels(v1::LEVEL_GRID);
+    level.add_levels(static_cast<v1::Level>(bad));
+    EXPECT_EQ(refused(level).code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(std::string(refused(level).message()), HasSubstr("levels[1]")) << bad;
+  }
+  v1::WatchEventsRequest severity;
+  severity.set_min_severity(static_cast<v1::Severity>(99));
+  EXPECT_EQ(refused(severity).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(refused(severity).message()), HasSubstr("min_severity"));
+  v1::WatchEventsRequest prefix;
+  prefix.add_category_prefixes("");
+  EXPECT_THAT(std::string(refused(prefix).message()), HasSubstr("category_prefixes[0]"));
+  // An empty scope is the district.
+  auto district = WatchFilter::FromRequest({}, ShippedTopology(), auth::WatchScope{});
+  ASSERT_TRUE(district.ok());
+  EXPECT_EQ(district->root(), ShippedTopology().district_id());
 }
 
 // --- watcher and hub ---
@@ -372,6 +430,158 @@ TEST_F(WatchHubTest, IdleWatchersGetHeartbeatsAtTheReadersPosition) {
   EXPECT_EQ(writer.written[0].cursor(), EncodeCursor(Sds(), expected));
 }
 
+// Issue 10: the fan-out offered a change only to watchers under the unit after it, so the
+// community never got its grid's event once it left the community.
+TEST_F(WatchHubTest, AChangeReachesTheWatchersOfItsGridAndOfItsUnitsBeforeAndAfter) {
+  FakeWriter community_writer;
+  FakeWriter department_writer;
+  FakeWriter queue_writer;
+  v1::WatchEventsRequest community;
+  community.set_unit_id(kCommunity);
+  WatcherPtr in_community = Watch(community_writer, community);
+  v1::WatchEventsRequest department;
+  department.set_unit_id("370212D01");
+  WatcherPtr at_department = Watch(department_writer, department);
+  v1::WatchEventsRequest zone;
+  zone.set_unit_id("370212001Z01");
+  auto zone_queue = std::make_shared<Watcher>(Filter(zone, /*queue_only=*/true),
+                                              hub_->options().queue_capacity, Sds(), queue_writer);
+  ASSERT_TRUE(hub_->Attach(zone_queue, std::nullopt).ok());
+
+  Publish(0, 101, Move("up", kGrid, kCommunity, "370212001Z01", v1::LEVEL_ZONE));
+  Publish(0, 102, Move("on", kGrid, "370212001Z01", kSd, v1::LEVEL_SUBDISTRICT));
+  Publish(0, 103, Move("away", kGrid, kSd, "370212D01", v1::LEVEL_DISTRICT));
+  Publish(1, 104, Move("theirs", kOtherGrid, "370212002", "370212D01", v1::LEVEL_DISTRICT));
+  community_writer.Drain(*in_community);
+  department_writer.Drain(*at_department);
+  queue_writer.Drain(*zone_queue);
+  EXPECT_THAT(community_writer.EventIds(), ::testing::ElementsAre("up", "on", "away"));
+  EXPECT_THAT(department_writer.EventIds(), ::testing::ElementsAre("away", "theirs"));
+  EXPECT_THAT(queue_writer.EventIds(), ::testing::ElementsAre("up", "on"));
+}
+
+// A fake of the live streams for the history reader: XINFO STREAM and XRANGE over entries held
+// here, answered later (as Redis would), when the test polls the io_context.
+class FakeStreams {
+ public:
+  explicit FakeStreams(boost::asio::io_context& io) : io_(io) {}
+
+  void Add(std::size_t sd, std::uint64_t ms, const v1::EventChange& change) {
+    streams_[store::LiveStream(Sds()[sd])].push_back({StreamId{ms, 0}, change.SerializeAsString()});
+  }
+
+  void Command(std::vector<std::string> argv, redis::ReplyCallback cb) {
+    redis::Reply reply = Answer(argv);
+    boost::asio::post(io_, [cb = std::move(cb), reply = std::move(reply)] { cb(reply); });
+  }
+
+ private:
+  struct Entry {
+    StreamId id;
+    std::string payload;
+  };
+
+  static redis::Reply EntryReply(const Entry& entry) {
+    return redis::Reply::Array(
+        {redis::Reply::String(entry.id.ToString()),
+         redis::Reply::Array({redis::Reply::String("c"), redis::Reply::String(entry.payload)})});
+  }
+
+  redis::Reply Answer(const std::vector<std::string>& argv) {
+    const std::vector<Entry>& entries = streams_[argv.at(argv[0] == "XINFO" ? 2 : 1)];
+    if (argv[0] == "XINFO") {
+      const auto n = static_cast<long long>(entries.size());
+      std::vector<redis::Reply> info = {redis::Reply::String("length"), redis::Reply::Integer(n),
+                                        redis::Reply::String("entries-added"),
+                                        redis::Reply::Integer(n)};
+      if (!entries.empty()) {
+        info.push_back(redis::Reply::String("first-entry"));
+        info.push_back(EntryReply(entries.front()));
+        info.push_back(redis::Reply::String("last-generated-id"));
+        info.push_back(redis::Reply::String(entries.back().id.ToString()));
+      }
+      return redis::Reply::Array(std::move(info));
+    }
+    // XRANGE key (after end COUNT n
+    EXPECT_EQ(argv[0], "XRANGE");
+    const StreamId after = *StreamId::Parse(argv[2].substr(1));
+    const StreamId end = *StreamId::Parse(argv[3]);
+    const std::size_t count = std::stoul(argv[5]);
+    std::vector<redis::Reply> out;
+    for (const Entry& entry : entries) {
+      if (after < entry.id && !(end < entry.id) && out.size() < count) {
+        out.push_back(EntryReply(entry));
+      }
+    }
+    return redis::Reply::Array(std::move(out));
+  }
+
+  boost::asio::io_context& io_;
+  std::map<std::string, std::vector<Entry>> streams_;
+};
+
+// Issue 10: a resumed watch got every change of the history, whatever its jurisdiction and
+// filters; only the live part was filtered.
+TEST_F(WatchHubTest, HistoryPassesTheSameFilterAndHeartbeatsMoveTheCursorPastWhatItLeavesOut) {
+  WatchHubOptions options;
+  options.history_page = 4;
+  hub_ = WatchHub::Create(io_, reader_, commands_, ShippedTopology(), options, &metrics_);
+  FakeStreams streams(io_);
+  EXPECT_CALL(commands_, Command(::testing::_, ::testing::_))
+      .WillRepeatedly([&streams](std::vector<std::string> argv, redis::ReplyCallback cb) {
+        streams.Command(std::move(argv), std::move(cb));
+      });
+  // Stream 0 (中韩): the entry the cursor names, then one of the community's changes, eight of
+  // another community's, and one more of the community's.
+  const std::string other_grid = "37021200100201";
+  streams.Add(0, 100, Change("before", kGrid));
+  streams.Add(0, 101, Change("mine-1", kGrid));
+  for (int i = 0; i < 8; ++i) {
+    streams.Add(0, 102 + i, Change("theirs-" + std::to_string(i), other_grid));
+  }
+  streams.Add(0, 110, Move("mine-2", kGrid, kCommunity, kSd, v1::LEVEL_SUBDISTRICT));
+  StreamPositions reader = At(100);
+  reader[0] = StreamId{110, 0};
+  hub_->SetPositionsForTest(reader);
+
+  FakeWriter writer;
+  v1::WatchEventsRequest community;
+  community.set_unit_id(kCommunity);
+  auto watcher = std::make_shared<Watcher>(Filter(community), 64, Sds(), writer);
+  ASSERT_TRUE(hub_->Attach(watcher, At(100)).ok());
+  Publish(0, 111, Change("theirs-live", other_grid));
+  Publish(0, 112, Change("mine-live", kGrid));
+  // Complete writes and answer reads until neither is left.
+  for (int round = 0; round < 100; ++round) {
+    if (writer.in_flight) {
+      writer.Complete(*watcher);
+      continue;
+    }
+    io_.restart();
+    if (io_.poll() == 0) {
+      break;
+    }
+  }
+  ASSERT_FALSE(writer.ended) << writer.end_status.error_message();
+  EXPECT_THAT(writer.EventIds(), ::testing::ElementsAre("mine-1", "mine-2", "mine-live"));
+
+  // Between mine-1 and mine-2, heartbeats whose cursors advance over the filtered-out entries, a
+  // page at a time, so that resuming from them does not read those entries again.
+  std::vector<std::uint64_t> heartbeats;
+  std::uint64_t last = 0;
+  for (const v1::WatchEventsResponse& message : writer.written) {
+    auto cursor = DecodeCursor(message.cursor(), Sds());
+    ASSERT_TRUE(cursor.ok()) << cursor.status();
+    EXPECT_GE((*cursor)[0].ms, last) << "cursors never go back";
+    last = (*cursor)[0].ms;
+    if (message.has_heartbeat()) {
+      heartbeats.push_back(last);
+    }
+  }
+  EXPECT_THAT(heartbeats, ::testing::ElementsAre(104, 108));
+  EXPECT_EQ(last, 112u);
+}
+
 TEST_F(WatchHubTest, ACancelledWatcherIsFinishedAndDropped) {
   FakeWriter writer;
   WatcherPtr watcher = Watch(writer);
@@ -439,6 +649,28 @@ TEST(WatchQuotaTest, ZeroMeansNoCap) {
     leases.push_back(*std::move(lease));
   }
   EXPECT_EQ(quota.open("loadgen"), 100u);
+}
+
+}  // namespace
+}  // namespace grid::gateway
+
+namespace grid::gateway {
+namespace {
+
+// What a live-stream entry that is not a change looks like to the hub: skipped, never fanned out
+// (an empty payload would otherwise parse as an empty change and reach every district watcher).
+TEST(ParseLiveChangeTest, OnlyAChangeOfAnEventIsOne) {
+  v1::EventChange change;
+  change.set_event_id("370212001-01HX");
+  change.set_grid_id("37021200100101");
+  const auto parsed = ParseLiveChange(change.SerializeAsString());
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->event_id(), "370212001-01HX");
+  EXPECT_FALSE(ParseLiveChange("").has_value()) << "no field c";
+  EXPECT_FALSE(ParseLiveChange("\xff\xff\xff\xff").has_value()) << "not a protobuf";
+  v1::EventChange nobody;
+  nobody.set_note("a change of no event");
+  EXPECT_FALSE(ParseLiveChange(nobody.SerializeAsString()).has_value());
 }
 
 }  // namespace

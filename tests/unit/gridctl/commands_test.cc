@@ -459,9 +459,25 @@ TEST_F(GridctlTest, ListSendsItsFilters) {
   EXPECT_EQ(sent.category_prefix(), "01");
   EXPECT_EQ(sent.reported_after().seconds(), 1714550400);
   EXPECT_FALSE(sent.has_reported_before());
+  EXPECT_FALSE(sent.has_supervised()) << "both, unless asked";
+  EXPECT_EQ(sent.min_severity(), v1::SEVERITY_UNSPECIFIED);
   v1::ListEventsResponse printed;
   ASSERT_TRUE(config::ParseJson(out_, "out", printed).ok()) << out_;
   EXPECT_EQ(printed.events_size(), 1);
+}
+
+TEST_F(GridctlTest, ListSendsTheSupervisionAndSeverityFilters) {
+  ASSERT_EQ(Gridctl({"list", "--supervised", "yes", "--min-severity", "high"}), 0) << err_;
+  v1::ListEventsRequest sent = fake_.Last(&FakeGateway::list_);
+  ASSERT_TRUE(sent.has_supervised());
+  EXPECT_TRUE(sent.supervised());
+  EXPECT_EQ(sent.min_severity(), v1::SEVERITY_HIGH);
+  ASSERT_EQ(Gridctl({"list", "--supervised", "no"}), 0) << err_;
+  sent = fake_.Last(&FakeGateway::list_);
+  ASSERT_TRUE(sent.has_supervised());
+  EXPECT_FALSE(sent.supervised());
+  EXPECT_NE(Gridctl({"list", "--supervised", "maybe"}), 0);
+  EXPECT_NE(Gridctl({"list", "--min-severity", "dire"}), 0);
 }
 
 TEST_F(GridctlTest, UploadStreamsEveryLineAndPrintsOneResultEach) {

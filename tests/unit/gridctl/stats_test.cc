@@ -3,6 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sstream>
+#include <string>
+#include <vector>
+
 namespace grid::gridctl {
 namespace {
 
@@ -34,6 +38,58 @@ TEST(StatsRequestTest, NamesTheOptionAtFault) {
   EXPECT_THAT(MakeStatsRequest(args).status().message(), HasSubstr("--group-by"));
 }
 
+TEST(StatsRequestTest, TodayAndLocalDays) {
+  StatsArgs today;
+  today.today = true;
+  auto request = MakeStatsRequest(today);
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->last_days(), 1) << "today, as the service's calendar counts it";
+  EXPECT_FALSE(request->has_from());
+
+  StatsArgs week;
+  week.days = 7;
+  EXPECT_EQ(MakeStatsRequest(week)->last_days(), 7);
+
+  StatsArgs dates;
+  dates.from_day = "2026-11-01";
+  dates.to_day = "2026-11-30";
+  request = MakeStatsRequest(dates);
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->first_day(), "2026-11-01");
+  EXPECT_EQ(request->last_day(), "2026-11-30");
+  EXPECT_EQ(request->last_days(), 0);
+}
+
+TEST(StatsRequestTest, OneWayOfGivingTheWindow) {
+  StatsArgs args;
+  args.today = true;
+  args.since = "2026-11-01T00:00:00Z";
+  EXPECT_THAT(MakeStatsRequest(args).status().message(), HasSubstr("--today"));
+  args.today = false;
+  args.from_day = "2026-11-01";
+  EXPECT_THAT(MakeStatsRequest(args).status().message(), HasSubstr("one way"));
+  args.since.clear();
+  args.from_day = "1 Nov";
+  EXPECT_THAT(MakeStatsRequest(args).status().message(), HasSubstr("--from-day"));
+  args.from_day.clear();
+  args.days = -1;
+  EXPECT_THAT(MakeStatsRequest(args).status().message(), HasSubstr("--days"));
+}
+
+TEST(StatsWindowTest, SaysWhichLocalDaysWereCounted) {
+  v1::GetStatsResponse response;
+  EXPECT_EQ(FormatStatsWindow(response), "") << "an answer that does not say";
+  response.set_first_day("2026-12-01");
+  response.set_last_day("2026-12-01");
+  response.set_today("2026-12-01");
+  response.set_utc_offset_minutes(480);
+  EXPECT_EQ(FormatStatsWindow(response),
+            "local days 2026-12-01 to 2026-12-01 (UTC+08:00), today 2026-12-01\n");
+  response.clear_first_day();
+  response.clear_last_day();
+  EXPECT_THAT(FormatStatsWindow(response), HasSubstr("the first day kept to today"));
+}
+
 TEST(StatsTableTest, OneLinePerRowWithGroupCountsAndRates) {
   v1::GetStatsRequest request;
   request.add_group_by(v1::STATS_DIMENSION_CATEGORY_CLASS);
@@ -53,6 +109,36 @@ TEST(StatsTableTest, OneLinePerRowWithGroupCountsAndRates) {
   EXPECT_THAT(table, HasSubstr("100.0%"));
   EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 2);
   EXPECT_EQ(table.substr(table.find('\n') + 1, 2), "04") << table;
+}
+
+TEST(StatsTableTest, ShowsTheMeanTimesToAcceptAndCloseOrADashWhenNothingWasTimed) {
+  v1::GetStatsRequest request;
+  request.add_group_by(v1::STATS_DIMENSION_LEVEL);
+  v1::GetStatsResponse response;
+  v1::StatsRow& timed = *response.add_rows();
+  (*timed.mutable_group())["level"] = "community";
+  timed.set_accepted(3);
+  timed.set_accept_seconds_sum(660);
+  timed.set_accept_seconds_mean(220);
+  timed.set_closed_timed(2);
+  timed.set_close_seconds_mean(750);
+  v1::StatsRow& untimed = *response.add_rows();
+  (*untimed.mutable_group())["level"] = "zone";
+  const std::string table = FormatStatsTable(request, response);
+  EXPECT_THAT(table, HasSubstr("accept_mean"));
+  EXPECT_THAT(table, HasSubstr("close_mean"));
+  // The last two cells of the line that starts with `group`.
+  auto last_two = [&table](const std::string& group) {
+    const size_t start = table.find("\n" + group) + 1;
+    std::istringstream line(table.substr(start, table.find('\n', start) - start));
+    std::vector<std::string> cells;
+    for (std::string cell; line >> cell;) {
+      cells.push_back(cell);
+    }
+    return std::vector<std::string>(cells.end() - 2, cells.end());
+  };
+  EXPECT_THAT(last_two("community"), ::testing::ElementsAre("220.0s", "750.0s")) << table;
+  EXPECT_THAT(last_two("zone"), ::testing::ElementsAre("-", "-")) << table;
 }
 
 }  // namespace

@@ -10,18 +10,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-TEST(Utf8LengthTest, CountsCodePointsAndRejectsMalformedText) {
-  EXPECT_EQ(Utf8Length(""), 0);
-  EXPECT_EQ(Utf8Length("abc"), 3);
-  EXPECT_EQ(Utf8Length("垃圾"), 2);
-  EXPECT_EQ(Utf8Length("😀"), 1);
-  EXPECT_EQ(Utf8Length("\xE5\x9E"), -1) << "truncated";
-  EXPECT_EQ(Utf8Length("\xC0\xAF"), -1) << "overlong";
-  EXPECT_EQ(Utf8Length("\xED\xA0\x80"), -1) << "surrogate";
-  EXPECT_EQ(Utf8Length("\xFF"), -1);
-  EXPECT_EQ(Utf8Length("a\x80"), -1) << "stray continuation byte";
-}
-
 class ValidateReportTest : public ::testing::Test {
  protected:
   v1::Report Valid() const {
@@ -36,8 +24,12 @@ class ValidateReportTest : public ::testing::Test {
   }
 
   absl::Status Check(const v1::Report& report) const {
-    return ValidateReport(report, actor_, testing::ShippedTopology(), testing::ShippedPolicy());
+    return ValidateReport(report, actor_, testing::ShippedTopology(), testing::ShippedPolicy(),
+                          kNow);
   }
+
+  // 2026-11-30T08:00:00Z: the time of receipt.
+  static constexpr Millis kNow = 1'796'025'600'000;
 
   v1::Actor actor_;
 };
@@ -83,6 +75,20 @@ TEST_F(ValidateReportTest, EachBadFieldIsNamed) {
       {[](v1::Report& r) { r.set_client_request_id(std::string(129, 'x')); },
        "report.client_request_id"},
       {[](v1::Report& r) { r.mutable_reported_at()->set_seconds(-5); }, "report.reported_at"},
+      {[](v1::Report& r) { r.set_severity(static_cast<v1::Severity>(99)); },
+       "report.severity: unknown severity 99"},
+      {[](v1::Report& r) { r.set_source(static_cast<v1::Source>(99)); },
+       "report.source: unknown source 99"},
+      {[](v1::Report& r) { r.add_media("javascript:alert(1)"); },
+       "report.media[0]: scheme \"javascript\" is not allowed"},
+      {[](v1::Report& r) {
+         r.add_media("oss://grid/1.jpg");
+         r.add_media("data:text/html,x");
+       },
+       "report.media[1]: scheme \"data\" is not allowed"},
+      {[](v1::Report& r) { r.set_grid_id("3702120010010*"); }, "report.grid_id: may not contain"},
+      {[](v1::Report& r) { r.mutable_reported_at()->set_nanos(-1); },
+       "report.reported_at: is not a valid timestamp"},
   };
   for (const auto& [spoil, message] : cases) {
     v1::Report report = Valid();
@@ -122,6 +128,33 @@ TEST_F(ValidateReportTest, OtherRolesReportAnywhere) {
   actor_.Clear();
   report.set_reporter_id("not-a-worker");
   EXPECT_EQ(Check(report).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ValidateReportTest, ReportedAtWithinTheClockSkewAndTheOfflineWindow) {
+  v1::Report report = Valid();
+  const auto at = [&report](Millis ms) { *report.mutable_reported_at() = ToTimestamp(ms); };
+  at(kNow + kMaxClockSkew);
+  EXPECT_TRUE(Check(report).ok()) << "a clock up to 5 min fast is taken as now";
+  at(kNow + kMaxClockSkew + 1000);
+  EXPECT_EQ(std::string(Check(report).message()),
+            "report.reported_at: is 301 s after its receipt; at most 300 s of clock skew is "
+            "allowed");
+  const Millis window = testing::ShippedPolicy().OfflineWindow();
+  EXPECT_EQ(window, 7LL * 24 * 3600 * 1000) << "the shipped policy keeps a week";
+  at(kNow - window);
+  EXPECT_TRUE(Check(report).ok()) << Check(report);
+  at(kNow - window - 1);
+  EXPECT_EQ(std::string(Check(report).message()),
+            "report.reported_at: is older than the offline window of 7 days (the policy's "
+            "offline_window)");
+}
+
+TEST_F(ValidateReportTest, MessagesQuoteAtMostABitOfWhatTheClientSent) {
+  v1::Report report = Valid();
+  report.set_category(std::string(kMaxIdBytes, '9'));
+  const std::string message(Check(report).message());
+  EXPECT_THAT(message, HasSubstr("report.category: unknown category \"999"));
+  EXPECT_LT(message.size(), 120u) << message;
 }
 
 }  // namespace

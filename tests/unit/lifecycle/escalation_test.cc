@@ -182,5 +182,26 @@ TEST_F(EscalationTest, SupervisionNeedsJurisdictionAndMayOnlyShortenTheLimit) {
       << "supervision never lengthens a limit";
 }
 
+// Supervision's own check is the one rule of jurisdiction too: a department supervises what
+// sits at it, whatever the grid (the gateway's authorizer lets it; this check refused it).
+TEST_F(EscalationTest, SupervisionFollowsTheOneRuleOfJurisdiction) {
+  v1::Event at_department = Dispatched();
+  at_department.set_level(v1::LEVEL_DISTRICT);
+  at_department.set_unit_id(Rule().department_id());
+  v1::Actor department;
+  department.set_role(v1::ROLE_OPERATOR);
+  department.set_unit_id(Rule().department_id());
+  EXPECT_TRUE(Supervise(at_department, At(kT0, department), "快办", 0).ok());
+  v1::Actor other_department = department;
+  other_department.set_unit_id(Rule().department_id() == "370212D01" ? "370212D02" : "370212D01");
+  EXPECT_EQ(Supervise(at_department, At(kT0, other_department), "快办", 0).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  // The grid's community keeps it.
+  v1::Actor community;
+  community.set_role(v1::ROLE_OPERATOR);
+  community.set_unit_id("370212001001");
+  EXPECT_TRUE(Supervise(at_department, At(kT0, community), "快办", 0).ok());
+}
+
 }  // namespace
 }  // namespace grid::lifecycle

@@ -51,5 +51,22 @@ TEST(FillRowTest, CopiesCountsAndScores) {
   EXPECT_EQ(row.rework_rate(), 0);
 }
 
+TEST(FillRowTest, GivesResponseTimesInSecondsWithTheirCountsAndMeans) {
+  Counts counts;
+  counts.accepted = 4;
+  counts.accept_ms = 720'500;
+  counts.closed = 3;
+  counts.closed_timed = 2;
+  counts.close_ms = 1'620'000;
+  v1::StatsRow row;
+  FillRow(counts, row);
+  EXPECT_EQ(row.accepted(), 4);
+  EXPECT_DOUBLE_EQ(row.accept_seconds_sum(), 720.5);
+  EXPECT_DOUBLE_EQ(row.accept_seconds_mean(), 180.125);
+  EXPECT_EQ(row.closed_timed(), 2);
+  EXPECT_DOUBLE_EQ(row.close_seconds_sum(), 1620.0);
+  EXPECT_DOUBLE_EQ(row.close_seconds_mean(), 810.0) << "over the timed closures only";
+}
+
 }  // namespace
 }  // namespace grid::metrics

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 
 namespace grid::metrics {
 namespace {
@@ -56,16 +57,54 @@ TEST(ScoresTest, ZeroDenominatorsGiveZeroScores) {
   EXPECT_EQ(scores.closure_rate, 0);
 }
 
+// Means come from sums and counts, so a union of days or groups averages exactly: two days of
+// (1 acceptance, 60 s) and (3 acceptances, 660 s) are 4 acceptances in 180 s on average, not the
+// mean of the daily means (240 s).
+TEST(ScoresTest, ResponseTimeMeansAreSumsOverCounts) {
+  Counts day1;
+  day1.accepted = 1;
+  day1.accept_ms = 60'000;
+  day1.closed_timed = 1;
+  day1.close_ms = 120'000;
+  Counts day2;
+  day2.accepted = 3;
+  day2.accept_ms = 660'000;
+  day2.closed_timed = 2;
+  day2.close_ms = 1'500'000;
+  EXPECT_DOUBLE_EQ(ScoresOf(day1).accept_seconds_mean, 60.0);
+  EXPECT_DOUBLE_EQ(ScoresOf(day2).accept_seconds_mean, 220.0);
+  Counts both = day1;
+  both += day2;
+  EXPECT_EQ(both.accepted, 4);
+  EXPECT_EQ(both.accept_ms, 720'000);
+  EXPECT_DOUBLE_EQ(ScoresOf(both).accept_seconds_mean, 180.0);
+  EXPECT_DOUBLE_EQ(ScoresOf(both).close_seconds_mean, 540.0);
+
+  // A day counted before the response times existed has closures but no timed ones: it does not
+  // dilute the mean.
+  Counts old_day;
+  old_day.closed = 5;
+  both += old_day;
+  EXPECT_DOUBLE_EQ(ScoresOf(both).close_seconds_mean, 540.0);
+  EXPECT_EQ(ScoresOf(Counts()).accept_seconds_mean, 0);
+  EXPECT_EQ(ScoresOf(Counts()).close_seconds_mean, 0);
+}
+
 TEST(CountsTest, AddCounterKnowsEveryRollupName) {
   Counts counts;
   for (std::string_view name : {kReported, kDuplicates, kClosed, kClosedOnTime, kDue, kDeferred,
-                                kReworked, kReturned, kEscalated, kRedispatched, kSupervised}) {
+                                kReworked, kReturned, kEscalated, kRedispatched, kSupervised,
+                                kAccepted, kAcceptMillis, kClosedTimed, kCloseMillis}) {
     EXPECT_TRUE(AddCounter(counts, name, 2)) << name;
   }
   EXPECT_FALSE(AddCounter(counts, "nope", 1));
   EXPECT_EQ(counts.reported, 2);
   EXPECT_EQ(counts.redispatched, 2);
   EXPECT_EQ(counts.supervised, 2);
+  EXPECT_EQ(counts.accepted, 2);
+  EXPECT_EQ(counts.accept_ms, 2);
+  EXPECT_EQ(counts.closed_timed, 2);
+  EXPECT_EQ(counts.close_ms, 2);
   Counts sum;
   sum += counts;
   sum += counts;
@@ -93,28 +132,87 @@ TEST(CategoryClassTest, IsTheFirstTwoDigits) {
   EXPECT_EQ(CategoryClass("7"), "");
 }
 
-TEST(DayTest, DaysAreUtc) {
-  EXPECT_EQ(DayOf(0), 0);
-  EXPECT_EQ(DayOf(kDay - 1), 0);
-  EXPECT_EQ(DayOf(kDay), 1);
-  EXPECT_EQ(DayOf(-1), -1);
-  EXPECT_EQ(DayName(DayOf(kNov27)), "20261127");
-  EXPECT_EQ(DayName(DayOf(kNov27 - 1)), "20261126");
+// 2026-12-01T00:00:00+08:00 (a Beijing midnight) is 2026-11-30T16:00:00Z.
+constexpr Millis kBeijingDec1 = kNov27 + 3 * kDay + 16 * 3600'000;
+constexpr Millis kMinute = 60'000;
+
+TEST(LocalDaysTest, UtcWhenTheOffsetIsZero) {
+  const LocalDays utc(0);
+  EXPECT_EQ(utc.DayOf(0), 0);
+  EXPECT_EQ(utc.DayOf(kDay - 1), 0);
+  EXPECT_EQ(utc.DayOf(kDay), 1);
+  EXPECT_EQ(utc.DayOf(-1), -1);
+  EXPECT_EQ(DayName(utc.DayOf(kNov27)), "20261127");
+  EXPECT_EQ(DayName(utc.DayOf(kNov27 - 1)), "20261126");
   EXPECT_EQ(DayName(0), "19700101");
 }
 
-TEST(DaysInWindowTest, TakesEveryDayTheWindowTouches) {
-  const int64_t d = DayOf(kNov27);
+TEST(LocalDaysTest, ABeijingDayRunsFromMidnightToMidnightBeijingTime) {
+  const LocalDays beijing(480);
+  const int64_t dec1 = beijing.DayOf(kBeijingDec1);
+  EXPECT_EQ(DateName(dec1), "2026-12-01");
+  EXPECT_EQ(beijing.StartOf(dec1), kBeijingDec1);
+  EXPECT_EQ(beijing.DayOf(kBeijingDec1 - 1), dec1 - 1) << "23:59:59.999 the night before";
+  // 07:59 and 08:01 Beijing time are one day apart in UTC days (UTC midnight is 08:00 in
+  // Beijing), and the same Beijing day.
+  const Millis at_0759 = kBeijingDec1 + 7 * 60 * kMinute + 59 * kMinute;
+  const Millis at_0801 = kBeijingDec1 + 8 * 60 * kMinute + 1 * kMinute;
+  EXPECT_EQ(beijing.DayOf(at_0759), dec1);
+  EXPECT_EQ(beijing.DayOf(at_0801), dec1);
+  EXPECT_NE(LocalDays(0).DayOf(at_0759), LocalDays(0).DayOf(at_0801));
+  EXPECT_EQ(beijing.DayOf(kBeijingDec1 + kDay - 1), dec1) << "23:59:59.999";
+  EXPECT_EQ(beijing.DayOf(kBeijingDec1 + kDay), dec1 + 1);
+}
+
+TEST(LocalDaysTest, WestOfGreenwichToo) {
+  const LocalDays new_york(-300);
+  EXPECT_EQ(new_york.DayOf(kNov27 + 5 * 3600'000), LocalDays(0).DayOf(kNov27));
+  EXPECT_EQ(new_york.DayOf(kNov27 + 5 * 3600'000 - 1), LocalDays(0).DayOf(kNov27) - 1);
+  EXPECT_EQ(new_york.utc_offset_minutes(), -300);
+}
+
+TEST(DateTest, ParsesAndNamesLocalDates) {
+  const int64_t dec1 = LocalDays(480).DayOf(kBeijingDec1);
+  EXPECT_EQ(ParseDate("2026-12-01"), dec1);
+  EXPECT_EQ(DateName(dec1), "2026-12-01");
+  EXPECT_EQ(DayName(dec1), "20261201");
+  EXPECT_EQ(ParseDate("1970-01-01"), 0);
+  EXPECT_EQ(ParseDate("2028-02-29"), LocalDays(0).DayOf(1'835'395'200'000));
+  for (const char* bad : {"", "2026-12-1", "2026/12/01", "2026-13-01", "2026-02-29", "20261201",
+                          "2026-12-01T00:00:00Z", "２０２６-12-01", "abcd-ef-gh"}) {
+    EXPECT_FALSE(ParseDate(bad).has_value()) << bad;
+  }
+}
+
+TEST(DateTest, NamesOffsets) {
+  EXPECT_EQ(OffsetName(480), "UTC+08:00");
+  EXPECT_EQ(OffsetName(0), "UTC+00:00");
+  EXPECT_EQ(OffsetName(-330), "UTC-05:30");
+}
+
+TEST(DaysInWindowTest, TakesTheKnownDaysInsideTheWindow) {
+  const int64_t d = LocalDays(0).DayOf(kNov27);
   const std::vector<int64_t> known = {d - 3, d - 2, d - 1, d, d + 1};
-  EXPECT_THAT(DaysInWindow(known, 0, 0), ElementsAre(d - 3, d - 2, d - 1, d, d + 1));
-  EXPECT_THAT(DaysInWindow(known, kNov27, 0), ElementsAre(d, d + 1));
-  EXPECT_THAT(DaysInWindow(known, 0, kNov27), ElementsAre(d - 3, d - 2, d - 1))
-      << "the end is exclusive: a window ending at midnight does not take the next day";
-  EXPECT_THAT(DaysInWindow(known, kNov27 - 1, kNov27 + 1), ElementsAre(d - 1, d));
-  EXPECT_THAT(DaysInWindow(known, kNov27 + 3600'000, kNov27 + 7200'000), ElementsAre(d))
-      << "an hour inside a day takes the whole day";
-  EXPECT_THAT(DaysInWindow(known, kNov27 + 5 * kDay, 0), IsEmpty());
-  EXPECT_THAT(DaysInWindow({d, d - 1, d}, 0, 0), ElementsAre(d - 1, d)) << "sorted, unique";
+  EXPECT_THAT(DaysInWindow(known, {}), ElementsAre(d - 3, d - 2, d - 1, d, d + 1));
+  EXPECT_THAT(DaysInWindow(known, {d, std::nullopt}), ElementsAre(d, d + 1));
+  EXPECT_THAT(DaysInWindow(known, {std::nullopt, d - 1}), ElementsAre(d - 3, d - 2, d - 1));
+  EXPECT_THAT(DaysInWindow(known, {d - 1, d}), ElementsAre(d - 1, d));
+  EXPECT_THAT(DaysInWindow(known, {d, d}), ElementsAre(d));
+  EXPECT_THAT(DaysInWindow(known, {d + 5, std::nullopt}), IsEmpty());
+  EXPECT_THAT(DaysInWindow({d, d - 1, d}, {}), ElementsAre(d - 1, d)) << "sorted, unique";
+}
+
+TEST(RollupFiguresTest, NameEveryRollupCountAsStatsRowDoes) {
+  Counts counts;
+  counts.closed_on_time = 3;
+  counts.supervised = 1;
+  counts.open = 9;
+  const auto figures = RollupFigures(counts);
+  EXPECT_EQ(figures.size(), 11u);
+  std::map<std::string_view, int64_t> by_name(figures.begin(), figures.end());
+  EXPECT_EQ(by_name.at("closed_on_time"), 3);
+  EXPECT_EQ(by_name.at("supervised"), 1);
+  EXPECT_EQ(by_name.count("open"), 0u) << "the backlog is not a rollup";
 }
 
 TEST(BucketsTest, SpanSecondLongTestLimitsToDaysLongFieldLimits) {

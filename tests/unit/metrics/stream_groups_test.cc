@@ -35,6 +35,34 @@ TEST(GroupBacklogTest, AnUnknownLagIsMinusOne) {
   EXPECT_EQ(backlog->pending, 2);
 }
 
+TEST(GroupBacklogTest, ReadsTheConsumersAndTheLastDeliveredEntry) {
+  auto backlog =
+      ParseGroupBacklog(Reply::Array({Group("routing", 0, Reply::Integer(0))}), "routing");
+  ASSERT_TRUE(backlog.has_value());
+  EXPECT_EQ(backlog->consumers, 1);
+  EXPECT_EQ(backlog->last_delivered_id, "1-0");
+}
+
+// The age of the oldest entry a group has not acknowledged, from stream ids (ms-seq).
+TEST(OldestUnackedTest, IsTheOlderOfThePendingAndTheUndelivered) {
+  EXPECT_EQ(OldestUnacked("1000-5", "2000-0"), "1000-5");
+  EXPECT_EQ(OldestUnacked("3000-0", "2000-0"), "2000-0");
+  EXPECT_EQ(OldestUnacked("", "2000-0"), "2000-0");
+  EXPECT_EQ(OldestUnacked("1000-0", ""), "1000-0");
+  EXPECT_EQ(OldestUnacked("", ""), "");
+  // Numerically, not as text.
+  EXPECT_EQ(OldestUnacked("999-0", "1000-0"), "999-0");
+  EXPECT_EQ(OldestUnacked("1000-10", "1000-9"), "1000-9");
+}
+
+TEST(OldestUnackedTest, AgeIsFromTheIdsTime) {
+  EXPECT_DOUBLE_EQ(AgeSeconds("1700000000000-3", 1700000300500), 300.5);
+  EXPECT_DOUBLE_EQ(AgeSeconds("", 1700000300500), 0);
+  EXPECT_DOUBLE_EQ(AgeSeconds("1700000400000-0", 1700000300500), 0) << "clock skew: not negative";
+  EXPECT_EQ(StreamIdMillis("1700000000000-3"), 1700000000000);
+  EXPECT_EQ(StreamIdMillis("x-1"), std::nullopt);
+}
+
 TEST(CommandLabelTest, IsUpperCaseAndBounded) {
   EXPECT_EQ(telemetry::CommandLabel("evalsha"), "EVALSHA");
   EXPECT_EQ(telemetry::CommandLabel(""), "UNKNOWN");

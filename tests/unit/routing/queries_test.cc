@@ -56,6 +56,7 @@ struct Placement {
   Millis started = 0;
   Millis limit = 0;
   bool supervised = false;
+  v1::Severity severity = v1::SEVERITY_NORMAL;
 };
 
 Placement At(v1::EventState state, v1::Level level, const std::string& unit, Millis started = kT0,
@@ -118,7 +119,7 @@ class QueriesTest : public testing::RedisTest {
     event.set_subdistrict_id(sd);
     event.set_grid_id(grid);
     event.set_category(category);
-    event.set_severity(v1::SEVERITY_NORMAL);
+    event.set_severity(placement.severity);
     event.set_state(v1::EVENT_STATE_REPORTED);
     event.set_version(1);
     *event.mutable_created_at() = ToTimestamp(created);
@@ -388,8 +389,36 @@ TEST_F(ListFiltersTest, UnitMeansItsSubtreeAndAnUndispatchedEventsGrid) {
   EXPECT_THAT(ListAll(request), ElementsAre("d"));
   request.set_unit_id("370212");  // The district: everything, departments' work included.
   EXPECT_THAT(ListAll(request), ElementsAre("f", "e", "d", "c", "b", "a"));
-  request.set_unit_id(kGrid2);
-  EXPECT_THAT(ListAll(request), ElementsAre("f"));
+  request.set_unit_id(kGrid2);  // Its grid's events, the one at a department included.
+  EXPECT_THAT(ListAll(request), ElementsAre("f", "d"));
+}
+
+// Issue 10: a community's list (a community operator's ListEvents without a unit) left out its
+// grid's event once it sat at the zone, though the operator could GetEvent it. A unit's list
+// holds the events whose grid or current unit lies in its subtree (topology::EventInSubtree).
+TEST_F(QueriesTest, AUnitsListHoldsItsGridsEventsWhereverTheyAreNow) {
+  File("at-zone", kGrid1, "0502", kT0 + 1,
+       At(v1::EVENT_STATE_DISPATCHED, v1::LEVEL_ZONE, "370212001Z01", kT0 + 1));
+  File("at-subdistrict", kGrid1, "0501", kT0 + 2,
+       At(v1::EVENT_STATE_DISPATCHED, v1::LEVEL_SUBDISTRICT, kSd1, kT0 + 2));
+  File("at-department", kGrid1, "0408", kT0 + 3,
+       At(v1::EVENT_STATE_DISPATCHED, v1::LEVEL_DISTRICT, kDepartment, kT0 + 3));
+  File("neighbours-at-zone", kGrid1Other, "0502", kT0 + 4,
+       At(v1::EVENT_STATE_DISPATCHED, v1::LEVEL_ZONE, "370212001Z01", kT0 + 4));
+  File("other-sd-at-department", kGrid2, "0408", kT0 + 5,
+       At(v1::EVENT_STATE_DISPATCHED, v1::LEVEL_DISTRICT, kDepartment, kT0 + 5));
+  v1::ListEventsRequest request;
+  request.set_unit_id(kCommunity1);
+  EXPECT_THAT(ListAll(request), ElementsAre("at-department", "at-subdistrict", "at-zone"));
+  request.set_unit_id(kGrid1);
+  EXPECT_THAT(ListAll(request), ElementsAre("at-department", "at-subdistrict", "at-zone"));
+  request.set_unit_id("370212001Z01");
+  EXPECT_THAT(ListAll(request),
+              ElementsAre("neighbours-at-zone", "at-department", "at-subdistrict", "at-zone"));
+  request.set_unit_id(kDepartment);
+  EXPECT_THAT(ListAll(request), ElementsAre("other-sd-at-department", "at-department"));
+  request.set_unit_id("370212D02");
+  EXPECT_THAT(ListAll(request), IsEmpty());
 }
 
 TEST_F(ListFiltersTest, StatesAndLevels) {
@@ -405,6 +434,65 @@ TEST_F(ListFiltersTest, StatesAndLevels) {
   levels.add_levels(v1::LEVEL_DISTRICT);
   levels.add_levels(v1::LEVEL_SUBDISTRICT);
   EXPECT_THAT(ListAll(levels), ElementsAre("e", "d"));
+}
+
+// The 督办 list asks for the pressed events only: a page holds pressed events, never fewer
+// because the others were dropped after the read.
+TEST_F(QueriesTest, SupervisedIsATriStateFilter) {
+  Placement pressed = At(v1::EVENT_STATE_DISPATCHED, v1::LEVEL_GRID, kGrid1, kT0 + 1);
+  pressed.supervised = true;
+  File("pressed", kGrid1, "0102", kT0 + 1, pressed);
+  File("plain", kGrid1, "0102", kT0 + 2,
+       At(v1::EVENT_STATE_DISPATCHED, v1::LEVEL_GRID, kGrid1, kT0 + 2));
+  Placement pressed_closed = At(v1::EVENT_STATE_CLOSED, v1::LEVEL_GRID, kGrid2, kT0 + 3);
+  pressed_closed.supervised = true;
+  File("pressed-closed", kGrid2, "0102", kT0 + 3, pressed_closed);
+
+  v1::ListEventsRequest request;
+  EXPECT_THAT(ListAll(request), ElementsAre("pressed-closed", "plain", "pressed")) << "unset: both";
+  request.set_supervised(true);
+  EXPECT_THAT(ListAll(request), ElementsAre("pressed-closed", "pressed"));
+  request.set_supervised(false);
+  EXPECT_THAT(ListAll(request), ElementsAre("plain"));
+  request.set_supervised(true);
+  request.add_states(v1::EVENT_STATE_DISPATCHED);
+  EXPECT_THAT(ListAll(request), ElementsAre("pressed")) << "open and pressed";
+}
+
+TEST_F(QueriesTest, MinSeverityKeepsThatSeverityAndAbove) {
+  auto placed = [](v1::Severity severity, Millis at) {
+    Placement placement = At(v1::EVENT_STATE_DISPATCHED, v1::LEVEL_GRID, kGrid1, at);
+    placement.severity = severity;
+    return placement;
+  };
+  File("low", kGrid1, "0102", kT0 + 1, placed(v1::SEVERITY_LOW, kT0 + 1));
+  File("normal", kGrid1, "0102", kT0 + 2, placed(v1::SEVERITY_NORMAL, kT0 + 2));
+  File("high", kGrid1, "0102", kT0 + 3, placed(v1::SEVERITY_HIGH, kT0 + 3));
+  File("critical", kGrid2, "0501", kT0 + 4, placed(v1::SEVERITY_CRITICAL, kT0 + 4));
+
+  v1::ListEventsRequest request;
+  EXPECT_THAT(ListAll(request), ElementsAre("critical", "high", "normal", "low"));
+  request.set_min_severity(v1::SEVERITY_NORMAL);
+  EXPECT_THAT(ListAll(request), ElementsAre("critical", "high", "normal"));
+  request.set_min_severity(v1::SEVERITY_HIGH);
+  EXPECT_THAT(ListAll(request), ElementsAre("critical", "high"));
+  request.set_min_severity(v1::SEVERITY_CRITICAL);
+  EXPECT_THAT(ListAll(request), ElementsAre("critical"));
+  request.set_subdistrict_id(kSd1);
+  EXPECT_THAT(ListAll(request), IsEmpty()) << "filters combine with and";
+
+  // A page token is bound to the severity it was issued for.
+  v1::ListEventsRequest paged;
+  paged.set_min_severity(v1::SEVERITY_NORMAL);
+  paged.set_page_size(1);
+  auto first = List(paged);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first->next_page_token(), ::testing::Not(IsEmpty()));
+  paged.set_page_token(first->next_page_token());
+  paged.set_min_severity(v1::SEVERITY_HIGH);
+  auto other = List(paged);
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(other.status().message(), HasSubstr("page_token"));
 }
 
 TEST_F(ListFiltersTest, SubdistrictAndCategoryPrefix) {
@@ -652,6 +740,30 @@ TEST_F(QueriesTest, ListRequestsAreChecked) {
   auto range = List(reversed);
   EXPECT_EQ(range.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(range.status().message(), HasSubstr("reported_after"));
+
+  // Enum numbers that are no value of the enum answer INVALID_ARGUMENT naming the field, not an
+  // empty list.
+  v1::ListEventsRequest unknown_state;
+  unknown_state.add_states(static_cast<v1::EventState>(99));
+  auto state = List(unknown_state);
+  EXPECT_EQ(state.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(state.status().message(), HasSubstr("states[0]"));
+  v1::ListEventsRequest unspecified_state;
+  unspecified_state.add_states(v1::EVENT_STATE_DISPATCHED);
+  unspecified_state.add_states(v1::EVENT_STATE_UNSPECIFIED);
+  EXPECT_THAT(List(unspecified_state).status().message(), HasSubstr("states[1]"));
+  v1::ListEventsRequest unknown_level;
+  unknown_level.add_levels(v1::LEVEL_GRID);
+  unknown_level.add_levels(static_cast<v1::Level>(99));
+  auto level = List(unknown_level);
+  EXPECT_EQ(level.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(level.status().message(), HasSubstr("levels[1]"));
+
+  v1::ListEventsRequest unknown_severity;
+  unknown_severity.set_min_severity(static_cast<v1::Severity>(9));
+  auto severity = List(unknown_severity);
+  EXPECT_EQ(severity.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(severity.status().message(), "min_severity: 9 is not a severity");
 
   v1::ListEventsRequest invalid_time;
   invalid_time.mutable_reported_before()->set_nanos(-1);
