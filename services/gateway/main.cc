@@ -114,9 +114,8 @@ int main(int argc, char** argv) {
         (*runtime)->topology(),
         grid::gateway::Access::Options{*std::move(secret), rate, std::move(verify)}, clock);
   }
-  grid::gateway::Backends backends =
-      grid::gateway::ConnectBackends(intake, routing, escalation, metrics,
-                                     *std::move(backend_credentials));
+  grid::gateway::Backends backends = grid::gateway::ConnectBackends(
+      intake, routing, escalation, metrics, *std::move(backend_credentials));
   // Ready while the services it fronts are (and Redis, for the live stream).
   for (const std::string& backend : ready_backends) {
     (*runtime)->AddReadinessProbe(
