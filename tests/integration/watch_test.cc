@@ -646,9 +646,10 @@ TEST_F(WatchTest, FiftyWatchersReceiveTheSameChanges) {
 TEST_F(WatchTest, GridctlWatchPrintsChangesAndResumesFromACursor) {
   StartStack();
   setenv("GRID_TOKEN", stack_->Token(Stack::Admin()).c_str(), 1);
-  const std::string address = stack_->address("grid-gateway");
+  const std::vector<std::string> reach = stack_->GridctlArgs();
   const auto gridctl = [&](std::vector<std::string> args, std::string& out_text) {
-    args.insert(args.begin(), {"gridctl", "--insecure", "--gateway", address});
+    args.insert(args.begin(), reach.begin(), reach.end());
+    args.insert(args.begin(), "gridctl");
     std::vector<const char*> argv;
     for (const std::string& arg : args) {
       argv.push_back(arg.c_str());

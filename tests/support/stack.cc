@@ -119,6 +119,16 @@ std::shared_ptr<grpc::ChannelCredentials> Stack::gateway_credentials() const {
   return grpc::SslCredentials(ssl);
 }
 
+std::vector<std::string> Stack::GridctlArgs() const {
+  std::vector<std::string> args = {"--gateway", address("grid-gateway")};
+  if (options_.tls) {
+    args.insert(args.end(), {"--ca", (tls_dir() / "ca.pem").string()});
+  } else {
+    args.push_back("--insecure");
+  }
+  return args;
+}
+
 std::vector<std::string> Stack::Args(const std::string& name) const {
   const Service& service = services_.at(name);
   return Args(name, service.port, service.metrics_port, service.health_port);
@@ -135,7 +145,9 @@ std::vector<std::string> Stack::Args(const std::string& name, int port, int metr
         "--log-level",      "debug"};
     if (options_.tls) {
       // Verified TLS to the gateway, trusting the stack's CA.
-      args.insert(args.end(), {"--gateway-ca", (tls_dir() / "ca.pem").string()});
+      args.insert(args.end(), {"--gateway-ca", options_.console_gateway_ca.empty()
+                                                   ? (tls_dir() / "ca.pem").string()
+                                                   : options_.console_gateway_ca});
     }
     if (auto extra = options_.extra_args.find(name); extra != options_.extra_args.end()) {
       args.insert(args.end(), extra->second.begin(), extra->second.end());
@@ -232,8 +244,8 @@ absl::Status Stack::StartService(const std::string& name) {
   }
   service.process = *std::move(process);
   auto status = name == kConsole ? WaitHttpHealthy(service.port, std::chrono::seconds(20))
-                : WaitServing(secured() ? health_address(name) : address(name),
-                              std::chrono::seconds(20));
+                                 : WaitServing(secured() ? health_address(name) : address(name),
+                                               std::chrono::seconds(20));
   if (!status.ok()) {
     return absl::UnavailableError(name +
                                   " did not become healthy: " + std::string(status.message()) +

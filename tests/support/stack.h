@@ -46,6 +46,8 @@ class Stack final {
     // page is `console_static_dir`, or when empty a one-line index.html of the stack's own.
     bool console = false;
     std::string console_static_dir;
+    // The PEM roots the console verifies the gateway with when `tls` (empty: the stack's CA).
+    std::string console_gateway_ca;
   };
 
   // The console's binary name (not among ServiceNames: it is started on request).
@@ -92,6 +94,9 @@ class Stack final {
   // The stack's CA and certificates (ca.pem, server.pem/key, client.pem/key; see
   // deploy/local/make-certs) when options.tls or options.mtls, else empty.
   std::filesystem::path tls_dir() const;
+  // gridctl's flags to reach gateway(): --gateway, and --ca with the stack's CA when the gateway
+  // serves TLS, else --insecure (gridctl speaks TLS unless told otherwise).
+  std::vector<std::string> GridctlArgs() const;
   // The plaintext health-checking address of a service when the stack is secured.
   std::string health_address(const std::string& name) const;
 
