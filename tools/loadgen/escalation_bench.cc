@@ -117,7 +117,7 @@ long long ProcStatusKb(pid_t pid, std::string_view field) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(status, line)) {
-    if (absl::StartsWith(line, absl::StrCat(field, ":"))) {
+    if (absl::StartsWith(line, std::string(field) + ":")) {
       long long kb = -1;
       std::istringstream(line.substr(field.size() + 1)) >> kb;
       return kb;
