@@ -1,6 +1,8 @@
 #include "common/auth/token.h"
 
 #include <errno.h>
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
 #include <jwt.h>
 
 #include <cstdlib>
@@ -24,6 +26,30 @@ using JwtPtr = std::unique_ptr<jwt_t, JwtFree>;
 
 absl::Status Unauthenticated(std::string_view what) {
   return absl::UnauthenticatedError(absl::StrCat("bearer token: ", std::string(what)));
+}
+
+// RFC 7519 4.1.3: `aud` is one string or an array of strings.
+bool NamesAudience(jwt_t* jwt, const std::string& audience) {
+  if (const char* one = jwt_get_grant(jwt, "aud"); one != nullptr) {
+    return audience == one;
+  }
+  char* json = jwt_get_grants_json(jwt, "aud");
+  if (json == nullptr) {
+    return false;
+  }
+  const std::string text(json);
+  free(json);  // libjwt allocates with malloc.
+  google::protobuf::ListValue list;
+  if (!google::protobuf::util::JsonStringToMessage(text, &list).ok()) {
+    return false;
+  }
+  for (const google::protobuf::Value& value : list.values()) {
+    if (value.kind_case() == google::protobuf::Value::kStringValue &&
+        value.string_value() == audience) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -98,6 +124,10 @@ absl::StatusOr<std::string> IssueToken(const Claims& claims, std::string_view se
       jwt_add_grant(jwt.get(), "unit", claims.unit_id.c_str()) == 0 &&
       jwt_add_grant_int(jwt.get(), "iat", static_cast<long>(claims.issued_at)) == 0 &&
       jwt_add_grant_int(jwt.get(), "exp", static_cast<long>(claims.expires_at)) == 0 &&
+      (claims.not_before == 0 ||
+       jwt_add_grant_int(jwt.get(), "nbf", static_cast<long>(claims.not_before)) == 0) &&
+      (claims.issuer.empty() || jwt_add_grant(jwt.get(), "iss", claims.issuer.c_str()) == 0) &&
+      (claims.audience.empty() || jwt_add_grant(jwt.get(), "aud", claims.audience.c_str()) == 0) &&
       jwt_set_alg(jwt.get(), JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(secret.data()),
                   static_cast<int>(secret.size())) == 0;
   if (!ok) {
@@ -131,10 +161,21 @@ absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
 }
 
 TokenVerifier::TokenVerifier(std::string secret, const topology::Topology& topology,
-                             const Clock& clock)
-    : secret_(std::move(secret)), topology_(topology), clock_(clock) {}
+                             const Clock& clock, VerifyOptions options)
+    : secret_(std::move(secret)),
+      options_(std::move(options)),
+      topology_(topology),
+      clock_(clock) {}
 
 absl::StatusOr<v1::Actor> TokenVerifier::Verify(std::string_view token) const {
+  absl::StatusOr<Verified> verified = VerifyToken(token);
+  if (!verified.ok()) {
+    return verified.status();
+  }
+  return std::move(verified->actor);
+}
+
+absl::StatusOr<TokenVerifier::Verified> TokenVerifier::VerifyToken(std::string_view token) const {
   if (token.empty()) {
     return Unauthenticated("missing");
   }
@@ -172,6 +213,29 @@ absl::StatusOr<v1::Actor> TokenVerifier::Verify(std::string_view token) const {
   if (expires_at <= now / 1000) {
     return Unauthenticated(absl::StrCat("expired ", (now / 1000 - expires_at), " s ago"));
   }
+  const Millis leeway_ms = std::chrono::milliseconds(options_.leeway).count();
+  errno = 0;
+  const long not_before = jwt_get_grant_int(jwt.get(), "nbf");
+  if (errno != ENOENT && static_cast<Millis>(not_before) * 1000 > now + leeway_ms) {
+    return Unauthenticated(
+        absl::StrCat("not valid yet (nbf is ", not_before - now / 1000, " s from now)"));
+  }
+  errno = 0;
+  const long issued_at = jwt_get_grant_int(jwt.get(), "iat");
+  if (errno != ENOENT && static_cast<Millis>(issued_at) * 1000 > now + leeway_ms) {
+    return Unauthenticated(
+        absl::StrCat("issued in the future (iat is ", issued_at - now / 1000, " s from now)"));
+  }
+  if (!options_.issuer.empty()) {
+    const char* issuer = jwt_get_grant(jwt.get(), "iss");
+    if (issuer == nullptr || options_.issuer != issuer) {
+      return Unauthenticated(absl::StrCat("issuer \"", issuer == nullptr ? "" : issuer,
+                                          "\" is not \"", options_.issuer, "\""));
+    }
+  }
+  if (!options_.audience.empty() && !NamesAudience(jwt.get(), options_.audience)) {
+    return Unauthenticated(absl::StrCat("not meant for audience \"", options_.audience, "\""));
+  }
   const char* subject = jwt_get_grant(jwt.get(), "sub");
   if (subject == nullptr || *subject == '\0') {
     return Unauthenticated("no sub claim");
@@ -192,11 +256,12 @@ absl::StatusOr<v1::Actor> TokenVerifier::Verify(std::string_view token) const {
   if (topology_.Find(unit) == nullptr) {
     return Unauthenticated(absl::StrCat("unknown unit \"", unit, "\""));
   }
-  v1::Actor actor;
-  actor.set_subject(subject);
-  actor.set_role(*role);
-  actor.set_unit_id(unit);
-  return actor;
+  Verified verified;
+  verified.actor.set_subject(subject);
+  verified.actor.set_role(*role);
+  verified.actor.set_unit_id(unit);
+  verified.expires_at = static_cast<Millis>(expires_at) * 1000;
+  return verified;
 }
 
 }  // namespace grid::auth

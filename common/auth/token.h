@@ -1,8 +1,12 @@
 // Bearer tokens: JWT signed with HMAC-SHA256 under a shared secret, carrying who calls (sub), their
 // role and home unit, and when the token was issued and expires (iat, exp: seconds since the
-// epoch). libjwt parses and checks signatures; this file only maps claims to and from v1::Actor.
+// epoch), optionally when it starts to hold (nbf), who issued it (iss) and for whom (aud).
+// libjwt parses and checks signatures; this file maps claims to and from v1::Actor and checks the
+// times and the optional issuer and audience.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +29,21 @@ struct Claims {
   // Seconds since the epoch.
   std::int64_t issued_at = 0;
   std::int64_t expires_at = 0;
+  // Optional (0 / empty: the claim is left out).
+  std::int64_t not_before = 0;
+  std::string issuer{};
+  std::string audience{};
+};
+
+// What TokenVerifier checks beyond the signature and the claims every token carries.
+struct VerifyOptions {
+  // nbf and iat may lie this far in the future: the issuer's clock may run ahead of ours.
+  // Expiry gets no leeway: a token ends when its issuer said.
+  std::chrono::seconds leeway{60};
+  // When set, `iss` must equal it.
+  std::string issuer{};
+  // When set, `aud` (a string, or an array of strings) must name it.
+  std::string audience{};
 };
 
 // "WORKER", "HANDLER", "OPERATOR", "ADMIN" (any case, with or without the ROLE_ prefix).
@@ -44,15 +63,27 @@ absl::StatusOr<std::string> ReadSecretFile(const std::string& path);
 class TokenVerifier final {
  public:
   // Borrows the topology and the clock.
-  TokenVerifier(std::string secret, const topology::Topology& topology, const Clock& clock);
+  TokenVerifier(std::string secret, const topology::Topology& topology, const Clock& clock,
+                VerifyOptions options = {});
+
+  // A verified token: its caller and when it expires (UTC milliseconds).
+  struct Verified {
+    v1::Actor actor;
+    Millis expires_at = 0;
+  };
 
   // The caller a token names, or UNAUTHENTICATED saying what is wrong (malformed, bad signature
-  // — a forged token or another secret —, not HS256, expired, a missing or unknown claim, an
-  // unknown unit). Messages never contain the secret.
+  // — a forged token or another secret —, not HS256, expired, not valid yet (nbf), issued in the
+  // future (iat), another issuer or audience, a missing or unknown claim, an unknown unit).
+  // Messages never contain the secret.
+  absl::StatusOr<Verified> VerifyToken(std::string_view token) const;
   absl::StatusOr<v1::Actor> Verify(std::string_view token) const;
+
+  const VerifyOptions& options() const { return options_; }
 
  private:
   std::string secret_;
+  VerifyOptions options_;
   const topology::Topology& topology_;
   const Clock& clock_;
 };

@@ -119,6 +119,8 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
   struct Limit {
     std::chrono::milliseconds timeout{0};
     Deadline deadline = kNoDeadline;
+    // A blocking read's own timeout (its BLOCK time plus a margin): expiry means a stuck server.
+    bool suspect_on_expiry = false;
   };
 
   Limit DefaultLimit() const { return Limit{.timeout = options_.command_timeout}; }
@@ -210,6 +212,8 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
       options.command_timeout = defaults.command_timeout;
     }
     options.reconnect_min = std::max(options.reconnect_min, std::chrono::milliseconds(1));
+    options.max_pending = std::max<std::size_t>(options.max_pending, 1);
+    options.max_pending_bytes = std::max<std::size_t>(options.max_pending_bytes, 1024);
     options.reconnect_max = std::max(options.reconnect_max, options.reconnect_min);
     return options;
   }
@@ -218,6 +222,7 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
     std::string name;  // argv[0], for messages and the observer.
     Limit limit;
     Clock::time_point start;
+    std::size_t bytes = 0;  // Of the arguments: counted against max_pending_bytes.
     std::multimap<Clock::time_point, uint64_t>::iterator deadline;
     ReplyCallback cb;
     // The caller's deadline passed and `cb` has run; the reply is dropped when it comes.
@@ -285,6 +290,19 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
              absl::UnavailableError(absl::StrCat(name_, ": not connected")));
       return;
     }
+    std::size_t bytes = 0;
+    for (const std::string& arg : argv) {
+      bytes += arg.size();
+    }
+    if (pending_.size() >= options_.max_pending ||
+        pending_bytes_ + bytes > options_.max_pending_bytes) {
+      // Refused before hiredis copies it: neither the map nor the output buffer grows.
+      Finish(name, start, std::move(cb),
+             absl::ResourceExhaustedError(
+                 absl::StrCat(name_, ": ", pending_.size(), " commands (", pending_bytes_,
+                              " bytes) already wait for replies, the most this client takes")));
+      return;
+    }
     std::vector<const char*> ptrs;
     std::vector<size_t> lens;
     ptrs.reserve(argv.size());
@@ -306,8 +324,10 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
     pending_.emplace(id, Pending{.name = std::move(name),
                                  .limit = limit,
                                  .start = start,
+                                 .bytes = bytes,
                                  .deadline = deadline_it,
                                  .cb = std::move(cb)});
+    pending_bytes_ += bytes;
     ArmDeadline(deadline);
   }
 
@@ -317,6 +337,10 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
       return;  // Already failed by us (timeout, Stop) before hiredis let go of it.
     }
     Pending& p = node.mapped();
+    pending_bytes_ -= p.bytes;
+    if (reply != nullptr) {
+      last_reply_ = Clock::now();
+    }
     if (p.abandoned) {
       return;  // Its caller has had DEADLINE_EXCEEDED already.
     }
@@ -461,6 +485,7 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
 
   void FailAllPending(const absl::Status& why) {
     deadlines_.clear();
+    pending_bytes_ = 0;
     // In id order, which is the order the commands were sent.
     std::map<uint64_t, Pending> pending = std::exchange(pending_, {});
     for (auto& [id, p] : pending) {
@@ -490,7 +515,7 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
   void OnDeadline() {
     deadline_armed_for_ = Clock::time_point::max();
     const Clock::time_point now = Clock::now();
-    bool expired = false;
+    bool blocking_read_expired = false;
     while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
       const uint64_t id = deadlines_.begin()->second;
       deadlines_.erase(deadlines_.begin());
@@ -500,35 +525,46 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
       }
       Pending& p = it->second;
       const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - p.start);
-      if (p.limit.deadline != kNoDeadline) {
-        Finish(p.name, p.start, std::move(p.cb),
-               absl::DeadlineExceededError(absl::StrCat(name_, ": ", p.name, ": no reply within ",
-                                                        waited.count(),
-                                                        " ms, by the caller's deadline")));
-        if (waited < options_.command_timeout) {
-          // Too soon to suspect the connection: only this caller gave up. The command stays in
-          // flight, so that its reply, if it comes, is recognised and dropped.
-          p.abandoned = true;
-          continue;
-        }
-      } else {
-        Finish(p.name, p.start, std::move(p.cb),
-               absl::DeadlineExceededError(absl::StrCat(name_, ": ", p.name, ": no reply within ",
-                                                        p.limit.timeout.count(), " ms")));
-      }
-      pending_.erase(it);
-      expired = true;
+      Finish(p.name, p.start, std::move(p.cb),
+             absl::DeadlineExceededError(absl::StrCat(
+                 name_, ": ", p.name, ": no reply within ", waited.count(), " ms",
+                 p.limit.deadline != kNoDeadline ? ", by the caller's deadline" : "")));
+      // The command stays in flight, so that its reply, if it comes, is recognised and dropped.
+      p.abandoned = true;
+      blocking_read_expired = blocking_read_expired || p.limit.suspect_on_expiry;
     }
-    if (expired) {
-      // The connection is suspect (server stalled, network black hole) and every reply behind the
-      // late one would arrive late too: start over on a fresh connection.
-      spdlog::warn("{}: command timed out; reconnecting", who_);
-      DropConnection(absl::UnavailableError(
-          absl::StrCat(name_, ": connection reset after an earlier command timed out")));
+    if (blocking_read_expired || Silent(now)) {
+      // The connection is suspect (server stalled, network black hole): nothing has come back
+      // for a whole command timeout, and every reply behind would arrive late too. Start over
+      // on a fresh connection.
+      spdlog::warn(
+          "{}: no reply for {} ms with {} commands waiting; reconnecting", who_,
+          std::chrono::duration_cast<std::chrono::milliseconds>(now - SilentSince()).count(),
+          pending_.size());
+      DropConnection(absl::UnavailableError(absl::StrCat(
+          name_, ": connection reset: no reply within ", options_.command_timeout.count(), " ms")));
       ScheduleReconnect();
-    } else if (!deadlines_.empty()) {
+      return;
+    }
+    if (!deadlines_.empty()) {
       ArmDeadline(deadlines_.begin()->first);
     }
+    if (!pending_.empty()) {
+      // Only abandoned commands may be left: look again when silence would become suspect.
+      ArmDeadline(SilentSince() + options_.command_timeout);
+    }
+  }
+
+  // Since when the connection has said nothing while commands wait for it: the later of the
+  // last reply and the sending of the oldest command still waiting (ids are in sending order).
+  Clock::time_point SilentSince() const {
+    if (pending_.empty()) {
+      return Clock::time_point::max();
+    }
+    return std::max(last_reply_, pending_.begin()->second.start);
+  }
+  bool Silent(Clock::time_point now) const {
+    return !pending_.empty() && now - SilentSince() >= options_.command_timeout;
   }
 
   void Finish(std::string_view name, Clock::time_point start, ReplyCallback cb,
@@ -626,6 +662,8 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
   bool write_waiting_ = false;
   uint64_t next_id_ = 1;
   std::map<uint64_t, Pending> pending_;
+  std::size_t pending_bytes_ = 0;
+  Clock::time_point last_reply_{};
   std::multimap<Clock::time_point, uint64_t> deadlines_;
   Clock::time_point deadline_armed_for_ = Clock::time_point::max();
   std::vector<Completion> ready_;
@@ -680,7 +718,7 @@ void AsioClient::Command(std::vector<std::string> argv, ReplyCallback cb) {
 
 void AsioClient::Command(std::vector<std::string> argv, std::chrono::milliseconds timeout,
                          ReplyCallback cb) {
-  core_->Submit(std::move(argv), {.timeout = timeout}, std::move(cb));
+  core_->Submit(std::move(argv), {.timeout = timeout, .suspect_on_expiry = true}, std::move(cb));
 }
 
 void AsioClient::Command(std::vector<std::string> argv, Deadline deadline, ReplyCallback cb) {

@@ -2,6 +2,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -44,7 +45,21 @@ using CommandObserver = std::function<void(std::string_view command_name, double
 // for the strand indefinitely. If the io_context is stopped for good, commands posted to it but
 // not yet started are destroyed with it, without their callbacks.
 //
-// Options out of range (non-positive timeouts, zero back-off) are raised to workable values.
+// Bounds: at most Options::max_pending commands (and max_pending_bytes of their arguments) wait
+// for replies at once; a command beyond either fails at once with RESOURCE_EXHAUSTED (StatusOf
+// makes it UNAVAILABLE, worth a retry), so a burst or a slow server cannot grow the pending map
+// or hiredis's output buffer without bound. Commands whose caller gave up (deadline passed) still
+// count until their reply comes or the connection is reset.
+//
+// Time-outs: a command whose default timeout or caller's deadline passes fails alone with
+// DEADLINE_EXCEEDED; the others keep waiting. The connection is reset (failing every command on
+// it with UNAVAILABLE) only when it is silent: no reply for command_timeout while commands wait,
+// counted from the later of the last reply and the oldest waiting command's sending. A command
+// with an explicit timeout (a blocking read, Command(argv, timeout, cb)) that expires still
+// resets the connection: a blocking read that outlives its BLOCK time means a stuck server.
+//
+// Options out of range (non-positive timeouts, zero back-off or bounds) are raised to workable
+// values.
 class AsioClient final : public Client {
  public:
   struct Options {
@@ -54,6 +69,10 @@ class AsioClient final : public Client {
     std::chrono::milliseconds command_timeout{2000};  // Default for Command() and Eval().
     std::chrono::milliseconds reconnect_min{50};
     std::chrono::milliseconds reconnect_max{2000};
+    // Commands waiting for replies at most, and the bytes of their arguments (which bound
+    // hiredis's output buffer too).
+    std::size_t max_pending = 20000;
+    std::size_t max_pending_bytes = 64u << 20;
     std::string name = "redis";  // Names the client in log lines.
     CommandObserver observer;    // Optional.
   };

@@ -18,6 +18,8 @@ namespace grid::redis {
 //   UNAVAILABLE:       not connected, the connection dropped with the command pending, or the
 //                      client was stopped or destroyed first.
 //   DEADLINE_EXCEEDED: no reply within the command's timeout or by its deadline.
+//   RESOURCE_EXHAUSTED: the client already has as many commands waiting as it takes (a bound,
+//                      see AsioClient); StatusOf() makes it UNAVAILABLE, worth a retry.
 //   INVALID_ARGUMENT:  the command cannot be sent on this client (empty, pub/sub, bad timeout).
 // Messages name the client (its Options::name), never the server's address: they may travel
 // back to whoever made the call. Store code turns them into a caller's status with StatusOf()
@@ -62,9 +64,9 @@ class Client {
 
   // As above, answered by `deadline`, the caller's: when it passes first, `cb` gets
   // DEADLINE_EXCEEDED and the reply, if it comes later, is dropped (the command may still have
-  // run). A deadline that passes before the connection could have been suspected (sooner than the
-  // default timeout after sending) leaves the connection alone: one impatient caller does not
-  // fail everybody else's commands. Past that, the connection is reset as for a timeout.
+  // run). A passed deadline (or default timeout) fails that command alone: one slow reply does
+  // not fail everybody else's commands. Only a connection that has been silent for the default
+  // timeout with commands waiting is reset.
   // kNoDeadline is the default timeout. The base implementation, for test doubles, runs the
   // command with the time left as its timeout.
   virtual void Command(std::vector<std::string> argv, Deadline deadline, ReplyCallback cb);

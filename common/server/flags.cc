@@ -24,6 +24,16 @@ void AddCommonFlags(CLI::App& app, CommonFlags& flags, const std::string& defaul
   app.add_option("--log-level", flags.log_level, "debug, info, warn or error")
       ->envname("GRID_LOG_LEVEL")
       ->capture_default_str();
+  app.add_option("--tls-cert", flags.tls.cert_file, "serve TLS: PEM certificate chain")
+      ->envname("GRID_TLS_CERT");
+  app.add_option("--tls-key", flags.tls.key_file, "serve TLS: PEM private key")
+      ->envname("GRID_TLS_KEY");
+  app.add_option("--tls-client-ca", flags.tls.client_ca_file,
+                 "require client certificates that chain to these PEM roots (mutual TLS)")
+      ->envname("GRID_TLS_CLIENT_CA");
+  app.add_option("--health-listen", flags.health_listen,
+                 "plaintext address serving only gRPC health checking, for probes")
+      ->envname("GRID_HEALTH_LISTEN");
   app.add_option("--readiness-interval-ms", flags.readiness_interval_ms,
                  "how often readiness (gRPC health \"\") probes Redis and the other dependencies")
       ->check(CLI::PositiveNumber)

@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "common/server/tls.h"
+
 namespace grid::server {
 
 struct CommonFlags {
@@ -19,6 +21,11 @@ struct CommonFlags {
   std::string policy = "deploy/config/policy.json";
   // spdlog level.
   std::string log_level = "info";
+  // TLS (and mutual TLS) of the gRPC port; empty: plaintext.
+  ServerTls tls;
+  // A plaintext port that serves only gRPC health checking (empty: none), for probes that
+  // cannot present a client certificate (Kubernetes' grpc probe speaks no TLS).
+  std::string health_listen;
   // How often readiness probes its dependencies (readiness.h).
   int readiness_interval_ms = 1000;
   // On SIGTERM: how long calls in flight may take to finish, and how long background work
@@ -27,9 +34,10 @@ struct CommonFlags {
   int drain_timeout_ms = 5000;
 };
 
-// Registers --listen, --metrics-listen, --redis, --topology, --policy, --log-level,
-// --readiness-interval-ms, --shutdown-grace-ms and --drain-timeout-ms, with the given defaults for
-// the two listen addresses. Every flag may also come from GRID_<NAME> in the
+// Registers --listen, --metrics-listen, --redis, --topology, --policy, --log-level, --tls-cert,
+// --tls-key, --tls-client-ca, --health-listen, --readiness-interval-ms, --shutdown-grace-ms and
+// --drain-timeout-ms, with the given defaults for the two listen addresses. Every flag may also
+// come from GRID_<NAME> in the
 // environment (e.g. GRID_REDIS).
 void AddCommonFlags(CLI::App& app, CommonFlags& flags, const std::string& default_listen,
                     const std::string& default_metrics_listen);

@@ -9,14 +9,20 @@ namespace grid::server {
 
 absl::StatusOr<std::unique_ptr<Host>> Host::Start(const std::string& listen,
                                                   const std::vector<Hosted>& services,
-                                                  telemetry::Telemetry& telemetry) {
+                                                  telemetry::Telemetry& telemetry,
+                                                  const ServerTls& tls,
+                                                  const std::string& health_listen) {
+  auto credentials = MakeServerCredentials(tls);
+  if (!credentials.ok()) {
+    return credentials.status();
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   std::unique_ptr<Host> host(new Host());
   host->metrics_ = std::make_unique<telemetry::RpcMetrics>(telemetry.registry());
 
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &host->port_);
+  builder.AddListeningPort(listen, *credentials, &host->port_);
   host->names_.push_back("");
   for (const Hosted& hosted : services) {
     builder.RegisterService(hosted.service);
@@ -29,24 +35,35 @@ absl::StatusOr<std::unique_ptr<Host>> Host::Start(const std::string& listen,
   if (host->server_ == nullptr || host->port_ == 0) {
     return absl::UnavailableError("cannot listen on " + listen);
   }
-  if (grpc::HealthCheckServiceInterface* health = host->server_->GetHealthCheckService()) {
-    health->SetServingStatus(kLivenessService, true);
+  if (!health_listen.empty()) {
+    // A server of its own with no service registered: the default health service (enabled
+    // above) is all it answers, besides reflection, which then lists health only.
+    grpc::ServerBuilder health;
+    health.AddListeningPort(health_listen, grpc::InsecureServerCredentials(), &host->health_port_);
+    host->health_server_ = health.BuildAndStart();
+    if (host->health_server_ == nullptr || host->health_port_ == 0) {
+      return absl::UnavailableError("--health-listen: cannot listen on " + health_listen);
+    }
   }
+  host->SetStatus(kLivenessService, true);
   host->SetReady(false);
   return host;
 }
 
 Host::~Host() { Shutdown(std::chrono::milliseconds(0)); }
 
-void Host::SetReady(bool ready) {
-  if (server_ == nullptr) {
-    return;
-  }
-  if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
-    // Name by name: the all-names form would flip "liveness" too.
-    for (const std::string& name : names_) {
-      health->SetServingStatus(name, ready);
+void Host::SetStatus(const std::string& name, bool serving) {
+  for (grpc::Server* server : {server_.get(), health_server_.get()}) {
+    if (server != nullptr && server->GetHealthCheckService() != nullptr) {
+      server->GetHealthCheckService()->SetServingStatus(name, serving);
     }
+  }
+}
+
+void Host::SetReady(bool ready) {
+  // Name by name: the all-names form would flip "liveness" too.
+  for (const std::string& name : names_) {
+    SetStatus(name, ready);
   }
 }
 
@@ -55,12 +72,19 @@ void Host::Shutdown(std::chrono::milliseconds grace) {
     return;
   }
   // Every name, liveness too: the process is going.
-  if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
-    health->SetServingStatus(false);
+  for (grpc::Server* server : {server_.get(), health_server_.get()}) {
+    if (server != nullptr && server->GetHealthCheckService() != nullptr) {
+      server->GetHealthCheckService()->SetServingStatus(false);
+    }
   }
   server_->Shutdown(std::chrono::system_clock::now() + grace);
   server_->Wait();
   server_.reset();
+  if (health_server_ != nullptr) {
+    health_server_->Shutdown(std::chrono::system_clock::now());
+    health_server_->Wait();
+    health_server_.reset();
+  }
 }
 
 IoThread::IoThread() : guard_(context_.get_executor()), thread_([this] { context_.run(); }) {}

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/server/tls.h"
 #include "common/telemetry/rpc_metrics.h"
 #include "common/telemetry/telemetry.h"
 
@@ -34,29 +35,43 @@ struct Hosted {
 //   each hosted service   the same;
 //   "liveness"            SERVING while the process runs (until Shutdown).
 // Every name is NOT_SERVING until the first SetReady(true), and after Shutdown begins.
+// The plaintext health port, when there is one, answers the same names with the same statuses:
+// each status is written once, through SetStatus, to both ports' health services.
 class Host final {
  public:
   // Binds `listen` ("127.0.0.1:7071"; port 0 picks one) and starts serving `services`, which
-  // must outlive the host. RPC metrics go to `telemetry`'s registry.
+  // must outlive the host. RPC metrics go to `telemetry`'s registry. `tls` secures the port
+  // (empty: plaintext). A non-empty `health_listen` binds a second, plaintext port that serves
+  // health checking only: probes reach it without a client certificate, and it exposes no RPC
+  // of the service.
   static absl::StatusOr<std::unique_ptr<Host>> Start(const std::string& listen,
                                                      const std::vector<Hosted>& services,
-                                                     telemetry::Telemetry& telemetry);
+                                                     telemetry::Telemetry& telemetry,
+                                                     const ServerTls& tls = {},
+                                                     const std::string& health_listen = "");
   ~Host();
 
   int port() const { return port_; }
-  // Readiness: "" and every hosted service SERVING or NOT_SERVING; load balancers, Kubernetes'
-  // gRPC readiness probes and `deploy/local/up` read it.
+  // The health port's number; 0 without one.
+  int health_port() const { return health_port_; }
+  // Readiness: "" and every hosted service SERVING or NOT_SERVING, on the main port and the
+  // health port alike; load balancers, Kubernetes' gRPC readiness probes and `deploy/local/up`
+  // read it.
   void SetReady(bool ready);
   // Stops taking calls and waits up to `grace` for running calls to finish.
   void Shutdown(std::chrono::milliseconds grace);
 
  private:
   Host() = default;
+  // The one writer of health statuses, so that the two ports cannot disagree.
+  void SetStatus(const std::string& name, bool serving);
 
   std::unique_ptr<telemetry::RpcMetrics> metrics_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc::Server> health_server_;
   std::vector<std::string> names_;
   int port_ = 0;
+  int health_port_ = 0;
 };
 
 // An io_context with one thread running it: the strand on which a process's Redis clients and

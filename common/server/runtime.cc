@@ -206,7 +206,8 @@ struct ReadyTarget {
 }  // namespace
 
 int Runtime::Serve(const std::vector<Hosted>& services) {
-  auto started = Host::Start(flags_.listen, services, *telemetry_);
+  auto started =
+      Host::Start(flags_.listen, services, *telemetry_, flags_.tls, flags_.health_listen);
   if (!started.ok()) {
     spdlog::error("{}", started.status().ToString());
     return 1;
@@ -229,8 +230,16 @@ int Runtime::Serve(const std::vector<Hosted>& services) {
     readiness_->Add(name, probe);
   }
   readiness_->Start();
-  spdlog::info("{} serving gRPC on {} (port {}), metrics on {}", service_, flags_.listen,
-               host->port(), flags_.metrics_listen);
+  spdlog::info("{} serving gRPC on {} (port {}, {}), metrics on {}", service_, flags_.listen,
+               host->port(),
+               !flags_.tls.client_ca_file.empty() ? "mutual TLS"
+               : !flags_.tls.cert_file.empty()    ? "TLS"
+                                                  : "plaintext",
+               flags_.metrics_listen);
+  if (host->health_port() != 0) {
+    spdlog::info("health checking (plaintext) on {} (port {})", flags_.health_listen,
+                 host->health_port());
+  }
 
   WaitForTermination();
   const auto began = std::chrono::steady_clock::now();

@@ -7,8 +7,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/log/throttle.h"
 
 namespace grid::console {
 
@@ -18,6 +21,17 @@ struct GrpcGateway::Calls {
   std::condition_variable idle;
   std::size_t running = 0;
   std::unordered_map<const void*, std::weak_ptr<WatchCall>> watches;
+  // The connection failures: the first at once, then one line a minute while they last.
+  log::Throttle connection_log{std::chrono::seconds(60)};
+
+  // The status the console answers with; a connection failure is logged with gRPC's detail.
+  grpc::Status Public(const grpc::Status& status) {
+    if (!IsConnectionFailure(status)) {
+      return status;
+    }
+    connection_log.Error(absl::StrCat("gateway unreachable: ", status.error_message()));
+    return PublicGatewayStatus(status);
+  }
 
   void Started(const void* key, std::weak_ptr<WatchCall> watch) {
     std::lock_guard lock(mu);
@@ -99,7 +113,7 @@ class GrpcWatch final : public WatchCall, public grpc::ClientReadReactor<v1::Wat
     // Released when this returns: nothing of this object is used after.
     const std::shared_ptr<GrpcWatch> self = std::move(self_);
     const std::shared_ptr<WatchObserver> observer = std::move(observer_);
-    observer->OnEnd(status, Trailers(context_));
+    observer->OnEnd(calls_->Public(status), Trailers(context_));
     calls_->Ended(this);
   }
 
@@ -134,7 +148,7 @@ void GrpcGateway::Call(const google::protobuf::MethodDescriptor& method, const C
                       absl::StrCat("/", method.service()->full_name(), "/", method.name()),
                       grpc::StubOptions(), &request, response,
                       [context, calls = calls_, done = std::move(done)](grpc::Status status) {
-                        done(CallResult{std::move(status), Trailers(*context).retry_after_ms});
+                        done(CallResult{calls->Public(status), Trailers(*context).retry_after_ms});
                         calls->Ended(nullptr);
                       });
 }
@@ -162,6 +176,40 @@ bool GrpcGateway::Shutdown(std::chrono::milliseconds grace) {
   }
   std::unique_lock lock(calls_->mu);
   return calls_->idle.wait_for(lock, grace, [this] { return calls_->running == 0; });
+}
+
+namespace {
+
+// gRPC's words (and OpenSSL's, in either case) for a TLS handshake that failed.
+bool IsHandshakeFailure(const std::string& message) {
+  const std::string lower = absl::AsciiStrToLower(message);
+  return absl::StrContains(lower, "handshake") ||
+         absl::StrContains(lower, "certificate verify failed") ||
+         absl::StrContains(lower, "certificate_verify_failed");
+}
+
+}  // namespace
+
+bool IsConnectionFailure(const grpc::Status& status) {
+  // gRPC's client words these itself (the gateway never sends them): no connection could be
+  // made, or its TLS handshake failed.
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+         (absl::StrContains(status.error_message(), "failed to connect to all addresses") ||
+          IsHandshakeFailure(status.error_message()));
+}
+
+grpc::Status PublicGatewayStatus(const grpc::Status& status) {
+  if (!IsConnectionFailure(status)) {
+    return status;
+  }
+  if (IsHandshakeFailure(status.error_message())) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "the console cannot reach the gateway: the TLS handshake failed (is the "
+                        "gateway's certificate signed by the CA of --gateway-ca?); see the "
+                        "console's log");
+  }
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      "the console cannot reach the gateway; try again shortly");
 }
 
 const google::protobuf::MethodDescriptor* GatewayMethod(const std::string& name) {

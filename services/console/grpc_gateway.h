@@ -40,6 +40,15 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeGatewayCredentials
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeGatewayChannel(
     const GatewayChannelOptions& options, int index = 0);
 
+// What the browser is told when gRPC's client itself failed a call because the connection to
+// the gateway could not be made (refused, or a TLS handshake that failed, typically a gateway
+// certificate that --gateway-ca does not verify): UNAVAILABLE in words of the console's own,
+// without the gateway's address. Any other status (the gateway's own answers) is returned as is.
+grpc::Status PublicGatewayStatus(const grpc::Status& status);
+
+// True when `status` is such a connection failure rather than an answer of the gateway.
+bool IsConnectionFailure(const grpc::Status& status);
+
 // Calls over `channels` (at least one): each live feed takes the next in turn, so that many feeds
 // spread over several HTTP/2 connections. Thread-safe.
 class GrpcGateway final : public Gateway {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -62,29 +63,46 @@ struct Escalator::State : std::enable_shared_from_this<State> {
   Options options;
   boost::asio::steady_timer tick;
   bool stopped = false;
-  // Claims outstanding, timers being handled, and what Drain waits on.
+  // Timers claimed and being handled; at most options.max_in_flight. A claim outstanding, and
+  // what Drain waits on.
+  int in_flight = 0;
   bool looking = false;
-  int handling = 0;
   std::function<void()> drained;
+  // The last look found no room: the release that brings in_flight down to half looks again.
+  bool waiting_for_room = false;
   // Looks in a row whose claims all failed (Redis unreachable): the next one waits longer.
   int failed_looks = 0;
   log::Throttle claim_log;
 
-  // Held by every callback of one timer's handling; the last one to go counts it done.
+  // Held by every callback of one claimed timer's handling; the last one gone frees its place.
   struct Handling {
     explicit Handling(std::shared_ptr<State> state) : state(std::move(state)) {
-      ++this->state->handling;
+      ++this->state->in_flight;
     }
-    ~Handling() {
-      --state->handling;
-      state->MaybeDrained();
-    }
+    ~Handling() { state->Release(); }
     std::shared_ptr<State> state;
   };
   using HandlingPtr = std::shared_ptr<Handling>;
 
+  void Release() {
+    --in_flight;
+    if (stopped) {
+      MaybeDrained();
+      return;
+    }
+    if (waiting_for_room && in_flight <= options.max_in_flight / 2) {
+      waiting_for_room = false;
+      // Not from inside the callback that let go of the place.
+      boost::asio::post(tick.get_executor(), [self = shared_from_this()] {
+        if (!self->stopped) {
+          self->Look();
+        }
+      });
+    }
+  }
+
   void MaybeDrained() {
-    if (drained != nullptr && !looking && handling == 0) {
+    if (drained != nullptr && !looking && in_flight == 0) {
       std::function<void()> done = std::move(drained);
       drained = nullptr;
       done();
@@ -107,10 +125,20 @@ struct Escalator::State : std::enable_shared_from_this<State> {
     });
   }
 
-  // One look at every subdistrict; the next look follows at once when a batch came back full,
-  // and later and later (up to a second) while every claim fails.
+  // One look at every subdistrict, claiming only what fits under max_in_flight; the next look
+  // follows at once when a batch came back full and there is room, when room is made (see
+  // Release) when there is none, after a tick otherwise, and later and later (up to a second)
+  // while every claim fails.
   void Look() {
     const auto& subdistricts = topology.subdistrict_ids();
+    const int room = options.max_in_flight - in_flight;
+    if (room <= 0) {
+      waiting_for_room = true;
+      return;
+    }
+    // A fair share of the room per subdistrict, so that one backlog cannot take it all.
+    const int share = std::max(
+        1, std::min(options.batch, room / std::max<int>(1, static_cast<int>(subdistricts.size()))));
     struct Round {
       size_t left = 0;
       bool full = false;
@@ -122,24 +150,24 @@ struct Escalator::State : std::enable_shared_from_this<State> {
     const Millis now = clock.Now();
     looking = true;
     for (const std::string& sd : subdistricts) {
-      timers.Claim(
-          sd, now, options.lease.count(), options.batch,
-          [self = shared_from_this(), round](absl::StatusOr<std::vector<store::DueTimer>> due) {
-            if (!due.ok()) {
-              ++round->failed;
-              round->why = due.status().ToString();
-            } else {
-              round->full = round->full || static_cast<int>(due->size()) == self->options.batch;
-              for (const store::DueTimer& timer : *due) {
-                self->Handle(timer, 1, std::make_shared<Handling>(self));
-              }
-            }
-            if (--round->left > 0) {
-              return;
-            }
-            self->looking = false;
-            self->Looked(*round);
-          });
+      timers.Claim(sd, now, options.lease.count(), share,
+                   [self = shared_from_this(), round,
+                    share](absl::StatusOr<std::vector<store::DueTimer>> due) {
+                     if (!due.ok()) {
+                       ++round->failed;
+                       round->why = due.status().ToString();
+                     } else {
+                       round->full = round->full || static_cast<int>(due->size()) == share;
+                       for (const store::DueTimer& timer : *due) {
+                         self->Handle(timer, 1, std::make_shared<Handling>(self));
+                       }
+                     }
+                     if (--round->left > 0) {
+                       return;
+                     }
+                     self->looking = false;
+                     self->Looked(*round);
+                   });
     }
   }
 
@@ -158,6 +186,10 @@ struct Escalator::State : std::enable_shared_from_this<State> {
     }
     if (stopped) {
       MaybeDrained();
+      return;
+    }
+    if (round.full && in_flight >= options.max_in_flight) {
+      waiting_for_room = true;
       return;
     }
     std::chrono::milliseconds next = round.full ? std::chrono::milliseconds(0) : options.tick;

@@ -1,6 +1,7 @@
 // The escalation clock: claims due timers of every subdistrict and applies what they call for
 // (escalate one level up, or remind at DISTRICT level). Any number of escalators may run: a
-// claim is atomic, and a move only applies to the version it was decided on.
+// claim is atomic, and a move only applies to the version it was decided on. In-flight work is
+// bounded (Options::max_in_flight).
 #pragma once
 
 #include <prometheus/counter.h>
@@ -43,6 +44,12 @@ class Escalator final {
     std::chrono::milliseconds lease{30000};
     // Timers claimed per subdistrict per look.
     int batch = 200;
+    // Claimed timers being handled (read, decided, moved) at most. A look claims only what fits;
+    // when the bound is reached, the next look waits until half of them are done. So a burst
+    // (after an outage, or 08:30 on a Monday when many working-hour limits fall due together)
+    // is worked through at the pace Redis answers, memory stays bounded, and no handle lasts
+    // anywhere near the lease, after which another escalator would claim the timer again.
+    int max_in_flight = 2000;
   };
 
   // Borrows everything; all must outlive the escalator, which must be stopped (and its Redis

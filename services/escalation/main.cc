@@ -23,6 +23,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--batch", options.batch, "timers claimed per subdistrict per look")
       ->capture_default_str();
+  app.add_option("--max-in-flight", options.max_in_flight,
+                 "claimed timers being handled at most; beyond, claiming waits")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   grid::log::Init("escalation", flags.log_level);
   options.tick = std::chrono::milliseconds(tick_ms);

@@ -14,11 +14,12 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 }
 
 Access::Access(const topology::Topology& topology, Options options, const Clock& clock)
-    : verifier_(std::move(options.jwt_secret), topology, clock),
+    : verifier_(std::move(options.jwt_secret), topology, clock, std::move(options.verify)),
       authorizer_(topology),
       limiter_(options.rate, clock) {}
 
-grpc::Status Access::Admit(grpc::CallbackServerContext& context, auth::Rpc rpc, v1::Actor& caller) {
+grpc::Status Access::Admit(grpc::CallbackServerContext& context, auth::Rpc rpc, v1::Actor& caller,
+                           Millis* expires_at) {
   const auto& metadata = context.client_metadata();
   const auto found = metadata.find(kAuthorizationKey);
   if (found == metadata.end()) {
@@ -34,10 +35,11 @@ grpc::Status Access::Admit(grpc::CallbackServerContext& context, auth::Rpc rpc, 
   }
   std::string token = value.substr(kScheme.size());
   absl::StripAsciiWhitespace(&token);
-  absl::StatusOr<v1::Actor> actor = verifier_.Verify(token);
-  if (!actor.ok()) {
-    return ToGrpcStatus(actor.status());
+  absl::StatusOr<auth::TokenVerifier::Verified> verified = verifier_.VerifyToken(token);
+  if (!verified.ok()) {
+    return ToGrpcStatus(verified.status());
   }
+  v1::Actor* actor = &verified->actor;
   const auth::RateLimiter::Decision decision = limiter_.Take(actor->subject());
   if (!decision.allowed) {
     context.AddTrailingMetadata(kRetryAfterKey, absl::StrCat(decision.retry_after_ms));
@@ -48,13 +50,16 @@ grpc::Status Access::Admit(grpc::CallbackServerContext& context, auth::Rpc rpc, 
                      "\" exceeded on ", auth::RpcName(rpc), "; retry after ",
                      decision.retry_after_ms, " ms"));
   }
-  caller = *std::move(actor);
+  caller = std::move(*actor);
+  if (expires_at != nullptr) {
+    *expires_at = verified->expires_at;
+  }
   return grpc::Status::OK;
 }
 
 grpc::Status Access::AdmitRole(grpc::CallbackServerContext& context, auth::Rpc rpc,
-                               v1::Actor& caller) {
-  grpc::Status admitted = Admit(context, rpc, caller);
+                               v1::Actor& caller, Millis* expires_at) {
+  grpc::Status admitted = Admit(context, rpc, caller, expires_at);
   if (!admitted.ok()) {
     return admitted;
   }

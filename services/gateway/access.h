@@ -26,6 +26,8 @@ class Access final {
     // The HS256 secret of the tokens.
     std::string jwt_secret;
     auth::RateLimiter::Options rate;
+    // Leeway of nbf/iat, and the issuer and audience the tokens must name (empty: any).
+    auth::VerifyOptions verify;
   };
 
   Access(const topology::Topology& topology, Options options, const Clock& clock);
@@ -33,11 +35,15 @@ class Access final {
   // Authenticates the call ("authorization: Bearer <JWT>") and takes one call from the subject's
   // rate limit. OK with `caller` set; else UNAUTHENTICATED, or RESOURCE_EXHAUSTED with the retry
   // hint in the message and in the trailing metadata "retry-after-ms" (added to `context`).
-  grpc::Status Admit(grpc::CallbackServerContext& context, auth::Rpc rpc, v1::Actor& caller);
+  // `expires_at`, when given, receives when the token expires (UTC ms): a long call (a watch)
+  // ends then.
+  grpc::Status Admit(grpc::CallbackServerContext& context, auth::Rpc rpc, v1::Actor& caller,
+                     Millis* expires_at = nullptr);
 
   // The same as Admit, followed by the role check of `rpc` (PERMISSION_DENIED): what every
   // handler does first.
-  grpc::Status AdmitRole(grpc::CallbackServerContext& context, auth::Rpc rpc, v1::Actor& caller);
+  grpc::Status AdmitRole(grpc::CallbackServerContext& context, auth::Rpc rpc, v1::Actor& caller,
+                         Millis* expires_at = nullptr);
 
   const auth::Authorizer& authorizer() const { return authorizer_; }
 

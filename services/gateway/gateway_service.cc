@@ -242,15 +242,19 @@ class UploadForward final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
 }  // namespace
 
 Backends ConnectBackends(const std::string& intake, const std::string& routing,
-                         const std::string& escalation, const std::string& metrics) {
-  auto channel = [](const std::string& address) {
+                         const std::string& escalation, const std::string& metrics,
+                         std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  if (credentials == nullptr) {
+    credentials = grpc::InsecureChannelCredentials();
+  }
+  auto channel = [&credentials](const std::string& address) {
     // Backends are near (loopback or a private network): after a restart, reconnect within a
     // second rather than gRPC's default back-off of up to two minutes.
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    return grpc::CreateCustomChannel(address, credentials, args);
   };
   Backends backends;
   backends.channels = {{"intake", channel(intake)},
@@ -601,9 +605,9 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::ReplayDeadLetters(
 }
 
 grpc::Status GatewayServiceImpl::WatchJurisdiction(grpc::CallbackServerContext* context,
-                                                   WatchScoper& scope) {
+                                                   WatchGrant& grant) {
   if (access_ == nullptr) {
-    scope = [](std::string_view unit_id) -> absl::StatusOr<auth::WatchScope> {
+    grant.scope = [](std::string_view unit_id) -> absl::StatusOr<auth::WatchScope> {
       return auth::WatchScope{std::string(unit_id), false};
     };
     return grpc::Status::OK;
@@ -611,11 +615,17 @@ grpc::Status GatewayServiceImpl::WatchJurisdiction(grpc::CallbackServerContext* 
   // Authenticated, rate limited and role-checked like every call; the authorizer's table decides
   // the reach (the subtree of the home unit, a handler's queue, the district for an ADMIN).
   v1::Actor caller;
-  if (grpc::Status admitted = access_->AdmitRole(*context, auth::Rpc::kWatchEvents, caller);
+  if (grpc::Status admitted =
+          access_->AdmitRole(*context, auth::Rpc::kWatchEvents, caller, &grant.expires_at);
       !admitted.ok()) {
     return admitted;
   }
-  scope = [authorizer = &access_->authorizer(), caller](std::string_view unit_id) {
+  absl::StatusOr<WatchQuota::Lease> lease = watch_quota_->Acquire(caller.subject());
+  if (!lease.ok()) {
+    return ToGrpcStatus(lease.status());
+  }
+  grant.lease = *std::move(lease);
+  grant.scope = [authorizer = &access_->authorizer(), caller](std::string_view unit_id) {
     return authorizer->ScopeWatch(caller, unit_id);
   };
   return grpc::Status::OK;
@@ -627,11 +637,11 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* GatewayServiceImpl::WatchEvents(
     return RefuseWatch(
         grpc::Status(grpc::StatusCode::UNAVAILABLE, "watch: the live stream is not served here"));
   }
-  WatchScoper scope;
-  if (grpc::Status allowed = WatchJurisdiction(context, scope); !allowed.ok()) {
+  WatchGrant grant;
+  if (grpc::Status allowed = WatchJurisdiction(context, grant); !allowed.ok()) {
     return RefuseWatch(allowed);
   }
-  return StartWatch(context, *request, *watch_hub_, topology_, scope);
+  return StartWatch(context, *request, *watch_hub_, topology_, std::move(grant));
 }
 
 }  // namespace grid::gateway

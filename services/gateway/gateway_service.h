@@ -21,6 +21,7 @@
 #include "services/gateway/parsed_requests.h"
 #include "services/gateway/watch_events.h"
 #include "services/gateway/watch_hub.h"
+#include "services/gateway/watch_quota.h"
 
 namespace grid::gateway {
 
@@ -36,10 +37,16 @@ struct Backends {
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels;
 };
 
-// Channels to the internal services at the given addresses (plaintext; they listen on loopback
-// or a private network).
+// Channels to the internal services at the given addresses, with `credentials` (nullptr:
+// plaintext, for services on loopback; TLS with the gateway's client certificate where they
+// require mutual TLS).
 Backends ConnectBackends(const std::string& intake, const std::string& routing,
-                         const std::string& escalation, const std::string& metrics);
+                         const std::string& escalation, const std::string& metrics,
+                         std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
+
+// Concurrent watches per subject unless the gateway is told otherwise: a screen or two per
+// operator with room to spare, far below what a leaked token could otherwise pile up.
+inline constexpr std::size_t kDefaultWatchesPerSubject = 32;
 
 // The most reports one UploadReports call may carry (intake's limit too).
 inline constexpr std::size_t kMaxUploadItems = 1000;
@@ -149,6 +156,9 @@ class GatewayServiceImpl final
 
   // The hub that serves WatchEvents; borrowed, it must outlive the service.
   void SetWatchHub(WatchHub& hub) { watch_hub_ = &hub; }
+  // Watches one subject may hold at once (0: no cap); kDefaultWatchesPerSubject until set.
+  // Call before serving.
+  void SetWatchesPerSubject(std::size_t cap) { watch_quota_ = std::make_unique<WatchQuota>(cap); }
 
  private:
   // Calls `method` of a backend's async stub with a client context that carries the caller's
@@ -173,16 +183,20 @@ class GatewayServiceImpl final
                                                           std::function<void(grpc::Status)>),
                                     const Request* request, Response* response);
 
-  // The authorisation hook of WatchEvents: after authentication and the role check, `scope`
-  // decides from the request's unit_id what the caller may watch (auth::Authorizer::ScopeWatch);
-  // without access_, any unit of the district. A status that refuses the call otherwise.
-  grpc::Status WatchJurisdiction(grpc::CallbackServerContext* context, WatchScoper& scope);
+  // The authorisation hook of WatchEvents: after authentication and the role check,
+  // `grant.scope` decides from the request's unit_id what the caller may watch
+  // (auth::Authorizer::ScopeWatch); without access_, any unit of the district. With access_, also
+  // the token's expiry and a slot of the caller's watch quota (RESOURCE_EXHAUSTED when the
+  // subject holds them all). A status that refuses the call otherwise.
+  grpc::Status WatchJurisdiction(grpc::CallbackServerContext* context, WatchGrant& grant);
 
   Backends backends_;
   const topology::Topology& topology_;
   std::chrono::milliseconds default_deadline_;
   AccessPtr access_;
   WatchHub* watch_hub_ = nullptr;
+  std::unique_ptr<WatchQuota> watch_quota_ =
+      std::make_unique<WatchQuota>(kDefaultWatchesPerSubject);
 };
 
 }  // namespace grid::gateway

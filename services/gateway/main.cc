@@ -24,12 +24,31 @@ int main(int argc, char** argv) {
   app.add_option("--default-deadline-ms", default_deadline_ms,
                  "deadline of internal calls when the caller sets none")
       ->capture_default_str();
+  grid::server::ClientTls backend_tls;
+  app.add_option("--backend-ca", backend_tls.ca_file,
+                 "speak TLS to the internal services, verifying them against these PEM roots")
+      ->envname("GRID_BACKEND_CA");
+  app.add_option("--backend-cert", backend_tls.cert_file,
+                 "the gateway's PEM client certificate, for services that require mutual TLS")
+      ->envname("GRID_BACKEND_CERT");
+  app.add_option("--backend-key", backend_tls.key_file, "the private key of --backend-cert")
+      ->envname("GRID_BACKEND_KEY");
   std::string jwt_secret_file;
   bool insecure_no_auth = false;
   grid::auth::RateLimiter::Options rate{.per_second = 50, .burst = 100, .max_subjects = 100000};
   app.add_option("--jwt-secret-file", jwt_secret_file,
                  "file holding the HS256 secret of the bearer tokens (at least 32 bytes)")
       ->envname("GRID_JWT_SECRET_FILE");
+  grid::auth::VerifyOptions verify;
+  int jwt_leeway_seconds = 60;
+  app.add_option("--jwt-issuer", verify.issuer, "tokens must carry this iss (default: any)")
+      ->envname("GRID_JWT_ISSUER");
+  app.add_option("--jwt-audience", verify.audience, "tokens must name this aud (default: any)")
+      ->envname("GRID_JWT_AUDIENCE");
+  app.add_option("--jwt-leeway-seconds", jwt_leeway_seconds,
+                 "how far in the future a token's nbf and iat may lie (clock skew)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_flag("--insecure-no-auth", insecure_no_auth,
                "accept calls without tokens and trust the actor the client sends (tests only)");
   app.add_option("--rate-per-second", rate.per_second,
@@ -50,6 +69,10 @@ int main(int argc, char** argv) {
                  "changes a watcher may fall behind before it is cut off with a cursor")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  std::size_t watches_per_subject = grid::gateway::kDefaultWatchesPerSubject;
+  app.add_option("--watch-max-per-subject", watches_per_subject,
+                 "watches one subject may hold at once (0: no cap); beyond, RESOURCE_EXHAUSTED")
+      ->capture_default_str();
   std::vector<std::string> ready_backends = {"intake", "routing", "escalation", "metrics"};
   app.add_option("--ready-backends", ready_backends,
                  "the services the gateway is ready only while they are (gRPC health \"\")")
@@ -57,11 +80,18 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"intake", "routing", "escalation", "metrics"}))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  verify.leeway = std::chrono::seconds(jwt_leeway_seconds);
   grid::log::Init("gateway", flags.log_level);
   if (jwt_secret_file.empty() && !insecure_no_auth) {
     spdlog::error(
         "--jwt-secret-file (or GRID_JWT_SECRET_FILE) is required; "
         "--insecure-no-auth turns authentication off");
+    return 2;
+  }
+
+  auto backend_credentials = grid::server::MakeChannelCredentials(backend_tls, "--backend-");
+  if (!backend_credentials.ok()) {
+    spdlog::error("{}", backend_credentials.status().ToString());
     return 2;
   }
 
@@ -81,10 +111,11 @@ int main(int argc, char** argv) {
       return 2;
     }
     access = std::make_unique<grid::gateway::Access>(
-        (*runtime)->topology(), grid::gateway::Access::Options{*std::move(secret), rate}, clock);
+        (*runtime)->topology(),
+        grid::gateway::Access::Options{*std::move(secret), rate, std::move(verify)}, clock);
   }
-  grid::gateway::Backends backends =
-      grid::gateway::ConnectBackends(intake, routing, escalation, metrics);
+  grid::gateway::Backends backends = grid::gateway::ConnectBackends(
+      intake, routing, escalation, metrics, *std::move(backend_credentials));
   // Ready while the services it fronts are (and Redis, for the live stream).
   for (const std::string& backend : ready_backends) {
     (*runtime)->AddReadinessProbe(
@@ -107,6 +138,7 @@ int main(int argc, char** argv) {
     spdlog::warn("watch: live streams not readable yet; WatchEvents is UNAVAILABLE until they are");
   }
   service.SetWatchHub(*watch_hub);
+  service.SetWatchesPerSubject(watches_per_subject);
   (*runtime)->OnDrain([watch_hub](std::function<void()> done) {
     watch_hub->Stop();
     done();

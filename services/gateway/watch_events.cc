@@ -28,11 +28,15 @@ class Refusal final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 // Never blocks: writes are started from the hub's fan-out or from OnWriteDone.
 class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, public WatchWriter {
  public:
-  WatchReactor(grpc::CallbackServerContext* context, WatchHub& hub, WatchFilter filter)
+  WatchReactor(grpc::CallbackServerContext* context, WatchHub& hub, WatchFilter filter,
+               Millis expires_at, WatchQuota::Lease lease)
       : context_(context),
         hub_(hub),
         watcher_(std::make_shared<Watcher>(std::move(filter), hub.options().queue_capacity,
-                                           hub.subdistricts(), *this)) {}
+                                           hub.subdistricts(), *this)),
+        lease_(std::move(lease)) {
+    watcher_->SetExpiry(expires_at);
+  }
 
   // Attaches to the hub; on failure finishes the call.
   void Attach(const std::optional<StreamPositions>& from) {
@@ -71,6 +75,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, pu
   WatchHub& hub_;
   WatcherPtr watcher_;
   bool attached_ = false;
+  // Given back to the subject's quota when the reactor is deleted, in OnDone.
+  WatchQuota::Lease lease_;
 };
 
 }  // namespace
@@ -83,12 +89,12 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* StartWatch(grpc::CallbackServerConte
                                                        const grpc::ByteBuffer& request_bytes,
                                                        WatchHub& hub,
                                                        const topology::Topology& topology,
-                                                       const WatchScoper& scope) {
+                                                       WatchGrant grant) {
   v1::WatchEventsRequest request;
   if (grpc::Status parsed = ParseRequest(request_bytes, request); !parsed.ok()) {
     return RefuseWatch(parsed);
   }
-  absl::StatusOr<auth::WatchScope> reach = scope(request.unit_id());
+  absl::StatusOr<auth::WatchScope> reach = grant.scope(request.unit_id());
   if (!reach.ok()) {
     return RefuseWatch(ToGrpc(reach.status()));
   }
@@ -104,7 +110,8 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* StartWatch(grpc::CallbackServerConte
     }
     from = *std::move(decoded);
   }
-  auto* reactor = new WatchReactor(context, hub, *std::move(filter));
+  auto* reactor =
+      new WatchReactor(context, hub, *std::move(filter), grant.expires_at, std::move(grant.lease));
   reactor->Attach(from);
   return reactor;
 }

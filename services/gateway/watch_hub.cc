@@ -560,18 +560,22 @@ void WatchHub::After(std::chrono::milliseconds delay, std::function<void()> then
 }
 
 void WatchHub::ScheduleHeartbeat() {
-  // A quarter of the interval: an idle watcher hears from us between 1 and 1.25 intervals.
-  heartbeat_timer_.expires_after(std::max(options_.heartbeat / 4, std::chrono::milliseconds(10)));
+  // A quarter of the interval: an idle watcher hears from us between 1 and 1.25 intervals. At
+  // least once a second, so that a watch ends within a second of its token's expiry.
+  heartbeat_timer_.expires_after(std::clamp(options_.heartbeat / 4, std::chrono::milliseconds(10),
+                                            std::chrono::milliseconds(1000)));
   heartbeat_timer_.async_wait([self = shared_from_this()](boost::system::error_code error) {
     if (error) {
       return;
     }
-    self->HeartbeatRound(std::chrono::steady_clock::now());
+    static const SystemClock system_clock;
+    const Clock& clock = self->options_.clock != nullptr ? *self->options_.clock : system_clock;
+    self->HeartbeatRound(std::chrono::steady_clock::now(), clock.Now());
     self->ScheduleHeartbeat();
   });
 }
 
-void WatchHub::HeartbeatRound(std::chrono::steady_clock::time_point now) {
+void WatchHub::HeartbeatRound(std::chrono::steady_clock::time_point now, Millis wall_now) {
   std::lock_guard lock(mu_);
   if (stopped_ || !ready_ || watcher_count_ == 0) {
     return;
@@ -582,7 +586,8 @@ void WatchHub::HeartbeatRound(std::chrono::steady_clock::time_point now) {
   for (auto it = by_root_.begin(); it != by_root_.end();) {
     std::vector<WatcherPtr>& watchers = it->second;
     for (std::size_t w = 0; w < watchers.size();) {
-      if (watchers[w]->OfferHeartbeat(heartbeat, now, options_.heartbeat)) {
+      if (!watchers[w]->ExpireIfDue(wall_now) &&
+          watchers[w]->OfferHeartbeat(heartbeat, now, options_.heartbeat)) {
         ++w;
         continue;
       }
@@ -609,6 +614,12 @@ void WatchHub::SetPositionsForTest(StreamPositions positions) {
   ready_ = true;
 }
 
-void WatchHub::HeartbeatForTest(std::chrono::steady_clock::time_point now) { HeartbeatRound(now); }
+void WatchHub::HeartbeatForTest(std::chrono::steady_clock::time_point now) {
+  HeartbeatRound(now, 0);
+}
+
+void WatchHub::HeartbeatForTest(std::chrono::steady_clock::time_point now, Millis wall_now) {
+  HeartbeatRound(now, wall_now);
+}
 
 }  // namespace grid::gateway

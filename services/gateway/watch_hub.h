@@ -29,6 +29,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "common/clock/clock.h"
 #include "common/log/throttle.h"
 #include "common/redis/client.h"
 #include "common/topology/topology.h"
@@ -50,6 +51,9 @@ struct WatchHubOptions {
   int history_page = 500;
   // After a failed read.
   std::chrono::milliseconds retry_delay{500};
+  // The wall clock that ends a watch when its token expires (Watcher::SetExpiry), checked at
+  // every heartbeat round (at least once a second). Borrowed; nullptr: the system clock.
+  const Clock* clock = nullptr;
 };
 
 // Threading: Attach and Detach from any thread (gRPC's); the reader, the heartbeats and the
@@ -89,8 +93,9 @@ class WatchHub final : public std::enable_shared_from_this<WatchHub> {
   void FanOutForTest(std::size_t subdistrict, StreamId id, v1::EventChange change);
   // Marks the reader ready at `positions` without Redis, for tests.
   void SetPositionsForTest(StreamPositions positions);
-  // One heartbeat round, for tests.
+  // One heartbeat round (and expiry check, at `wall_now`), for tests.
   void HeartbeatForTest(std::chrono::steady_clock::time_point now);
+  void HeartbeatForTest(std::chrono::steady_clock::time_point now, Millis wall_now);
 
  private:
   class History;
@@ -104,7 +109,7 @@ class WatchHub final : public std::enable_shared_from_this<WatchHub> {
   void Read();
   void After(std::chrono::milliseconds delay, std::function<void()> then);
   void ScheduleHeartbeat();
-  void HeartbeatRound(std::chrono::steady_clock::time_point now);
+  void HeartbeatRound(std::chrono::steady_clock::time_point now, Millis wall_now);
   // Under mu_.
   void FanOutLocked(std::size_t subdistrict, StreamId id, v1::EventChange change);
 

@@ -172,6 +172,27 @@ void Watcher::Fail(const grpc::Status& status) {
   Run(std::move(action));
 }
 
+void Watcher::SetExpiry(Millis expires_at) {
+  std::lock_guard lock(mu_);
+  expires_at_ = expires_at;
+}
+
+bool Watcher::ExpireIfDue(Millis now) {
+  Action action;
+  {
+    std::lock_guard lock(mu_);
+    if (now == 0 || expires_at_ == 0 || now < expires_at_ || ending_ || ended_) {
+      return false;
+    }
+    EndLocked(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                           "bearer token: expired during the watch; resume from the cursor "
+                           "(trailing metadata grid-cursor) with a fresh token"),
+              action);
+  }
+  Run(std::move(action));
+  return true;
+}
+
 void Watcher::OnWriteDone(bool ok) {
   Action action;
   {

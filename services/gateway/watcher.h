@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock/clock.h"
 #include "grid/v1/gateway.pb.h"
 #include "services/gateway/watch_cursor.h"
 #include "services/gateway/watch_filter.h"
@@ -96,6 +97,12 @@ class Watcher final {
   // Ends the watch with `status` (the history could not be read, the hub refused it).
   void Fail(const grpc::Status& status);
 
+  // When the caller's token expires (UTC ms; 0: never). Set before the hub registers it.
+  void SetExpiry(Millis expires_at);
+  // At or after the expiry: ends the watch with UNAUTHENTICATED (and the cursor to resume from
+  // with a fresh token) and returns true. `now` 0 checks nothing.
+  bool ExpireIfDue(Millis now);
+
   // From the reactor.
   void OnWriteDone(bool ok);
   void OnCancel();
@@ -143,6 +150,7 @@ class Watcher final {
   bool cut_off_ = false;
   bool ended_ = false;
   grpc::Status end_status_;
+  Millis expires_at_ = 0;
 };
 
 using WatcherPtr = std::shared_ptr<Watcher>;

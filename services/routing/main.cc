@@ -74,8 +74,10 @@ int main(int argc, char** argv) {
 
   grid::routing::EventQueries::Options query_options;
   query_options.calendar = runtime.policy().calendar();
-  grid::routing::EventQueries queries(runtime.redis(), runtime.topology(), runtime.clock(),
-                                      query_options);
+  // Lists and queues read in bulk (a ListEvents page can be 2,000 HGETs) on a connection of
+  // their own, so that they never queue ahead of the moves and dispatches on the main one.
+  grid::routing::EventQueries queries(runtime.NewRedisConnection("queries"), runtime.topology(),
+                                      runtime.clock(), query_options);
   grid::routing::RoutingServiceImpl service(store, queries, runtime.topology(), runtime.policy(),
                                             runtime.clock());
   grid::routing::DeadLetterStore dead_letter_store(runtime.redis(), runtime.topology());

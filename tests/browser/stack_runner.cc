@@ -86,6 +86,9 @@ int main(int argc, char** argv) {
     return Fail("--static-dir must hold the built page (services/console/web/build.sh)", nullptr);
   }
 
+  // As deploy/local/up runs it: the gateway speaks TLS, and the console and gridctl verify it
+  // against the stack's CA.
+  options.tls = true;
   grid::testing::Stack stack(options);
   if (auto status = stack.Start(); !status.ok()) {
     return Fail(std::string(status.message()), &stack);
@@ -99,12 +102,14 @@ int main(int argc, char** argv) {
   const std::filesystem::path secret_file = std::filesystem::path(dir) / "jwt-secret";
   std::ofstream(secret_file) << stack.jwt_secret() << "\n";
 
+  const std::string gateway_ca = (stack.tls_dir() / "ca.pem").string();
   const int port = grid::testing::FreePort();
   const int metrics_port = grid::testing::FreePort();
   std::vector<std::string> args = {
       "--listen",         "127.0.0.1:" + std::to_string(port),
       "--metrics-listen", "127.0.0.1:" + std::to_string(metrics_port),
       "--gateway",        stack.address("grid-gateway"),
+      "--gateway-ca",     gateway_ca,
       "--static-dir",     std::filesystem::absolute(static_dir).string()};
   args.insert(args.end(), console_args.begin(), console_args.end());
   const std::filesystem::path console_log = std::filesystem::path(dir) / "grid-console.log";
@@ -119,8 +124,9 @@ int main(int argc, char** argv) {
 
   std::cout << "{\"console\":\"http://127.0.0.1:" << port
             << "\",\"console_metrics_port\":" << metrics_port << ",\"gateway\":\""
-            << stack.address("grid-gateway") << "\",\"secret_file\":\"" << secret_file.string()
-            << "\",\"console_log\":\"" << console_log.string() << "\"}" << std::endl;
+            << stack.address("grid-gateway") << "\",\"gateway_ca\":\"" << gateway_ca
+            << "\",\"secret_file\":\"" << secret_file.string() << "\",\"console_log\":\""
+            << console_log.string() << "\"}" << std::endl;
 
   // Until the caller closes our standard input (or dies: then the read fails too).
   std::string line;

@@ -107,7 +107,9 @@ class DeadLettersTest : public testing::StackTest {
   // Runs gridctl against the stack's gateway as an admin; its exit code, its output in `out`.
   int Gridctl(std::vector<std::string> args, std::string& out, std::string& err) {
     setenv("GRID_TOKEN", stack_->Token(Stack::Admin()).c_str(), 1);
-    std::vector<std::string> all = {"gridctl", "--gateway", stack_->address("grid-gateway")};
+    std::vector<std::string> all = {"gridctl"};
+    const std::vector<std::string> reach = stack_->GridctlArgs();
+    all.insert(all.end(), reach.begin(), reach.end());
     all.insert(all.end(), args.begin(), args.end());
     std::vector<const char*> argv;
     for (const std::string& arg : all) {

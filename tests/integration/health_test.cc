@@ -1,6 +1,7 @@
 // Honest health on real processes: with Redis gone every service answers NOT_SERVING (readiness:
 // "" and its service names) within seconds while "liveness" stays SERVING, the outage costs a
 // bounded number of log lines, and everything is SERVING again, and works, once Redis is back.
+// A secured stack shows the same on each service's plaintext health port.
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -134,6 +135,57 @@ TEST_F(HealthTest, TheGatewayIsNotReadyWithoutTheServicesItFronts) {
   ASSERT_TRUE(stack_->StartService("grid-intake").ok());
   EXPECT_TRUE(PollUntil([&] { return HealthOf(stack_->address("grid-gateway")) == "SERVING"; },
                         std::chrono::seconds(10), std::chrono::milliseconds(100)));
+}
+
+// With TLS and mutual TLS on, probes read health on each service's plaintext health port: the
+// same one health service as the main port's, so readiness (Redis, and for the gateway the
+// services it fronts, probed over mutual TLS) shows there, and liveness stays.
+class SecuredHealthTest : public testing::StackTest {
+ protected:
+  void SetUp() override {
+    Stack::Options options;
+    options.tls = true;
+    options.mtls = true;
+    for (const auto& [binary, name] : ServiceNames()) {
+      options.extra_args[binary] = {"--readiness-interval-ms", "500"};
+    }
+    StartStack(options);
+  }
+
+  bool All(const std::string& service_of, const std::string& want) {
+    for (const auto& [binary, name] : ServiceNames()) {
+      const std::string service = service_of == "own" ? name : service_of;
+      if (HealthOf(stack_->health_address(binary), service) != want) {
+        return false;
+      }
+    }
+    return true;
+  }
+};
+
+TEST_F(SecuredHealthTest, TheHealthPortShowsReadinessAndLiveness) {
+  ASSERT_TRUE(All("", "SERVING"));
+  ASSERT_TRUE(All("own", "SERVING"));
+  ASSERT_TRUE(All("liveness", "SERVING"));
+
+  ASSERT_TRUE(stack_->redis().Stop().ok());
+  EXPECT_TRUE(PollUntil([&] { return All("", "NOT_SERVING"); }, std::chrono::seconds(5),
+                        std::chrono::milliseconds(100)));
+  EXPECT_TRUE(All("own", "NOT_SERVING"));
+  EXPECT_TRUE(All("liveness", "SERVING"));
+  ASSERT_TRUE(stack_->redis().Start().ok());
+  EXPECT_TRUE(PollUntil([&] { return All("", "SERVING"); }, std::chrono::seconds(20),
+                        std::chrono::milliseconds(100)));
+
+  // The gateway probes what it fronts over mutual TLS: intake gone, the gateway is not ready.
+  const std::string gateway = stack_->health_address("grid-gateway");
+  stack_->StopService("grid-intake", SIGKILL);
+  EXPECT_TRUE(PollUntil([&] { return HealthOf(gateway) == "NOT_SERVING"; }, std::chrono::seconds(5),
+                        std::chrono::milliseconds(100)));
+  EXPECT_EQ(HealthOf(gateway, "liveness"), "SERVING");
+  ASSERT_TRUE(stack_->StartService("grid-intake").ok());
+  EXPECT_TRUE(PollUntil([&] { return HealthOf(gateway) == "SERVING"; }, std::chrono::seconds(10),
+                        std::chrono::milliseconds(100)));
 }
 
 }  // namespace

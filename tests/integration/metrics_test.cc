@@ -21,6 +21,7 @@
 #include <sstream>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/clock/clock.h"
 #include "common/redis/client.h"
 #include "tests/support/metrics_scenario.h"
@@ -112,6 +113,11 @@ class MetricsTest : public testing::StackTest {
 
   static v1::Actor Actor(v1::Role role, const std::string& subject, const std::string& unit) {
     return MakeActor(role, subject, unit);
+  }
+  // The gridctl command line that reaches the stack's gateway.
+  std::string Gridctl() const {
+    return absl::StrJoin({testing::BinPath("gridctl"), absl::StrJoin(stack_->GridctlArgs(), " ")},
+                         " ");
   }
   static v1::Actor Handler(const std::string& unit) {
     return Actor(v1::ROLE_HANDLER, "handler-" + unit, unit);
@@ -356,8 +362,7 @@ TEST_F(MetricsTest, GetStatsScoresAKnownScenario) {
 
   // gridctl stats prints the same as a table.
   std::string table;
-  ASSERT_EQ(RunCommand("GRID_GATEWAY=" + stack_->address("grid-gateway") + " GRID_TOKEN=" +
-                           stack_->Token(Stack::Admin()) + " " + testing::BinPath("gridctl") +
+  ASSERT_EQ(RunCommand("GRID_TOKEN=" + stack_->Token(Stack::Admin()) + " " + Gridctl() +
                            " stats --unit " + kSubdistrict + " --group-by level",
                        table),
             0)
@@ -708,8 +713,7 @@ TEST_F(MetricsTest, DaysAreBeijingDaysThroughTheStack) {
   EXPECT_EQ(Stats(bad).status().code(), absl::StatusCode::kInvalidArgument);
 
   std::string table;
-  ASSERT_EQ(RunCommand("GRID_GATEWAY=" + stack_->address("grid-gateway") + " GRID_TOKEN=" +
-                           stack_->Token(Stack::Admin()) + " " + testing::BinPath("gridctl") +
+  ASSERT_EQ(RunCommand("GRID_TOKEN=" + stack_->Token(Stack::Admin()) + " " + Gridctl() +
                            " stats --from-day 2026-12-01 --to-day 2026-12-01",
                        table),
             0)

@@ -42,10 +42,10 @@ Stack::Stack(Options options)
   }
   std::ofstream(dir_ / "jwt-secret") << jwt_secret_ << "\n";
   for (const std::string& name : ServiceNames()) {
-    services_[name] = Service{FreePort(), FreePort(), nullptr};
+    services_[name] = Service{FreePort(), FreePort(), secured() ? FreePort() : 0, nullptr};
   }
   if (options_.console) {
-    services_[kConsole] = Service{FreePort(), FreePort(), nullptr};
+    services_[kConsole] = Service{FreePort(), FreePort(), 0, nullptr};
     if (options_.console_static_dir.empty()) {
       std::filesystem::create_directories(dir_ / "web");
       std::ofstream(dir_ / "web" / "index.html") << "<!doctype html><title>grid console</title>\n";
@@ -96,12 +96,46 @@ int Stack::metrics_port(const std::string& name) const { return services_.at(nam
 
 int Stack::port_of(const std::string& name) const { return services_.at(name).port; }
 
-std::vector<std::string> Stack::Args(const std::string& name) const {
+pid_t Stack::pid(const std::string& name) const {
   const Service& service = services_.at(name);
-  return Args(name, service.port, service.metrics_port);
+  return service.process != nullptr ? service.process->pid() : 0;
 }
 
-std::vector<std::string> Stack::Args(const std::string& name, int port, int metrics_port) const {
+std::string Stack::health_address(const std::string& name) const {
+  return "127.0.0.1:" + std::to_string(services_.at(name).health_port);
+}
+
+std::filesystem::path Stack::tls_dir() const { return secured() ? dir_ / "tls" : ""; }
+
+std::shared_ptr<grpc::ChannelCredentials> Stack::gateway_credentials() const {
+  if (!options_.tls) {
+    return grpc::InsecureChannelCredentials();
+  }
+  std::ifstream file(tls_dir() / "ca.pem");
+  std::ostringstream roots;
+  roots << file.rdbuf();
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = roots.str();
+  return grpc::SslCredentials(ssl);
+}
+
+std::vector<std::string> Stack::GridctlArgs() const {
+  std::vector<std::string> args = {"--gateway", address("grid-gateway")};
+  if (options_.tls) {
+    args.insert(args.end(), {"--ca", (tls_dir() / "ca.pem").string()});
+  } else {
+    args.push_back("--insecure");
+  }
+  return args;
+}
+
+std::vector<std::string> Stack::Args(const std::string& name) const {
+  const Service& service = services_.at(name);
+  return Args(name, service.port, service.metrics_port, service.health_port);
+}
+
+std::vector<std::string> Stack::Args(const std::string& name, int port, int metrics_port,
+                                     int health_port) const {
   if (name == kConsole) {
     std::vector<std::string> args = {
         "--listen",         "127.0.0.1:" + std::to_string(port),
@@ -109,6 +143,12 @@ std::vector<std::string> Stack::Args(const std::string& name, int port, int metr
         "--gateway",        address("grid-gateway"),
         "--static-dir",     options_.console_static_dir,
         "--log-level",      "debug"};
+    if (options_.tls) {
+      // Verified TLS to the gateway, trusting the stack's CA.
+      args.insert(args.end(), {"--gateway-ca", options_.console_gateway_ca.empty()
+                                                   ? (tls_dir() / "ca.pem").string()
+                                                   : options_.console_gateway_ca});
+    }
     if (auto extra = options_.extra_args.find(name); extra != options_.extra_args.end()) {
       args.insert(args.end(), extra->second.begin(), extra->second.end());
     }
@@ -122,6 +162,20 @@ std::vector<std::string> Stack::Args(const std::string& name, int port, int metr
                                    "--log-level",      "debug"};
   if (auto extra = options_.extra_args.find(name); extra != options_.extra_args.end()) {
     args.insert(args.end(), extra->second.begin(), extra->second.end());
+  }
+  const std::string tls = tls_dir().string();
+  if (health_port != 0) {
+    args.insert(args.end(), {"--health-listen", "127.0.0.1:" + std::to_string(health_port)});
+  }
+  if (name == "grid-gateway" ? options_.tls : options_.mtls) {
+    args.insert(args.end(), {"--tls-cert", tls + "/server.pem", "--tls-key", tls + "/server.key"});
+  }
+  if (name != "grid-gateway" && options_.mtls) {
+    args.insert(args.end(), {"--tls-client-ca", tls + "/ca.pem"});
+  }
+  if (name == "grid-gateway" && options_.mtls) {
+    args.insert(args.end(), {"--backend-ca", tls + "/ca.pem", "--backend-cert", tls + "/client.pem",
+                             "--backend-key", tls + "/client.key"});
   }
   if (name == "grid-gateway") {
     args.push_back("--jwt-secret-file");
@@ -142,6 +196,18 @@ std::vector<std::string> Stack::Args(const std::string& name, int port, int metr
 }
 
 absl::Status Stack::Start() {
+  if (secured()) {
+    // The same script deploy/local/up runs, so the tests prove the certificates it makes.
+    auto made = Process::Start(SourcePath("deploy/local/make-certs"), {tls_dir().string()}, {},
+                               dir_ / "make-certs.log");
+    if (!made.ok()) {
+      return made.status();
+    }
+    if (const int status = (*made)->Wait(); status != 0) {
+      return absl::InternalError("deploy/local/make-certs failed: " + DescribeWaitStatus(status) +
+                                 "\n" + (*made)->ReadLog());
+    }
+  }
   redis_.set_extra_args(options_.redis_args);
   if (auto status = redis_.Start(); !status.ok()) {
     return status;
@@ -160,7 +226,7 @@ absl::Status Stack::Start() {
     }
   }
   gateway_ = v1::GatewayService::NewStub(
-      grpc::CreateChannel(address("grid-gateway"), grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(address("grid-gateway"), gateway_credentials()));
   if (options_.console) {
     if (auto status = StartService(kConsole); !status.ok()) {
       return status;
@@ -178,7 +244,8 @@ absl::Status Stack::StartService(const std::string& name) {
   }
   service.process = *std::move(process);
   auto status = name == kConsole ? WaitHttpHealthy(service.port, std::chrono::seconds(20))
-                                 : WaitServing(address(name), std::chrono::seconds(20));
+                                 : WaitServing(secured() ? health_address(name) : address(name),
+                                               std::chrono::seconds(20));
   if (!status.ok()) {
     return absl::UnavailableError(name +
                                   " did not become healthy: " + std::string(status.message()) +
@@ -203,7 +270,8 @@ absl::StatusOr<std::unique_ptr<Process>> Stack::StartReplica(
     const std::string& name, const std::vector<std::string>& extra_args, std::string* address) {
   const int port = FreePort();
   const int metrics_port = FreePort();
-  std::vector<std::string> args = Args(name, port, metrics_port);
+  const int health_port = secured() ? FreePort() : 0;
+  std::vector<std::string> args = Args(name, port, metrics_port, health_port);
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   auto process =
       Process::Start(BinPath(name), args, {}, dir_ / (name + "-" + std::to_string(port) + ".log"));
@@ -211,7 +279,10 @@ absl::StatusOr<std::unique_ptr<Process>> Stack::StartReplica(
     return process.status();
   }
   const std::string listening = "127.0.0.1:" + std::to_string(port);
-  if (auto status = WaitServing(listening, std::chrono::seconds(20)); !status.ok()) {
+  if (auto status =
+          WaitServing("127.0.0.1:" + std::to_string(health_port != 0 ? health_port : port),
+                      std::chrono::seconds(20));
+      !status.ok()) {
     return absl::UnavailableError(name + " replica did not become healthy: " +
                                   std::string(status.message()) + "\n" + (*process)->ReadLog());
   }

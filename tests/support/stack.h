@@ -4,6 +4,8 @@
 // its rate limit is off unless a test passes --rate-per-second in extra_args.
 #pragma once
 
+#include <grpcpp/security/credentials.h>
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
@@ -32,10 +34,20 @@ class Stack final {
     std::map<std::string, std::vector<std::string>> extra_args;
     // Extra arguments of redis-server, e.g. {"--appendonly", "yes"} (see RedisServer).
     std::vector<std::string> redis_args;
+    // Transport security, off by default: most tests call the internal services directly with
+    // plaintext stubs, and a plaintext stack starts faster on a shared machine; the secured stack
+    // has tests of its own (security_test, console_tls_test). `tls`: the gateway serves TLS with a
+    // certificate of the stack's own CA (deploy/local/make-certs), and gateway() trusts that CA.
+    // `mtls`: the internal services require client certificates, which the gateway presents.
+    // Either gives every service a plaintext health port, which the stack waits on.
+    bool tls = false;
+    bool mtls = false;
     // Also start grid-console (after the gateway, against it), waited for on GET /healthz. Its
     // page is `console_static_dir`, or when empty a one-line index.html of the stack's own.
     bool console = false;
     std::string console_static_dir;
+    // The PEM roots the console verifies the gateway with when `tls` (empty: the stack's CA).
+    std::string console_gateway_ca;
   };
 
   // The console's binary name (not among ServiceNames: it is started on request).
@@ -73,8 +85,20 @@ class Stack final {
   int console_port() const { return port_of(kConsole); }
   int port_of(const std::string& name) const;
   int metrics_port(const std::string& name) const;
-  // A stub of the gateway, the public API.
+  // The process id of a running service; 0 when it is not running.
+  pid_t pid(const std::string& name) const;
+  // A stub of the gateway, the public API (over TLS when options.tls).
   v1::GatewayService::Stub& gateway() { return *gateway_; }
+  // The credentials gateway() uses: TLS trusting the stack's CA, or plaintext.
+  std::shared_ptr<grpc::ChannelCredentials> gateway_credentials() const;
+  // The stack's CA and certificates (ca.pem, server.pem/key, client.pem/key; see
+  // deploy/local/make-certs) when options.tls or options.mtls, else empty.
+  std::filesystem::path tls_dir() const;
+  // gridctl's flags to reach gateway(): --gateway, and --ca with the stack's CA when the gateway
+  // serves TLS, else --insecure (gridctl speaks TLS unless told otherwise).
+  std::vector<std::string> GridctlArgs() const;
+  // The plaintext health-checking address of a service when the stack is secured.
+  std::string health_address(const std::string& name) const;
 
   // The HS256 secret the gateway checks tokens with (written to a file of the stack's).
   const std::string& jwt_secret() const { return jwt_secret_; }
@@ -93,10 +117,13 @@ class Stack final {
   struct Service {
     int port = 0;
     int metrics_port = 0;
+    int health_port = 0;
     std::unique_ptr<Process> process;
   };
+  bool secured() const { return options_.tls || options_.mtls; }
   std::vector<std::string> Args(const std::string& name) const;
-  std::vector<std::string> Args(const std::string& name, int port, int metrics_port) const;
+  std::vector<std::string> Args(const std::string& name, int port, int metrics_port,
+                                int health_port) const;
 
   Options options_;
   std::filesystem::path dir_;

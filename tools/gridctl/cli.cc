@@ -84,6 +84,8 @@ struct Invocation {
   std::ostream& out;
   std::ostream& err;
   CallOptions options;
+  // The channels' credentials (TLS unless --insecure).
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
   bool json = false;
   MoveArgs move;
   // Set by the chosen subcommand's callback; runs against the gateway.
@@ -222,6 +224,15 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
       ->envname("GRID_GATEWAY")
       ->capture_default_str();
   app.add_option("--timeout-ms", timeout_ms, "deadline of each call")->capture_default_str();
+  std::string ca_file;
+  bool insecure = false;
+  app.add_option("--ca", ca_file,
+                 "PEM roots that verify the gateway (default: .local/tls/ca.pem of the local "
+                 "stack when there is one, else the system's roots)")
+      ->envname("GRID_CA");
+  app.add_flag("--insecure", insecure,
+               "plaintext, no TLS: only for a test stack whose gateway serves without TLS")
+      ->envname("GRID_INSECURE");
 
   // token issue: mints a bearer token offline, from the secret the gateway checks with.
   std::string subject;
@@ -548,7 +559,7 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
       if (targets.empty()) {
         targets.push_back(gateway);
       }
-      return Health(targets, run.options, out, err);
+      return Health(targets, run.credentials, run.options, out, err);
     };
   });
 
@@ -568,8 +579,19 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
   if (!offline) {
     run.options.token = FindToken();
   }
-  auto stub =
-      v1::GatewayService::NewStub(grpc::CreateChannel(gateway, grpc::InsecureChannelCredentials()));
+  if (!offline) {
+    auto credentials = GatewayCredentials(insecure, ca_file);
+    if (!credentials.ok()) {
+      PrintStatus(grpc::Status(static_cast<grpc::StatusCode>(credentials.status().code()),
+                               std::string(credentials.status().message())),
+                  err);
+      return 2;
+    }
+    run.credentials = *std::move(credentials);
+  } else {
+    run.credentials = grpc::InsecureChannelCredentials();
+  }
+  auto stub = v1::GatewayService::NewStub(grpc::CreateChannel(gateway, run.credentials));
   return run.action(*stub);
 }
 

@@ -14,6 +14,7 @@
 #include "common/auth/token.h"
 #include "common/clock/clock.h"
 #include "common/config/json_file.h"
+#include "common/server/tls.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tools/gridctl/enums.h"
 
@@ -163,6 +164,18 @@ std::string FindToken() {
   std::string token;
   std::getline(file, token);
   return std::string(absl::StripAsciiWhitespace(token));
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> GatewayCredentials(
+    bool insecure, const std::string& ca_file) {
+  if (insecure) {
+    return grpc::InsecureChannelCredentials();
+  }
+  server::ClientTls tls{.ca_file = ca_file, .tls = true};
+  if (tls.ca_file.empty()) {
+    tls.ca_file = FindStateFile("tls/ca.pem");
+  }
+  return server::MakeChannelCredentials(tls, "--");
 }
 
 int IssueToken(const std::string& subject, v1::Role role, const std::string& unit,
@@ -516,12 +529,12 @@ std::string FormatTimeLeft(const google::protobuf::Duration& time_left, bool ove
   return absl::StrCat(text, overdue || time_left.seconds() < 0 ? " overdue" : " left");
 }
 
-int Health(const std::vector<std::string>& addresses, const CallOptions& options, std::ostream& out,
-           std::ostream& err) {
+int Health(const std::vector<std::string>& addresses,
+           const std::shared_ptr<grpc::ChannelCredentials>& credentials, const CallOptions& options,
+           std::ostream& out, std::ostream& err) {
   int failed = 0;
   for (const std::string& address : addresses) {
-    auto stub = grpc::health::v1::Health::NewStub(
-        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(address, credentials));
     grpc::ClientContext context;
     SetDeadline(context, options);
     grpc::health::v1::HealthCheckRequest request;

@@ -4,15 +4,18 @@
 #pragma once
 
 #include <google/protobuf/duration.pb.h>
+#include <grpcpp/security/credentials.h>
 
 #include <chrono>
 #include <istream>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "grid/v1/gateway.grpc.pb.h"
 
 namespace grid::gridctl {
@@ -32,6 +35,13 @@ std::string FindToken();
 
 // The path of `name` in the state directory as FindToken looks for it; empty if no such file.
 std::string FindStateFile(const std::string& name);
+
+// The credentials of gridctl's channels: plaintext with `insecure` (tests of a plaintext stack
+// only); else TLS, verified against `ca_file` when given, else against the state directory's
+// tls/ca.pem (the local CA deploy/local/up makes) when there is one, else the system's roots.
+// INVALID_ARGUMENT naming --ca for an unreadable file.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> GatewayCredentials(
+    bool insecure, const std::string& ca_file);
 
 // Mints a token (`gridctl token issue`) with the HS256 secret of `secret_file` (empty: the
 // state directory's jwt-secret, or $GRID_JWT_SECRET_FILE); prints it alone on a line.
@@ -109,8 +119,9 @@ std::string FormatTimeLeft(const google::protobuf::Duration& time_left, bool ove
 
 // Checks the standard gRPC health service of each address; prints one line per address and
 // fails unless all are SERVING.
-int Health(const std::vector<std::string>& addresses, const CallOptions& options, std::ostream& out,
-           std::ostream& err);
+int Health(const std::vector<std::string>& addresses,
+           const std::shared_ptr<grpc::ChannelCredentials>& credentials, const CallOptions& options,
+           std::ostream& out, std::ostream& err);
 
 // Prints "error: CODE: message".
 void PrintStatus(const grpc::Status& status, std::ostream& err);

@@ -139,7 +139,10 @@ absl::Status RunWatch(const WatchOptions& options, std::ostream& out) {
       options.watchers, options.district_watchers, options.watchers - options.district_watchers,
       communities.size(), options.channels, options.rate, options.via, options.seconds, Cores());
 
-  testing::Stack stack;
+  // Every watcher is the same subject here (one token): lift the gateway's per-subject cap.
+  testing::Stack::Options stack_options;
+  stack_options.extra_args["grid-gateway"] = {"--watch-max-per-subject", "0"};
+  testing::Stack stack(std::move(stack_options));
   if (auto status = StartStack(stack, out); !status.ok()) {
     return status;
   }

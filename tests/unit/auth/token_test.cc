@@ -37,8 +37,8 @@ class TokenTest : public ::testing::Test {
     EXPECT_TRUE(token.ok()) << token.status();
     return token.ok() ? *token : "";
   }
-  absl::StatusOr<v1::Actor> Verify(const std::string& token) {
-    return TokenVerifier(kSecret, **topology_, clock_).Verify(token);
+  absl::StatusOr<v1::Actor> Verify(const std::string& token, VerifyOptions options = {}) {
+    return TokenVerifier(kSecret, **topology_, clock_, std::move(options)).Verify(token);
   }
   static void ExpectUnauthenticated(const absl::StatusOr<v1::Actor>& result,
                                     const std::string& what) {
@@ -180,6 +180,86 @@ TEST_F(TokenTest, AnUnknownUnitIsRefused) {
   Claims claims = Valid();
   claims.unit_id = "370212999";
   ExpectUnauthenticated(Verify(Issue(claims)), "unknown unit \"370212999\"");
+}
+
+TEST_F(TokenTest, ATokenNotValidYetIsRefusedBeyondTheLeeway) {
+  Claims claims = Valid();
+  // Within the leeway (60 s by default): an issuer whose clock runs a little ahead.
+  claims.not_before = kNow / 1000 + 30;
+  EXPECT_TRUE(Verify(Issue(claims)).ok());
+  claims.not_before = kNow / 1000 + 120;
+  ExpectUnauthenticated(Verify(Issue(claims)), "not valid yet (nbf is 120 s from now)");
+  // No leeway: the same token 30 s ahead is refused too.
+  claims.not_before = kNow / 1000 + 30;
+  ExpectUnauthenticated(Verify(Issue(claims), {.leeway = std::chrono::seconds(0)}),
+                        "not valid yet");
+  // Once the time comes, it holds.
+  claims.not_before = kNow / 1000 + 120;
+  const std::string token = Issue(claims);
+  clock_.Set(kNow + 61'000);
+  EXPECT_TRUE(Verify(token).ok());
+}
+
+TEST_F(TokenTest, ATokenIssuedInTheFutureIsRefusedBeyondTheLeeway) {
+  Claims claims = Valid();
+  claims.issued_at = kNow / 1000 + 30;
+  EXPECT_TRUE(Verify(Issue(claims)).ok());
+  claims.issued_at = kNow / 1000 + 600;
+  ExpectUnauthenticated(Verify(Issue(claims)), "issued in the future (iat is 600 s from now)");
+}
+
+TEST_F(TokenTest, TheIssuerMustMatchWhenOneIsRequired) {
+  Claims claims = Valid();
+  claims.issuer = "laoshan-sso";
+  const VerifyOptions required{.issuer = "laoshan-sso"};
+  EXPECT_TRUE(Verify(Issue(claims), required).ok());
+  // Without a required issuer, any (or none) is accepted.
+  EXPECT_TRUE(Verify(Issue(claims)).ok());
+  claims.issuer = "someone-else";
+  ExpectUnauthenticated(Verify(Issue(claims), required),
+                        "issuer \"someone-else\" is not \"laoshan-sso\"");
+  claims.issuer.clear();
+  ExpectUnauthenticated(Verify(Issue(claims), required), "issuer \"\" is not");
+}
+
+TEST_F(TokenTest, TheAudienceMustBeNamedWhenOneIsRequired) {
+  Claims claims = Valid();
+  claims.audience = "grid-gateway";
+  const VerifyOptions required{.audience = "grid-gateway"};
+  EXPECT_TRUE(Verify(Issue(claims), required).ok());
+  claims.audience = "grid-console";
+  ExpectUnauthenticated(Verify(Issue(claims), required), "not meant for audience \"grid-gateway\"");
+  claims.audience.clear();
+  ExpectUnauthenticated(Verify(Issue(claims), required), "audience");
+
+  // RFC 7519: aud may be an array; naming the gateway among others is enough.
+  auto with_audiences = [](const char* json) {
+    jwt_t* jwt = nullptr;
+    EXPECT_EQ(jwt_new(&jwt), 0);
+    jwt_add_grant(jwt, "sub", "x");
+    jwt_add_grant(jwt, "role", "ADMIN");
+    jwt_add_grant(jwt, "unit", "370212");
+    jwt_add_grant_int(jwt, "exp", kNow / 1000 + 3600);
+    jwt_add_grants_json(jwt, json);
+    jwt_set_alg(jwt, JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(kSecret),
+                static_cast<int>(sizeof(kSecret) - 1));
+    char* encoded = jwt_encode_str(jwt);
+    std::string token(encoded);
+    free(encoded);
+    jwt_free(jwt);
+    return token;
+  };
+  EXPECT_TRUE(
+      Verify(with_audiences(R"({"aud": ["grid-console", "grid-gateway"]})"), required).ok());
+  ExpectUnauthenticated(Verify(with_audiences(R"({"aud": ["grid-console", 7]})"), required),
+                        "audience");
+}
+
+TEST_F(TokenTest, TheVerifiedTokenSaysWhenItExpires) {
+  auto verified = TokenVerifier(kSecret, **topology_, clock_).VerifyToken(Issue(Valid()));
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->expires_at, (kNow / 1000 + 3600) * 1000);
+  EXPECT_EQ(verified->actor.subject(), "h1");
 }
 
 TEST_F(TokenTest, AShortSecretIsRefused) {

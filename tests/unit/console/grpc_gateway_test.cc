@@ -240,6 +240,28 @@ TEST_F(GrpcGatewayTest, RefusesAGatewayItsCaDidNotSign) {
   auto [result, response] = GetEvent("tok");
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(response.event().id(), "");
+  // Said in the console's words, naming the flag to check, not the gateway's address.
+  EXPECT_NE(result.status.error_message().find("--gateway-ca"), std::string::npos)
+      << result.status.error_message();
+  EXPECT_EQ(result.status.error_message().find("127.0.0.1"), std::string::npos)
+      << result.status.error_message();
+}
+
+TEST(PublicGatewayStatusTest, OnlyConnectionFailuresAreReworded) {
+  // The gateway's own answers pass as they are, UNAVAILABLE ones too.
+  const grpc::Status answered(grpc::StatusCode::UNAVAILABLE, "redis: unavailable; retry later");
+  EXPECT_FALSE(IsConnectionFailure(answered));
+  EXPECT_EQ(PublicGatewayStatus(answered).error_message(), answered.error_message());
+  const grpc::Status refused(grpc::StatusCode::UNAVAILABLE,
+                             "failed to connect to all addresses; last error: UNKNOWN: "
+                             "ipv4:10.0.0.7:7070: Failed to connect to remote host: Connection "
+                             "refused");
+  EXPECT_TRUE(IsConnectionFailure(refused));
+  EXPECT_EQ(PublicGatewayStatus(refused).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(PublicGatewayStatus(refused).error_message(),
+            "the console cannot reach the gateway; try again shortly");
+  const grpc::Status not_found(grpc::StatusCode::NOT_FOUND, "event E1: not found");
+  EXPECT_EQ(PublicGatewayStatus(not_found).error_message(), not_found.error_message());
 }
 
 TEST_F(GrpcGatewayTest, PlainTextToATlsGatewayFails) {

@@ -11,6 +11,7 @@
 #include "services/gateway/watch_cursor.h"
 #include "services/gateway/watch_filter.h"
 #include "services/gateway/watch_hub.h"
+#include "services/gateway/watch_quota.h"
 #include "services/gateway/watcher.h"
 #include "tests/support/shipped_config.h"
 
@@ -589,6 +590,65 @@ TEST_F(WatchHubTest, ACancelledWatcherIsFinishedAndDropped) {
   EXPECT_EQ(writer.end_status.error_code(), grpc::StatusCode::CANCELLED);
   Publish(0, 101, Change("a", kGrid));
   EXPECT_EQ(hub_->watcher_count(), 0u);
+}
+
+TEST_F(WatchHubTest, AWatchEndsUnauthenticatedWhenItsTokenExpires) {
+  constexpr Millis kExpiry = 1'800'000'000'000;
+  FakeWriter writer;
+  FakeWriter other_writer;
+  auto watcher =
+      std::make_shared<Watcher>(Filter({}), hub_->options().queue_capacity, Sds(), writer);
+  watcher->SetExpiry(kExpiry);
+  ASSERT_TRUE(hub_->Attach(watcher, std::nullopt).ok());
+  WatcherPtr other = Watch(other_writer);  // No expiry: a token of no end (or no auth).
+  Publish(0, 101, Change("a", kGrid));
+  writer.Drain(*watcher);
+  other_writer.Drain(*other);
+
+  hub_->HeartbeatForTest(std::chrono::steady_clock::now(), kExpiry - 1);
+  EXPECT_FALSE(writer.ended);
+  hub_->HeartbeatForTest(std::chrono::steady_clock::now(), kExpiry);
+  ASSERT_TRUE(writer.ended);
+  EXPECT_EQ(writer.end_status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(writer.end_status.error_message(), HasSubstr("expired during the watch"));
+  // Resumable with a fresh token right after what it got.
+  EXPECT_EQ(writer.end_cursor, writer.written.back().cursor());
+  EXPECT_EQ(hub_->watcher_count(), 1u);
+  EXPECT_FALSE(other_writer.ended);
+  hub_->Detach(watcher.get());
+}
+
+TEST(WatchQuotaTest, CapsWatchesPerSubjectAndGivesSlotsBack) {
+  WatchQuota quota(2);
+  auto first = quota.Acquire("op1");
+  auto second = quota.Acquire("op1");
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(second.ok());
+  auto third = quota.Acquire("op1");
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(third.status().message(), HasSubstr("\"op1\" already has 2 watches open"));
+  EXPECT_TRUE(quota.Acquire("op2").ok()) << "another subject has slots of its own";
+  {
+    WatchQuota::Lease moved = *std::move(first);
+    EXPECT_EQ(quota.open("op1"), 2u);
+  }
+  EXPECT_EQ(quota.open("op1"), 1u);
+  EXPECT_TRUE(quota.Acquire("op1").ok());
+  // Leases given back leave nothing behind: memory is bounded by the open watches.
+  { WatchQuota::Lease last = *std::move(second); }
+  EXPECT_EQ(quota.open("op1"), 0u);
+  EXPECT_EQ(quota.open("op2"), 0u);
+}
+
+TEST(WatchQuotaTest, ZeroMeansNoCap) {
+  WatchQuota quota(0);
+  std::vector<WatchQuota::Lease> leases;
+  for (int i = 0; i < 100; ++i) {
+    auto lease = quota.Acquire("loadgen");
+    ASSERT_TRUE(lease.ok());
+    leases.push_back(*std::move(lease));
+  }
+  EXPECT_EQ(quota.open("loadgen"), 100u);
 }
 
 }  // namespace

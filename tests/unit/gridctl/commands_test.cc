@@ -224,9 +224,10 @@ class GridctlTest : public ::testing::Test {
     address_ = absl::StrCat("127.0.0.1:", port);
   }
 
-  // Runs "gridctl --gateway <fake> ARGS..." with `input` on stdin; fills out_ and err_.
+  // Runs "gridctl --insecure --gateway <fake> ARGS..." (the fake serves plaintext) with `input`
+  // on stdin; fills out_ and err_.
   int Gridctl(std::vector<std::string> args, const std::string& input = "") {
-    args.insert(args.begin(), {"gridctl", "--gateway", address_});
+    args.insert(args.begin(), {"gridctl", "--insecure", "--gateway", address_});
     std::vector<const char*> argv;
     for (const std::string& arg : args) {
       argv.push_back(arg.c_str());

@@ -620,6 +620,109 @@ TEST_F(AsioClientTest, ACallersLongDeadlineOutlastsTheDefaultTimeout) {
   EXPECT_TRUE(PollUntil([&] { return CommandSync(client, {"PING"}, 1s).ok(); }, kDeadline));
 }
 
+// Holds the server (and so the connection) busy for ARGV[1] microseconds, then returns 1.
+const Script& BusyScript() {
+  static const Script script = Script::FromSource(R"(
+local t = redis.call('TIME')
+local start = tonumber(t[1]) * 1000000 + tonumber(t[2])
+repeat
+  local n = redis.call('TIME')
+  local now = tonumber(n[1]) * 1000000 + tonumber(n[2])
+until now - start >= tonumber(ARGV[1])
+return 1)");
+  return script;
+}
+
+TEST_F(AsioClientTest, ASlowReplyFailsOnlyTheCommandsThatTimedOut) {
+  AsioClient::Options options = Options();
+  options.command_timeout = 1s;
+  AsioClient client(io_, options);
+  client.Start();
+  ASSERT_TRUE(client.WaitConnected(kDeadline).ok());
+  // Loaded first, so that the busy calls below are one round trip each.
+  ASSERT_TRUE(CommandSync(client, {"SCRIPT", "LOAD", BusyScript().source}, kDeadline).ok());
+  absl::StatusOr<Reply> id = CommandSync(client, {"CLIENT", "ID"}, kDeadline);
+  ASSERT_TRUE(id.ok()) << id.status();
+
+  Results results;
+  // Redis answers a pipeline only after running all of it, so the second call is staged apart:
+  // the first (1.2 s, with a long caller's deadline) is answered at about 1.2 s; the second
+  // (0.5 s, sent at 0.3 s with the 1 s default timeout) times out at 1.3 s while the connection
+  // answered 0.1 s before, so the connection is slow, not dead, and is kept; the second's own
+  // reply comes at 1.7 s and is dropped, and the command behind it is answered.
+  const auto start = std::chrono::steady_clock::now();
+  client.Eval(BusyScript(), {}, {"1200000"}, start + 5s, results.Callback());
+  std::this_thread::sleep_for(300ms);  // Staging the scenario, not waiting for a result.
+  client.Eval(BusyScript(), {}, {"500000"}, results.Callback());
+  client.Command({"CLIENT", "ID"}, start + 5s, results.Callback());
+  ASSERT_TRUE(results.WaitFor(3));
+  ASSERT_TRUE(results.at(0).ok()) << results.at(0).status();
+  EXPECT_EQ(results.at(1).status().code(), absl::StatusCode::kDeadlineExceeded)
+      << results.at(1).status();
+  // The command behind the slow one was not failed with it, and ran on the same connection.
+  ASSERT_TRUE(results.at(2).ok()) << results.at(2).status();
+  EXPECT_EQ(results.at(2)->integer, id->integer);
+}
+
+TEST_F(AsioClientTest, ASilentConnectionIsResetAndEveryCommandOnItFails) {
+  AsioClient::Options options = Options();
+  options.command_timeout = 300ms;
+  AsioClient client(io_, options);
+  client.Start();
+  ASSERT_TRUE(client.WaitConnected(kDeadline).ok());
+  ASSERT_TRUE(CommandSync(client, {"SCRIPT", "LOAD", BusyScript().source}, kDeadline).ok());
+
+  Results results;
+  const auto start = std::chrono::steady_clock::now();
+  // Nothing comes back for a second: past the timeout the connection is suspect.
+  client.Eval(BusyScript(), {}, {"1000000"}, results.Callback());
+  client.Command({"PING"}, start + 5s, results.Callback());
+  ASSERT_TRUE(results.WaitFor(2));
+  EXPECT_EQ(results.at(0).status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(results.at(1).status().code(), absl::StatusCode::kUnavailable)
+      << results.at(1).status();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s) << "reset before the script ended";
+  EXPECT_TRUE(PollUntil([&] { return CommandSync(client, {"PING"}, 1s).ok(); }, kDeadline));
+}
+
+TEST_F(AsioClientTest, CommandsBeyondTheBoundAreRefusedAtOnce) {
+  AsioClient::Options options = Options();
+  options.max_pending = 3;
+  options.max_pending_bytes = 4096;
+  AsioClient client(io_, options);
+  client.Start();
+  ASSERT_TRUE(client.WaitConnected(kDeadline).ok());
+
+  Results results;
+  const auto start = std::chrono::steady_clock::now();
+  // Three wait behind a BLPOP that holds the connection for a second.
+  client.Command({"BLPOP", "never-filled", "1"}, start + 5s, results.Callback());
+  client.Command({"GET", "a"}, results.Callback());
+  client.Command({"GET", "b"}, results.Callback());
+  client.Command({"GET", "c"}, results.Callback());
+  // The refusal comes at once, long before the BLPOP lets the others through.
+  ASSERT_TRUE(results.WaitFor(1));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 900ms);
+  const absl::StatusOr<Reply> refused = results.at(0);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr("3 commands"));
+  // Callers see a retryable code.
+  const absl::Status mapped = StatusOf(refused);
+  EXPECT_EQ(mapped.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(mapped.message()), ::testing::HasSubstr("retry later"));
+  ASSERT_TRUE(results.WaitFor(4));
+  for (size_t i = 1; i < 4; ++i) {
+    EXPECT_TRUE(results.at(i).ok()) << i << " " << results.at(i).status();
+  }
+
+  // The bytes bound: one command larger than the client takes in flight is refused as well,
+  // while small ones go on.
+  absl::StatusOr<Reply> big =
+      CommandSync(client, {"SET", "big", std::string(8192, 'x')}, kCommandTimeout);
+  EXPECT_EQ(big.status().code(), absl::StatusCode::kResourceExhausted) << big.status();
+  EXPECT_TRUE(CommandSync(client, {"SET", "small", "x"}, kCommandTimeout).ok());
+}
+
 TEST_F(AsioClientTest, EvalKeepsTheCallersDeadlineAndADeadlinePassedSendsNothing) {
   const Script script = Script::FromSource("return ARGV[1]");
   std::promise<absl::StatusOr<Reply>> promise;

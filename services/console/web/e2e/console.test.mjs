@@ -333,9 +333,9 @@ async function networkServicePid(browser) {
 
 async function gridctlStdin(stack, token, input, ...args) {
   const { spawn } = await import('node:child_process');
-  const { bin } = await import('./harness.mjs');
+  const { bin, gridctlEnv } = await import('./harness.mjs');
   return new Promise((resolve, reject) => {
-    const child = spawn(`${bin}/gridctl`, args, { env: { ...process.env, GRID_GATEWAY: stack.gateway, GRID_TOKEN: token } });
+    const child = spawn(`${bin}/gridctl`, args, { env: gridctlEnv(stack, token) });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk) => (out += chunk));

@@ -53,10 +53,17 @@ export async function startStack(extraArgs = []) {
   };
 }
 
+// gridctl's environment for the stack's gateway as the caller of `token`: TLS verified against
+// the stack's CA when the gateway speaks TLS (gridctl's default), else plaintext.
+export function gridctlEnv(stack, token) {
+  const transport = stack.gateway_ca ? { GRID_CA: stack.gateway_ca } : { GRID_INSECURE: '1' };
+  return { ...process.env, GRID_GATEWAY: stack.gateway, GRID_TOKEN: token, ...transport };
+}
+
 // gridctl against the stack's gateway as the caller of `token`; its standard output.
 export async function gridctl(stack, token, ...args) {
   const { stdout } = await run(path.join(bin, 'gridctl'), args, {
-    env: { ...process.env, GRID_GATEWAY: stack.gateway, GRID_TOKEN: token },
+    env: gridctlEnv(stack, token),
     maxBuffer: 64 * 1024 * 1024,
   });
   return stdout;
