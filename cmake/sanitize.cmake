@@ -22,4 +22,12 @@ endif()
 # builds much faster; line tables are all a report needs, and cost less to build than full -g.
 add_compile_options(-O1 -gline-tables-only -fno-omit-frame-pointer
   -fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link)
-add_link_options(-fsanitize=address,undefined)
+# lld links these large static binaries (gRPC, protobuf, the sanitizer runtimes) in a fraction of
+# GNU ld's time; the build links some forty of them.
+add_link_options(-fsanitize=address,undefined -fuse-ld=lld)
+
+# The tests' own code (tests/, but the fuzz targets) is compiled at -O0 and without the fuzzer's
+# coverage, which halves its compile time (measured on a gtest-heavy file, CPU seconds): it is
+# still checked by both sanitizers, the code under test keeps -O1 and coverage, and nothing
+# fuzzes the tests. tests/CMakeLists.txt applies it.
+set(GRID_SANITIZE_TEST_CODE_OPTIONS -O0 -fno-sanitize=fuzzer-no-link)
