@@ -129,9 +129,28 @@ std::chrono::year_month_day DateOf(int64_t day) {
 
 }  // namespace
 
-int64_t LocalDays::DayOf(Millis at) const { return FloorDiv(at + offset_ms_, kDayMs); }
+LocalDays::LocalDays(int utc_offset_minutes, Millis day_ms, Millis epoch)
+    : LocalDays(utc_offset_minutes) {
+  if (day_ms > 0 && day_ms != kDayMs) {
+    day_ms_ = day_ms;
+    epoch_ = epoch;
+    epoch_day_ = FloorDiv(epoch + offset_ms_, kDayMs);
+  }
+}
 
-Millis LocalDays::StartOf(int64_t day) const { return day * kDayMs - offset_ms_; }
+int64_t LocalDays::DayOf(Millis at) const {
+  if (day_ms_ > 0) {
+    return epoch_day_ + FloorDiv(at - epoch_, day_ms_);
+  }
+  return FloorDiv(at + offset_ms_, kDayMs);
+}
+
+Millis LocalDays::StartOf(int64_t day) const {
+  if (day_ms_ > 0) {
+    return epoch_ + (day - epoch_day_) * day_ms_;
+  }
+  return day * kDayMs - offset_ms_;
+}
 
 std::string DayName(int64_t day) {
   const std::chrono::year_month_day date = DateOf(day);

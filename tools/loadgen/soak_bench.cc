@@ -198,7 +198,9 @@ absl::Status RunSoak(const SoakOptions& options, std::ostream& out) {
       "--trim-interval-seconds",      interval};
   stack_options.extra_args["grid-metrics"] = {
       "--live-window-seconds", scaled(options.window_days), "--trim-interval-seconds", interval,
-      "--rollup-ttl-seconds",  scaled(options.window_days)};
+      "--rollup-ttl-seconds", scaled(options.window_days),
+      // Rollups are per local day: compressed as the others, so that they roll over and expire.
+      "--day-seconds", scaled(1)};
   testing::Stack stack(stack_options);
   if (auto status = StartStack(stack, out); !status.ok()) {
     return status;

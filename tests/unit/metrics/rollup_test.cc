@@ -171,6 +171,22 @@ TEST(LocalDaysTest, WestOfGreenwichToo) {
   EXPECT_EQ(new_york.utc_offset_minutes(), -300);
 }
 
+TEST(LocalDaysTest, CompressedDaysRollOverFromTheEpochsRealDay) {
+  // The soak's 40 s days, from a start at 10:00 Beijing time on 1 December.
+  const Millis start = kBeijingDec1 + 10 * 60 * kMinute;
+  const LocalDays compressed(480, 40'000, start);
+  const int64_t dec1 = LocalDays(480).DayOf(start);
+  EXPECT_EQ(compressed.DayOf(start), dec1);
+  EXPECT_EQ(compressed.DayOf(start + 39'999), dec1);
+  EXPECT_EQ(compressed.DayOf(start + 40'000), dec1 + 1);
+  EXPECT_EQ(compressed.DayOf(start - 1), dec1 - 1);
+  EXPECT_EQ(DateName(compressed.DayOf(start + 7 * 40'000)), "2026-12-08");
+  EXPECT_EQ(compressed.StartOf(dec1 + 2), start + 80'000);
+  // A day of 24 h is the real calendar, whatever the epoch.
+  EXPECT_EQ(LocalDays(480, kDay, start).DayOf(kBeijingDec1 - 1), dec1 - 1);
+  EXPECT_EQ(LocalDays(480, kDay, start).StartOf(dec1), kBeijingDec1);
+}
+
 TEST(DateTest, ParsesAndNamesLocalDates) {
   const int64_t dec1 = LocalDays(480).DayOf(kBeijingDec1);
   EXPECT_EQ(ParseDate("2026-12-01"), dec1);

@@ -76,7 +76,7 @@ class StreamConsumerTest : public testing::RedisTest {
           int delivery = 0;
           {
             std::lock_guard lock(mu_);
-            delivery = ++deliveries_[entry.id];
+            delivery = ++deliveries_[entry.stream + " " + entry.id];
           }
           Verdict verdict = answer(entry, delivery);
           if (verdict.outcome == Outcome::kAck) {
@@ -98,9 +98,10 @@ class StreamConsumerTest : public testing::RedisTest {
     std::lock_guard lock(mu_);
     return handled_.count(id) != 0;
   }
-  int Deliveries(const std::string& entry_id) {
+  // Entry ids are per stream: two streams' entries added in the same millisecond share one.
+  int Deliveries(const std::string& stream, const std::string& entry_id) {
     std::lock_guard lock(mu_);
-    return deliveries_[entry_id];
+    return deliveries_[stream + " " + entry_id];
   }
   long long Pending(const std::string& stream) {
     return Redis({"XPENDING", stream, kGroup}).elements[0].integer;
@@ -172,7 +173,7 @@ TEST_F(StreamConsumerTest, APoisonEntryGoesToTheDeadLettersAndTheOthersFlow) {
   EXPECT_EQ(letters[1].at("f:x"), "\xff\xfe");
   EXPECT_EQ(letters[1].at("f:y"), "z");
   EXPECT_EQ(Pending(kStream), 0) << "dead letters are acknowledged";
-  EXPECT_EQ(Deliveries(poison), 1) << "a permanent failure is not retried";
+  EXPECT_EQ(Deliveries(kStream, poison), 1) << "a permanent failure is not retried";
   std::lock_guard lock(mu_);
   EXPECT_EQ(dead_lettered_.size(), 2u);
   EXPECT_EQ(dead_lettered_[0], std::make_pair(std::string(kStream), std::string("permanent")));
@@ -197,7 +198,7 @@ TEST_F(StreamConsumerTest, AnEntryThatKeepsFailingIsRetriedThenDeadLettered) {
   EXPECT_EQ(letter.at("deliveries"), "3");
   EXPECT_THAT(letter.at("reason"), HasSubstr("not handled after 3 deliveries"));
   EXPECT_THAT(letter.at("reason"), HasSubstr("connection closed"));
-  EXPECT_EQ(Deliveries(flaky), 3) << "handled once per delivery, max_deliveries in all";
+  EXPECT_EQ(Deliveries(kStream, flaky), 3) << "handled once per delivery, max_deliveries in all";
   EXPECT_EQ(Pending(kStream), 0);
 }
 
@@ -210,7 +211,7 @@ TEST_F(StreamConsumerTest, AFailureThatPassesIsRetriedUntilHandled) {
   });
   const std::string slow = Add(kStream, {"id", "slow"});
   ASSERT_TRUE(PollUntil([&] { return Handled("slow"); }, std::chrono::seconds(5)));
-  EXPECT_EQ(Deliveries(slow), 3);
+  EXPECT_EQ(Deliveries(kStream, slow), 3);
   EXPECT_TRUE(DeadLetters(kStream).empty());
   ASSERT_TRUE(PollUntil([&] { return Pending(kStream) == 0; }, std::chrono::seconds(2)));
 }
@@ -239,7 +240,7 @@ TEST_F(StreamConsumerTest, AnEntryEveryConsumerFailsOnIsDeadLetteredByDeliveryCo
   options.reclaim_min_idle = std::chrono::milliseconds(100);
   Start(options, [](const StreamEntry&, int) -> Verdict { return Outcome::kAck; });
   ASSERT_TRUE(PollUntil([&] { return DeadLetters(kStream).size() == 1; }, std::chrono::seconds(5)));
-  EXPECT_EQ(Deliveries(crash), 0) << "never handed to a handler again";
+  EXPECT_EQ(Deliveries(kStream, crash), 0) << "never handed to a handler again";
   EXPECT_EQ(DeadLetters(kStream)[0].at("class"), "exhausted");
   EXPECT_THAT(DeadLetters(kStream)[0].at("reason"), HasSubstr("last held by r3"));
 }
