@@ -22,4 +22,16 @@ endif()
 # builds much faster; line tables are all a report needs, and cost less to build than full -g.
 add_compile_options(-O1 -gline-tables-only -fno-omit-frame-pointer
   -fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link)
-add_link_options(-fsanitize=address,undefined)
+# lld links these large static binaries (gRPC, protobuf, the sanitizer runtimes) in a fraction of
+# GNU ld's time; the build links some forty of them.
+add_link_options(-fsanitize=address,undefined -fuse-ld=lld)
+
+# Lighter for the code that is neither under test nor fuzzed: each executable's own sources (the
+# services' and tools' mains, the test files; a fuzz target adds -fsanitize=fuzzer back after
+# these) and the test support libraries under tests/ are compiled at -O0 and without the fuzzer's
+# coverage. That more than halves their compile time (CPU seconds, clang-14: a gtest file 26.8 ->
+# 10.9, routing's main.cc 48.7 -> 18.7); they are still checked by both sanitizers, and the code
+# they test and fuzz keeps -O1 and coverage.
+set(grid_light_code "$<OR:$<STREQUAL:$<TARGET_PROPERTY:TYPE>,EXECUTABLE>,\
+$<PATH:IS_PREFIX,${PROJECT_SOURCE_DIR}/tests,$<TARGET_PROPERTY:SOURCE_DIR>>>")
+add_compile_options("$<${grid_light_code}:-O0>" "$<${grid_light_code}:-fno-sanitize=fuzzer-no-link>")

@@ -26,8 +26,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return -1;  // Not a message: gRPC refuses it before intake sees it.
   }
   const grid::v1::Report& report = request.report();
-  const absl::Status status = grid::intake::ValidateReport(
-      report, request.actor(), grid::testing::ShippedTopology(), grid::testing::ShippedPolicy());
+  // A fixed receipt time (the unit tests' 2026-11-30T08:00Z), so that an input is refused or
+  // accepted the same way in every run; the seeds' reported_at lies within its offline window.
+  constexpr grid::Millis kNow = 1'796'025'600'000;
+  const absl::Status status =
+      grid::intake::ValidateReport(report, request.actor(), grid::testing::ShippedTopology(),
+                                   grid::testing::ShippedPolicy(), kNow);
   if (status.ok()) {
     (void)grid::intake::ReporterOf(report, request.actor());
     if (report.has_reported_at()) {
