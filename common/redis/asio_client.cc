@@ -563,8 +563,25 @@ class AsioClient::Core final : public std::enable_shared_from_this<Core> {
     }
     return std::max(last_reply_, pending_.begin()->second.start);
   }
+  // Suspect silence: longer than the command timeout and than any waiting caller's patience (the
+  // time from its sending to its deadline), so that a caller who chose to wait out a stalled
+  // server (a fork, a slow script) is not failed by the reset, while a black hole still ends once
+  // nobody waiting would accept a later answer.
   bool Silent(Clock::time_point now) const {
-    return !pending_.empty() && now - SilentSince() >= options_.command_timeout;
+    if (pending_.empty()) {
+      return false;
+    }
+    const Clock::duration silence = now - SilentSince();
+    if (silence < options_.command_timeout) {
+      return false;
+    }
+    for (const auto& [deadline, id] : deadlines_) {
+      const auto it = pending_.find(id);
+      if (it != pending_.end() && deadline - it->second.start > silence) {
+        return false;
+      }
+    }
+    return true;
   }
 
   void Finish(std::string_view name, Clock::time_point start, ReplyCallback cb,

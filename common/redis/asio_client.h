@@ -54,8 +54,10 @@ using CommandObserver = std::function<void(std::string_view command_name, double
 // Time-outs: a command whose default timeout or caller's deadline passes fails alone with
 // DEADLINE_EXCEEDED; the others keep waiting. The connection is reset (failing every command on
 // it with UNAVAILABLE) only when it is silent: no reply for command_timeout while commands wait,
-// counted from the later of the last reply and the oldest waiting command's sending. A command
-// with an explicit timeout (a blocking read, Command(argv, timeout, cb)) that expires still
+// counted from the later of the last reply and the oldest waiting command's sending, nor for as
+// long as any waiting caller's deadline allows it (a call with 15 s to spare outlasts a server
+// frozen for 3 s; a black hole is still left once no waiting caller would take a later answer). A
+// command with an explicit timeout (a blocking read, Command(argv, timeout, cb)) that expires still
 // resets the connection: a blocking read that outlives its BLOCK time means a stuck server.
 //
 // Options out of range (non-positive timeouts, zero back-off or bounds) are raised to workable
