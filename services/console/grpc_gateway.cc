@@ -87,15 +87,41 @@ class GrpcWatch final : public WatchCall, public grpc::ClientReadReactor<v1::Wat
 
   void Cancel() override { context_.TryCancel(); }
 
+  // The observer's Next may come before or after OnReadDone is through with the message: the
+  // read starts on whichever of the two comes second.
+  void Next() override {
+    {
+      std::lock_guard lock(mu_);
+      if (done_ || !idle_) {
+        asked_ = !done_;
+        return;
+      }
+      idle_ = false;
+    }
+    StartRead(&response_);
+  }
+
   void OnReadDone(bool ok) override {
     if (!ok) {
       return;  // OnDone brings the status.
     }
     observer_->OnMessage(response_);
+    {
+      std::lock_guard lock(mu_);
+      if (!asked_) {
+        idle_ = true;
+        return;
+      }
+      asked_ = false;
+    }
     StartRead(&response_);
   }
 
   void OnDone(const grpc::Status& status) override {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
     // Released when this returns: nothing of this object is used after.
     const std::shared_ptr<GrpcWatch> self = std::move(self_);
     const std::shared_ptr<WatchObserver> observer = std::move(observer_);
@@ -110,6 +136,12 @@ class GrpcWatch final : public WatchCall, public grpc::ClientReadReactor<v1::Wat
   std::shared_ptr<WatchObserver> observer_;
   std::shared_ptr<GrpcGateway::Calls> calls_;
   std::shared_ptr<GrpcWatch> self_;
+  std::mutex mu_;
+  // No read is pending: the last message is with the observer, which has not asked for more.
+  bool idle_ = false;
+  // The observer asked for the next message while OnReadDone still had the last one.
+  bool asked_ = false;
+  bool done_ = false;
 };
 
 }  // namespace

@@ -195,8 +195,21 @@ TEST_F(GrpcGatewayTest, AWatchStreamsAndEndsWithTheCursorTrailer) {
   StartServer(false);
   Connect();
   auto recorder = std::make_shared<Recorder>();
-  gateway_->Watch(CallOptions{"t", std::chrono::milliseconds(0)}, v1::WatchEventsRequest(),
-                  recorder);
+  WatchCallPtr call = gateway_->Watch(CallOptions{"t", std::chrono::milliseconds(0)},
+                                      v1::WatchEventsRequest(), recorder);
+  const auto received = [&] {
+    std::lock_guard lock(recorder->mu);
+    return recorder->cursors.size();
+  };
+  ASSERT_TRUE(grid::testing::PollUntil([&] { return received() == 1; }, std::chrono::seconds(10)));
+  {
+    // The call reads on only when asked (the console's flow control).
+    std::lock_guard lock(recorder->mu);
+    EXPECT_FALSE(recorder->ended);
+  }
+  call->Next();
+  ASSERT_TRUE(grid::testing::PollUntil([&] { return received() == 2; }, std::chrono::seconds(10)));
+  call->Next();
   ASSERT_TRUE(grid::testing::PollUntil(
       [&] {
         std::lock_guard lock(recorder->mu);
