@@ -87,16 +87,19 @@ class GrpcWatch final : public WatchCall, public grpc::ClientReadReactor<v1::Wat
 
   void Cancel() override { context_.TryCancel(); }
 
-  // The observer's Next may come before or after OnReadDone is through with the message: the
-  // read starts on whichever of the two comes second.
+  // Each Next lets one more message be read. It may come before or after OnReadDone is through
+  // with the message it answers: a read is started by whichever of the two finds none running.
   void Next() override {
     {
       std::lock_guard lock(mu_);
-      if (done_ || !idle_) {
-        asked_ = !done_;
+      if (done_) {
         return;
       }
-      idle_ = false;
+      if (reading_) {
+        ++credit_;
+        return;
+      }
+      reading_ = true;
     }
     StartRead(&response_);
   }
@@ -108,11 +111,11 @@ class GrpcWatch final : public WatchCall, public grpc::ClientReadReactor<v1::Wat
     observer_->OnMessage(response_);
     {
       std::lock_guard lock(mu_);
-      if (!asked_) {
-        idle_ = true;
+      if (credit_ == 0) {
+        reading_ = false;
         return;
       }
-      asked_ = false;
+      --credit_;
     }
     StartRead(&response_);
   }
@@ -137,10 +140,12 @@ class GrpcWatch final : public WatchCall, public grpc::ClientReadReactor<v1::Wat
   std::shared_ptr<GrpcGateway::Calls> calls_;
   std::shared_ptr<GrpcWatch> self_;
   std::mutex mu_;
-  // No read is pending: the last message is with the observer, which has not asked for more.
-  bool idle_ = false;
-  // The observer asked for the next message while OnReadDone still had the last one.
-  bool asked_ = false;
+  // A read is pending, or OnReadDone is running.
+  bool reading_ = true;
+  // Messages that may be read without the observer asking: a few ahead, so that the gateway's
+  // stream flows while the observer's strand is busy, and at most this many are read beyond what
+  // the observer asked for.
+  int credit_ = kWatchReadAhead;
   bool done_ = false;
 };
 
