@@ -224,6 +224,8 @@ absl::Status RunConsole(const ConsoleBenchOptions& options, std::ostream& out) {
 
   testing::Stack::Options stack_options;
   stack_options.console = true;
+  // The clients of one scope share one token (one subject): lift the gateway's per-subject cap.
+  stack_options.extra_args["grid-gateway"] = {"--watch-max-per-subject", "0"};
   testing::Stack stack(stack_options);
   if (auto status = StartStack(stack, out); !status.ok()) {
     return status;
