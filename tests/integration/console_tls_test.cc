@@ -56,14 +56,13 @@ class ConsoleTlsTest : public testing::StackTest {
 
 TEST_F(ConsoleTlsTest, WorksThroughAGatewayItVerifies) {
   Start();
-  const HttpResult reported =
-      Api("POST", "/api/v1/events",
-          json{{"report",
-                {{"grid_id", kGrid},
-                 {"category", "0102"},
-                 {"severity", "SEVERITY_NORMAL"},
-                 {"description", "暴露垃圾 by the school gate"}}}}
-              .dump());
+  const HttpResult reported = Api("POST", "/api/v1/events",
+                                  json{{"report",
+                                        {{"grid_id", kGrid},
+                                         {"category", "0102"},
+                                         {"severity", "SEVERITY_NORMAL"},
+                                         {"description", "暴露垃圾 by the school gate"}}}}
+                                      .dump());
   ASSERT_EQ(reported.status, 200) << reported.body;
   const std::string id = Json(reported)["event_id"].get<std::string>();
   json event;
@@ -92,14 +91,13 @@ TEST_F(ConsoleTlsTest, AGatewayItsCaDidNotSignIsRefusedWithA503) {
   EXPECT_NE(log.find("gateway unreachable"), std::string::npos) << log;
 
   // A move is refused the same way, and leaves nothing behind.
-  const HttpResult reported =
-      Api("POST", "/api/v1/events",
-          json{{"report",
-                {{"grid_id", kGrid},
-                 {"category", "0102"},
-                 {"severity", "SEVERITY_NORMAL"},
-                 {"description", "never reaches the gateway"}}}}
-              .dump());
+  const HttpResult reported = Api("POST", "/api/v1/events",
+                                  json{{"report",
+                                        {{"grid_id", kGrid},
+                                         {"category", "0102"},
+                                         {"severity", "SEVERITY_NORMAL"},
+                                         {"description", "never reaches the gateway"}}}}
+                                      .dump());
   EXPECT_EQ(reported.status, 503) << reported.body;
 }
 
