@@ -55,7 +55,7 @@ let gateway;
 let consoleAddress;
 
 function Gridctl(args, env = {}) {
-  return spawnSync(path.join(binDir, 'gridctl'), ['--timeout-ms', '2000', ...args], {
+  return spawnSync(path.join(binDir, 'gridctl'), ['--timeout-ms', '2000', '--insecure', ...args], {
     encoding: 'utf8',
     env: { ...process.env, GRID_GATEWAY: gateway, ...env },
   });

@@ -18,7 +18,6 @@ using ::testing::HasSubstr;
 using testing::PollUntil;
 using testing::Stack;
 
-constexpr std::chrono::seconds kDeadline{20};
 constexpr char kGrid[] = "37021200100101";
 constexpr char kCommunity[] = "370212001001";
 constexpr char kSubdistrict[] = "370212001";
