@@ -227,6 +227,10 @@ struct StreamConsumer::State : std::enable_shared_from_this<State> {
 
   void OnReadFailure(const std::string& why) {
     reading = false;
+    // The read may have reached Redis and its reply been lost (a time-out, a reset connection):
+    // then entries were delivered to us that we never saw. They are our own pending entries, which
+    // no other consumer takes over while we live: look at them.
+    check_own = true;
     if (!Active()) {
       MaybeFinishDrain();
       return;
@@ -467,6 +471,11 @@ struct StreamConsumer::State : std::enable_shared_from_this<State> {
     commands.Command(std::move(argv),
                      [self = shared_from_this(), stream](absl::StatusOr<redis::Reply> reply) {
                        --self->busy;
+                       if (!reply.ok()) {
+                         // The claim may have been made and its reply lost: if so the entries
+                         // are our own pending ones now, which the retry look finds.
+                         self->check_own = true;
+                       }
                        if (self->stopped || !reply.ok() || reply->IsError()) {
                          self->MaybeFinishDrain();
                          return;
