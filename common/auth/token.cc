@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <sstream>
 
@@ -216,13 +217,15 @@ absl::StatusOr<TokenVerifier::Verified> TokenVerifier::VerifyToken(std::string_v
   const Millis leeway_ms = std::chrono::milliseconds(options_.leeway).count();
   errno = 0;
   const long not_before = jwt_get_grant_int(jwt.get(), "nbf");
-  if (errno != ENOENT && static_cast<Millis>(not_before) * 1000 > now + leeway_ms) {
+  // Compared in seconds, as the claims are: a far-off claim in milliseconds would overflow.
+  const Millis latest_second = (now + leeway_ms) / 1000;
+  if (errno != ENOENT && not_before > latest_second) {
     return Unauthenticated(
         absl::StrCat("not valid yet (nbf is ", not_before - now / 1000, " s from now)"));
   }
   errno = 0;
   const long issued_at = jwt_get_grant_int(jwt.get(), "iat");
-  if (errno != ENOENT && static_cast<Millis>(issued_at) * 1000 > now + leeway_ms) {
+  if (errno != ENOENT && issued_at > latest_second) {
     return Unauthenticated(
         absl::StrCat("issued in the future (iat is ", issued_at - now / 1000, " s from now)"));
   }
@@ -260,7 +263,10 @@ absl::StatusOr<TokenVerifier::Verified> TokenVerifier::VerifyToken(std::string_v
   verified.actor.set_subject(subject);
   verified.actor.set_role(*role);
   verified.actor.set_unit_id(unit);
-  verified.expires_at = static_cast<Millis>(expires_at) * 1000;
+  // A far-future exp (the seeds hold one of 2^63 - 1 s) is as good as never.
+  constexpr Millis kLatestSecond = std::numeric_limits<Millis>::max() / 1000;
+  verified.expires_at = expires_at >= kLatestSecond ? std::numeric_limits<Millis>::max()
+                                                    : static_cast<Millis>(expires_at) * 1000;
   return verified;
 }
 

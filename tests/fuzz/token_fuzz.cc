@@ -76,7 +76,9 @@ void IssuedClaims(FuzzedDataProvider& input) {
     return;
   }
   const absl::StatusOr<grid::v1::Actor> actor = Verify(*token);
-  const bool valid = claims.expires_at > kNow / 1000 && topology.Find(claims.unit_id) != nullptr;
+  // Valid: not expired, not issued in the future (the iat check), a known unit.
+  const bool valid = claims.expires_at > kNow / 1000 && claims.issued_at <= kNow / 1000 &&
+                     topology.Find(claims.unit_id) != nullptr;
   if (valid && (!actor.ok() || actor->subject() != claims.subject || actor->role() != claims.role ||
                 actor->unit_id() != claims.unit_id)) {
     std::abort();  // A token issued for valid claims names exactly those claims.
