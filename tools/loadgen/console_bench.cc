@@ -21,6 +21,7 @@
 #include "tests/support/http_client.h"
 #include "tools/loadgen/bench_stack.h"
 #include "tools/loadgen/benchmarks.h"
+#include "tools/loadgen/grpc_calls.h"
 #include "tools/loadgen/grpc_watcher.h"
 #include "tools/loadgen/paced_calls.h"
 #include "tools/loadgen/summary.h"
@@ -292,21 +293,8 @@ absl::Status RunConsole(const ConsoleBenchOptions& options, std::ostream& out) {
   const std::string run_id = absl::StrCat("loadgen-console-", getpid());
   std::atomic<int> next_index{0};
   const auto report = [&](int) {
-    const v1::ReportEventRequest request =
-        DispatchReport(next_index++, grids, categories, run_id, district);
-    v1::ReportEventResponse response;
-    grpc::ClientContext context;
-    context.set_deadline(SystemTime::now() + std::chrono::seconds(5));
-    grpc::Status status;
-    if (options.via == "gateway") {
-      context.AddMetadata("authorization", "Bearer " + token);
-      status = gateway->ReportEvent(&context, request, &response);
-    } else {
-      status = intake->ReportEvent(&context, request, &response);
-    }
-    return status.ok()
-               ? absl::OkStatus()
-               : absl::UnavailableError(absl::StrCat("ReportEvent: ", status.error_message()));
+    return FileReport(options.via == "gateway" ? gateway.get() : nullptr, *intake, token,
+                      DispatchReport(next_index++, grids, categories, run_id, district));
   };
 
   // Every client attached (its first change), within a bound: a trickle of reports over every

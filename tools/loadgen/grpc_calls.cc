@@ -96,4 +96,21 @@ std::vector<std::optional<v1::Event>> ReadBackDispatched(v1::GatewayService::Stu
   return events;
 }
 
+absl::Status FileReport(v1::GatewayService::Stub* gateway, v1::IntakeService::Stub& intake,
+                        const std::string& token, const v1::ReportEventRequest& request) {
+  v1::ReportEventResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::Status status;
+  if (gateway != nullptr) {
+    context.AddMetadata("authorization", "Bearer " + token);
+    status = gateway->ReportEvent(&context, request, &response);
+  } else {
+    status = intake.ReportEvent(&context, request, &response);
+  }
+  return status.ok()
+             ? absl::OkStatus()
+             : absl::UnavailableError(absl::StrCat("ReportEvent: ", status.error_message()));
+}
+
 }  // namespace grid::loadgen

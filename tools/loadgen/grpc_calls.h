@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "grid/v1/gateway.grpc.pb.h"
+#include "grid/v1/intake.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace grid::loadgen {
@@ -35,5 +36,10 @@ std::vector<std::optional<v1::Event>> ReadBackDispatched(v1::GatewayService::Stu
                                                          int concurrency,
                                                          std::chrono::milliseconds within,
                                                          std::vector<std::string>& last_state);
+
+// Files one report of a paced run (5 s deadline): through `gateway` with `token` when `gateway` is
+// given, else into `intake` directly. A failure is UNAVAILABLE with gRPC's message.
+absl::Status FileReport(v1::GatewayService::Stub* gateway, v1::IntakeService::Stub& intake,
+                        const std::string& token, const v1::ReportEventRequest& request);
 
 }  // namespace grid::loadgen
