@@ -32,6 +32,12 @@ class Exchange {
   virtual bool Send(std::string text) = 0;
   // Ends the stream once what is queued has been written.
   virtual void Close() = 0;
+  // Flow control for a stream's producer: runs `ready` on the exchange's strand once the stream
+  // has room — its unsent bytes at most half its bound — at once when it has room now and this is
+  // called on the strand. Never runs if the stream closes first; a later call replaces an earlier
+  // one that has not run. A producer that sends only when ready goes at the client's pace and
+  // never overflows the bound, which is then only a guard against producers that do not wait.
+  virtual void WhenReady(std::function<void()> ready) = 0;
   // `on_closed` runs once, on some thread, when the stream or the connection ends for whatever
   // reason (at once if it already has).
   virtual void OnClosed(std::function<void()> on_closed) = 0;

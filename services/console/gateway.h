@@ -41,7 +41,9 @@ struct WatchEnd {
 };
 
 // Receives one WatchEvents call's messages and its end. Called on gRPC's threads, one call at a
-// time and in order: OnMessage for each message, then OnEnd once.
+// time and in order: OnMessage for each message, then OnEnd once. The call reads only a few
+// messages beyond those the observer asked for (WatchCall::Next): the gateway's stream is read at
+// the pace of whoever the observer hands the messages on to.
 class WatchObserver {
  public:
   virtual ~WatchObserver() = default;
@@ -55,7 +57,14 @@ class WatchCall {
   virtual ~WatchCall() = default;
   // Ends the call; the observer then gets OnEnd (CANCELLED) unless it already ended. Any thread.
   virtual void Cancel() = 0;
+  // Lets one more message be read: once for each OnMessage, at any time after it began (even
+  // before it returned). The first kWatchReadAhead + 1 messages are read without asking. Any
+  // thread; nothing once the call ended.
+  virtual void Next() = 0;
 };
+
+// How many messages a watch call reads beyond those its observer asked for (see WatchCall::Next).
+inline constexpr int kWatchReadAhead = 4;
 
 using WatchCallPtr = std::shared_ptr<WatchCall>;
 

@@ -101,15 +101,44 @@ class GrpcWatch final : public WatchCall, public grpc::ClientReadReactor<v1::Wat
 
   void Cancel() override { context_.TryCancel(); }
 
+  // Each Next lets one more message be read. It may come before or after OnReadDone is through
+  // with the message it answers: a read is started by whichever of the two finds none running.
+  void Next() override {
+    {
+      std::lock_guard lock(mu_);
+      if (done_) {
+        return;
+      }
+      if (reading_) {
+        ++credit_;
+        return;
+      }
+      reading_ = true;
+    }
+    StartRead(&response_);
+  }
+
   void OnReadDone(bool ok) override {
     if (!ok) {
       return;  // OnDone brings the status.
     }
     observer_->OnMessage(response_);
+    {
+      std::lock_guard lock(mu_);
+      if (credit_ == 0) {
+        reading_ = false;
+        return;
+      }
+      --credit_;
+    }
     StartRead(&response_);
   }
 
   void OnDone(const grpc::Status& status) override {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
     // Released when this returns: nothing of this object is used after.
     const std::shared_ptr<GrpcWatch> self = std::move(self_);
     const std::shared_ptr<WatchObserver> observer = std::move(observer_);
@@ -124,6 +153,14 @@ class GrpcWatch final : public WatchCall, public grpc::ClientReadReactor<v1::Wat
   std::shared_ptr<WatchObserver> observer_;
   std::shared_ptr<GrpcGateway::Calls> calls_;
   std::shared_ptr<GrpcWatch> self_;
+  std::mutex mu_;
+  // A read is pending, or OnReadDone is running.
+  bool reading_ = true;
+  // Messages that may be read without the observer asking: a few ahead, so that the gateway's
+  // stream flows while the observer's strand is busy, and at most this many are read beyond what
+  // the observer asked for.
+  int credit_ = kWatchReadAhead;
+  bool done_ = false;
 };
 
 }  // namespace

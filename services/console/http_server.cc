@@ -146,6 +146,17 @@ class Connection final : public Exchange, public std::enable_shared_from_this<Co
     });
   }
 
+  void WhenReady(std::function<void()> ready) override {
+    if (strand_.running_in_this_thread()) {
+      DoWhenReady(std::move(ready));
+      return;
+    }
+    net::post(stream_.get_executor(),
+              [self = this->shared_from_this(), ready = std::move(ready)]() mutable {
+                self->DoWhenReady(std::move(ready));
+              });
+  }
+
   void OnClosed(std::function<void()> on_closed) override {
     net::post(stream_.get_executor(),
               [self = this->shared_from_this(), on_closed = std::move(on_closed)]() mutable {
@@ -309,6 +320,23 @@ class Connection final : public Exchange, public std::enable_shared_from_this<Co
     }
   }
 
+  // The stream's producer may send more (WhenReady).
+  bool HasRoom() const {
+    return pending_.size() + inflight_.size() <= state_->options.stream_buffer_bytes / 2;
+  }
+
+  void DoWhenReady(std::function<void()> ready) {
+    if (closed_) {
+      return;
+    }
+    if (HasRoom()) {
+      ready_ = nullptr;
+      ready();
+      return;
+    }
+    ready_ = std::move(ready);
+  }
+
   void Flush() {
     if (closed_) {
       return;
@@ -335,7 +363,14 @@ class Connection final : public Exchange, public std::enable_shared_from_this<Co
             self->CloseNow();
             return;
           }
+          // The next write starts before the producer is told there is room, so that what it
+          // sends meanwhile queues behind it.
           self->Flush();
+          if (self->ready_ != nullptr && !self->closed_ && self->HasRoom()) {
+            std::function<void()> ready = std::move(self->ready_);
+            self->ready_ = nullptr;
+            ready();
+          }
         });
   }
 
@@ -379,6 +414,7 @@ class Connection final : public Exchange, public std::enable_shared_from_this<Co
     }
     closed_ = true;
     closed_flag_ = true;
+    ready_ = nullptr;
     beast::error_code ignored;
     beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
     beast::get_lowest_layer(stream_).close();
@@ -409,6 +445,8 @@ class Connection final : public Exchange, public std::enable_shared_from_this<Co
   std::string pending_;
   std::string inflight_;
   std::vector<std::function<void()>> on_closed_;
+  // The producer's WhenReady, waiting for room.
+  std::function<void()> ready_;
 };
 
 absl::StatusOr<tcp::endpoint> ParseListen(const std::string& listen) {

@@ -176,6 +176,26 @@ void SseStream::Deliver(std::string text, std::string cursor) {
     metrics_.sse_messages.Increment();
     Send(std::move(text));
   }
+  ReadNext();
+}
+
+void SseStream::ReadNext() {
+  if (phase_ != Phase::kStreaming || call_ == nullptr) {
+    return;
+  }
+  // The next message once the browser has taken most of what it was sent: a catch-up of
+  // thousands of changes goes at the browser's pace instead of overflowing its buffer (and
+  // cutting it off after a few messages, again at every resume). A call that ended meanwhile is
+  // not asked: its successor reads its own first message.
+  std::weak_ptr<SseStream> weak = weak_from_this();
+  std::weak_ptr<WatchCall> call = call_;
+  exchange_->WhenReady([weak, call] {
+    const std::shared_ptr<SseStream> self = weak.lock();
+    const WatchCallPtr current = call.lock();
+    if (self != nullptr && current != nullptr && current == self->call_) {
+      current->Next();
+    }
+  });
 }
 
 void SseStream::Ended(const grpc::Status& status, const WatchEnd& end) {

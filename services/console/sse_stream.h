@@ -6,9 +6,13 @@
 // After that: each change is a message whose id is its cursor, a gateway heartbeat an id-only
 // block, and when the gateway cuts the call off (RESOURCE_EXHAUSTED with a cursor) or goes away
 // (UNAVAILABLE), the stream resumes the call from the last cursor it passed on, so the browser sees
-// no gap and no duplicate. Any other end is sent as `event: end` and the stream closes. A browser
-// that falls behind is the connection's business (its send buffer is bounded): the stream only
-// stops when the exchange closes.
+// no gap and no duplicate. Any other end is sent as `event: end` and the stream closes.
+//
+// Flow control: the call's next message is read only once the connection has room for it
+// (Exchange::WhenReady), so the gateway's stream — a long catch-up above all — goes at the
+// browser's pace. A browser that stops reading holds the call back until the gateway cuts it off
+// (its queue of live changes full; the stream resumes from the cursor, as above) and the
+// connection's write time-out closes it; the browser then resumes with Last-Event-ID.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -102,6 +106,8 @@ class SseStream final : public WatchObserver, public std::enable_shared_from_thi
   void Begin();
   void Admit();
   void Deliver(std::string text, std::string cursor);
+  // Asks the gateway call for its next message once the connection has room for it.
+  void ReadNext();
   void Ended(const grpc::Status& status, const WatchEnd& end);
   void ResumeAfter(std::chrono::milliseconds delay);
   void Resume();

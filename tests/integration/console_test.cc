@@ -4,9 +4,15 @@
 // with no gap and no duplicate, also mid-stream while two subdistricts report at once.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <chrono>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -418,6 +424,140 @@ TEST_F(ConsoleTest, ServesThePageAndItsRoutesWithTheSecurityHeaders) {
   EXPECT_EQ(page.Header("x-content-type-options"), "nosniff");
   const HttpResult metrics = HttpFetch(stack_->metrics_port(Stack::kConsole), "GET", "/metrics");
   EXPECT_NE(metrics.body.find("grid_console_http_requests_total"), std::string::npos);
+}
+
+// A browser that reads slowly (a busy page, a loaded machine) resuming a long way back: the
+// catch-up must go at the browser's pace, not at the gateway's. A console that read the gateway's
+// history as fast as it came filled the connection's buffer in a moment and cut the browser off
+// after a few messages; the browser resumed, and was cut off again, and never caught up (issue 9).
+class ConsoleSlowFeedTest : public ConsoleTest {
+ protected:
+  void SetUp() override {
+    Stack::Options options;
+    options.console = true;
+    // The browser test's settings: a small buffer per feed and a short write time-out.
+    options.extra_args[Stack::kConsole] = {"--sse-buffer-bytes", "65536",
+                                           "--sse-write-timeout-seconds", "2"};
+    StartStack(std::move(options));
+    admin_ = stack_->Token("admin", v1::ROLE_ADMIN, kDistrict);
+  }
+
+  // A change as itself: the same change has another cursor in a history than live (see
+  // ChangeTexts).
+  static std::string ChangeKey(const std::string& data) {
+    const json change = json::parse(data, nullptr, /*allow_exceptions=*/false);
+    return absl::StrCat(change.value("event_id", ""), " ", change.value("kind", ""), " ",
+                        change.value("version", json("")).dump());
+  }
+
+  double CutOffs() {
+    const HttpResult metrics = HttpFetch(stack_->metrics_port(Stack::kConsole), "GET", "/metrics");
+    double total = 0;
+    std::size_t at = 0;
+    while ((at = metrics.body.find("\ngrid_console_sse_cutoffs_total{", at)) != std::string::npos) {
+      const std::size_t end = metrics.body.find('\n', at + 1);
+      const std::string line = metrics.body.substr(at + 1, end - at - 1);
+      total += std::stod(line.substr(line.rfind(' ') + 1));
+      at = end;
+    }
+    return total;
+  }
+};
+
+TEST_F(ConsoleSlowFeedTest, ASlowBrowserResumingFarBackCatchesUpOnOneConnection) {
+  auto reference =
+      SseConnection::Open(port(), "/api/v1/watch", {{"Authorization", "Bearer " + admin_}});
+  ASSERT_TRUE(reference.ok()) << reference.status();
+  Report(admin_, kGrid, "before the catch-up");
+  std::optional<SseEvent> mark = (*reference)->NextData(std::chrono::seconds(10));
+  ASSERT_TRUE(mark.has_value() && mark->id.has_value());
+  const std::string cursor = *mark->id;
+
+  // 1,000 reports in two subdistricts: 2,001 changes after the cursor, some 1.5 MB of SSE, far
+  // more than the feed's 64 KiB buffer.
+  constexpr int kReports = 1000;
+  {
+    grpc::ClientContext context;
+    stack_->Authorize(context, Stack::Admin());
+    v1::UploadReportsResponse response;
+    auto writer = stack_->gateway().UploadReports(&context, &response);
+    for (int i = 0; i < kReports; ++i) {
+      v1::UploadReportsRequest item;
+      item.mutable_report()->set_client_request_id(absl::StrCat("slow-feed-", i));
+      item.mutable_report()->set_grid_id(i % 2 == 0 ? kGrid : "37021200200101");
+      item.mutable_report()->set_category("0102");
+      item.mutable_report()->set_severity(v1::SEVERITY_NORMAL);
+      item.mutable_report()->set_description(absl::StrCat("slow feed ", i));
+      ASSERT_TRUE(writer->Write(item));
+    }
+    writer->WritesDone();
+    const grpc::Status status = writer->Finish();
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  // Every change after the cursor, as a feed that kept up saw them: the first report's
+  // DISPATCHED and the uploads' REPORTED and DISPATCHED.
+  std::set<std::string> expected;
+  while (expected.size() < 2 * kReports + 1) {
+    std::optional<SseEvent> event = (*reference)->NextData(std::chrono::seconds(20));
+    ASSERT_TRUE(event.has_value()) << "the reference feed saw " << expected.size();
+    expected.insert(ChangeKey(event->data));
+  }
+  reference->reset();
+  const double cutoffs_before = CutOffs();
+
+  // The slow browser: a small receive window, 2 KiB read every 5 ms (some 400 KB/s, so that a
+  // write of the buffer still ends well within the write time-out).
+  namespace net = boost::asio;
+  net::io_context io;
+  net::ip::tcp::socket socket(io);
+  socket.open(net::ip::tcp::v4());
+  socket.set_option(net::socket_base::receive_buffer_size(8192));
+  socket.connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port())});
+  net::write(socket, net::buffer(absl::StrCat("GET /api/v1/watch HTTP/1.1\r\nHost: console\r\n",
+                                              "Authorization: Bearer ", admin_, "\r\n",
+                                              "Last-Event-ID: ", cursor, "\r\n\r\n")));
+  testing::SseParser parser;
+  std::string head;
+  bool in_body = false;
+  std::set<std::string> got;
+  std::size_t duplicates = 0;
+  bool closed = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::array<char, 2048> buffer{};
+  while (!closed && got.size() < expected.size() && std::chrono::steady_clock::now() < deadline) {
+    boost::system::error_code error;
+    const std::size_t n = socket.read_some(net::buffer(buffer), error);
+    if (error) {
+      closed = true;
+      break;
+    }
+    std::string_view bytes(buffer.data(), n);
+    if (!in_body) {
+      head.append(bytes);
+      const std::size_t end = head.find("\r\n\r\n");
+      if (end == std::string::npos) {
+        continue;
+      }
+      ASSERT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << head;
+      in_body = true;
+      bytes = std::string_view(head).substr(end + 4);
+    }
+    for (const SseEvent& event : parser.Feed(bytes)) {
+      if (event.has_data && event.event.empty() && !got.insert(ChangeKey(event.data)).second) {
+        ++duplicates;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // The browser's pace.
+  }
+  EXPECT_FALSE(closed) << "cut off after " << got.size() << " of " << expected.size() << " changes";
+  std::vector<std::string> missing;
+  std::set_difference(expected.begin(), expected.end(), got.begin(), got.end(),
+                      std::back_inserter(missing));
+  EXPECT_TRUE(missing.empty()) << missing.size() << " changes missing, first "
+                               << (missing.empty() ? "" : missing.front());
+  EXPECT_EQ(got.size(), expected.size());
+  EXPECT_EQ(duplicates, 0u);
+  EXPECT_EQ(CutOffs(), cutoffs_before);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/post.hpp>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -33,7 +34,10 @@ class FakeGateway final : public Gateway {
   class FakeWatch final : public WatchCall {
    public:
     void Cancel() override { cancelled = true; }
+    void Next() override { ++nexts; }
     std::atomic<bool> cancelled{false};
+    // How many times the next message was asked for.
+    std::atomic<int> nexts{0};
   };
 
   struct Watching {
@@ -144,6 +148,40 @@ class FakeExchange final : public Exchange {
       callback();
     }
   }
+  // At once while the client has room (SetRoom), else when it gets room.
+  void WhenReady(std::function<void()> ready) override {
+    {
+      std::lock_guard lock(mu_);
+      if (closed_) {
+        return;
+      }
+      if (!room_) {
+        ready_ = std::move(ready);
+        return;
+      }
+    }
+    ready();
+  }
+  // The client stops taking what it is sent (false), or takes it again (true).
+  void SetRoom(bool room) {
+    std::function<void()> ready;
+    {
+      std::lock_guard lock(mu_);
+      room_ = room;
+      if (room && !closed_) {
+        ready.swap(ready_);
+      }
+    }
+    if (ready) {
+      if (executor_) {
+        // On the strand, as the real exchange runs it.
+        boost::asio::post(executor_, std::move(ready));
+      } else {
+        ready();
+      }
+    }
+  }
+
   void OnClosed(std::function<void()> on_closed) override {
     {
       std::lock_guard lock(mu_);
@@ -203,6 +241,8 @@ class FakeExchange final : public Exchange {
   bool closed_ = false;
   std::string sent_;
   std::vector<std::function<void()>> on_closed_;
+  bool room_ = true;
+  std::function<void()> ready_;
 };
 
 }  // namespace grid::console::testing

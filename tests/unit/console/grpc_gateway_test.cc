@@ -9,6 +9,7 @@
 #include <future>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "tests/support/paths.h"
 #include "tests/support/poll.h"
 
@@ -29,8 +30,8 @@ std::string Metadata(const grpc::CallbackServerContext* context, const std::stri
 }
 
 // GetEvent answers the caller's token as the event's reporter and the deadline's presence in its
-// description; ListEvents is rate limited; WatchEvents sends two changes and cuts the call off,
-// or (unit_id "forever") streams nothing until cancelled.
+// description; ListEvents is rate limited; WatchEvents sends two changes (unit_id "many": 20) and
+// cuts the call off, or (unit_id "forever") streams nothing until cancelled.
 class TestGateway final : public v1::GatewayService::CallbackService {
  public:
   grpc::ServerUnaryReactor* GetEvent(grpc::CallbackServerContext* context,
@@ -59,12 +60,12 @@ class TestGateway final : public v1::GatewayService::CallbackService {
       grpc::CallbackServerContext* context, const v1::WatchEventsRequest* request) override {
     class Writer final : public grpc::ServerWriteReactor<v1::WatchEventsResponse> {
      public:
-      Writer(grpc::CallbackServerContext* context, bool forever)
+      Writer(grpc::CallbackServerContext* context, bool forever, int count)
           : context_(context), forever_(forever) {
-        for (int i = 1; i <= 2; ++i) {
+        for (int i = 1; i <= count; ++i) {
           v1::WatchEventsResponse message;
-          message.mutable_change()->set_event_id("E" + std::to_string(i));
-          message.set_cursor("c" + std::to_string(i));
+          message.mutable_change()->set_event_id(absl::StrCat("E", i));
+          message.set_cursor(absl::StrCat("c", i));
           messages_.push_back(message);
         }
         if (!forever_) {
@@ -89,7 +90,7 @@ class TestGateway final : public v1::GatewayService::CallbackService {
           StartWrite(&messages_[next_++]);
           return;
         }
-        context_->AddTrailingMetadata("grid-cursor", "c2");
+        context_->AddTrailingMetadata("grid-cursor", messages_.back().cursor());
         Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "fell behind"));
       }
       grpc::CallbackServerContext* context_;
@@ -97,7 +98,8 @@ class TestGateway final : public v1::GatewayService::CallbackService {
       std::vector<v1::WatchEventsResponse> messages_;
       std::size_t next_ = 0;
     };
-    return new Writer(context, request->unit_id() == "forever");
+    return new Writer(context, request->unit_id() == "forever",
+                      request->unit_id() == "many" ? 20 : 2);
   }
 };
 
@@ -207,6 +209,44 @@ TEST_F(GrpcGatewayTest, AWatchStreamsAndEndsWithTheCursorTrailer) {
   EXPECT_EQ(recorder->cursors, (std::vector<std::string>{"c1", "c2"}));
   EXPECT_EQ(recorder->code, grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_EQ(recorder->cursor, "c2");
+}
+
+// The console's flow control: a watch reads only a few messages beyond those its observer asked
+// for, so that a slow browser holds the gateway's stream back rather than piling it up.
+TEST_F(GrpcGatewayTest, AWatchReadsOnlyAFewMessagesBeyondThoseAskedFor) {
+  StartServer(false);
+  Connect();
+  auto recorder = std::make_shared<Recorder>();
+  v1::WatchEventsRequest request;
+  request.set_unit_id("many");
+  WatchCallPtr call =
+      gateway_->Watch(CallOptions{"t", std::chrono::milliseconds(0)}, request, recorder);
+  const auto received = [&] {
+    std::lock_guard lock(recorder->mu);
+    return recorder->cursors.size();
+  };
+  const std::size_t unasked = kWatchReadAhead + 1;
+  ASSERT_TRUE(
+      grid::testing::PollUntil([&] { return received() == unasked; }, std::chrono::seconds(10)));
+  EXPECT_FALSE(grid::testing::PollUntil([&] { return received() > unasked; },
+                                        std::chrono::milliseconds(300)));
+  call->Next();
+  ASSERT_TRUE(grid::testing::PollUntil([&] { return received() == unasked + 1; },
+                                       std::chrono::seconds(10)));
+  // Asked for the rest, the call reads them all and its end.
+  for (int i = 0; i < 20; ++i) {
+    call->Next();
+  }
+  ASSERT_TRUE(grid::testing::PollUntil(
+      [&] {
+        std::lock_guard lock(recorder->mu);
+        return recorder->ended;
+      },
+      std::chrono::seconds(10)));
+  std::lock_guard lock(recorder->mu);
+  ASSERT_EQ(recorder->cursors.size(), 20u);
+  EXPECT_EQ(recorder->cursors.back(), "c20");
+  EXPECT_EQ(recorder->cursor, "c20");
 }
 
 TEST_F(GrpcGatewayTest, ShutdownCancelsRunningWatches) {

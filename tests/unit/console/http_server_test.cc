@@ -6,10 +6,14 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <array>
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <memory>
 #include <thread>
 
 #include "services/console/json_api.h"
@@ -231,6 +235,79 @@ TEST_F(HttpServerTest, AStreamWhoseClientDoesNotReadIsCutOffAtItsBufferBound) {
   EXPECT_TRUE(PollUntil([&] { return !stream_->Send(""); }, std::chrono::seconds(10)));
   EXPECT_LT(sent, 4096);
   EXPECT_EQ(Cutoffs("buffer"), 1);
+  ExpectHealthy();
+}
+
+// Sends `blocks` copies of `block` (0: without end) on a stream, each from the stream's strand
+// once it says it has room, as the live feed does. Shared: the stream may call it after the test.
+struct WaitingProducer : std::enable_shared_from_this<WaitingProducer> {
+  WaitingProducer(ExchangePtr stream, std::string block, int blocks)
+      : stream(std::move(stream)), block(std::move(block)), blocks(blocks) {}
+  void Start() {
+    net::post(stream->executor(), [self = shared_from_this()] { self->Produce(); });
+  }
+  void Produce() {
+    if ((blocks == 0 || sent < blocks) && stream->Send(block)) {
+      ++sent;
+      stream->WhenReady([self = shared_from_this()] { self->Produce(); });
+    }
+  }
+  const ExchangePtr stream;
+  const std::string block;
+  const int blocks;
+  std::atomic<int> sent{0};
+};
+
+// A producer that sends only when the stream is ready (the live feed) goes at the client's pace:
+// many times the buffer bound reaches a client that reads slowly, and the bound never bites.
+TEST_F(HttpServerTest, AProducerThatWaitsUntilReadyGoesAtTheClientsPace) {
+  StartServer();
+  net::io_context io;
+  net::ip::tcp::socket socket(io);
+  socket.open(net::ip::tcp::v4());
+  socket.set_option(net::socket_base::receive_buffer_size(4096));
+  socket.connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)});
+  net::write(socket, net::buffer(std::string("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")));
+  ASSERT_TRUE(PollUntil([&] { return stream_ != nullptr; }, std::chrono::seconds(5)));
+  // 4 MiB in 16 KiB blocks, each sent from the strand when the stream says it has room.
+  constexpr int kBlocks = 256;
+  const std::string block = "data: " + std::string(16 * 1024 - 8, 'x') + "\n\n";
+  auto producer = std::make_shared<WaitingProducer>(stream_, block, kBlocks);
+  producer->Start();
+  std::size_t received = 0;
+  std::array<char, 4096> buffer{};
+  const std::size_t want = kBlocks * block.size();
+  while (received < want) {
+    boost::system::error_code error;
+    received += socket.read_some(net::buffer(buffer), error);
+    ASSERT_FALSE(error) << error.message() << " after " << received << " bytes";
+    if (received % (256 * 1024) < buffer.size()) {
+      // Now and then the client is slow to read: the producer must wait for it.
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  EXPECT_EQ(producer->sent, kBlocks);
+  EXPECT_EQ(Cutoffs("buffer"), 0);
+  EXPECT_TRUE(stream_->Send(""));
+}
+
+// A client that stops reading holds a waiting producer back; the write time-out, not the buffer
+// bound, then cuts it off.
+TEST_F(HttpServerTest, AWaitingProducersStalledClientIsCutOffByTheWriteTimeout) {
+  options_.stream_write_timeout = std::chrono::milliseconds(500);
+  StartServer();
+  net::io_context io;
+  net::ip::tcp::socket socket(io);
+  socket.open(net::ip::tcp::v4());
+  socket.set_option(net::socket_base::receive_buffer_size(4096));
+  socket.connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)});
+  net::write(socket, net::buffer(std::string("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")));
+  ASSERT_TRUE(PollUntil([&] { return stream_ != nullptr; }, std::chrono::seconds(5)));
+  const std::string block = "data: " + std::string(16 * 1024 - 8, 'x') + "\n\n";
+  std::make_shared<WaitingProducer>(stream_, block, 0)->Start();
+  EXPECT_TRUE(PollUntil([&] { return !stream_->Send(""); }, std::chrono::seconds(10)));
+  EXPECT_EQ(Cutoffs("write timeout"), 1);
+  EXPECT_EQ(Cutoffs("buffer"), 0);
   ExpectHealthy();
 }
 

@@ -149,6 +149,52 @@ TEST_F(SseStreamTest, ARefusalAtOnceIsAnOrdinaryErrorResponse) {
   EXPECT_EQ(nlohmann::json::parse(response->body())["error"]["message"], "unit 1: not yours");
 }
 
+// A long catch-up goes at the browser's pace: the gateway's call is read one message further
+// only while the browser's connection has room, so the console never holds more for it than its
+// buffer bound (issue 9: a console that read on regardless cut a slow browser off at once).
+TEST_F(SseStreamTest, TheGatewayCallIsReadOnlyAsFastAsTheBrowserTakesTheMessages) {
+  auto exchange = Start();
+  FakeGateway::Watching* watch = gateway_.AwaitWatch(1);
+  ASSERT_NE(watch, nullptr);
+  watch->observer->OnMessage(Change("E1", "c1"));
+  exchange->AwaitSent("id: c1");
+  EXPECT_TRUE(
+      grid::testing::PollUntil([&] { return watch->call->nexts == 1; }, std::chrono::seconds(5)));
+
+  exchange->SetRoom(false);  // The browser stops taking what it is sent.
+  watch->observer->OnMessage(Change("E2", "c2"));
+  exchange->AwaitSent("id: c2");
+  watch->observer->OnMessage(Heartbeat("c3"));  // Drained from the strand's queue...
+  exchange->AwaitSent("id: c3");
+  EXPECT_EQ(watch->call->nexts, 1) << "read on while the browser had no room";
+
+  exchange->SetRoom(true);  // ...and the call is read again once the browser has room.
+  EXPECT_TRUE(
+      grid::testing::PollUntil([&] { return watch->call->nexts == 2; }, std::chrono::seconds(5)));
+  EXPECT_FALSE(exchange->closed());
+}
+
+// A resumed call reads its own first message: a room that comes after its predecessor ended asks
+// nothing of it (nor of the call that ended).
+TEST_F(SseStreamTest, RoomAfterAGatewayCutOffAsksNothingOfTheEndedCall) {
+  auto exchange = Start();
+  FakeGateway::Watching* first = gateway_.AwaitWatch(1);
+  ASSERT_NE(first, nullptr);
+  exchange->SetRoom(false);
+  first->observer->OnMessage(Change("E1", "c1"));
+  exchange->AwaitSent("id: c1");
+  first->observer->OnEnd(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "fell behind"),
+                         WatchEnd{"c1", std::nullopt});
+  FakeGateway::Watching* second = gateway_.AwaitWatch(2);
+  ASSERT_NE(second, nullptr);
+  exchange->SetRoom(true);
+  second->observer->OnMessage(Change("E2", "c2"));
+  exchange->AwaitSent("id: c2");
+  EXPECT_TRUE(
+      grid::testing::PollUntil([&] { return second->call->nexts == 1; }, std::chrono::seconds(5)));
+  EXPECT_EQ(first->call->nexts, 0);
+}
+
 TEST_F(SseStreamTest, AGatewayCutOffIsResumedFromItsCursorWithoutTheBrowserNoticing) {
   auto exchange = Start();
   FakeGateway::Watching* first = gateway_.AwaitWatch(1);

@@ -3,7 +3,7 @@
 // changes (at most every few seconds), and on a slow timer for what changes with time alone
 // (traffic lights turn yellow and red as clocks run).
 
-import { Api, allPages } from './api/client';
+import { Api, ApiError, allPages } from './api/client';
 import type { EventState, StatsRow } from './api/types';
 import { int64, timeMs } from './api/types';
 import { LiveFeed } from './api/feed';
@@ -38,12 +38,12 @@ export class LiveData {
   constructor(
     private readonly store: Store,
     private readonly api: Api,
-    onUnauthenticated: (message: string) => void,
+    private readonly onUnauthenticated: (message: string) => void,
   ) {
     this.feed = new LiveFeed({
       change: (change) => store.ingest(change),
       state: (state) => store.setConnection(state),
-      unauthenticated: onUnauthenticated,
+      unauthenticated: (message) => this.onUnauthenticated(message),
     });
   }
 
@@ -54,16 +54,16 @@ export class LiveData {
     this.feed.start();
     this.unsubscribe.push(
       this.store.subscribe(['scope'], () => {
-        void this.refreshStats();
-        void this.refreshDaily();
+        this.background(this.refreshStats());
+        this.background(this.refreshDaily());
       }),
       // A change seen moves today's counters: ask again, but not more often than the interval.
       this.store.subscribe(['feed'], () => this.statsSoon(), 0, 'stats-refresh'),
     );
     this.timers.push(
-      window.setInterval(() => void this.refreshOpen(), OPEN_REFRESH_MS),
-      window.setInterval(() => void this.refreshStats(), STATS_REFRESH_MS),
-      window.setInterval(() => void this.refreshDaily(), DAILY_REFRESH_MS),
+      window.setInterval(() => this.background(this.refreshOpen()), OPEN_REFRESH_MS),
+      window.setInterval(() => this.background(this.refreshStats()), STATS_REFRESH_MS),
+      window.setInterval(() => this.background(this.refreshDaily()), DAILY_REFRESH_MS),
     );
     await Promise.all([this.refreshOpen(), this.refreshStats(), this.refreshDaily()]);
   }
@@ -114,14 +114,27 @@ export class LiveData {
     );
   }
 
+  // A refresh nobody awaits. Its failure (the gateway busy or briefly away: 503, 504) must not
+  // become an uncaught error of the page: the data on screen stays, and the next refresh (the
+  // timers, the next changes of the feed) asks again. A session that ended goes to sign-in.
+  private background(refresh: Promise<void>): void {
+    refresh.catch((error: unknown) => {
+      if (error instanceof ApiError && error.status === 401) {
+        this.onUnauthenticated(error.message);
+        return;
+      }
+      console.warn('grid-console: a refresh failed; the next one asks again:', error);
+    });
+  }
+
   private statsSoon(): void {
     const wait = this.lastStats + STATS_MIN_INTERVAL_MS - Date.now();
     if (wait <= 0) {
-      void this.refreshStats();
+      this.background(this.refreshStats());
     } else if (this.statsTimer === 0) {
       this.statsTimer = window.setTimeout(() => {
         this.statsTimer = 0;
-        void this.refreshStats();
+        this.background(this.refreshStats());
       }, wait);
     }
   }
