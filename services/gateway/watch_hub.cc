@@ -35,7 +35,13 @@ std::optional<v1::EventChange> ParseLiveChange(const std::string& payload) {
 
 // Reads the history of one resuming watcher, (from, to] per subdistrict, a page per subdistrict
 // at a time, merged by entry id, as the watcher asks for it. Next() is called by the watcher
-// with at most one request outstanding, so the state needs no lock of its own.
+// with at most one request outstanding, so the state needs no lock of its own, on one condition:
+// a step that sends commands decides what to send before the first goes out, and looks at the
+// state no more once it has. Replies come on the Redis client's thread, possibly while the
+// sending loop still runs on the watcher's; the last one hands a batch to the watcher, whose
+// writes may complete and ask for the next step (another thread again) before that loop is
+// through. A loop that looked at the sources anew read a page that the next step was reading
+// too: a page of changes twice in a resumed watch (issue 9).
 class WatchHub::History final : public std::enable_shared_from_this<History> {
  public:
   History(std::shared_ptr<WatchHub> hub, std::weak_ptr<Watcher> watcher, StreamPositions from,
@@ -66,23 +72,22 @@ class WatchHub::History final : public std::enable_shared_from_this<History> {
   // A cursor from before the oldest entry a stream still keeps has lost changes: say so rather
   // than resume with a gap.
   void CheckTrimmed() {
-    auto pending = std::make_shared<std::size_t>(0);
+    // What to ask, decided before anything is sent (see the class comment).
+    std::vector<std::pair<std::size_t, StreamId>> checks;  // Subdistrict, position.
     for (const Source& source : sources_) {
       if (!source.exhausted) {
-        ++*pending;
+        checks.emplace_back(source.subdistrict, source.after);
       }
     }
-    if (*pending == 0) {
+    if (checks.empty()) {
       checked_ = true;
       Fill();
       return;
     }
-    for (const Source& source : sources_) {
-      if (source.exhausted) {
-        continue;
-      }
-      const std::size_t sd = source.subdistrict;
-      const StreamId from = source.after;
+    auto pending = std::make_shared<std::size_t>(checks.size());
+    for (const auto& check : checks) {
+      const std::size_t sd = check.first;
+      const StreamId from = check.second;
       hub_->commands_.Command(
           {"XINFO", "STREAM", hub_->streams_[sd]},
           [self = shared_from_this(), pending, sd, from](absl::StatusOr<redis::Reply> reply) {
@@ -151,22 +156,22 @@ class WatchHub::History final : public std::enable_shared_from_this<History> {
   }
 
   void Fill() {
-    auto pending = std::make_shared<std::size_t>(0);
-    for (const Source& source : sources_) {
-      if (!source.exhausted && source.buffer.empty()) {
-        ++*pending;
+    // The sources to read, decided before the first read is sent (see the class comment): each
+    // command is built from its own source, which nothing else touches until its reply.
+    std::vector<std::size_t> empty;
+    for (std::size_t s = 0; s < sources_.size(); ++s) {
+      if (!sources_[s].exhausted && sources_[s].buffer.empty()) {
+        empty.push_back(s);
       }
     }
-    if (*pending == 0) {
+    if (empty.empty()) {
       Emit();
       return;
     }
+    auto pending = std::make_shared<std::size_t>(empty.size());
     const int page = hub_->options_.history_page;
-    for (std::size_t s = 0; s < sources_.size(); ++s) {
-      Source& source = sources_[s];
-      if (source.exhausted || !source.buffer.empty()) {
-        continue;
-      }
+    for (const std::size_t s : empty) {
+      const Source& source = sources_[s];
       hub_->commands_.Command(
           {"XRANGE", hub_->streams_[source.subdistrict], "(" + source.after.ToString(),
            source.end.ToString(), "COUNT", std::to_string(page)},

@@ -475,6 +475,12 @@ class FakeStreams {
     boost::asio::post(io_, [cb = std::move(cb), reply = std::move(reply)] { cb(reply); });
   }
 
+  // Answers before the caller's Command() returns: the reply of a real client, which comes on
+  // the client's own thread, winning the race with the caller's thread.
+  void AnswerNow(const std::vector<std::string>& argv, const redis::ReplyCallback& cb) {
+    cb(Answer(argv));
+  }
+
  private:
   struct Entry {
     StreamId id;
@@ -580,6 +586,74 @@ TEST_F(WatchHubTest, HistoryPassesTheSameFilterAndHeartbeatsMoveTheCursorPastWha
   }
   EXPECT_THAT(heartbeats, ::testing::ElementsAre(104, 108));
   EXPECT_EQ(last, 112u);
+}
+
+// Issue 9: a browser resuming far back saw a page of changes twice. The history reader asked for
+// one stream's next page and, before its loop went on to the other streams, the reply had come
+// (on the Redis client's thread), the few entries left of another stream had been written, and
+// the watcher had asked for more: that stream's page was read by the new request and again by
+// the old loop, which looked at the streams anew and found that one empty.
+TEST_F(WatchHubTest, AHistoryPageAnsweredBeforeItsReadLoopEndsIsReadOnce) {
+  WatchHubOptions options;
+  options.history_page = 2;
+  hub_ = WatchHub::Create(io_, reader_, commands_, ShippedTopology(), options, &metrics_);
+  FakeStreams streams(io_);
+  FakeWriter writer;
+  WatcherPtr watcher;
+  std::map<std::string, int> pages;  // XRANGE asked, by stream and start.
+  int pages_of_first = 0;
+  EXPECT_CALL(commands_, Command(::testing::_, ::testing::_))
+      .WillRepeatedly([&](std::vector<std::string> argv, redis::ReplyCallback cb) {
+        if (argv[0] != "XRANGE") {
+          streams.Command(std::move(argv), std::move(cb));
+          return;
+        }
+        ++pages[argv[1] + " " + argv[2]];
+        if (argv[1] == store::LiveStream(Sds()[0]) && ++pages_of_first == 2) {
+          // Stream 0's second page: its reply and the writes of what it lets through, all
+          // before the reader's loop looks at stream 1.
+          streams.AnswerNow(argv, cb);
+          writer.Drain(*watcher);
+          return;
+        }
+        streams.Command(std::move(argv), std::move(cb));
+      });
+  // After the entries the cursor names (100): stream 0 101 103 105 107, stream 1 102 104 106
+  // 108 110, read in pages of two.
+  streams.Add(0, 100, Change("before-0", kGrid));
+  streams.Add(1, 100, Change("before-1", kOtherGrid));
+  std::vector<std::string> expected;
+  for (std::uint64_t ms = 101; ms <= 110; ++ms) {
+    if (ms == 109) {
+      continue;
+    }
+    const std::size_t sd = ms % 2 == 1 ? 0 : 1;
+    streams.Add(sd, ms, Change("e" + std::to_string(ms), sd == 0 ? kGrid : kOtherGrid));
+    expected.push_back("e" + std::to_string(ms));
+  }
+  StreamPositions reader = At(100);
+  reader[0] = StreamId{107, 0};
+  reader[1] = StreamId{110, 0};
+  hub_->SetPositionsForTest(reader);
+
+  watcher = std::make_shared<Watcher>(Filter({}), 64, Sds(), writer);
+  ASSERT_TRUE(hub_->Attach(watcher, At(100)).ok());
+  for (int round = 0; round < 100; ++round) {
+    if (writer.in_flight) {
+      writer.Complete(*watcher);
+      continue;
+    }
+    io_.restart();
+    if (io_.poll() == 0) {
+      break;
+    }
+  }
+  ASSERT_FALSE(writer.ended) << writer.end_status.error_message();
+  EXPECT_EQ(pages_of_first, 2);
+  EXPECT_EQ(writer.EventIds(), expected);
+  for (const auto& [page, asked] : pages) {
+    EXPECT_EQ(asked, 1) << "XRANGE " << page;
+  }
 }
 
 TEST_F(WatchHubTest, ACancelledWatcherIsFinishedAndDropped) {
