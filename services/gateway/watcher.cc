@@ -150,12 +150,16 @@ void Watcher::AddHistory(std::vector<WatchItemPtr> batch, bool done) {
     for (WatchItemPtr& item : batch) {
       history_.push_back(std::move(item));
     }
+    std::function<void()> released;
     if (done) {
       history_done_ = true;
+      // The last batch: the reader is not needed any more.
+      released = std::exchange(want_history_, nullptr);
     }
     if (!writing_) {
       action = NextLocked();
     }
+    action.released = std::move(released);
   }
   Run(std::move(action));
 }
@@ -259,6 +263,7 @@ Watcher::Action Watcher::NextLocked() {
     action.end = true;
     action.status = end_status_;
     action.cursor = last_cursor_;
+    action.released = std::exchange(want_history_, nullptr);
     return action;
   }
   std::deque<WatchItemPtr>* from = nullptr;
@@ -266,9 +271,9 @@ Watcher::Action Watcher::NextLocked() {
     from = &history_;
   } else if (!history_done_) {
     // Live changes wait until the history before them is written.
-    if (!history_requested_) {
+    if (!history_requested_ && want_history_) {
       history_requested_ = true;
-      action.want_history = true;
+      action.want_history = want_history_;
     }
     return action;
   } else if (!live_.empty()) {
@@ -291,8 +296,8 @@ void Watcher::Run(Action action) {
   if (action.end) {
     writer_.End(action.status, action.cursor);
   }
-  if (action.want_history && want_history_) {
-    want_history_();
+  if (action.want_history) {
+    action.want_history();
   }
 }
 

@@ -120,7 +120,11 @@ class Watcher final {
     bool end = false;
     grpc::Status status;
     std::string cursor;
-    bool want_history = false;
+    // The history reader to ask for the next batch (a copy, called outside the lock).
+    std::function<void()> want_history;
+    // The reader, let go once the history is done or the watch ended, and destroyed outside the
+    // lock: it holds this watcher, so keeping it would keep both alive (a cycle).
+    std::function<void()> released;
   };
   // Under the lock: the next step if no write is in flight.
   Action NextLocked();

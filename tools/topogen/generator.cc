@@ -283,8 +283,12 @@ constexpr std::array<std::string_view, 48> kGivenChars{
     "萍", "晓", "文", "志", "伟", "斌", "琳", "婷", "雪", "梅", "春", "秀", "凤", "成", "亮", "东"};
 
 std::string PersonName(Rng& rng) {
-  std::string name =
-      Cat(kSurnames[rng.Below(kSurnames.size())], kGivenChars[rng.Below(kGivenChars.size())]);
+  // One draw per statement: the order of a call's arguments is unspecified (gcc and clang differ),
+  // and the names must not depend on the compiler. The given character is drawn first, as gcc
+  // did when the names of the committed topology were generated.
+  const std::string_view given = kGivenChars[rng.Below(kGivenChars.size())];
+  const std::string_view surname = kSurnames[rng.Below(kSurnames.size())];
+  std::string name = Cat(surname, given);
   if (rng.Uniform() < 0.7) {
     name += kGivenChars[rng.Below(kGivenChars.size())];
   }

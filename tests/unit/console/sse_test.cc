@@ -137,6 +137,9 @@ TEST_F(SseStreamTest, WithoutARefusalTheStreamIsAdmittedAfterTheWindow) {
 }
 
 TEST_F(SseStreamTest, ARefusalAtOnceIsAnOrdinaryErrorResponse) {
+  // A window this test cannot outlast, however slow the machine (a sanitized build): the refusal
+  // below must come inside it.
+  options_.admit = std::chrono::seconds(60);
   auto exchange = Start();
   FakeGateway::Watching* watch = gateway_.AwaitWatch(1);
   ASSERT_NE(watch, nullptr);
@@ -169,8 +172,10 @@ TEST_F(SseStreamTest, TheGatewayCallIsReadOnlyAsFastAsTheBrowserTakesTheMessages
   EXPECT_EQ(watch->call->nexts, 1) << "read on while the browser had no room";
 
   exchange->SetRoom(true);  // ...and the call is read again once the browser has room.
+  // At least once more: the stream asks for the heartbeat's read just after sending it, which may
+  // come after the room did, and then that read goes at once too.
   EXPECT_TRUE(
-      grid::testing::PollUntil([&] { return watch->call->nexts == 2; }, std::chrono::seconds(5)));
+      grid::testing::PollUntil([&] { return watch->call->nexts >= 2; }, std::chrono::seconds(5)));
   EXPECT_FALSE(exchange->closed());
 }
 

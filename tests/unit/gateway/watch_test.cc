@@ -400,6 +400,32 @@ TEST_F(WatchHubTest, HistoryComesBeforeLiveChangesWithNoGapAndNoDuplicate) {
   EXPECT_THAT(writer.EventIds(), ::testing::ElementsAre("h1", "h2", "live"));
 }
 
+TEST_F(WatchHubTest, AWatcherLetsGoOfItsHistoryReaderWhenTheHistoryIsDoneOrTheWatchEnds) {
+  // The hub's history reader holds its watcher, and the watcher holds the reader's callback: the
+  // watcher must drop the callback, or a watch that ends mid-history keeps both alive forever.
+  for (const bool cancel_mid_history : {false, true}) {
+    SCOPED_TRACE(cancel_mid_history ? "cancelled mid-history" : "history done");
+    FakeWriter writer;
+    auto watcher = std::make_shared<Watcher>(Filter({}), 8, Sds(), writer);
+    auto reader = std::make_shared<int>(0);
+    std::weak_ptr<int> reader_alive = reader;
+    watcher->Begin(At(90), {}, /*history=*/true, [reader] { ++*reader; });
+    EXPECT_EQ(*reader, 1);
+    reader.reset();
+    ASSERT_FALSE(reader_alive.expired());
+    if (cancel_mid_history) {
+      watcher->OnCancel();
+      EXPECT_TRUE(writer.ended);
+    } else {
+      StreamPositions h1 = At(100);
+      watcher->AddHistory({MakeChangeItem(Change("h1", kGrid), 0, {95, 0}, h1, Sds())}, true);
+      writer.Drain(*watcher);
+      EXPECT_THAT(writer.EventIds(), ::testing::ElementsAre("h1"));
+    }
+    EXPECT_TRUE(reader_alive.expired());
+  }
+}
+
 TEST_F(WatchHubTest, ACursorAheadOfTheReaderSkipsWhatItHasSeen) {
   FakeWriter writer;
   StreamPositions ahead = At(100);

@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -209,8 +210,11 @@ class GridctlTest : public ::testing::Test {
   void SetUp() override {
     unsetenv("GRID_TOKEN");
     unsetenv("GRID_JWT_SECRET_FILE");
-    // No token file either, unless a test writes one.
-    state_dir_ = ::testing::TempDir() + "/gridctl-state";
+    // No token file either, unless a test writes one. A directory of its own: ctest runs each
+    // test as a process of its own, in parallel, and TempDir() is shared.
+    state_dir_ = absl::StrCat(::testing::TempDir(), "/gridctl-state-",
+                              ::testing::UnitTest::GetInstance()->current_test_info()->name(), "-",
+                              getpid());
     std::filesystem::remove_all(state_dir_);
     std::filesystem::create_directories(state_dir_);
     setenv("GRID_STATE_DIR", state_dir_.c_str(), 1);
@@ -222,6 +226,12 @@ class GridctlTest : public ::testing::Test {
     ASSERT_NE(server_, nullptr);
     ASSERT_GT(port, 0);
     address_ = absl::StrCat("127.0.0.1:", port);
+  }
+
+  void TearDown() override {
+    unsetenv("GRID_STATE_DIR");
+    std::error_code ignored;
+    std::filesystem::remove_all(state_dir_, ignored);
   }
 
   // Runs "gridctl --insecure --gateway <fake> ARGS..." (the fake serves plaintext) with `input`
