@@ -5,6 +5,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <jwt.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
@@ -176,10 +177,41 @@ absl::StatusOr<v1::Actor> TokenVerifier::Verify(std::string_view token) const {
   return std::move(verified->actor);
 }
 
+std::size_t TokenVerifier::cached_tokens() const {
+  std::lock_guard lock(mu_);
+  return cache_.size();
+}
+
 absl::StatusOr<TokenVerifier::Verified> TokenVerifier::VerifyToken(std::string_view token) const {
   if (token.empty()) {
     return Unauthenticated("missing");
   }
+  const std::int64_t now_second = clock_.Now() / 1000;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = cache_.find(absl::string_view(token.data(), token.size())); it != cache_.end()) {
+      const Window& window = it->second;
+      if (now_second >= window.valid_from && now_second < window.expires_at) {
+        return window.verified;
+      }
+      // Outside its window: the full check says why (expired, not valid yet).
+      cache_.erase(it);
+    }
+  }
+  Window window;
+  absl::StatusOr<Verified> verified = CheckInFull(token, window);
+  if (verified.ok()) {
+    std::lock_guard lock(mu_);
+    if (cache_.size() >= kCachedTokens) {
+      cache_.clear();
+    }
+    cache_.emplace(std::string(token), std::move(window));
+  }
+  return verified;
+}
+
+absl::StatusOr<TokenVerifier::Verified> TokenVerifier::CheckInFull(std::string_view token,
+                                                                   Window& window) const {
   const std::string text(token);
   // First without the key, to tell a malformed token and a foreign algorithm from a bad signature.
   jwt_t* raw = nullptr;
@@ -217,6 +249,7 @@ absl::StatusOr<TokenVerifier::Verified> TokenVerifier::VerifyToken(std::string_v
   const Millis leeway_ms = std::chrono::milliseconds(options_.leeway).count();
   errno = 0;
   const long not_before = jwt_get_grant_int(jwt.get(), "nbf");
+  const bool has_not_before = errno != ENOENT;
   // Compared in seconds, as the claims are: a far-off claim in milliseconds would overflow.
   const Millis latest_second = (now + leeway_ms) / 1000;
   if (errno != ENOENT && not_before > latest_second) {
@@ -225,6 +258,7 @@ absl::StatusOr<TokenVerifier::Verified> TokenVerifier::VerifyToken(std::string_v
   }
   errno = 0;
   const long issued_at = jwt_get_grant_int(jwt.get(), "iat");
+  const bool has_issued_at = errno != ENOENT;
   if (errno != ENOENT && issued_at > latest_second) {
     return Unauthenticated(
         absl::StrCat("issued in the future (iat is ", issued_at - now / 1000, " s from now)"));
@@ -267,6 +301,20 @@ absl::StatusOr<TokenVerifier::Verified> TokenVerifier::VerifyToken(std::string_v
   constexpr Millis kLatestSecond = std::numeric_limits<Millis>::max() / 1000;
   verified.expires_at = expires_at >= kLatestSecond ? std::numeric_limits<Millis>::max()
                                                     : static_cast<Millis>(expires_at) * 1000;
+  // The seconds this check holds for: from the latest of nbf and iat less the leeway (the checks
+  // above admit the second s when max(nbf, iat) <= s + leeway) to exp.
+  constexpr std::int64_t kEarliest = std::numeric_limits<std::int64_t>::min();
+  const std::int64_t leeway_s = options_.leeway.count();
+  std::int64_t starts = kEarliest;
+  if (has_not_before) {
+    starts = std::max<std::int64_t>(starts, not_before);
+  }
+  if (has_issued_at) {
+    starts = std::max<std::int64_t>(starts, issued_at);
+  }
+  window.valid_from = starts < kEarliest + leeway_s ? kEarliest : starts - leeway_s;
+  window.expires_at = expires_at;
+  window.verified = verified;
   return verified;
 }
 

@@ -255,6 +255,58 @@ TEST_F(TokenTest, TheAudienceMustBeNamedWhenOneIsRequired) {
                         "audience");
 }
 
+TEST_F(TokenTest, ARememberedTokenStillEndsAtItsExpiryAndHoldsOnlyFromItsStart) {
+  // One verifier, as the gateway has: the second check of the same text is answered from memory,
+  // and must answer as a first check would at every moment.
+  Claims claims = Valid();
+  claims.not_before = kNow / 1000 + 30;  // Within the 60 s leeway.
+  const std::string token = Issue(claims);
+  TokenVerifier verifier(kSecret, **topology_, clock_);
+  ASSERT_TRUE(verifier.Verify(token).ok());
+  EXPECT_EQ(verifier.cached_tokens(), 1u);
+  ASSERT_TRUE(verifier.Verify(token).ok());
+  // A clock set back before nbf less the leeway: not valid yet, as a first check says.
+  clock_.Set(kNow - 31'000);
+  ASSERT_FALSE(verifier.Verify(token).ok());
+  EXPECT_THAT(verifier.Verify(token).status().message(), HasSubstr("not valid yet"));
+  clock_.Set(kNow);
+  ASSERT_TRUE(verifier.Verify(token).ok());
+  // The last second before exp holds; exp itself does not.
+  clock_.Set((claims.expires_at - 1) * 1000 + 999);
+  EXPECT_TRUE(verifier.Verify(token).ok());
+  clock_.Set(claims.expires_at * 1000);
+  auto expired = verifier.Verify(token);
+  ASSERT_FALSE(expired.ok());
+  EXPECT_THAT(expired.status().message(), HasSubstr("expired 0 s ago"));
+}
+
+TEST_F(TokenTest, ARememberedTokenDoesNotVouchForAnyOtherText) {
+  TokenVerifier verifier(kSecret, **topology_, clock_);
+  const std::string token = Issue(Valid());
+  ASSERT_TRUE(verifier.Verify(token).ok());
+  // The same claims with a character of the signature changed (not the last: its low bits are
+  // padding), and the token with a byte more or less.
+  std::string forged = token;
+  char& in_signature = forged[forged.size() - 10];
+  in_signature = in_signature == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(verifier.Verify(forged).ok());
+  EXPECT_FALSE(verifier.Verify(token + "x").ok());
+  EXPECT_FALSE(verifier.Verify(token.substr(0, token.size() - 1)).ok());
+  EXPECT_EQ(verifier.cached_tokens(), 1u);
+}
+
+TEST_F(TokenTest, TheTokensRememberedAreBounded) {
+  TokenVerifier verifier(kSecret, **topology_, clock_);
+  Claims claims = Valid();
+  for (std::size_t i = 0; i <= TokenVerifier::kCachedTokens; ++i) {
+    claims.subject = "worker-" + std::to_string(i);
+    ASSERT_TRUE(verifier.Verify(Issue(claims)).ok());
+    ASSERT_LE(verifier.cached_tokens(), TokenVerifier::kCachedTokens);
+  }
+  // Full, it started over: the last one is remembered.
+  EXPECT_EQ(verifier.cached_tokens(), 1u);
+}
+
 TEST_F(TokenTest, TheVerifiedTokenSaysWhenItExpires) {
   auto verified = TokenVerifier(kSecret, **topology_, clock_).VerifyToken(Issue(Valid()));
   ASSERT_TRUE(verified.ok()) << verified.status();
