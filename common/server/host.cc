@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include "absl/synchronization/mutex.h"
+
 namespace grid::server {
 
 absl::StatusOr<std::unique_ptr<Host>> Host::Start(const std::string& listen,
@@ -99,7 +101,7 @@ void IoThread::Stop() {
   }
 }
 
-void BlockTerminationSignals() {
+void StartProcess() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
@@ -107,6 +109,7 @@ void BlockTerminationSignals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   // A client that goes away mid-write must not kill the process.
   signal(SIGPIPE, SIG_IGN);
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 }
 
 int WaitForTermination() {

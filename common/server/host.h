@@ -91,9 +91,13 @@ class IoThread final {
   std::thread thread_;
 };
 
-// Blocks the calling thread until SIGINT or SIGTERM arrives. Call BlockTerminationSignals() at
-// the top of main, before any thread starts, so that only this wait sees them.
-void BlockTerminationSignals();
+// What every service's main does first, before any thread starts: blocks SIGINT and SIGTERM (so
+// that only WaitForTermination sees them), ignores SIGPIPE, and turns off absl::Mutex's deadlock
+// detection, which Debian's abseil leaves on: it keeps a lock graph for every lock taken, gRPC's
+// included, and makes an uncontended nested lock about 3.5 times as dear (100 ns against 28 for
+// a pair here). A release build does without it, as abseil's own NDEBUG builds do.
+void StartProcess();
+// Blocks the calling thread until SIGINT or SIGTERM arrives (after StartProcess).
 int WaitForTermination();
 
 // Maps an absl::Status to a grpc::Status with the same code and message.

@@ -17,7 +17,7 @@
 #include "services/console/http_server.h"
 
 int main(int argc, char** argv) {
-  grid::server::BlockTerminationSignals();
+  grid::server::StartProcess();
   CLI::App app{"gridline console: the command centre's HTTP/JSON API, live feed and page"};
   grid::console::HttpServerOptions server;
   grid::console::GatewayChannelOptions gateway_options;

@@ -10,7 +10,7 @@
 #include "services/escalation/escalator.h"
 
 int main(int argc, char** argv) {
-  grid::server::BlockTerminationSignals();
+  grid::server::StartProcess();
   CLI::App app{"gridline escalation: the response-time clocks"};
   grid::server::CommonFlags flags;
   grid::server::AddCommonFlags(app, flags, "127.0.0.1:7073", "127.0.0.1:9104");

@@ -7,7 +7,7 @@
 #include "services/gateway/gateway_service.h"
 
 int main(int argc, char** argv) {
-  grid::server::BlockTerminationSignals();
+  grid::server::StartProcess();
   CLI::App app{"gridline gateway: the public API"};
   grid::server::CommonFlags flags;
   grid::server::AddCommonFlags(app, flags, "127.0.0.1:7070", "127.0.0.1:9101");

@@ -10,7 +10,7 @@
 #include "services/intake/intake_service.h"
 
 int main(int argc, char** argv) {
-  grid::server::BlockTerminationSignals();
+  grid::server::StartProcess();
   CLI::App app{"gridline intake: validates and files reports"};
   grid::server::CommonFlags flags;
   grid::server::AddCommonFlags(app, flags, "127.0.0.1:7071", "127.0.0.1:9102");

@@ -13,7 +13,7 @@
 #include "services/metrics/stats_reader.h"
 
 int main(int argc, char** argv) {
-  grid::server::BlockTerminationSignals();
+  grid::server::StartProcess();
   CLI::App app{"gridline metrics: response-time monitoring: scores, backlog, Prometheus figures"};
   grid::server::CommonFlags flags;
   grid::server::AddCommonFlags(app, flags, "127.0.0.1:7074", "127.0.0.1:9105");

@@ -12,7 +12,7 @@
 #include "services/routing/routing_service.h"
 
 int main(int argc, char** argv) {
-  grid::server::BlockTerminationSignals();
+  grid::server::StartProcess();
   CLI::App app{"gridline routing: dispatch and the lifecycle of events"};
   grid::server::CommonFlags flags;
   grid::server::AddCommonFlags(app, flags, "127.0.0.1:7072", "127.0.0.1:9103");
