@@ -205,6 +205,10 @@ try {
   console.log(`console-page: ${bench.sent} changes injected in ${((bench.end - bench.start) / 1000).toFixed(1)} s (goal ${rate}/s for ${seconds} s) into the big screen, Chromium ${await session.browser.browser.version()}`);
   console.log(`  page kept: ${state.open} open events, ${state.feed} changes in its feed ring (bounded)`);
   console.log(`  long tasks: ${pageTasks.length}, longest ${maxTask.toFixed(1)} ms${gcTasks.length ? ` (besides ${gcTasks.length} during the benchmark's own forced GCs)` : ''}`);
+  for (const task of pageTasks) {
+    console.log(`    at ${((task.at - bench.start) / 1000).toFixed(2)} s: ${task.duration.toFixed(0)} ms`);
+  }
+  console.log(`    (flood ${((bench.end - bench.start) / 1000).toFixed(2)} s; forced GCs at ${gcWindows.map(([a, b]) => `${((a - bench.start) / 1000).toFixed(2)}-${((b - bench.start) / 1000).toFixed(2)} s`).join(', ')})`);
   console.log(`  frame interval: ${deltas.length} frames, p50 ${q(50).toFixed(1)} ms, p95 ${q(95).toFixed(1)} ms, p99 ${q(99).toFixed(1)} ms, max ${deltas.at(-1).toFixed(1)} ms`);
   console.log(`  redraws: ${timings.map(([name, t]) => `${name} ${t.count}× avg ${(t.total / t.count).toFixed(1)} max ${t.max.toFixed(0)} ms`).join(', ')}`);
   console.log(`  DOM elements per second: ${bench.dom.map((d) => d.elements).join(' ')}`);

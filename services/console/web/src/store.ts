@@ -106,6 +106,8 @@ export class Ring<T> {
 }
 
 export const FEED_CAPACITY = 2000;
+// Listeners' time per frame (ms), after which the rest wait for the next frame (Store.flush).
+export const FRAME_BUDGET_MS = 10;
 export const OPEN_CAPACITY = 50_000;
 // Enough to bridge one listing of open events (seconds) at a flood's rate of closures.
 export const FINISHED_CAPACITY = 2_000;
@@ -129,6 +131,8 @@ interface Subscription {
   minIntervalMs: number;
   lastRun: number;
   pending: boolean;
+  // Due in the last frame but left for its budget: first in line in the next.
+  overBudget: boolean;
 }
 
 export class Store {
@@ -179,6 +183,7 @@ export class Store {
       minIntervalMs,
       lastRun: Number.NEGATIVE_INFINITY,
       pending: false,
+      overBudget: false,
     };
     this.subscriptions.add(subscription);
     return () => this.subscriptions.delete(subscription);
@@ -347,6 +352,9 @@ export class Store {
   }
 
   // Runs the listeners whose topics changed. Public for tests; the page calls it by frame.
+  // Within a frame's budget: once FRAME_BUDGET_MS is spent, the listeners still due wait for the
+  // next frame (still pending, first in line there), so that the map's redraw, the tree's and a
+  // table's do not add up to one long task that stalls the screen (at least one runs per frame).
   flush(): void {
     this.frame = 0;
     const now = this.now();
@@ -360,7 +368,10 @@ export class Store {
     }
     this.dirty.clear();
     let deferred = false;
-    for (const subscription of this.subscriptions) {
+    let ran = false;
+    // Those left over from the last frame's budget first.
+    const order = [...this.subscriptions].sort((a, b) => Number(b.overBudget) - Number(a.overBudget));
+    for (const subscription of order) {
       if (!subscription.pending) {
         continue;
       }
@@ -368,6 +379,13 @@ export class Store {
         deferred = true;
         continue;
       }
+      if (ran && this.now() - now >= FRAME_BUDGET_MS) {
+        subscription.overBudget = true;
+        deferred = true;
+        continue;
+      }
+      ran = true;
+      subscription.overBudget = false;
       subscription.pending = false;
       subscription.lastRun = now;
       try {

@@ -9,7 +9,7 @@ import type { EventChange, Unit } from '../src/api/types';
 import { durationMs } from '../src/api/types';
 import { beijingDay, beijingDayStart, formatDateTime } from '../src/lib/time';
 import { Topology } from '../src/lib/topology';
-import { FEED_CAPACITY, OPEN_CAPACITY, Ring, Store } from '../src/store';
+import { FEED_CAPACITY, FRAME_BUDGET_MS, OPEN_CAPACITY, Ring, Store } from '../src/store';
 import { type Filters, applyFilters, eventsQuery } from '../src/views/lists';
 import { moveBody, movesFor } from '../src/views/event';
 import { closureRate, gridMarks, onTimeRate, responseByLevel } from '../src/views/screen';
@@ -151,6 +151,26 @@ describe('Store', () => {
     clock.now = 600;
     frames.shift()!();
     expect([feedRuns, slowRuns]).toEqual([2, 2]);
+  });
+  it('leaves the listeners due after the budget of a frame for the next, first in line there', () => {
+    const { store, frames, clock } = manualStore();
+    const runs: string[] = [];
+    // A redraw that takes longer than the budget, and two cheap ones subscribed after it.
+    store.subscribe(['open'], () => {
+      runs.push('map');
+      clock.now += FRAME_BUDGET_MS + 5;
+    });
+    store.subscribe(['open'], () => runs.push('tree'));
+    store.subscribe(['open'], () => runs.push('counters'));
+    store.ingest(change('e1', 1));
+    frames.shift()!();
+    expect(runs).toEqual(['map']);
+    // The rest in the next frame, before what is newly due there (the map again, for e2).
+    expect(frames.length).toBe(1);
+    store.ingest(change('e2', 1));
+    frames.shift()!();
+    expect(runs).toEqual(['map', 'tree', 'counters', 'map']);
+    expect(frames.length).toBe(0);
   });
   it('narrows changes to the scope', () => {
     const { store } = manualStore();
