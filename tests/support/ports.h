@@ -2,9 +2,10 @@
 
 namespace grid::testing {
 
-// A TCP port on 127.0.0.1 that was free a moment ago: the kernel picks it (bind to port 0), we
-// read it back and close the socket. Another process could take it before the caller binds it,
-// which is rare enough for tests. Aborts the test binary if no socket can be had at all.
+// A TCP port on 127.0.0.1 for a test's server: free now, below the kernel's ephemeral range (so
+// no outgoing connection takes it), and never handed to another test process of this machine
+// while this one lives (a lock file per port under $TMPDIR/grid-test-ports). Aborts the test
+// binary if none can be had.
 int FreePort();
 
 }  // namespace grid::testing

@@ -273,6 +273,15 @@ TEST_F(GrpcGatewayTest, SpeaksVerifiedTlsWhenGivenTheGatewaysCa) {
 }
 
 TEST_F(GrpcGatewayTest, RefusesAGatewayItsCaDidNotSign) {
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  // Debian's gRPC 1.51 sometimes frees twice on a background thread after a client's handshake
+  // failed verification (seen once in about 40 sanitized runs, after the test had passed; the
+  // same report upstream: open-telemetry/opentelemetry-cpp#4273). It is not instrumented and not
+  // ours to fix; the normal build runs this test every time.
+  GTEST_SKIP() << "gRPC's failed-handshake path under ASan (see the comment)";
+#endif
+#endif
   StartServer(true);
   options_.ca_file = grid::testing::SourcePath("tests/unit/console/testdata/other-ca.pem");
   options_.server_name = "gateway.test";
