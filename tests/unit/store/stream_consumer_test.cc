@@ -26,6 +26,44 @@ constexpr char kStream[] = "{370212001}:routing";
 constexpr char kOther[] = "{370212002}:routing";
 constexpr char kGroup[] = "routing";
 
+// A client that loses the replies of its first `lose` XREADGROUPs that delivered entries: Redis
+// ran the read (the entries are now pending for the consumer), the caller gets DEADLINE_EXCEEDED,
+// as after a time-out or a connection reset at the wrong moment.
+class LosingClient final : public redis::Client {
+ public:
+  LosingClient(redis::Client& inner, int lose) : inner_(inner), lose_(lose) {}
+
+  void Command(std::vector<std::string> argv, redis::ReplyCallback cb) override {
+    inner_.Command(std::move(argv), std::move(cb));
+  }
+  void Command(std::vector<std::string> argv, std::chrono::milliseconds timeout,
+               redis::ReplyCallback cb) override {
+    const bool read = !argv.empty() && argv[0] == "XREADGROUP";
+    inner_.Command(std::move(argv), timeout,
+                   [this, read, cb = std::move(cb)](absl::StatusOr<redis::Reply> reply) {
+                     if (read && reply.ok() && !reply->IsError() &&
+                         !ParseStreamReply(*reply).empty() && lose_.fetch_sub(1) > 0) {
+                       ++lost_;
+                       cb(absl::DeadlineExceededError("blocking: no reply in time (staged)"));
+                       return;
+                     }
+                     cb(std::move(reply));
+                   });
+  }
+  void Eval(const redis::Script& script, std::vector<std::string> keys,
+            std::vector<std::string> args, redis::ReplyCallback cb) override {
+    inner_.Eval(script, std::move(keys), std::move(args), std::move(cb));
+  }
+  bool Connected() const override { return inner_.Connected(); }
+
+  int lost() const { return lost_; }
+
+ private:
+  redis::Client& inner_;
+  std::atomic<int> lose_;
+  std::atomic<int> lost_{0};
+};
+
 class StreamConsumerTest : public testing::RedisTest {
  protected:
   void SetUp() override {
@@ -68,10 +106,12 @@ class StreamConsumerTest : public testing::RedisTest {
   }
 
   // Starts a consumer whose handler answers `answer(entry, delivery number)`.
+  // `blocking`: the client of its blocking reads (default: blocking_).
   void Start(StreamConsumer::Options options,
-             std::function<Verdict(const StreamEntry&, int)> answer) {
+             std::function<Verdict(const StreamEntry&, int)> answer,
+             redis::Client* blocking = nullptr) {
     consumer_ = std::make_unique<StreamConsumer>(
-        io_, *blocking_, *client_, std::move(options),
+        io_, blocking != nullptr ? *blocking : *blocking_, *client_, std::move(options),
         [this, answer](const StreamEntry& entry, std::function<void(Verdict)> done) {
           int delivery = 0;
           {
@@ -226,6 +266,23 @@ TEST_F(StreamConsumerTest, EntriesADeadConsumerLeftPendingAreTakenOver) {
   Start(options, [](const StreamEntry&, int) -> Verdict { return Outcome::kAck; });
   ASSERT_TRUE(PollUntil([&] { return Handled("orphan"); }, std::chrono::seconds(5)));
   ASSERT_TRUE(PollUntil([&] { return Pending(kStream) == 0; }, std::chrono::seconds(2)));
+}
+
+// A read whose reply is lost after Redis delivered its entries leaves them pending for this very
+// consumer, which no other consumer takes over while it lives (reclaim_min_idle is a minute here):
+// the consumer must look at its own pending entries after a failed read (a report stuck
+// undispatched until the process died, found by the chaos run).
+TEST_F(StreamConsumerTest, EntriesOfAReadWhoseReplyWasLostAreHandled) {
+  LosingClient losing(*blocking_, 1);
+  Add(kStream, {"id", "first"});
+  Start(
+      Options(), [](const StreamEntry&, int) -> Verdict { return Outcome::kAck; }, &losing);
+  ASSERT_TRUE(PollUntil([&] { return Handled("first"); }, std::chrono::seconds(5)));
+  EXPECT_EQ(losing.lost(), 1);
+  ASSERT_TRUE(PollUntil([&] { return Pending(kStream) == 0; }, std::chrono::seconds(2)));
+  // And the reads go on.
+  Add(kOther, {"id", "second"});
+  ASSERT_TRUE(PollUntil([&] { return Handled("second"); }, std::chrono::seconds(5)));
 }
 
 TEST_F(StreamConsumerTest, AnEntryEveryConsumerFailsOnIsDeadLetteredByDeliveryCount) {
