@@ -133,6 +133,8 @@ interface Subscription {
   pending: boolean;
   // Due in the last frame but left for its budget: first in line in the next.
   overBudget: boolean;
+  // Runs in a task of its own, after the frame's (a redraw that would make the frame long).
+  ownTask: boolean;
 }
 
 export class Store {
@@ -164,18 +166,29 @@ export class Store {
   private frame = 0;
   private readonly schedule: (callback: () => void) => number;
   private readonly now: () => number;
+  private readonly post: (callback: () => void) => void;
 
   constructor(
     schedule: (callback: () => void) => number = (callback) => requestAnimationFrame(callback),
     now: () => number = () => performance.now(),
+    post: (callback: () => void) => void = (callback) => void setTimeout(callback, 0),
   ) {
     this.schedule = schedule;
     this.now = now;
+    this.post = post;
   }
 
   // `listener` runs after any of `topics` changed, once per frame at most and not within
-  // `minIntervalMs` of its last run (a run skipped for that is made later, not lost).
-  subscribe(topics: readonly Topic[], listener: Listener, minIntervalMs = 0, name = ''): () => void {
+  // `minIntervalMs` of its last run (a run skipped for that is made later, not lost). `ownTask`:
+  // it runs in a task of its own right after the frame, so that its time and the frame's do not
+  // add up to one long task (the map's redraw).
+  subscribe(
+    topics: readonly Topic[],
+    listener: Listener,
+    minIntervalMs = 0,
+    name = '',
+    ownTask = false,
+  ): () => void {
     const subscription: Subscription = {
       name,
       topics: new Set(topics),
@@ -184,6 +197,7 @@ export class Store {
       lastRun: Number.NEGATIVE_INFINITY,
       pending: false,
       overBudget: false,
+      ownTask,
     };
     this.subscriptions.add(subscription);
     return () => this.subscriptions.delete(subscription);
@@ -379,6 +393,16 @@ export class Store {
         deferred = true;
         continue;
       }
+      if (subscription.ownTask) {
+        subscription.pending = false;
+        subscription.lastRun = now;
+        this.post(() => {
+          if (this.subscriptions.has(subscription)) {
+            this.run(subscription);
+          }
+        });
+        continue;
+      }
       if (ran && this.now() - now >= FRAME_BUDGET_MS) {
         subscription.overBudget = true;
         deferred = true;
@@ -388,27 +412,31 @@ export class Store {
       subscription.overBudget = false;
       subscription.pending = false;
       subscription.lastRun = now;
-      try {
-        if (this.timings === null) {
-          subscription.listener();
-        } else {
-          const started = this.now();
-          subscription.listener();
-          const spent = this.now() - started;
-          const timing = this.timings.get(subscription.name) ?? { count: 0, total: 0, max: 0 };
-          timing.count++;
-          timing.total += spent;
-          timing.max = Math.max(timing.max, spent);
-          this.timings.set(subscription.name, timing);
-        }
-      } catch (error) {
-        // One view's failure must not stop the others; it still reaches the console (and the
-        // browser tests, which fail on page errors) through reportError.
-        reportError(error);
-      }
+      this.run(subscription);
     }
     if (deferred) {
       this.requestFlush();
+    }
+  }
+
+  private run(subscription: Subscription): void {
+    try {
+      if (this.timings === null) {
+        subscription.listener();
+      } else {
+        const started = this.now();
+        subscription.listener();
+        const spent = this.now() - started;
+        const timing = this.timings.get(subscription.name) ?? { count: 0, total: 0, max: 0 };
+        timing.count++;
+        timing.total += spent;
+        timing.max = Math.max(timing.max, spent);
+        this.timings.set(subscription.name, timing);
+      }
+    } catch (error) {
+      // One view's failure must not stop the others; it still reaches the console (and the
+      // browser tests, which fail on page errors) through reportError.
+      reportError(error);
     }
   }
 }

@@ -172,6 +172,34 @@ describe('Store', () => {
     expect(runs).toEqual(['map', 'tree', 'counters', 'map']);
     expect(frames.length).toBe(0);
   });
+  it('runs a listener that asked for it in a task of its own, after the frame', () => {
+    const frames: (() => void)[] = [];
+    const tasks: (() => void)[] = [];
+    const store = new Store(
+      (callback) => frames.push(callback),
+      () => 0,
+      (callback) => tasks.push(callback),
+    );
+    const runs: string[] = [];
+    store.subscribe(['open'], () => runs.push('map'), 0, 'map', true);
+    const unsubscribeTree = store.subscribe(['open'], () => runs.push('tree'));
+    store.ingest(change('e1', 1));
+    frames.shift()!();
+    expect(runs).toEqual(['tree']);
+    expect(tasks.length).toBe(1);
+    tasks.shift()!();
+    expect(runs).toEqual(['tree', 'map']);
+    // A view gone before its task runs is not drawn.
+    unsubscribeTree();
+    const unsubscribeMap = store.subscribe(['open'], () => runs.push('gone'), 0, 'gone', true);
+    store.ingest(change('e2', 1));
+    frames.shift()!();
+    unsubscribeMap();
+    for (const task of tasks.splice(0)) {
+      task();
+    }
+    expect(runs).toEqual(['tree', 'map', 'map']);
+  });
   it('narrows changes to the scope', () => {
     const { store } = manualStore();
     store.setTopology(topology);
