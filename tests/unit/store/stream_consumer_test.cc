@@ -173,6 +173,9 @@ class StreamConsumerTest : public testing::RedisTest {
   }
 
   std::unique_ptr<redis::AsioClient> blocking_;
+  // A blocking client that loses replies, over blocking_ (a member, so that it outlives TearDown,
+  // which stops everything that calls it).
+  std::unique_ptr<LosingClient> losing_;
   std::unique_ptr<StreamConsumer> consumer_;
   std::mutex mu_;
   std::map<std::string, int> deliveries_;
@@ -273,12 +276,13 @@ TEST_F(StreamConsumerTest, EntriesADeadConsumerLeftPendingAreTakenOver) {
 // the consumer must look at its own pending entries after a failed read (a report stuck
 // undispatched until the process died, found by the chaos run).
 TEST_F(StreamConsumerTest, EntriesOfAReadWhoseReplyWasLostAreHandled) {
-  LosingClient losing(*blocking_, 1);
+  // A member: its callbacks run until TearDown has stopped the consumer and the clients.
+  losing_ = std::make_unique<LosingClient>(*blocking_, 1);
   Add(kStream, {"id", "first"});
   Start(
-      Options(), [](const StreamEntry&, int) -> Verdict { return Outcome::kAck; }, &losing);
+      Options(), [](const StreamEntry&, int) -> Verdict { return Outcome::kAck; }, losing_.get());
   ASSERT_TRUE(PollUntil([&] { return Handled("first"); }, std::chrono::seconds(5)));
-  EXPECT_EQ(losing.lost(), 1);
+  EXPECT_EQ(losing_->lost(), 1);
   ASSERT_TRUE(PollUntil([&] { return Pending(kStream) == 0; }, std::chrono::seconds(2)));
   // And the reads go on.
   Add(kOther, {"id", "second"});
