@@ -252,14 +252,14 @@ absl::StatusOr<TokenVerifier::Verified> TokenVerifier::CheckInFull(std::string_v
   const bool has_not_before = errno != ENOENT;
   // Compared in seconds, as the claims are: a far-off claim in milliseconds would overflow.
   const Millis latest_second = (now + leeway_ms) / 1000;
-  if (errno != ENOENT && not_before > latest_second) {
+  if (has_not_before && not_before > latest_second) {
     return Unauthenticated(
         absl::StrCat("not valid yet (nbf is ", not_before - now / 1000, " s from now)"));
   }
   errno = 0;
   const long issued_at = jwt_get_grant_int(jwt.get(), "iat");
   const bool has_issued_at = errno != ENOENT;
-  if (errno != ENOENT && issued_at > latest_second) {
+  if (has_issued_at && issued_at > latest_second) {
     return Unauthenticated(
         absl::StrCat("issued in the future (iat is ", issued_at - now / 1000, " s from now)"));
   }
