@@ -46,6 +46,12 @@ void AddCommonFlags(CLI::App& app, CommonFlags& flags, const std::string& defaul
                  "on SIGTERM, how long background work may take to finish what it has in hand")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_option("--script-batch", flags.script_batch,
+                 "script calls of one subdistrict made together are sent as one, up to this "
+                 "many; 1 sends each alone")
+      ->envname("GRID_SCRIPT_BATCH")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
 }
 
 bool SplitHostPort(const std::string& address, std::string& host, int& port) {

@@ -32,13 +32,15 @@ struct CommonFlags {
   // (stream consumers, the escalation clock) may take to finish what it has in hand.
   int shutdown_grace_ms = 2000;
   int drain_timeout_ms = 5000;
+  // Script calls of one subdistrict made together are sent as one, up to this many
+  // (redis::BatchedScript); 1 sends each alone.
+  int script_batch = 64;
 };
 
 // Registers --listen, --metrics-listen, --redis, --topology, --policy, --log-level, --tls-cert,
-// --tls-key, --tls-client-ca, --health-listen, --readiness-interval-ms, --shutdown-grace-ms and
-// --drain-timeout-ms, with the given defaults for the two listen addresses. Every flag may also
-// come from GRID_<NAME> in the
-// environment (e.g. GRID_REDIS).
+// --tls-key, --tls-client-ca, --health-listen, --readiness-interval-ms, --shutdown-grace-ms,
+// --drain-timeout-ms and --script-batch, with the given defaults for the two listen addresses.
+// Every flag may also come from GRID_<NAME> in the environment (e.g. GRID_REDIS).
 void AddCommonFlags(CLI::App& app, CommonFlags& flags, const std::string& default_listen,
                     const std::string& default_metrics_listen);
 

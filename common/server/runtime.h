@@ -50,6 +50,8 @@ class Runtime final {
   const policy::Policy& policy() const { return *policy_; }
   const Clock& clock() const { return clock_; }
   boost::asio::io_context& io() { return io_.context(); }
+  // --script-batch: the most script calls sent as one (redis::BatchedScript).
+  size_t script_batch() const { return static_cast<size_t>(flags_.script_batch); }
   telemetry::Telemetry& telemetry() { return *telemetry_; }
   // The shared, pipelined connection for ordinary commands.
   redis::Client& redis() { return *redis_; }

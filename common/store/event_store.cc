@@ -113,6 +113,27 @@ RedisEventStore::RedisEventStore(redis::Client& client)
       file_(redis::Script::FromSource(std::string(kFileEventLua))),
       apply_(redis::Script::FromSource(std::string(kApplyMoveLua))) {}
 
+RedisEventStore::RedisEventStore(redis::Client& client, boost::asio::any_io_executor batch_on,
+                                 size_t max_batch)
+    : RedisEventStore(client) {
+  if (max_batch > 1) {
+    file_batch_ = std::make_unique<redis::BatchedScript>(client, batch_on, file_, max_batch);
+    apply_batch_ = std::make_unique<redis::BatchedScript>(client, batch_on, apply_, max_batch);
+  }
+}
+
+RedisEventStore::~RedisEventStore() = default;
+
+void RedisEventStore::Run(const redis::Script& script, redis::BatchedScript* batched,
+                          std::vector<std::string> keys, std::vector<std::string> args,
+                          redis::Deadline deadline, redis::ReplyCallback done) {
+  if (batched != nullptr) {
+    batched->Eval(std::move(keys), std::move(args), deadline, std::move(done));
+  } else {
+    client_.Eval(script, std::move(keys), std::move(args), deadline, std::move(done));
+  }
+}
+
 void RedisEventStore::Reserve(const v1::Event& event, redis::Deadline deadline,
                               Callback<Reservation> done) {
   // SET NX GET: reserves, or answers what was reserved before, in one command.
@@ -251,10 +272,10 @@ void RedisEventStore::File(const Filing& filing, redis::Deadline deadline,
                          : std::string());
     }
   }
-  client_.Eval(file_, std::move(keys), std::move(args), deadline,
-               [done = std::move(done)](absl::StatusOr<Reply> reply) {
-                 done(ParseFileReply(std::move(reply)));
-               });
+  Run(file_, file_batch_.get(), std::move(keys), std::move(args), deadline,
+      [done = std::move(done)](absl::StatusOr<Reply> reply) {
+        done(ParseFileReply(std::move(reply)));
+      });
 }
 
 void RedisEventStore::Get(const std::string& event_id, redis::Deadline deadline,
@@ -304,26 +325,26 @@ void RedisEventStore::Apply(const Move& move, redis::Deadline deadline, Callback
       move.count_return_unit,
       timer_due == 0 ? std::string() : std::to_string(timer_due),
       event.overdue() ? std::to_string(RunningDeadline(event)) : std::string()};
-  client_.Eval(apply_, std::move(keys), std::move(args), deadline,
-               [done = std::move(done), id = event.id()](absl::StatusOr<Reply> result) {
-                 // The script's own NOTFOUND is an answer about the event, not a failure of the
-                 // store.
-                 if (result.ok() && result->IsError() && result->ErrorCode() == "NOTFOUND") {
-                   done(absl::NotFoundError(absl::StrCat("event \"", id, "\" not found")));
-                   return;
-                 }
-                 absl::StatusOr<Reply> reply = redis::Checked(std::move(result));
-                 if (!reply.ok()) {
-                   done(reply.status());
-                   return;
-                 }
-                 if (!reply->IsArray() || reply->elements.size() != 2) {
-                   done(absl::InternalError(absl::StrCat(
-                       "event store: unexpected reply to apply_move: ", reply->DebugString())));
-                   return;
-                 }
-                 done(MoveResult{reply->elements[0].integer == 1, reply->elements[1].integer});
-               });
+  Run(apply_, apply_batch_.get(), std::move(keys), std::move(args), deadline,
+      [done = std::move(done), id = event.id()](absl::StatusOr<Reply> result) {
+        // The script's own NOTFOUND is an answer about the event, not a failure of the
+        // store.
+        if (result.ok() && result->IsError() && result->ErrorCode() == "NOTFOUND") {
+          done(absl::NotFoundError(absl::StrCat("event \"", id, "\" not found")));
+          return;
+        }
+        absl::StatusOr<Reply> reply = redis::Checked(std::move(result));
+        if (!reply.ok()) {
+          done(reply.status());
+          return;
+        }
+        if (!reply->IsArray() || reply->elements.size() != 2) {
+          done(absl::InternalError(
+              absl::StrCat("event store: unexpected reply to apply_move: ", reply->DebugString())));
+          return;
+        }
+        done(MoveResult{reply->elements[0].integer == 1, reply->elements[1].integer});
+      });
 }
 
 void RedisEventStore::History(const std::string& event_id, redis::Deadline deadline,

@@ -1,6 +1,7 @@
 // The event record in Redis: filing, reading and the atomic application of lifecycle moves.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/redis/batched_script.h"
 #include "common/redis/client.h"
 #include "common/redis/script.h"
 #include "grid/v1/event.pb.h"
@@ -167,6 +169,12 @@ class RedisEventStore final : public EventStore {
  public:
   // `client` must outlive the store.
   explicit RedisEventStore(redis::Client& client);
+  // As above, and filings and moves of one subdistrict made together are sent as one script call
+  // (redis::BatchedScript: held to the end of the current turn of `batch_on`, never longer).
+  // Up to `max_batch` calls in one; 1 or less: no batching.
+  RedisEventStore(redis::Client& client, boost::asio::any_io_executor batch_on,
+                  size_t max_batch = redis::BatchedScript::kDefaultMaxBatch);
+  ~RedisEventStore() override;
 
   using EventStore::Apply;
   using EventStore::Get;
@@ -184,9 +192,16 @@ class RedisEventStore final : public EventStore {
                Callback<std::vector<v1::EventChange>> done) override;
 
  private:
+  void Run(const redis::Script& script, redis::BatchedScript* batched,
+           std::vector<std::string> keys, std::vector<std::string> args, redis::Deadline deadline,
+           redis::ReplyCallback done);
+
   redis::Client& client_;
   redis::Script file_;
   redis::Script apply_;
+  // Set when the store batches (see the constructors).
+  std::unique_ptr<redis::BatchedScript> file_batch_;
+  std::unique_ptr<redis::BatchedScript> apply_batch_;
 };
 
 }  // namespace grid::store

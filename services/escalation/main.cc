@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   grid::server::Runtime& runtime = **created;
-  grid::store::RedisEventStore store(runtime.redis());
+  grid::store::RedisEventStore store(runtime.redis(), runtime.io().get_executor(),
+                                     runtime.script_batch());
   grid::store::TimerStore timers(runtime.redis());
   grid::escalation::EscalatorMetrics metrics(runtime.telemetry().registry());
   grid::escalation::Escalator escalator(runtime.io(), store, timers, runtime.topology(),

@@ -275,6 +275,7 @@ GatewayServiceImpl::GatewayServiceImpl(Backends backends, const topology::Topolo
       topology_(topology),
       default_deadline_(default_deadline),
       access_(std::move(access)) {
+  SetReportBatching({.default_deadline = default_deadline_});
   ParseRequestsOf(&GatewayServiceImpl::ReportEvent);
   ReadRequestBytesOf<v1::UploadReportsRequest>(&GatewayServiceImpl::UploadReportBytes);
   ParseRequestsOf(&GatewayServiceImpl::AcceptEvent);
@@ -295,6 +296,11 @@ GatewayServiceImpl::GatewayServiceImpl(Backends backends, const topology::Topolo
   ParseRequestsOf(&GatewayServiceImpl::ListOverdueEvents);
   ParseRequestsOf(&GatewayServiceImpl::GetStats);
   ParseRequestsOf(&GatewayServiceImpl::GetTopology);
+}
+
+void GatewayServiceImpl::SetReportBatching(ReportBatcher::Options options) {
+  options.default_deadline = default_deadline_;
+  reports_ = std::make_unique<ReportBatcher>(*backends_.intake, options);
 }
 
 template <class Async, class Request, class Response>
@@ -359,7 +365,10 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::Guarded(
       reactor->Finish(ToGrpcStatus(allowed));
       return reactor;
     }
-    send(std::move(owned));
+    (void)send;
+    reports_->File(*context, std::move(owned), response, [reactor](grpc::Status status) {
+      reactor->Finish(AtTheEdge(status, ServiceName<Async>()));
+    });
   } else if constexpr (requires { owned->event_id(); }) {
     // The event decides: read it (under the caller's deadline) to learn its grid and unit.
     struct Read {

@@ -19,6 +19,7 @@
 #include "grid/v1/routing.grpc.pb.h"
 #include "services/gateway/access.h"
 #include "services/gateway/parsed_requests.h"
+#include "services/gateway/report_batcher.h"
 #include "services/gateway/watch_events.h"
 #include "services/gateway/watch_hub.h"
 #include "services/gateway/watch_quota.h"
@@ -159,6 +160,9 @@ class GatewayServiceImpl final
   // Watches one subject may hold at once (0: no cap); kDefaultWatchesPerSubject until set.
   // Call before serving.
   void SetWatchesPerSubject(std::size_t cap) { watch_quota_ = std::make_unique<WatchQuota>(cap); }
+  // How reports are forwarded to intake under load (report_batcher.h); the defaults unless set.
+  // Before the server starts.
+  void SetReportBatching(ReportBatcher::Options options);
 
  private:
   // Calls `method` of a backend's async stub with a client context that carries the caller's
@@ -194,6 +198,8 @@ class GatewayServiceImpl final
   const topology::Topology& topology_;
   std::chrono::milliseconds default_deadline_;
   AccessPtr access_;
+  // Forwards ReportEvent (with access_) to backends_.intake.
+  std::unique_ptr<ReportBatcher> reports_;
   WatchHub* watch_hub_ = nullptr;
   std::unique_ptr<WatchQuota> watch_quota_ =
       std::make_unique<WatchQuota>(kDefaultWatchesPerSubject);

@@ -24,6 +24,17 @@ int main(int argc, char** argv) {
   app.add_option("--default-deadline-ms", default_deadline_ms,
                  "deadline of internal calls when the caller sets none")
       ->capture_default_str();
+  grid::gateway::ReportBatcher::Options report_batching;
+  app.add_option("--report-batch-above", report_batching.calls_before_batching,
+                 "calls to intake in flight beyond which waiting reports go together, in one "
+                 "call (0: every report alone)")
+      ->envname("GRID_REPORT_BATCH_ABOVE")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--report-batch-max", report_batching.max_batch,
+                 "the most reports in one call to intake")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   grid::server::ClientTls backend_tls;
   app.add_option("--backend-ca", backend_tls.ca_file,
                  "speak TLS to the internal services, verifying them against these PEM roots")
@@ -126,6 +137,8 @@ int main(int argc, char** argv) {
   grid::gateway::GatewayServiceImpl service(std::move(backends), (*runtime)->topology(),
                                             std::chrono::milliseconds(default_deadline_ms),
                                             std::move(access));
+  report_batching.registry = &(*runtime)->telemetry().registry();
+  service.SetReportBatching(report_batching);
   // One reader of the live streams for every watcher of this process, on a connection of its own
   // (XREAD BLOCK holds it).
   watch.heartbeat = std::chrono::seconds(watch_heartbeat_seconds);

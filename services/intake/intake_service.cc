@@ -1,5 +1,7 @@
 #include "services/intake/intake_service.h"
 
+#include <atomic>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -94,6 +96,47 @@ grpc::ServerUnaryReactor* IntakeServiceImpl::ReportEvent(grpc::CallbackServerCon
 grpc::ServerReadReactor<v1::UploadReportsRequest>* IntakeServiceImpl::UploadReports(
     grpc::CallbackServerContext* context, v1::UploadReportsResponse* response) {
   return new UploadReactor(intake_, redis::DeadlineBefore(context->deadline()), response);
+}
+
+grpc::ServerUnaryReactor* IntakeServiceImpl::FileReports(grpc::CallbackServerContext* context,
+                                                         const v1::FileReportsRequest* request,
+                                                         v1::FileReportsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const int items = request->items_size();
+  if (items > kMaxUploadBatch) {
+    reactor->Finish(grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("items: at most ", kMaxUploadBatch, " reports per call; nothing was filed")));
+    return reactor;
+  }
+  if (items == 0) {
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  for (int i = 0; i < items; ++i) {
+    response->add_results();
+  }
+  // Callbacks come on the Redis thread, one at a time; the count needs no lock but is shared
+  // with the calls still being made here, hence atomic.
+  auto left = std::make_shared<std::atomic<int>>(items);
+  const redis::Deadline deadline = redis::DeadlineBefore(context->deadline());
+  for (int i = 0; i < items; ++i) {
+    const v1::ReportEventRequest& item = request->items(i);
+    v1::FiledReport* result = response->mutable_results(i);
+    intake_.Report(item.report(), item.actor(), deadline,
+                   [reactor, result, left](absl::StatusOr<v1::ReportEventResponse> filed) {
+                     const grpc::Status status = server::ToGrpc(filed.status());
+                     result->set_code(static_cast<int>(status.error_code()));
+                     result->set_message(status.error_message());
+                     if (filed.ok()) {
+                       *result->mutable_response() = std::move(*filed);
+                     }
+                     if (left->fetch_sub(1) == 1) {
+                       reactor->Finish(grpc::Status::OK);
+                     }
+                   });
+  }
+  return reactor;
 }
 
 }  // namespace grid::intake

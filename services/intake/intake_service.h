@@ -21,6 +21,10 @@ class IntakeServiceImpl final : public v1::IntakeService::CallbackService {
   // later report of the batch can be merged into an earlier one), answering per item.
   grpc::ServerReadReactor<v1::UploadReportsRequest>* UploadReports(
       grpc::CallbackServerContext* context, v1::UploadReportsResponse* response) override;
+  // Files every item at once, each as ReportEvent does; finishes when the last is filed.
+  grpc::ServerUnaryReactor* FileReports(grpc::CallbackServerContext* context,
+                                        const v1::FileReportsRequest* request,
+                                        v1::FileReportsResponse* response) override;
 
  private:
   Intake& intake_;

@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
     spdlog::error("{}", runtime.status().ToString());
     return 2;
   }
-  grid::store::RedisEventStore store((*runtime)->redis());
+  grid::store::RedisEventStore store((*runtime)->redis(), (*runtime)->io().get_executor(),
+                                     (*runtime)->script_batch());
   grid::intake::Intake::Options options;
   if (stop_after_reservation) {
     spdlog::warn("--test-stop-after-reservation: this process stops at its first reservation");

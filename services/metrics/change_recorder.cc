@@ -257,6 +257,12 @@ ChangeRecorder::ChangeRecorder(redis::Client& redis, const topology::Topology& t
       script_(redis::Script::FromSource(std::string(store::kRecordChangeLua))),
       rollup_ttl_(rollup_ttl) {}
 
+void ChangeRecorder::BatchOn(boost::asio::any_io_executor executor, size_t max_batch) {
+  batch_ = max_batch > 1 ? std::make_unique<redis::BatchedScript>(redis_, std::move(executor),
+                                                                  script_, max_batch)
+                         : nullptr;
+}
+
 std::string ChangeRecorder::LevelOf(const std::string& unit_id, int fallback) const {
   if (const v1::Unit* unit = topology_.Find(unit_id)) {
     return LevelLabel(unit->level());
@@ -364,24 +370,27 @@ void ChangeRecorder::Record(const std::string& entry_id, const v1::EventChange& 
       std::to_string(rollup_ttl_.count()),
       std::to_string(rollup_ttl_.count()),
       std::to_string(std::min<long long>(kClosedEventStateTtlSeconds, rollup_ttl_.count()))};
-  redis_.Eval(
-      script_, std::move(keys), std::move(args),
-      [done = std::move(done)](absl::StatusOr<redis::Reply> reply) {
-        if (!reply.ok()) {
-          done(reply.status());
-          return;
-        }
-        if (absl::Status shape = reply->Expect(redis::Reply::Type::kArray); !shape.ok()) {
-          done(shape);
-          return;
-        }
-        const auto& e = reply->elements;
-        if (e.size() < 2 || !e[0].IsInteger() || !e[1].IsInteger()) {
-          done(absl::InternalError("record_change.lua: unexpected reply " + reply->DebugString()));
-          return;
-        }
-        done(Recorded{e[0].integer == 1, e[1].integer == 1});
-      });
+  auto recorded = [done = std::move(done)](absl::StatusOr<redis::Reply> reply) {
+    if (!reply.ok()) {
+      done(reply.status());
+      return;
+    }
+    if (absl::Status shape = reply->Expect(redis::Reply::Type::kArray); !shape.ok()) {
+      done(shape);
+      return;
+    }
+    const auto& e = reply->elements;
+    if (e.size() < 2 || !e[0].IsInteger() || !e[1].IsInteger()) {
+      done(absl::InternalError("record_change.lua: unexpected reply " + reply->DebugString()));
+      return;
+    }
+    done(Recorded{e[0].integer == 1, e[1].integer == 1});
+  };
+  if (batch_ != nullptr) {
+    batch_->Eval(std::move(keys), std::move(args), redis::kNoDeadline, std::move(recorded));
+  } else {
+    redis_.Eval(script_, std::move(keys), std::move(args), std::move(recorded));
+  }
 }
 
 void ChangeRecorder::Observe(const v1::EventChange& change, const ChangeFacts& facts) {

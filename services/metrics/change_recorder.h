@@ -9,13 +9,16 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "common/redis/batched_script.h"
 #include "common/redis/client.h"
 #include "common/redis/script.h"
 #include "common/store/stream_consumer.h"
@@ -133,6 +136,11 @@ class ChangeRecorder final {
 
   const LocalDays& days() const { return days_; }
 
+  // From now on, counts of one subdistrict made together are sent as one script call
+  // (redis::BatchedScript: held to the end of the current turn of `executor`, never longer).
+  // Up to `max_batch` in one; 1 or less: no batching. Call before the first Handle.
+  void BatchOn(boost::asio::any_io_executor executor, size_t max_batch);
+
  private:
   // The result of record_change.lua.
   struct Recorded {
@@ -149,6 +157,7 @@ class ChangeRecorder final {
   LocalDays days_;
   ResponseMetrics& metrics_;
   redis::Script script_;
+  std::unique_ptr<redis::BatchedScript> batch_;
   std::chrono::seconds rollup_ttl_;
 };
 

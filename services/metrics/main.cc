@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
                                       grid::Millis{day_seconds} * 1000, runtime.clock().Now());
   grid::metrics::ChangeRecorder recorder(runtime.redis(), runtime.topology(), days, metrics,
                                          std::chrono::seconds(rollup_ttl_seconds));
+  recorder.BatchOn(runtime.io().get_executor(), runtime.script_batch());
   // Rollups of a subdistrict not yet counted in local days are re-derived from the event records
   // while the live stream is consumed (both count each event version once).
   grid::metrics::Rederiver rederiver(runtime.io(), runtime.redis(), recorder, runtime.clock(),

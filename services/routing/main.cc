@@ -45,7 +45,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   grid::server::Runtime& runtime = **created;
-  grid::store::RedisEventStore store(runtime.redis());
+  grid::store::RedisEventStore store(runtime.redis(), runtime.io().get_executor(),
+                                     runtime.script_batch());
   grid::routing::DispatchMetrics metrics(runtime.telemetry().registry());
   grid::routing::Dispatcher dispatcher(store, runtime.topology(), runtime.policy(), runtime.clock(),
                                        metrics);
