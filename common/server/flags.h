@@ -33,8 +33,10 @@ struct CommonFlags {
   int shutdown_grace_ms = 2000;
   int drain_timeout_ms = 5000;
   // Script calls of one subdistrict made together are sent as one, up to this many
-  // (redis::BatchedScript); 1 sends each alone.
-  int script_batch = 64;
+  // (redis::BatchedScript); 1, the default, sends each alone: on one local Redis it saved no
+  // Redis CPU in tools/bench ingest (BENCHMARKS.md, "Batching"); it saves round trips where Redis
+  // is far.
+  int script_batch = 1;
 };
 
 // Registers --listen, --metrics-listen, --redis, --topology, --policy, --log-level, --tls-cert,

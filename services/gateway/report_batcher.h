@@ -45,7 +45,7 @@ class ReportBatcher final {
  public:
   struct Options {
     // Calls to intake in flight before reports wait to go together; 0: every report alone.
-    int calls_before_batching = 8;
+    int calls_before_batching = 2;
     // The most reports in one FileReports call.
     int max_batch = 64;
     // The deadline of a call whose caller set none (or a later one).
