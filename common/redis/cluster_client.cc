@@ -265,6 +265,7 @@ class ClusterClient::Core final : public std::enable_shared_from_this<Core> {
       }
       // The nodes fail what they still have in flight; those callbacks find no request here. On
       // an io_context thread their Stop() posts rather than waits (see AsioClient's Lifetime).
+      busy_.clear();
       std::map<std::string, std::shared_ptr<AsioClient>> nodes = std::exchange(nodes_, {});
       nodes.clear();
       spdlog::info("{}: stopped", who_);
@@ -350,17 +351,14 @@ class ClusterClient::Core final : public std::enable_shared_from_this<Core> {
                                : GaveUp(r));
       return;
     }
-    std::shared_ptr<AsioClient> node;
-    if (r.ask) {
-      node = Node(*r.ask);
-    } else if (const std::optional<Endpoint> master = MasterOf(slot)) {
-      node = Node(*master);
-    } else {
+    const std::optional<Endpoint> target = r.ask ? r.ask : MasterOf(slot);
+    if (!target) {
       r.last = absl::UnavailableError(map_known_ ? "no master serves the slot" : "no slot map yet");
       RequestRefresh();
       Retry(id);
       return;
     }
+    std::shared_ptr<AsioClient> node = Node(*target);
     if (!node->Connected()) {
       // Not sent: safe to try again once the map or the connection is back.
       r.last = absl::UnavailableError("no connection to the slot's master");
@@ -374,10 +372,14 @@ class ClusterClient::Core final : public std::enable_shared_from_this<Core> {
     if (r.ask) {
       node->Command({"ASKING"}, r.send.deadline, [](absl::StatusOr<Reply>) {});
     }
-    auto on_reply = [weak = weak_from_this(), id](absl::StatusOr<Reply> result) {
+    std::string address = Address(*target);
+    ++busy_[address];
+    auto on_reply = [weak = weak_from_this(), id,
+                     address = std::move(address)](absl::StatusOr<Reply> result) {
       if (std::shared_ptr<Core> self = weak.lock()) {
-        boost::asio::post(self->strand_, [self, id, result = std::move(result)]() mutable {
-          self->OnReply(id, std::move(result));
+        boost::asio::post(self->strand_, [self, id, address = std::move(address),
+                                          result = std::move(result)]() mutable {
+          self->OnReply(id, address, std::move(result));
           self->RunReady();
         });
       }
@@ -390,7 +392,10 @@ class ClusterClient::Core final : public std::enable_shared_from_this<Core> {
     }
   }
 
-  void OnReply(uint64_t id, absl::StatusOr<Reply> result) {
+  void OnReply(uint64_t id, const std::string& address, absl::StatusOr<Reply> result) {
+    if (const auto busy = busy_.find(address); busy != busy_.end() && --busy->second == 0) {
+      busy_.erase(busy);
+    }
     const auto it = requests_.find(id);
     if (it == requests_.end()) {
       return;
@@ -683,11 +688,13 @@ class ClusterClient::Core final : public std::enable_shared_from_this<Core> {
     slot_master_ = std::move(slot_master);
     map_known_ = true;
     // Connections to nodes that are neither masters nor seeds any more (a master turned replica,
-    // a node removed) go; what they still had in flight fails with UNAVAILABLE.
+    // a node removed) go once no command of ours waits on them. Not sooner: the node we asked may
+    // know less than the one a -MOVED just sent a command to.
     for (auto it = nodes_.begin(); it != nodes_.end();) {
       const auto is = [&](const Endpoint& e) { return Address(e) == it->first; };
       if (std::none_of(masters_.begin(), masters_.end(), is) &&
-          std::none_of(options_.seeds.begin(), options_.seeds.end(), is)) {
+          std::none_of(options_.seeds.begin(), options_.seeds.end(), is) &&
+          !busy_.contains(it->first)) {
         it = nodes_.erase(it);
       } else {
         ++it;
@@ -743,6 +750,7 @@ class ClusterClient::Core final : public std::enable_shared_from_this<Core> {
   // Strand-only state.
   State state_ = State::kIdle;
   std::map<std::string, std::shared_ptr<AsioClient>> nodes_;  // By "host:port".
+  std::map<std::string, int> busy_;  // Commands of ours in flight, by node, where not zero.
   std::vector<Endpoint> masters_;
   std::vector<int> slot_master_;  // Slot -> index in masters_, or kNoMaster.
   bool map_known_ = false;
