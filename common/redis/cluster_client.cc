@@ -276,6 +276,8 @@ class ClusterClient::Core final : public std::enable_shared_from_this<Core> {
  private:
   enum class State { kIdle, kRunning, kStopped };
   static constexpr int kNoMaster = -1;
+  // Failed refreshes before the first map that go unlogged (a second at the default interval).
+  static constexpr int kQuietStartTries = 10;
 
   // One command, from submission to its callback.
   struct Request {
@@ -657,8 +659,11 @@ class ClusterClient::Core final : public std::enable_shared_from_this<Core> {
       failed_refreshes_ = 0;
       return;
     }
-    // Throttled: while the cluster is unreachable this runs every refresh_interval.
-    if (failed_refreshes_++ % 100 == 0) {
+    // Throttled: while the cluster is unreachable this runs every refresh_interval. At start-up
+    // the seeds are still connecting for the first few tries: not worth a warning yet.
+    ++failed_refreshes_;
+    const int quiet = map_known_ ? 0 : kQuietStartTries;
+    if (failed_refreshes_ > quiet && (failed_refreshes_ - quiet - 1) % 100 == 0) {
       spdlog::warn("{}: cannot refresh the slot map ({}; {} tries so far){}", who_,
                    std::string(status.message()), failed_refreshes_,
                    map_known_ ? "" : "; no map yet, asking the seeds again");

@@ -59,9 +59,11 @@ using MastersCallback = std::function<void(absl::StatusOr<std::vector<absl::Stat
 //   - not sent: no slot map yet, no master known for the slot, or its connection down at the time
 //     of sending: after the back-off, with a map refresh.
 // A command whose connection was lost (or reset) while it was in flight is NOT resent: it may have
-// run, and not every write is idempotent (XADD, INCR). The callback gets the node's UNAVAILABLE
-// and the map is refreshed, so the caller's own retry finds the new master. DEADLINE_EXCEEDED and
-// RESOURCE_EXHAUSTED from a node reach the callback as they are.
+// run, and not every write is idempotent (XADD, INCR). Nor is one whose connection dropped between
+// the check and the sending: the node's UNAVAILABLE does not say which, so it counts as in flight.
+// The callback gets the node's UNAVAILABLE and the map is refreshed, so the caller's own retry
+// finds the new master. DEADLINE_EXCEEDED and RESOURCE_EXHAUSTED from a node reach the callback as
+// they are.
 //
 // What it does not do: read from replicas (every command goes to a master); pub/sub; MULTI/EXEC;
 // commands that answer for one node's data (DBSIZE, KEYS, SCAN) or one connection's writes (WAIT)
