@@ -433,7 +433,13 @@ class ClusterClient::Core final : public std::enable_shared_from_this<Core> {
         Dispatch(id);
         return;
       }
-      // Unparseable: delivered as the server's reply, for the caller to judge.
+      // Unreadable: not followed, and not passed on either (its text may hold an address).
+      spdlog::warn("{}: {}: a redirection that cannot be read: {}", who_, r.send.argv.front(),
+                   reply.DebugString());
+      Complete(id, absl::InternalError(absl::StrCat(name_, ": ", r.send.argv.front(), ": ",
+                                                    SlotName(*r.send.slot),
+                                                    ": a redirection that cannot be read")));
+      return;
     } else if (code == "TRYAGAIN" || code == "CLUSTERDOWN") {
       // The server refused to run it: safe to try again.
       r.ask.reset();
