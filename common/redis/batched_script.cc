@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/redis/slot.h"
 
 namespace grid::redis {
 namespace {
@@ -44,18 +45,6 @@ void Distribute(std::vector<ReplyCallback>& callbacks, absl::StatusOr<Reply> res
 }
 
 }  // namespace
-
-std::string_view HashTag(std::string_view key) {
-  const size_t open = key.find('{');
-  if (open == std::string_view::npos) {
-    return key;
-  }
-  const size_t close = key.find('}', open + 1);
-  if (close == std::string_view::npos || close == open + 1) {
-    return key;
-  }
-  return key.substr(open + 1, close - open - 1);
-}
 
 std::string BatchSource(std::string_view source) {
   std::string batch = "local function one(KEYS, ARGV)\n";

@@ -68,10 +68,6 @@ class BatchedScript final {
   std::shared_ptr<State> state_;
 };
 
-// The hash tag of a key as Redis Cluster reads it: what lies between the first '{' and the
-// first '}' after it, when that is not empty; otherwise the whole key.
-std::string_view HashTag(std::string_view key);
-
 // The Lua source that runs `source` once per member of a batch (see BatchedScript). Its call:
 // KEYS, every member's keys in order; ARGV[1] the number of members n, ARGV[2..2n+1] each
 // member's key count and argument count, then every member's arguments in order. Its reply: an

@@ -222,14 +222,5 @@ TEST_F(BatchedScriptTest, WhenTheBatchCallFailsEveryMemberGetsTheFailure) {
   }
 }
 
-TEST(HashTagTest, IsWhatRedisClusterHashes) {
-  EXPECT_EQ(HashTag("{sd-1}:ev:x"), "sd-1");
-  EXPECT_EQ(HashTag("plain"), "plain");
-  EXPECT_EQ(HashTag("foo{}{bar}"), "foo{}{bar}");
-  EXPECT_EQ(HashTag("foo{{bar}}zap"), "{bar");
-  EXPECT_EQ(HashTag("foo{bar}{zap}"), "bar");
-  EXPECT_EQ(HashTag("open{only"), "open{only");
-}
-
 }  // namespace
 }  // namespace grid::redis
