@@ -62,7 +62,7 @@ using CommandObserver = std::function<void(std::string_view command_name, double
 //
 // Options out of range (non-positive timeouts, zero back-off or bounds) are raised to workable
 // values.
-class AsioClient final : public Client {
+class AsioClient final : public Connection {
  public:
   struct Options {
     std::string host = "127.0.0.1";  // An IP avoids a blocking name look-up on the strand.
@@ -86,13 +86,13 @@ class AsioClient final : public Client {
   AsioClient& operator=(const AsioClient&) = delete;
 
   // Begins connecting. Idempotent; has no effect after Stop().
-  void Start();
+  void Start() override;
   // Disconnects for good; see Lifetime above. Idempotent.
-  void Stop();
+  void Stop() override;
   // Blocks until connected (OK), `timeout` passes (DEADLINE_EXCEEDED) or the client is stopped
   // (UNAVAILABLE). For start-up code; must not be called on the io_context's thread, which is the
   // thread that would connect.
-  absl::Status WaitConnected(std::chrono::milliseconds timeout);
+  absl::Status WaitConnected(std::chrono::milliseconds timeout) override;
 
   void Command(std::vector<std::string> argv, ReplyCallback cb) override;
   void Command(std::vector<std::string> argv, std::chrono::milliseconds timeout,

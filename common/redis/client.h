@@ -87,6 +87,19 @@ class Client {
 
 using ClientPtr = std::unique_ptr<Client>;
 
+// A Client that owns its connection(s): AsioClient (one Redis) and ClusterClient (a cluster), so
+// that a service's runtime can hold either.
+class Connection : public Client {
+ public:
+  // Connects, and keeps reconnecting with back-off. Idempotent.
+  virtual void Start() = 0;
+  // Disconnects for good, failing what is pending with UNAVAILABLE. Idempotent.
+  virtual void Stop() = 0;
+  // Blocks until connected (OK), `timeout` passes (DEADLINE_EXCEEDED) or the client is stopped
+  // (UNAVAILABLE). Not on the client's own thread.
+  virtual absl::Status WaitConnected(std::chrono::milliseconds timeout) = 0;
+};
+
 // Runs one command and blocks until its callback, for start-up code and tests. Must not be called
 // on the client's own thread (the callback could never run): it would wait `timeout` plus a grace
 // second and then give DEADLINE_EXCEEDED.

@@ -246,7 +246,11 @@ class ClusterClient::Core final : public std::enable_shared_from_this<Core> {
 
   // On the strand, or with no thread running the io_context. Fails everything pending and runs
   // those callbacks before returning.
-  void Shutdown() {
+  // Fails everything pending and hands back the node connections, for the caller to stop: off
+  // the io_context's threads, a node's Stop() waits for its strand, which frees its connection
+  // before the io_context stops (destroyed here, on the strand, a node could only post that).
+  std::map<std::string, std::shared_ptr<AsioClient>> Shutdown() {
+    std::map<std::string, std::shared_ptr<AsioClient>> nodes;
     if (state_ != State::kStopped) {
       state_ = State::kStopped;
       {
@@ -266,11 +270,11 @@ class ClusterClient::Core final : public std::enable_shared_from_this<Core> {
       // The nodes fail what they still have in flight; those callbacks find no request here. On
       // an io_context thread their Stop() posts rather than waits (see AsioClient's Lifetime).
       busy_.clear();
-      std::map<std::string, std::shared_ptr<AsioClient>> nodes = std::exchange(nodes_, {});
-      nodes.clear();
+      nodes = std::exchange(nodes_, {});
       spdlog::info("{}: stopped", who_);
     }
     RunReady();
+    return nodes;
   }
 
  private:
@@ -800,17 +804,18 @@ void ClusterClient::Stop() {
     boost::asio::post(core_->strand(), [core = core_] { core->Shutdown(); });
     return;
   }
-  std::promise<void> done;
-  std::future<void> finished = done.get_future();
-  boost::asio::post(core_->strand(), [core = core_, &done] {
-    core->Shutdown();
-    done.set_value();
-  });
+  std::promise<std::map<std::string, std::shared_ptr<AsioClient>>> done;
+  auto finished = done.get_future();
+  boost::asio::post(core_->strand(),
+                    [core = core_, &done] { done.set_value(core->Shutdown()); });
   if (finished.wait_for(kStopWaitWarning) != std::future_status::ready) {
     spdlog::warn(
         "redis cluster client Stop() still waiting for its strand; is the io_context "
         "running?");
     finished.wait();
+  }
+  for (auto& [id, node] : finished.get()) {
+    node->Stop();
   }
 }
 

@@ -80,7 +80,7 @@ using MastersCallback = std::function<void(absl::StatusOr<std::vector<absl::Stat
 // Threading and lifetime: as AsioClient (its "Threading" and "Lifetime"): any thread may call; the
 // io_context must outlive the client; Stop() and the destructor fail everything pending with
 // UNAVAILABLE and return once those callbacks have run (when called off the io_context's threads).
-class ClusterClient final : public Client {
+class ClusterClient final : public Connection {
  public:
   struct Options {
     // Where to ask for the slot map first; at least one.
@@ -105,12 +105,12 @@ class ClusterClient final : public Client {
   ClusterClient& operator=(const ClusterClient&) = delete;
 
   // Connects to the seeds and asks for the slot map. Idempotent; no effect after Stop().
-  void Start();
+  void Start() override;
   // Disconnects from every node for good; see AsioClient's Lifetime. Idempotent.
-  void Stop();
+  void Stop() override;
   // Blocks until Connected() (OK), `timeout` passes (DEADLINE_EXCEEDED) or the client is stopped
   // (UNAVAILABLE). For start-up code; not on the io_context's thread.
-  absl::Status WaitConnected(std::chrono::milliseconds timeout);
+  absl::Status WaitConnected(std::chrono::milliseconds timeout) override;
 
   void Command(std::vector<std::string> argv, ReplyCallback cb) override;
   void Command(std::vector<std::string> argv, std::chrono::milliseconds timeout,

@@ -15,6 +15,9 @@ void AddCommonFlags(CLI::App& app, CommonFlags& flags, const std::string& defaul
   app.add_option("--redis", flags.redis, "Redis host:port")
       ->envname("GRID_REDIS")
       ->capture_default_str();
+  app.add_option("--redis-cluster", flags.redis_cluster,
+                 "use a Redis Cluster instead of --redis: some of its nodes, host:port,host:port")
+      ->envname("GRID_REDIS_CLUSTER");
   app.add_option("--topology", flags.topology, "topology JSON file (grid.v1.Topology)")
       ->envname("GRID_TOPOLOGY")
       ->capture_default_str();

@@ -15,6 +15,9 @@ struct CommonFlags {
   std::string metrics_listen;
   // Redis host:port.
   std::string redis = "127.0.0.1:6390";
+  // A Redis Cluster instead: some of its nodes, "host:port,host:port" (redis::ClusterClient);
+  // empty: the single Redis of `redis`.
+  std::string redis_cluster;
   // Topology JSON (grid.v1.Topology).
   std::string topology = "deploy/config/laoshan-topology.json";
   // Policy JSON (grid.v1.Policy).
@@ -39,7 +42,8 @@ struct CommonFlags {
   int script_batch = 1;
 };
 
-// Registers --listen, --metrics-listen, --redis, --topology, --policy, --log-level, --tls-cert,
+// Registers --listen, --metrics-listen, --redis, --redis-cluster, --topology, --policy,
+// --log-level, --tls-cert,
 // --tls-key, --tls-client-ca, --health-listen, --readiness-interval-ms, --shutdown-grace-ms,
 // --drain-timeout-ms and --script-batch, with the given defaults for the two listen addresses.
 // Every flag may also come from GRID_<NAME> in the environment (e.g. GRID_REDIS).

@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <map>
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "common/redis/slot.h"
 
 namespace grid::server {
 
@@ -46,7 +48,14 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const CommonFlags& flag
   std::unique_ptr<Runtime> runtime(new Runtime());
   runtime->flags_ = flags;
   runtime->service_ = service;
-  if (!SplitHostPort(flags.redis, runtime->redis_host_, runtime->redis_port_)) {
+  if (!flags.redis_cluster.empty()) {
+    auto nodes = redis::ParseEndpoints(flags.redis_cluster);
+    if (!nodes.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--redis-cluster: ", nodes.status().message()));
+    }
+    runtime->cluster_ = *std::move(nodes);
+  } else if (!SplitHostPort(flags.redis, runtime->redis_host_, runtime->redis_port_)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--redis: \"", flags.redis, "\" is not host:port"));
   }
@@ -78,12 +87,13 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const CommonFlags& flag
   // fast with UNAVAILABLE meanwhile. Waiting briefly makes the usual start-up quiet.
   if (auto status = runtime->redis_->WaitConnected(std::chrono::seconds(5)); !status.ok()) {
     spdlog::warn("redis {} not reachable yet ({}); serving anyway, calls fail until it is",
-                 flags.redis, status.ToString());
+                 flags.redis_cluster.empty() ? flags.redis : flags.redis_cluster,
+                 status.ToString());
   }
   return runtime;
 }
 
-std::unique_ptr<redis::AsioClient> Runtime::MakeRedis(const std::string& name) {
+std::unique_ptr<redis::Connection> Runtime::MakeRedis(const std::string& name) {
   redis::AsioClient::Options options;
   options.host = redis_host_;
   options.port = redis_port_;
@@ -92,9 +102,31 @@ std::unique_ptr<redis::AsioClient> Runtime::MakeRedis(const std::string& name) {
                                                       bool ok) {
     metrics->Observe(command, seconds, ok);
   };
-  auto client = std::make_unique<redis::AsioClient>(io_.context(), options);
+  std::unique_ptr<redis::Connection> client;
+  if (cluster_.empty()) {
+    client = std::make_unique<redis::AsioClient>(io_.context(), options);
+  } else {
+    client = std::make_unique<redis::ClusterClient>(
+        io_.context(), redis::ClusterClient::Options{.seeds = cluster_, .node = options});
+  }
   client->Start();
   return client;
+}
+
+std::vector<std::vector<std::string>> Runtime::ReadGroups(
+    const std::vector<std::string>& streams) const {
+  if (cluster_.empty()) {
+    return {streams};
+  }
+  std::map<int, std::vector<std::string>> by_slot;
+  for (const std::string& stream : streams) {
+    by_slot[redis::KeySlot(stream)].push_back(stream);
+  }
+  std::vector<std::vector<std::string>> groups;
+  for (auto& [slot, group] : by_slot) {
+    groups.push_back(std::move(group));
+  }
+  return groups;
 }
 
 redis::Client& Runtime::NewRedisConnection(const std::string& name) {
@@ -109,8 +141,8 @@ void Runtime::MonitorStreamGroup(std::vector<std::string> streams, const std::st
   group_monitors_.back()->Start();
 }
 
-store::StreamConsumer& Runtime::Consume(store::StreamConsumer::Options options,
-                                        store::StreamConsumer::Handler handler) {
+void Runtime::Consume(store::StreamConsumer::Options options,
+                      store::StreamConsumer::Handler handler) {
   telemetry::RedisMetrics* metrics = redis_metrics_.get();
   const std::string group = options.group;
   // Every series exists from the start at 0, so that an alert on its increase sees the first.
@@ -127,12 +159,15 @@ store::StreamConsumer& Runtime::Consume(store::StreamConsumer::Options options,
         .Increment();
   };
   options.drain_timeout = std::chrono::milliseconds(flags_.drain_timeout_ms);
-  redis::Client& blocking = NewRedisConnection(group + "-reader");
   MonitorStreamGroup(options.streams, group);
-  consumers_.push_back(std::make_unique<store::StreamConsumer>(
-      io_.context(), blocking, *redis_, std::move(options), std::move(handler)));
-  consumers_.back()->Start();
-  return *consumers_.back();
+  for (std::vector<std::string>& streams : ReadGroups(options.streams)) {
+    store::StreamConsumer::Options part = options;
+    part.streams = std::move(streams);
+    redis::Client& blocking = NewRedisConnection(group + "-reader");
+    consumers_.push_back(std::make_unique<store::StreamConsumer>(io_.context(), blocking, *redis_,
+                                                                 std::move(part), handler));
+    consumers_.back()->Start();
+  }
 }
 
 void Runtime::Trim(StreamTrimmer::Options options) {

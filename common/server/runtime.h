@@ -11,6 +11,7 @@
 #include "common/clock/clock.h"
 #include "common/policy/policy.h"
 #include "common/redis/asio_client.h"
+#include "common/redis/cluster_client.h"
 #include "common/server/flags.h"
 #include "common/server/host.h"
 #include "common/server/readiness.h"
@@ -57,6 +58,11 @@ class Runtime final {
   redis::Client& redis() { return *redis_; }
   // A connection of its own, for blocking reads (XREADGROUP BLOCK). Owned by the runtime.
   redis::Client& NewRedisConnection(const std::string& name);
+  // Whether Redis is a cluster (--redis-cluster).
+  bool redis_cluster() const { return !cluster_.empty(); }
+  // `streams` in groups that one XREAD or XREADGROUP may name together: all of them on one Redis,
+  // those of one hash slot (one subdistrict) on a cluster, which refuses a read across slots.
+  std::vector<std::vector<std::string>> ReadGroups(const std::vector<std::string>& streams) const;
   // Redis latency and errors of every connection above, and consumer-group backlogs.
   telemetry::RedisMetrics& redis_metrics() { return *redis_metrics_; }
   // Exposes the backlog of `group` on `streams` (stream_groups.h), polled every `interval`,
@@ -66,9 +72,9 @@ class Runtime final {
 
   // A consumer of options.group on options.streams (stream_consumer.h) that reads on a Redis
   // connection of its own, counts its dead letters (grid_dead_letters_total), has its group's
-  // backlog monitored and is drained on SIGTERM. Started at once; owned by the runtime.
-  store::StreamConsumer& Consume(store::StreamConsumer::Options options,
-                                 store::StreamConsumer::Handler handler);
+  // backlog monitored and is drained on SIGTERM; on a cluster, one such consumer per read group
+  // (ReadGroups). Started at once; owned by the runtime.
+  void Consume(store::StreamConsumer::Options options, store::StreamConsumer::Handler handler);
   // Trims options.streams (stream_trimmer.h) until StopBackground(). Started at once.
   void Trim(StreamTrimmer::Options options);
 
@@ -93,7 +99,7 @@ class Runtime final {
 
  private:
   Runtime() = default;
-  std::unique_ptr<redis::AsioClient> MakeRedis(const std::string& name);
+  std::unique_ptr<redis::Connection> MakeRedis(const std::string& name);
 
   CommonFlags flags_;
   std::string service_;
@@ -111,8 +117,10 @@ class Runtime final {
   std::vector<std::pair<std::string, Readiness::Probe>> probes_;
   std::vector<std::function<void(std::function<void()>)>> drains_;
   std::unique_ptr<Readiness> readiness_;
-  std::unique_ptr<redis::AsioClient> redis_;
-  std::vector<std::unique_ptr<redis::AsioClient>> extra_redis_;
+  // Set with --redis-cluster.
+  std::vector<redis::Endpoint> cluster_;
+  std::unique_ptr<redis::Connection> redis_;
+  std::vector<std::unique_ptr<redis::Connection>> extra_redis_;
 };
 
 }  // namespace grid::server

@@ -254,6 +254,9 @@ Backends ConnectBackends(const std::string& intake, const std::string& routing,
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    // A target of several replicas ("ipv4:127.0.0.1:7071,127.0.0.1:7271") spreads the calls
+    // over those that are up.
+    args.SetLoadBalancingPolicyName("round_robin");
     return grpc::CreateCustomChannel(address, credentials, args);
   };
   Backends backends;

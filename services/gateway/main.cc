@@ -3,6 +3,7 @@
 
 #include "common/log/log.h"
 #include "common/server/runtime.h"
+#include "common/store/keys.h"
 #include "services/gateway/access.h"
 #include "services/gateway/gateway_service.h"
 
@@ -143,9 +144,23 @@ int main(int argc, char** argv) {
   // (XREAD BLOCK holds it).
   watch.heartbeat = std::chrono::seconds(watch_heartbeat_seconds);
   grid::gateway::WatchMetrics watch_metrics((*runtime)->telemetry().registry());
-  auto watch_hub = grid::gateway::WatchHub::Create(
-      (*runtime)->io(), (*runtime)->NewRedisConnection("watch"), (*runtime)->redis(),
-      (*runtime)->topology(), watch, &watch_metrics);
+  // On a cluster, a reader per slot: an XREAD names the streams of one slot only.
+  std::vector<std::string> live_streams;
+  for (const std::string& sd : (*runtime)->topology().subdistrict_ids()) {
+    live_streams.push_back(grid::store::LiveStream(sd));
+  }
+  std::vector<grid::gateway::WatchHub::ReadGroup> read_groups;
+  for (std::vector<std::string>& streams : (*runtime)->ReadGroups(live_streams)) {
+    read_groups.push_back({&(*runtime)->NewRedisConnection("watch"), std::move(streams)});
+  }
+  auto created_hub =
+      grid::gateway::WatchHub::Create((*runtime)->io(), std::move(read_groups), (*runtime)->redis(),
+                                      (*runtime)->topology(), watch, &watch_metrics);
+  if (!created_hub.ok()) {
+    spdlog::error("{}", created_hub.status().ToString());
+    return 2;
+  }
+  std::shared_ptr<grid::gateway::WatchHub> watch_hub = *std::move(created_hub);
   watch_hub->Start();
   if (!watch_hub->WaitReady(std::chrono::seconds(5))) {
     spdlog::warn("watch: live streams not readable yet; WatchEvents is UNAVAILABLE until they are");

@@ -281,14 +281,46 @@ std::shared_ptr<WatchHub> WatchHub::Create(boost::asio::io_context& io, redis::C
                                            redis::Client& commands,
                                            const topology::Topology& topology,
                                            WatchHubOptions options, WatchMetrics* metrics) {
-  return std::shared_ptr<WatchHub>(new WatchHub(io, reader, commands, topology, options, metrics));
+  std::shared_ptr<WatchHub> hub(new WatchHub(io, commands, topology, options, metrics));
+  Reading all{&reader, {}, std::make_unique<boost::asio::steady_timer>(io)};
+  for (std::size_t i = 0; i < hub->streams_.size(); ++i) {
+    all.subdistricts.push_back(i);
+  }
+  hub->groups_.push_back(std::move(all));
+  return hub;
 }
 
-WatchHub::WatchHub(boost::asio::io_context& io, redis::Client& reader, redis::Client& commands,
+absl::StatusOr<std::shared_ptr<WatchHub>> WatchHub::Create(
+    boost::asio::io_context& io, std::vector<ReadGroup> groups, redis::Client& commands,
+    const topology::Topology& topology, WatchHubOptions options, WatchMetrics* metrics) {
+  std::shared_ptr<WatchHub> hub(new WatchHub(io, commands, topology, options, metrics));
+  std::vector<bool> covered(hub->streams_.size(), false);
+  for (ReadGroup& group : groups) {
+    Reading reading{group.reader, {}, std::make_unique<boost::asio::steady_timer>(io)};
+    for (const std::string& stream : group.streams) {
+      const auto it = std::find(hub->streams_.begin(), hub->streams_.end(), stream);
+      if (it == hub->streams_.end() || covered[it - hub->streams_.begin()]) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "watch: read groups: ", stream, " is not a live stream of the topology or is in two"));
+      }
+      covered[it - hub->streams_.begin()] = true;
+      reading.subdistricts.push_back(static_cast<std::size_t>(it - hub->streams_.begin()));
+    }
+    hub->groups_.push_back(std::move(reading));
+  }
+  for (std::size_t i = 0; i < covered.size(); ++i) {
+    if (!covered[i]) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("watch: read groups: ", hub->streams_[i], " is in none"));
+    }
+  }
+  return hub;
+}
+
+WatchHub::WatchHub(boost::asio::io_context& io, redis::Client& commands,
                    const topology::Topology& topology, WatchHubOptions options,
                    WatchMetrics* metrics)
     : io_(io),
-      reader_(reader),
       commands_(commands),
       topology_(topology),
       options_(options),
@@ -317,6 +349,9 @@ void WatchHub::Stop() {
   }
   boost::asio::post(io_, [self = shared_from_this()] {
     self->retry_timer_.cancel();
+    for (Reading& group : self->groups_) {
+      group.retry_timer->cancel();
+    }
     self->heartbeat_timer_.cancel();
   });
   ready_cv_.notify_all();
@@ -359,7 +394,8 @@ void WatchHub::LoadPositions() {
             return;
           }
           if (load->failed) {
-            self->After(self->options_.retry_delay, [self] { self->LoadPositions(); });
+            self->After(self->retry_timer_, self->options_.retry_delay,
+                        [self] { self->LoadPositions(); });
             return;
           }
           {
@@ -368,13 +404,17 @@ void WatchHub::LoadPositions() {
             self->ready_ = true;
           }
           self->ready_cv_.notify_all();
-          spdlog::info("watch: reading {} live streams", self->streams_.size());
-          self->Read();
+          spdlog::info("watch: reading {} live streams, {} to a read", self->streams_.size(),
+                       self->groups_.size() == 1 ? "all" : "one");
+          for (std::size_t group = 0; group < self->groups_.size(); ++group) {
+            self->Read(group);
+          }
         });
   }
 }
 
-void WatchHub::Read() {
+void WatchHub::Read(std::size_t group) {
+  const Reading& reading = groups_[group];
   std::vector<std::string> argv = {"XREAD",
                                    "COUNT",
                                    std::to_string(options_.read_count),
@@ -386,17 +426,20 @@ void WatchHub::Read() {
     if (stopped_) {
       return;
     }
-    argv.insert(argv.end(), streams_.begin(), streams_.end());
-    for (const StreamId& id : positions_) {
-      argv.push_back(id.ToString());
+    for (std::size_t sd : reading.subdistricts) {
+      argv.push_back(streams_[sd]);
+    }
+    for (std::size_t sd : reading.subdistricts) {
+      argv.push_back(positions_[sd].ToString());
     }
   }
-  reader_.Command(
+  reading.reader->Command(
       std::move(argv), options_.block + std::chrono::seconds(2),
-      [self = shared_from_this()](absl::StatusOr<redis::Reply> reply) {
+      [self = shared_from_this(), group](absl::StatusOr<redis::Reply> reply) {
         if (!reply.ok() || reply->IsError()) {
           self->read_log_.Warn(absl::StrCat("watch: XREAD: ", Why(reply), "; retrying"));
-          self->After(self->options_.retry_delay, [self] { self->Read(); });
+          self->After(*self->groups_[group].retry_timer, self->options_.retry_delay,
+                      [self, group] { self->Read(group); });
           return;
         }
         self->read_log_.Clear("watch: XREAD");
@@ -434,7 +477,7 @@ void WatchHub::Read() {
             self->FanOutLocked(entry.subdistrict, entry.id, *std::move(change));
           }
         }
-        self->Read();
+        self->Read(group);
       });
 }
 
@@ -547,9 +590,10 @@ void WatchHub::Detach(const Watcher* watcher) {
   }
 }
 
-void WatchHub::After(std::chrono::milliseconds delay, std::function<void()> then) {
-  retry_timer_.expires_after(delay);
-  retry_timer_.async_wait(
+void WatchHub::After(boost::asio::steady_timer& timer, std::chrono::milliseconds delay,
+                     std::function<void()> then) {
+  timer.expires_after(delay);
+  timer.async_wait(
       [self = shared_from_this(), then = std::move(then)](boost::system::error_code error) {
         if (error) {
           return;

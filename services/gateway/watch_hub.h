@@ -65,10 +65,22 @@ struct WatchHubOptions {
 // and the topology must outlive the hub's last callback.
 class WatchHub final : public std::enable_shared_from_this<WatchHub> {
  public:
+  // Live streams one XREAD BLOCK reads together, on a client of its own.
+  struct ReadGroup {
+    redis::Client* reader;
+    std::vector<std::string> streams;
+  };
+
+  // One reader for every live stream (one Redis).
   static std::shared_ptr<WatchHub> Create(boost::asio::io_context& io, redis::Client& reader,
                                           redis::Client& commands,
                                           const topology::Topology& topology,
                                           WatchHubOptions options, WatchMetrics* metrics = nullptr);
+  // A reader per group of live streams (a Redis Cluster reads one slot per XREAD): every live
+  // stream of the topology in exactly one group; INVALID_ARGUMENT naming the stream otherwise.
+  static absl::StatusOr<std::shared_ptr<WatchHub>> Create(
+      boost::asio::io_context& io, std::vector<ReadGroup> groups, redis::Client& commands,
+      const topology::Topology& topology, WatchHubOptions options, WatchMetrics* metrics = nullptr);
   ~WatchHub();
 
   // Finds where every live stream ends now, then reads from there on.
@@ -100,21 +112,29 @@ class WatchHub final : public std::enable_shared_from_this<WatchHub> {
  private:
   class History;
 
-  WatchHub(boost::asio::io_context& io, redis::Client& reader, redis::Client& commands,
-           const topology::Topology& topology, WatchHubOptions options, WatchMetrics* metrics);
+  // A group's reader and its streams, by subdistrict index.
+  struct Reading {
+    redis::Client* reader;
+    std::vector<std::size_t> subdistricts;
+    std::unique_ptr<boost::asio::steady_timer> retry_timer;
+  };
+
+  WatchHub(boost::asio::io_context& io, redis::Client& commands, const topology::Topology& topology,
+           WatchHubOptions options, WatchMetrics* metrics);
   // Under mu_: a watcher leaves the registry.
   void DroppedLocked(const Watcher& watcher);
 
   void LoadPositions();
-  void Read();
-  void After(std::chrono::milliseconds delay, std::function<void()> then);
+  void Read(std::size_t group);
+  void After(boost::asio::steady_timer& timer, std::chrono::milliseconds delay,
+             std::function<void()> then);
   void ScheduleHeartbeat();
   void HeartbeatRound(std::chrono::steady_clock::time_point now, Millis wall_now);
   // Under mu_.
   void FanOutLocked(std::size_t subdistrict, StreamId id, v1::EventChange change);
 
   boost::asio::io_context& io_;
-  redis::Client& reader_;
+  std::vector<Reading> groups_;
   redis::Client& commands_;
   const topology::Topology& topology_;
   const WatchHubOptions options_;

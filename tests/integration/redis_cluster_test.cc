@@ -30,13 +30,13 @@
 #include "common/redis/slot.h"
 #include "tests/support/poll.h"
 #include "tests/support/process.h"
+#include "tests/support/redis_cluster.h"
 #include "tests/support/redis_server.h"
 
 namespace grid::redis {
 namespace {
 
 using ::grid::testing::PollUntil;
-using ::grid::testing::Process;
 using ::grid::testing::RedisServer;
 using namespace std::chrono_literals;
 
@@ -48,29 +48,22 @@ constexpr int kMasters = 3;
 class RedisClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (RedisServer& node : nodes_) {
-      node.set_extra_args({"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"});
-      const absl::Status started = node.Start();
-      ASSERT_TRUE(started.ok()) << started;
-    }
+    const absl::Status started = cluster_.Start();
+    ASSERT_TRUE(started.ok()) << started << "\n" << cluster_.Log();
     for (std::thread& t : io_threads_) {
       t = std::thread([this] { io_.run(); });
     }
     for (int i = 0; i < kMasters; ++i) {
       AsioClient::Options options;
-      options.port = nodes_[i].port();
+      options.port = cluster_.node(i).port();
       options.name = absl::StrCat("admin", i);
       admin_[i] = std::make_unique<AsioClient>(io_, options);
       admin_[i]->Start();
       ASSERT_TRUE(admin_[i]->WaitConnected(kDeadline).ok());
     }
-    CreateCluster();
-    if (HasFatalFailure()) {
-      return;
-    }
 
     ClusterClient::Options options;
-    options.seeds = {Endpoint{.host = "127.0.0.1", .port = nodes_[0].port()}};
+    options.seeds = {Endpoint{.host = "127.0.0.1", .port = cluster_.node(0).port()}};
     options.node.command_timeout = kCommandTimeout;
     options.node.reconnect_min = 10ms;
     options.node.reconnect_max = 100ms;
@@ -97,37 +90,7 @@ class RedisClusterTest : public ::testing::Test {
       }
     }
     if (HasFailure()) {
-      for (RedisServer& node : nodes_) {
-        std::cerr << "redis-server on port " << node.port() << ":\n" << node.Log();
-      }
-    }
-  }
-
-  // Joins the three nodes, all slots spread over them, and waits until every node says the
-  // cluster is up.
-  void CreateCluster() {
-    std::vector<std::string> args = {"--cluster", "create"};
-    for (RedisServer& node : nodes_) {
-      args.push_back(absl::StrCat(node.host(), ":", node.port()));
-    }
-    args.push_back("--cluster-yes");
-    const std::filesystem::path log = nodes_[0].dir() / "cluster-create.log";
-    absl::StatusOr<std::unique_ptr<Process>> create = Process::Start("redis-cli", args, {}, log);
-    ASSERT_TRUE(create.ok()) << create.status();
-    const std::optional<int> exit = (*create)->WaitFor(kDeadline);
-    ASSERT_TRUE(exit.has_value()) << "redis-cli --cluster create still running: "
-                                  << (*create)->ReadLog();
-    ASSERT_TRUE(WIFEXITED(*exit) && WEXITSTATUS(*exit) == 0)
-        << "redis-cli --cluster create " << testing::DescribeWaitStatus(*exit) << ":\n"
-        << (*create)->ReadLog();
-    for (int i = 0; i < kMasters; ++i) {
-      ASSERT_TRUE(PollUntil(
-          [&] {
-            absl::StatusOr<Reply> info = Admin(i, {"CLUSTER", "INFO"});
-            return info.ok() && absl::StrContains(info->str, "cluster_state:ok");
-          },
-          kDeadline))
-          << "node " << i << " never saw the cluster up";
+      std::cerr << cluster_.Log();
     }
   }
 
@@ -135,14 +98,14 @@ class RedisClusterTest : public ::testing::Test {
     return CommandSync(*admin_[node], std::move(argv), kCommandTimeout);
   }
 
-  // The node (index into nodes_) that serves `slot`, as node 0 sees the map.
+  // The node (index into the cluster's nodes) that serves `slot`, as node 0 sees the map.
   int OwnerOf(int slot) {
     absl::StatusOr<Reply> slots = Admin(0, {"CLUSTER", "SLOTS"});
     EXPECT_TRUE(slots.ok() && slots->IsArray()) << slots.status();
     for (const Reply& range : slots.ok() ? slots->elements : std::vector<Reply>{}) {
       if (range.elements[0].integer <= slot && slot <= range.elements[1].integer) {
         for (int i = 0; i < kMasters; ++i) {
-          if (range.elements[2].elements[1].integer == nodes_[i].port()) {
+          if (range.elements[2].elements[1].integer == cluster_.node(i).port()) {
             return i;
           }
         }
@@ -193,7 +156,7 @@ class RedisClusterTest : public ::testing::Test {
     return observed_.size();
   }
 
-  std::array<RedisServer, kMasters> nodes_;
+  testing::RedisCluster cluster_{kMasters};
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
       io_.get_executor()};
@@ -270,7 +233,7 @@ TEST_F(RedisClusterTest, AMigratingKeyIsReachedByAskThenByMoved) {
   ASSERT_EQ(*Admin(to, {"CLUSTER", "SETSLOT", s, "IMPORTING", from_id}), Reply::Status("OK"));
   ASSERT_EQ(*Admin(from, {"CLUSTER", "SETSLOT", s, "MIGRATING", to_id}), Reply::Status("OK"));
   absl::StatusOr<Reply> migrated = Admin(
-      from, {"MIGRATE", nodes_[to].host(), std::to_string(nodes_[to].port()), key, "0", "5000"});
+      from, {"MIGRATE", cluster_.node(to).host(), std::to_string(cluster_.node(to).port()), key, "0", "5000"});
   ASSERT_TRUE(migrated.ok()) << migrated.status();
   ASSERT_EQ(*migrated, Reply::Status("OK"));
 
@@ -314,15 +277,15 @@ TEST_F(RedisClusterTest, AKilledMasterGivesUnavailableNotAHang) {
   const std::string lost = KeyOn(2);
   const std::string kept = KeyOn(0);
   ASSERT_TRUE(Run({"SET", lost, "v"}).ok());
-  ASSERT_TRUE(nodes_[2].Signal(SIGKILL).ok());
-  ASSERT_TRUE(PollUntil([&] { return !nodes_[2].Running(); }, kDeadline));
+  ASSERT_TRUE(cluster_.node(2).Signal(SIGKILL).ok());
+  ASSERT_TRUE(PollUntil([&] { return !cluster_.node(2).Running(); }, kDeadline));
 
   const auto start = std::chrono::steady_clock::now();
   const absl::StatusOr<Reply> get = Run({"GET", lost}, start + 1s);
   const auto took = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(get.status().code(), absl::StatusCode::kUnavailable) << get.status();
   EXPECT_FALSE(absl::StrContains(get.status().message(), "127.0.0.1")) << get.status();
-  EXPECT_FALSE(absl::StrContains(get.status().message(), std::to_string(nodes_[2].port())))
+  EXPECT_FALSE(absl::StrContains(get.status().message(), std::to_string(cluster_.node(2).port())))
       << get.status();
   EXPECT_LT(took, 1s + 1s);
   EXPECT_FALSE(client_->Connected());

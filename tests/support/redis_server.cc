@@ -52,6 +52,35 @@ absl::Status Request(const std::string& host, int port, const char* command, abs
   return status;
 }
 
+}  // namespace
+
+absl::StatusOr<std::string> RedisText(const std::string& host, int port, const char* command) {
+  const timeval timeout{.tv_sec = 0, .tv_usec = 500 * 1000};
+  redisContext* c = redisConnectWithTimeout(host.c_str(), port, timeout);
+  if (c == nullptr) {
+    return absl::ResourceExhaustedError("cannot allocate a hiredis context");
+  }
+  absl::StatusOr<std::string> text = absl::UnavailableError("no reply");
+  if (c->err != 0) {
+    text = absl::UnavailableError(absl::StrCat("connect: ", c->errstr));
+  } else if (redisSetTimeout(c, timeout) != REDIS_OK) {
+    text = absl::UnavailableError(absl::StrCat("set timeout: ", c->errstr));
+  } else if (auto* reply = static_cast<redisReply*>(redisCommand(c, command)); reply == nullptr) {
+    text = absl::UnavailableError(absl::StrCat(command, ": ", c->errstr));
+  } else {
+    if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS) {
+      text = std::string(reply->str, reply->len);
+    } else {
+      text = absl::UnavailableError(absl::StrCat(command, ": not a text reply"));
+    }
+    freeReplyObject(reply);
+  }
+  redisFree(c);
+  return text;
+}
+
+namespace {
+
 std::filesystem::path MakeTempDir() {
   std::string pattern = (std::filesystem::temp_directory_path() / "grid-redis-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) {

@@ -20,6 +20,10 @@ namespace grid::testing {
 //
 //   RedisServer redis;
 //   ASSERT_TRUE(redis.Start().ok()) << redis.Log();
+// One command on a fresh connection (plain hiredis, not the client under test), for a reply that
+// is text: a bulk or status string; UNAVAILABLE otherwise.
+absl::StatusOr<std::string> RedisText(const std::string& host, int port, const char* command);
+
 class RedisServer final {
  public:
   static constexpr std::chrono::milliseconds kStartDeadline{10000};

@@ -160,6 +160,9 @@ std::vector<std::string> Stack::Args(const std::string& name, int port, int metr
                                    "--topology",       SourcePath(options_.topology),
                                    "--policy",         SourcePath(options_.policy),
                                    "--log-level",      "debug"};
+  if (cluster_ != nullptr) {
+    args.insert(args.end(), {"--redis-cluster", cluster_->Seeds()});
+  }
   if (auto extra = options_.extra_args.find(name); extra != options_.extra_args.end()) {
     args.insert(args.end(), extra->second.begin(), extra->second.end());
   }
@@ -208,14 +211,27 @@ absl::Status Stack::Start() {
                                  "\n" + (*made)->ReadLog());
     }
   }
-  redis_.set_extra_args(options_.redis_args);
-  if (auto status = redis_.Start(); !status.ok()) {
-    return status;
-  }
   redis::AsioClient::Options client_options;
-  client_options.port = redis_.port();
   client_options.name = "test";
-  redis_client_ = std::make_unique<redis::AsioClient>(io_, client_options);
+  if (options_.redis_cluster > 0) {
+    cluster_ = std::make_unique<RedisCluster>(options_.redis_cluster);
+    if (auto status = cluster_->Start(); !status.ok()) {
+      return absl::Status(status.code(), absl::StrCat(status.message(), "\n", cluster_->Log()));
+    }
+    auto seeds = redis::ParseEndpoints(cluster_->Seeds());
+    if (!seeds.ok()) {
+      return seeds.status();
+    }
+    redis_client_ = std::make_unique<redis::ClusterClient>(
+        io_, redis::ClusterClient::Options{.seeds = *std::move(seeds), .node = client_options});
+  } else {
+    redis_.set_extra_args(options_.redis_args);
+    if (auto status = redis_.Start(); !status.ok()) {
+      return status;
+    }
+    client_options.port = redis_.port();
+    redis_client_ = std::make_unique<redis::AsioClient>(io_, client_options);
+  }
   redis_client_->Start();
   if (auto status = redis_client_->WaitConnected(std::chrono::seconds(5)); !status.ok()) {
     return status;

@@ -17,9 +17,11 @@
 
 #include "absl/status/status.h"
 #include "common/redis/asio_client.h"
+#include "common/redis/cluster_client.h"
 #include "grid/v1/gateway.grpc.pb.h"
 #include "grid/v1/types.pb.h"
 #include "tests/support/process.h"
+#include "tests/support/redis_cluster.h"
 #include "tests/support/redis_server.h"
 
 namespace grid::testing {
@@ -34,6 +36,10 @@ class Stack final {
     std::map<std::string, std::vector<std::string>> extra_args;
     // Extra arguments of redis-server, e.g. {"--appendonly", "yes"} (see RedisServer).
     std::vector<std::string> redis_args;
+    // A Redis Cluster of this many masters (RedisCluster) instead of one redis-server: the
+    // services get --redis-cluster, redis_client() is a ClusterClient, and redis() is not
+    // started. 0: one redis-server.
+    int redis_cluster = 0;
     // Transport security, off by default: most tests call the internal services directly with
     // plaintext stubs, and a plaintext stack starts faster on a shared machine; the secured stack
     // has tests of its own (security_test, console_tls_test). `tls`: the gateway serves TLS with a
@@ -78,6 +84,8 @@ class Stack final {
       std::string* address = nullptr);
 
   RedisServer& redis() { return redis_; }
+  // The cluster, with Options::redis_cluster; null otherwise.
+  RedisCluster* cluster() { return cluster_.get(); }
   // A client of the test's own to inspect Redis; synchronous use via redis::CommandSync.
   redis::Client& redis_client() { return *redis_client_; }
   std::string address(const std::string& name) const;
@@ -133,7 +141,8 @@ class Stack final {
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
   std::thread io_thread_;
-  std::unique_ptr<redis::AsioClient> redis_client_;
+  std::unique_ptr<RedisCluster> cluster_;
+  std::unique_ptr<redis::Connection> redis_client_;
   std::unique_ptr<v1::GatewayService::Stub> gateway_;
 };
 
