@@ -806,8 +806,7 @@ void ClusterClient::Stop() {
   }
   std::promise<std::map<std::string, std::shared_ptr<AsioClient>>> done;
   auto finished = done.get_future();
-  boost::asio::post(core_->strand(),
-                    [core = core_, &done] { done.set_value(core->Shutdown()); });
+  boost::asio::post(core_->strand(), [core = core_, &done] { done.set_value(core->Shutdown()); });
   if (finished.wait_for(kStopWaitWarning) != std::future_status::ready) {
     spdlog::warn(
         "redis cluster client Stop() still waiting for its strand; is the io_context "

@@ -1,6 +1,8 @@
 // ClusterClient on a real Redis Cluster: three redis-server masters (no replicas) on free ports,
 // joined by `redis-cli --cluster create`. Routing to every master, a script over hash-tagged keys,
 // a slot migrated under the client (ASK, then MOVED), and a master killed.
+#include "tests/support/redis_cluster.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -30,7 +32,6 @@
 #include "common/redis/slot.h"
 #include "tests/support/poll.h"
 #include "tests/support/process.h"
-#include "tests/support/redis_cluster.h"
 #include "tests/support/redis_server.h"
 
 namespace grid::redis {
@@ -232,8 +233,9 @@ TEST_F(RedisClusterTest, AMigratingKeyIsReachedByAskThenByMoved) {
   const std::string s = std::to_string(slot);
   ASSERT_EQ(*Admin(to, {"CLUSTER", "SETSLOT", s, "IMPORTING", from_id}), Reply::Status("OK"));
   ASSERT_EQ(*Admin(from, {"CLUSTER", "SETSLOT", s, "MIGRATING", to_id}), Reply::Status("OK"));
-  absl::StatusOr<Reply> migrated = Admin(
-      from, {"MIGRATE", cluster_.node(to).host(), std::to_string(cluster_.node(to).port()), key, "0", "5000"});
+  absl::StatusOr<Reply> migrated =
+      Admin(from, {"MIGRATE", cluster_.node(to).host(), std::to_string(cluster_.node(to).port()),
+                   key, "0", "5000"});
   ASSERT_TRUE(migrated.ok()) << migrated.status();
   ASSERT_EQ(*migrated, Reply::Status("OK"));
 
