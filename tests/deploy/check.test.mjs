@@ -26,7 +26,7 @@ import { describe, test } from 'node:test';
 import { ParseYaml, Render, binDir, root } from './manifests.mjs';
 
 // The kustomizations a user applies (deploy/k8s/README.md) and the files outside any of them.
-const kustomizations = ['deploy/k8s', 'deploy/k8s/base', 'deploy/k8s/redis-cluster'];
+const kustomizations = ['deploy/k8s', 'deploy/k8s/base', 'deploy/k8s/redis-cluster', 'deploy/k8s/cluster'];
 const templates = ['deploy/k8s/jwt-secret.template.yaml'];
 
 const rendered = new Map(kustomizations.map((dir) => [dir, Render(dir)]));
