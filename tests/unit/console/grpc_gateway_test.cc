@@ -16,6 +16,22 @@
 namespace grid::console {
 namespace {
 
+// Debian's gRPC 1.51 sometimes frees twice on a background thread after a TLS handshake failed
+// (a client refusing the server's certificate, or a server receiving plain text): seen in about
+// one sanitized run in 40, after the test had passed; the same report upstream:
+// open-telemetry/opentelemetry-cpp#4273. The library is not instrumented and the bug is not
+// ours to fix, so the sanitized build skips the failed-handshake tests; the normal build runs
+// them every time.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
 std::string ReadTestData(const std::string& name) {
   std::ifstream file(grid::testing::SourcePath("tests/unit/console/testdata/" + name));
   std::ostringstream content;
@@ -273,15 +289,9 @@ TEST_F(GrpcGatewayTest, SpeaksVerifiedTlsWhenGivenTheGatewaysCa) {
 }
 
 TEST_F(GrpcGatewayTest, RefusesAGatewayItsCaDidNotSign) {
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-  // Debian's gRPC 1.51 sometimes frees twice on a background thread after a client's handshake
-  // failed verification (seen once in about 40 sanitized runs, after the test had passed; the
-  // same report upstream: open-telemetry/opentelemetry-cpp#4273). It is not instrumented and not
-  // ours to fix; the normal build runs this test every time.
-  GTEST_SKIP() << "gRPC's failed-handshake path under ASan (see the comment)";
-#endif
-#endif
+  if (kAddressSanitizer) {
+    GTEST_SKIP() << "gRPC's failed-handshake path under ASan (see kAddressSanitizer)";
+  }
   StartServer(true);
   options_.ca_file = grid::testing::SourcePath("tests/unit/console/testdata/other-ca.pem");
   options_.server_name = "gateway.test";
@@ -314,6 +324,9 @@ TEST(PublicGatewayStatusTest, OnlyConnectionFailuresAreReworded) {
 }
 
 TEST_F(GrpcGatewayTest, PlainTextToATlsGatewayFails) {
+  if (kAddressSanitizer) {
+    GTEST_SKIP() << "gRPC's failed-handshake path under ASan (see kAddressSanitizer)";
+  }
   StartServer(true);
   Connect();
   auto [result, response] = GetEvent("tok");
