@@ -9,7 +9,9 @@
 namespace grid::gateway {
 namespace {
 
-constexpr std::string_view kPrefix = "w1:";
+constexpr std::string_view kPrefix = "w2:";
+// The first form: every subdistrict named, no base.
+constexpr std::string_view kFirstPrefix = "w1:";
 
 bool ParseNumber(std::string_view text, std::uint64_t& out) {
   if (text.empty() || text.size() > 20) {
@@ -56,46 +58,73 @@ std::string StreamId::ToString() const { return absl::StrCat(ms, "-", seq); }
 
 std::string EncodeCursor(const std::vector<std::string>& subdistricts,
                          const StreamPositions& positions) {
+  const std::size_t count = std::min(subdistricts.size(), positions.size());
+  StreamId base = count == 0 ? StreamId{} : positions[0];
+  for (std::size_t i = 1; i < count; ++i) {
+    base = std::min(base, positions[i]);
+  }
   std::string out(kPrefix);
-  for (std::size_t i = 0; i < subdistricts.size() && i < positions.size(); ++i) {
-    absl::StrAppend(&out, i == 0 ? "" : ",", subdistricts[i], "=", positions[i].ms, "-",
-                    positions[i].seq);
+  absl::StrAppend(&out, base.ms, "-", base.seq);
+  for (std::size_t i = 0; i < count; ++i) {
+    if (positions[i] != base) {
+      absl::StrAppend(&out, ",", subdistricts[i], "=", positions[i].ms, "-", positions[i].seq);
+    }
   }
   return out;
 }
 
 absl::StatusOr<StreamPositions> DecodeCursor(std::string_view text,
                                              const std::vector<std::string>& subdistricts) {
-  if (text.substr(0, kPrefix.size()) != kPrefix) {
+  const bool first_form = text.substr(0, kFirstPrefix.size()) == kFirstPrefix;
+  if (!first_form && text.substr(0, kPrefix.size()) != kPrefix) {
     return Malformed("not a watch cursor");
   }
   text.remove_prefix(kPrefix.size());
+  std::vector<std::string_view> parts = SplitParts(text);
+  std::optional<StreamId> base;
+  if (!first_form) {
+    base = StreamId::Parse(parts.front());
+    if (!base) {
+      return Malformed(absl::StrCat("bad base position ", input::Quote(parts.front())));
+    }
+    parts.erase(parts.begin());
+  }
   StreamPositions positions(subdistricts.size());
   std::vector<bool> seen(subdistricts.size(), false);
-  for (std::string_view part : SplitParts(text)) {
+  std::vector<std::string_view> names;
+  std::optional<StreamId> earliest;
+  for (std::string_view part : parts) {
     const std::size_t equals = part.find('=');
     if (equals == std::string_view::npos) {
       return Malformed(absl::StrCat(input::Quote(part), " is not <subdistrict>=<position>"));
     }
     const std::string_view name = part.substr(0, equals);
-    const auto it = std::find(subdistricts.begin(), subdistricts.end(), name);
-    if (it == subdistricts.end()) {
-      return Malformed(absl::StrCat("unknown subdistrict ", input::Quote(name)));
-    }
-    const auto index = static_cast<std::size_t>(it - subdistricts.begin());
-    if (seen[index]) {
+    if (std::find(names.begin(), names.end(), name) != names.end()) {
       return Malformed(absl::StrCat("subdistrict ", input::Quote(name), " given twice"));
     }
+    names.push_back(name);
     const std::optional<StreamId> id = StreamId::Parse(part.substr(equals + 1));
     if (!id) {
       return Malformed(absl::StrCat("bad position ", input::Quote(part.substr(equals + 1))));
     }
+    earliest = earliest ? std::min(*earliest, *id) : *id;
+    const auto it = std::find(subdistricts.begin(), subdistricts.end(), name);
+    if (it == subdistricts.end()) {
+      continue;  // A subdistrict the topology no longer has.
+    }
+    const auto index = static_cast<std::size_t>(it - subdistricts.begin());
     seen[index] = true;
     positions[index] = *id;
   }
+  if (!base) {
+    if (!earliest) {
+      return Malformed("no positions");
+    }
+    base = earliest;
+  }
   for (std::size_t i = 0; i < subdistricts.size(); ++i) {
     if (!seen[i]) {
-      return Malformed(absl::StrCat("no position for subdistrict \"", subdistricts[i], "\""));
+      positions[i] = *base;
     }
   }
   return positions;

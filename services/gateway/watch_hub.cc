@@ -7,6 +7,7 @@
 #include <deque>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/store/keys.h"
 #include "common/topology/jurisdiction.h"
@@ -147,9 +148,13 @@ class WatchHub::History final : public std::enable_shared_from_this<History> {
       return true;
     }
     // Trimming removes the oldest entries (and does not move max-deleted-entry-id): if `from`
-    // itself is gone, the entries right after it may be too.
+    // itself is gone, the entries right after it may be too. A watermark position ("W-<max
+    // seq>", watch_cursor.h) is no entry: when the first entry is after it, entries between
+    // them were lost only if the stream ever lost any (a stream idle for longer than its window
+    // before W: said too old, though it may not be, rather than resumed with a gap).
     if (first && *first > from) {
-      return from != StreamId{} || added > length;
+      const bool watermark = from.seq == StreamId::EndOf(0).seq;
+      return (from != StreamId{} && !watermark) || added > length;
     }
     // Empty now: whatever came after `from` is gone.
     return !first && last_generated && *last_generated > from;
@@ -282,7 +287,7 @@ std::shared_ptr<WatchHub> WatchHub::Create(boost::asio::io_context& io, redis::C
                                            const topology::Topology& topology,
                                            WatchHubOptions options, WatchMetrics* metrics) {
   std::shared_ptr<WatchHub> hub(new WatchHub(io, commands, topology, options, metrics));
-  Reading all{&reader, {}, std::make_unique<boost::asio::steady_timer>(io)};
+  Reading all{&reader, {}, std::make_unique<boost::asio::steady_timer>(io), 0};
   for (std::size_t i = 0; i < hub->streams_.size(); ++i) {
     all.subdistricts.push_back(i);
   }
@@ -296,7 +301,10 @@ absl::StatusOr<std::shared_ptr<WatchHub>> WatchHub::Create(
   std::shared_ptr<WatchHub> hub(new WatchHub(io, commands, topology, options, metrics));
   std::vector<bool> covered(hub->streams_.size(), false);
   for (ReadGroup& group : groups) {
-    Reading reading{group.reader, {}, std::make_unique<boost::asio::steady_timer>(io)};
+    if (group.streams.empty()) {
+      return absl::InvalidArgumentError("watch: read groups: a group without streams");
+    }
+    Reading reading{group.reader, {}, std::make_unique<boost::asio::steady_timer>(io), 0};
     for (const std::string& stream : group.streams) {
       const auto it = std::find(hub->streams_.begin(), hub->streams_.end(), stream);
       if (it == hub->streams_.end() || covered[it - hub->streams_.begin()]) {
@@ -327,7 +335,8 @@ WatchHub::WatchHub(boost::asio::io_context& io, redis::Client& commands,
       metrics_(metrics),
       retry_timer_(io),
       heartbeat_timer_(io),
-      positions_(topology.subdistrict_ids().size()) {
+      positions_(topology.subdistrict_ids().size()),
+      read_positions_(topology.subdistrict_ids().size()) {
   for (const std::string& sd : topology.subdistrict_ids()) {
     streams_.push_back(store::LiveStream(sd));
   }
@@ -401,6 +410,7 @@ void WatchHub::LoadPositions() {
           {
             std::lock_guard lock(self->mu_);
             self->positions_ = load->positions;
+            self->read_positions_ = load->positions;
             self->ready_ = true;
           }
           self->ready_cv_.notify_all();
@@ -430,12 +440,26 @@ void WatchHub::Read(std::size_t group) {
       argv.push_back(streams_[sd]);
     }
     for (std::size_t sd : reading.subdistricts) {
-      argv.push_back(positions_[sd].ToString());
+      argv.push_back(read_positions_[sd].ToString());
     }
   }
+  // The server's time, right before the read on the same connection (see the class comment).
+  // EVAL, not EVALSHA: a NOSCRIPT retry would come after the read.
+  auto time_ms = std::make_shared<std::optional<std::uint64_t>>();
+  reading.reader->Command(
+      {"EVAL", "return redis.call('TIME')", "1", streams_[reading.subdistricts.front()]},
+      options_.block + std::chrono::seconds(2), [time_ms](absl::StatusOr<redis::Reply> reply) {
+        std::uint64_t seconds = 0;
+        std::uint64_t micros = 0;
+        if (reply.ok() && !reply->IsError() && reply->elements.size() == 2 &&
+            absl::SimpleAtoi(reply->elements[0].str, &seconds) &&
+            absl::SimpleAtoi(reply->elements[1].str, &micros)) {
+          *time_ms = seconds * 1000 + micros / 1000;
+        }
+      });
   reading.reader->Command(
       std::move(argv), options_.block + std::chrono::seconds(2),
-      [self = shared_from_this(), group](absl::StatusOr<redis::Reply> reply) {
+      [self = shared_from_this(), group, time_ms](absl::StatusOr<redis::Reply> reply) {
         if (!reply.ok() || reply->IsError()) {
           self->read_log_.Warn(absl::StrCat("watch: XREAD: ", Why(reply), "; retrying"));
           self->After(*self->groups_[group].retry_timer, self->options_.retry_delay,
@@ -445,10 +469,13 @@ void WatchHub::Read(std::size_t group) {
         self->read_log_.Clear("watch: XREAD");
         // [[stream, [[id, [field, value, ...]], ...]], ...]; nil when BLOCK timed out.
         std::vector<Entry> entries;
+        bool full = false;  // A stream gave a whole COUNT: it may have more up to the time.
         for (const redis::Reply& stream : reply->elements) {
           if (stream.elements.size() != 2) {
             continue;
           }
+          full = full || stream.elements[1].elements.size() >=
+                             static_cast<std::size_t>(self->options_.read_count);
           const auto it =
               std::find(self->streams_.begin(), self->streams_.end(), stream.elements[0].str);
           if (it != self->streams_.end()) {
@@ -471,18 +498,40 @@ void WatchHub::Read(std::size_t group) {
               if (self->metrics_ != nullptr) {
                 self->metrics_->entries_skipped.Increment();
               }
-              self->positions_[entry.subdistrict] = entry.id;
+              self->read_positions_[entry.subdistrict] = entry.id;
+              self->positions_[entry.subdistrict] =
+                  std::max(self->positions_[entry.subdistrict], entry.id);
               continue;
             }
             self->FanOutLocked(entry.subdistrict, entry.id, *std::move(change));
+          }
+          if (*time_ms && **time_ms > 0 && !full) {
+            self->RaiseWatermarkLocked(group, **time_ms - 1);
           }
         }
         self->Read(group);
       });
 }
 
+void WatchHub::RaiseWatermarkLocked(std::size_t group, std::uint64_t ms) {
+  groups_[group].watermark_ms = std::max(groups_[group].watermark_ms, ms);
+  std::uint64_t least = groups_.front().watermark_ms;
+  for (const Reading& reading : groups_) {
+    least = std::min(least, reading.watermark_ms);
+  }
+  if (least <= watermark_ms_) {
+    return;
+  }
+  watermark_ms_ = least;
+  const StreamId end = StreamId::EndOf(least);
+  for (StreamId& position : positions_) {
+    position = std::max(position, end);
+  }
+}
+
 void WatchHub::FanOutLocked(std::size_t subdistrict, StreamId id, v1::EventChange change) {
-  positions_[subdistrict] = id;
+  read_positions_[subdistrict] = id;
+  positions_[subdistrict] = std::max(positions_[subdistrict], id);
   if (metrics_ != nullptr) {
     metrics_->changes_read.Increment();
   }
@@ -546,14 +595,16 @@ absl::Status WatchHub::Attach(const WatcherPtr& watcher,
       return absl::UnavailableError("watch: the live stream reader is not ready yet; retry");
     }
     start = from.value_or(positions_);
+    // History is what the reader has read after the start: up to each stream's last entry read
+    // (past it, up to the watermark, there is nothing; what comes later arrives live).
     for (std::size_t i = 0; i < start.size(); ++i) {
-      history = history || start[i] < positions_[i];
+      history = history || start[i] < read_positions_[i];
       if (start[i] > positions_[i]) {
         floor = start;
       }
     }
     if (history) {
-      reader = std::make_shared<History>(shared_from_this(), watcher, start, positions_);
+      reader = std::make_shared<History>(shared_from_this(), watcher, start, read_positions_);
     }
     // Begun and registered in the same critical section that read positions_: every entry after
     // them reaches the watcher's queue (behind its history), none before. Begin only queues or
@@ -659,8 +710,19 @@ void WatchHub::FanOutForTest(std::size_t subdistrict, StreamId id, v1::EventChan
 
 void WatchHub::SetPositionsForTest(StreamPositions positions) {
   std::lock_guard lock(mu_);
+  read_positions_ = positions;
   positions_ = std::move(positions);
   ready_ = true;
+}
+
+void WatchHub::RaiseWatermarkForTest(std::size_t group, std::uint64_t ms) {
+  std::lock_guard lock(mu_);
+  RaiseWatermarkLocked(group, ms);
+}
+
+StreamPositions WatchHub::PositionsForTest() const {
+  std::lock_guard lock(mu_);
+  return positions_;
 }
 
 void WatchHub::HeartbeatForTest(std::chrono::steady_clock::time_point now) {

@@ -10,6 +10,16 @@
 // (cursor, P] per subdistrict with XRANGE, merged by entry id, and the watcher writes all of it
 // before anything from its live queue. No gap, no duplicate, and the reader never waits for it.
 //
+// Watermark: each read is preceded, on the same connection, by the Redis server's time T (a
+// one-line script keyed by the group's first stream, so that on a Redis Cluster it runs on the
+// master that the read goes to). An entry added later than T gets an id after T (Redis makes ids
+// from its clock and never lets them fall below a stream's last), so once the read's entries are
+// fanned out, every entry of the group's streams up to T-1 has been seen (unless a stream
+// returned a full COUNT). The least of the groups' marks, W, is the hub's watermark: every stream
+// stands at least at "W-<max seq>" in the positions that watchers and cursors see, and a cursor
+// lists only the streams that stand elsewhere (watch_cursor.h). Reads go on from each stream's
+// true last entry, so a master whose clock lags (after a failover) loses nothing live.
+//
 // Back-pressure: the reader never blocks on a watcher. Each watcher has a bounded live queue;
 // a change that finds it full ends that watch with RESOURCE_EXHAUSTED and the cursor after the
 // last message it was sent (see Watcher). History is pulled a page at a time as the watcher
@@ -105,6 +115,10 @@ class WatchHub final : public std::enable_shared_from_this<WatchHub> {
   void FanOutForTest(std::size_t subdistrict, StreamId id, v1::EventChange change);
   // Marks the reader ready at `positions` without Redis, for tests.
   void SetPositionsForTest(StreamPositions positions);
+  // A read of `group` that saw everything up to `ms`, for tests.
+  void RaiseWatermarkForTest(std::size_t group, std::uint64_t ms);
+  // Where the watchers stand now.
+  StreamPositions PositionsForTest() const;
   // One heartbeat round (and expiry check, at `wall_now`), for tests.
   void HeartbeatForTest(std::chrono::steady_clock::time_point now);
   void HeartbeatForTest(std::chrono::steady_clock::time_point now, Millis wall_now);
@@ -117,6 +131,9 @@ class WatchHub final : public std::enable_shared_from_this<WatchHub> {
     redis::Client* reader;
     std::vector<std::size_t> subdistricts;
     std::unique_ptr<boost::asio::steady_timer> retry_timer;
+    // Every entry of these streams up to this millisecond has been fanned out (0: not known
+    // yet). Under mu_.
+    std::uint64_t watermark_ms = 0;
   };
 
   WatchHub(boost::asio::io_context& io, redis::Client& commands, const topology::Topology& topology,
@@ -132,6 +149,9 @@ class WatchHub final : public std::enable_shared_from_this<WatchHub> {
   void HeartbeatRound(std::chrono::steady_clock::time_point now, Millis wall_now);
   // Under mu_.
   void FanOutLocked(std::size_t subdistrict, StreamId id, v1::EventChange change);
+  // Under mu_: `group` has seen every entry up to `ms`; raises the hub's watermark to the least
+  // of the groups' and every position to at least its end.
+  void RaiseWatermarkLocked(std::size_t group, std::uint64_t ms);
 
   boost::asio::io_context& io_;
   std::vector<Reading> groups_;
@@ -147,7 +167,11 @@ class WatchHub final : public std::enable_shared_from_this<WatchHub> {
   std::condition_variable ready_cv_;
   bool ready_ = false;
   bool stopped_ = false;
+  // Where the watchers stand: each stream's last entry read, or the watermark's end if later.
   StreamPositions positions_;
+  // Each stream's last entry read: where the next read starts.
+  StreamPositions read_positions_;
+  std::uint64_t watermark_ms_ = 0;
   // Watchers by the root of their unit subtree (or their queue's unit): a change is offered only
   // to those under the roots whose subtree holds it (topology::RootsOfChange).
   absl::flat_hash_map<std::string, std::vector<WatcherPtr>> by_root_;

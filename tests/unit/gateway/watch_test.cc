@@ -68,23 +68,88 @@ TEST(WatchCursorTest, RoundTrips) {
   EXPECT_EQ(*decoded, positions);
 }
 
+TEST(WatchCursorTest, NamesOnlyTheStreamsNotAtTheBase) {
+  StreamPositions positions(Sds().size(), StreamId::EndOf(1718000000000));
+  positions[2] = StreamId{1718000000005, 3};
+  const std::string cursor = EncodeCursor(Sds(), positions);
+  EXPECT_EQ(cursor, "w2:1718000000000-18446744073709551615," + Sds()[2] + "=1718000000005-3");
+  // Every stream at one place: the base alone.
+  EXPECT_EQ(EncodeCursor(Sds(), At(7)), "w2:7-0");
+}
+
+TEST(WatchCursorTest, StaysSmallWithAProvincesSubdistricts) {
+  // ~1,800 subdistricts: idle ones stand at the watermark, three had changes after it.
+  std::vector<std::string> province;
+  for (int i = 0; i < 1800; ++i) {
+    province.push_back(std::to_string(370000000 + i));
+  }
+  StreamPositions positions(province.size(), StreamId::EndOf(1796000000000));
+  positions[17] = StreamId{1796000000004, 0};
+  positions[901] = StreamId{1796000000009, 1};
+  positions[1799] = StreamId{1796000000011, 0};
+  const std::string cursor = EncodeCursor(province, positions);
+  EXPECT_LT(cursor.size(), 160u) << cursor;
+  auto decoded = DecodeCursor(cursor, province);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, positions);
+}
+
+TEST(WatchCursorTest, ToleratesSubdistrictsAddedAndRemoved) {
+  StreamPositions positions(Sds().size(), StreamId::EndOf(500));
+  positions[1] = StreamId{600, 2};
+  const std::string cursor = EncodeCursor(Sds(), positions);
+  // A topology with one more subdistrict: it starts at the base (the watermark: every entry up
+  // to it was read when the cursor was made, in every stream there was).
+  std::vector<std::string> grown = Sds();
+  grown.push_back("370212099");
+  auto decoded = DecodeCursor(cursor, grown);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->back(), StreamId::EndOf(500));
+  EXPECT_EQ((*decoded)[1], (StreamId{600, 2}));
+  // One fewer: the name it no longer has is passed over.
+  std::vector<std::string> shrunk(Sds().begin() + 2, Sds().end());
+  decoded = DecodeCursor(cursor, shrunk);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, StreamPositions(shrunk.size(), StreamId::EndOf(500)));
+}
+
+TEST(WatchCursorTest, ReadsTheFirstForm) {
+  std::string first = "w1:";
+  for (std::size_t i = 0; i < Sds().size(); ++i) {
+    first += (i == 0 ? "" : ",") + Sds()[i] + "=" + std::to_string(100 + i) + "-1";
+  }
+  auto decoded = DecodeCursor(first, Sds());
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ((*decoded)[0], (StreamId{100, 1}));
+  EXPECT_EQ(decoded->back(), (StreamId{100 + Sds().size() - 1, 1}));
+  // A subdistrict it leaves out starts at the earliest position it gives.
+  decoded = DecodeCursor("w1:" + Sds()[1] + "=9-0," + Sds()[2] + "=8-4", Sds());
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ((*decoded)[0], (StreamId{8, 4}));
+  EXPECT_EQ((*decoded)[1], (StreamId{9, 0}));
+}
+
 TEST(WatchCursorTest, RejectsMalformedCursorsNamingTheField) {
-  const std::string good = EncodeCursor(Sds(), At(1));
+  const std::string good = EncodeCursor(Sds(), At(1)) + "," + Sds()[1] + "=2-0";
   const std::vector<std::string> bad = {
       "",
       "garbage",
       "w1:",
-      good + ",370212999=1-0",          // Unknown subdistrict.
-      good.substr(0, good.rfind(',')),  // One left out.
-      good + "," + Sds()[0] + "=1-0",   // One twice.
-      "w1:" + Sds()[0] + "=x-1",        // Bad id.
-      "w1:" + Sds()[0] + "1-1",         // No '='.
+      "w2:",
+      "w2:x-1",                        // Bad base.
+      "w2:1-0,",                       // An empty part.
+      good + "," + Sds()[1] + "=1-0",  // One twice.
+      "w2:1-0," + Sds()[0] + "=x-1",   // Bad id.
+      "w2:1-0," + Sds()[0] + "1-1",    // No '='.
+      "w1:" + Sds()[0] + "=x-1",       // Bad id.
+      "w1:" + Sds()[0] + "1-1",        // No '='.
   };
   for (const std::string& text : bad) {
     auto decoded = DecodeCursor(text, Sds());
     EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument) << text;
     EXPECT_THAT(std::string(decoded.status().message()), HasSubstr("cursor")) << text;
   }
+  EXPECT_TRUE(DecodeCursor(good, Sds()).ok());
 }
 
 TEST(WatchCursorTest, MaxIsComponentWise) {
@@ -348,6 +413,58 @@ TEST_F(WatchHubTest, FansOutToMatchingWatchersWithCursors) {
   StreamPositions after_b = after_a;
   after_b[1] = StreamId{102, 0};
   EXPECT_EQ(other_writer.written[0].cursor(), EncodeCursor(Sds(), after_b));
+}
+
+TEST_F(WatchHubTest, TheWatermarkMovesIdleStreamsAndShortensCursors) {
+  FakeWriter writer;
+  WatcherPtr all = Watch(writer);
+  // The reader has read every stream up to millisecond 150: idle streams stand at its end.
+  hub_->RaiseWatermarkForTest(0, 150);
+  EXPECT_EQ(hub_->PositionsForTest(), StreamPositions(Sds().size(), StreamId::EndOf(150)));
+  Publish(0, 151, Change("a", kGrid));
+  writer.Drain(*all);
+  ASSERT_THAT(writer.EventIds(), ::testing::ElementsAre("a"));
+  EXPECT_EQ(writer.written[0].cursor(), "w2:150-18446744073709551615," + Sds()[0] + "=151-0");
+  // A watch resumed from that cursor stands where the hub does: no history, nothing missed,
+  // nothing repeated.
+  FakeWriter resumed_writer;
+  auto cursor = DecodeCursor(writer.written[0].cursor(), Sds());
+  ASSERT_TRUE(cursor.ok());
+  EXPECT_EQ(*cursor, hub_->PositionsForTest());
+  WatcherPtr resumed = Watch(resumed_writer, {}, *cursor);
+  Publish(1, 152, Change("b", kOtherGrid));
+  resumed_writer.Drain(*resumed);
+  EXPECT_THAT(resumed_writer.EventIds(), ::testing::ElementsAre("b"));
+  // A watermark never goes back, and a stream ahead of it stays where it is.
+  hub_->RaiseWatermarkForTest(0, 120);
+  hub_->RaiseWatermarkForTest(0, 151);
+  StreamPositions expected(Sds().size(), StreamId::EndOf(151));
+  expected[1] = StreamId{152, 0};
+  EXPECT_EQ(hub_->PositionsForTest(), expected);
+}
+
+TEST(WatchHubGroupsTest, TheWatermarkIsTheLeastOfTheGroups) {
+  boost::asio::io_context io;
+  ::testing::StrictMock<MockClient> first;
+  ::testing::StrictMock<MockClient> second;
+  ::testing::StrictMock<MockClient> commands;
+  std::vector<std::string> streams;
+  for (const std::string& sd : Sds()) {
+    streams.push_back(store::LiveStream(sd));
+  }
+  std::vector<WatchHub::ReadGroup> groups = {{&first, {streams.begin(), streams.begin() + 2}},
+                                             {&second, {streams.begin() + 2, streams.end()}}};
+  auto hub = WatchHub::Create(io, std::move(groups), commands, ShippedTopology(), {});
+  ASSERT_TRUE(hub.ok()) << hub.status();
+  (*hub)->SetPositionsForTest(At(100));
+  // One group has read up to 300, the other nothing yet: nobody knows more than before.
+  (*hub)->RaiseWatermarkForTest(0, 300);
+  EXPECT_EQ((*hub)->PositionsForTest(), At(100));
+  (*hub)->RaiseWatermarkForTest(1, 200);
+  EXPECT_EQ((*hub)->PositionsForTest(), StreamPositions(Sds().size(), StreamId::EndOf(200)));
+  // A group with no streams is refused.
+  std::vector<WatchHub::ReadGroup> empty = {{&first, streams}, {&second, {}}};
+  EXPECT_FALSE(WatchHub::Create(io, std::move(empty), commands, ShippedTopology(), {}).ok());
 }
 
 TEST_F(WatchHubTest, ASlowWatcherIsCutOffWithAResumableCursorAndOthersGoOn) {
