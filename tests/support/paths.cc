@@ -13,6 +13,9 @@ std::string FromEnv(const char* name, const char* fallback) {
 }  // namespace
 
 std::string SourcePath(const std::string& relative) {
+  if (!relative.empty() && relative.front() == '/') {
+    return relative;  // Absolute already.
+  }
   return FromEnv("GRID_SOURCE_DIR", GRID_TEST_SOURCE_DIR) + "/" + relative;
 }
 

@@ -11,8 +11,12 @@
 namespace grid::loadgen {
 
 absl::StatusOr<StackConfig> LoadStackConfig() {
+  return LoadStackConfig(testing::Stack::Options().topology);
+}
+
+absl::StatusOr<StackConfig> LoadStackConfig(const std::string& topology_path) {
   const testing::Stack::Options defaults;
-  auto topology = topology::Topology::Load(testing::SourcePath(defaults.topology));
+  auto topology = topology::Topology::Load(testing::SourcePath(topology_path));
   if (!topology.ok()) {
     return topology.status();
   }
@@ -31,7 +35,10 @@ absl::Status StartStack(testing::Stack& stack, std::ostream& out) {
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
-  out << "stack: redis-server on 127.0.0.1:" << stack.redis().port()
+  out << "stack: "
+      << (stack.cluster() != nullptr
+              ? absl::StrCat("a Redis Cluster of ", stack.cluster()->size(), " masters")
+              : absl::StrCat("redis-server on 127.0.0.1:", stack.redis().port()))
       << " and the five services on free ports, up in " << absl::StrFormat("%.1f", seconds)
       << " s; gateway at " << stack.address("grid-gateway") << "\n";
   return absl::OkStatus();

@@ -8,6 +8,7 @@
 #include "common/policy/policy.h"
 #include "common/topology/topology.h"
 #include "tests/support/stack.h"
+#include "tools/loadgen/summary.h"
 
 namespace grid::loadgen {
 
@@ -18,10 +19,30 @@ struct StackConfig {
   policy::PolicyPtr policy;
 };
 absl::StatusOr<StackConfig> LoadStackConfig();
+// The same with another topology file (absolute, or relative to the source).
+absl::StatusOr<StackConfig> LoadStackConfig(const std::string& topology_path);
 
 // Starts `stack` and prints a line saying where and how long it took; on failure the status
 // carries the services' logs.
 absl::Status StartStack(testing::Stack& stack, std::ostream& out);
+
+// What grid-loadgen dispatch measures (benchmarks.h): printed to `out` as it goes, returned for
+// benchmarks that compare several runs.
+struct DispatchOptions;
+struct DispatchFigures {
+  Summary health;
+  Summary report;
+  Summary dispatched;
+  double reports_per_s = 0;
+  // Routing's own grid_dispatch_latency_seconds: its mean (exact: sum / count) and
+  // bucket-interpolated p99, in ms; 0 when its page could not be read.
+  double routing_mean_ms = 0;
+  double routing_p99_ms = 0;
+};
+// Starts `stack` (its options set by the caller) and runs the dispatch benchmark's workload on
+// it with `config`'s topology and policy.
+absl::StatusOr<DispatchFigures> MeasureDispatch(testing::Stack& stack, const StackConfig& config,
+                                                const DispatchOptions& options, std::ostream& out);
 
 // The machine's core count, as the benchmarks print it.
 unsigned Cores();

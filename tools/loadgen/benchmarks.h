@@ -28,6 +28,26 @@ struct DispatchOptions {
 // checks to the same gateway at the same rate and concurrency.
 absl::Status RunDispatch(const DispatchOptions& options, std::ostream& out);
 
+struct ClusterOptions {
+  // The paced phase of each configuration (as DispatchOptions).
+  int events = 1000;
+  double rate = 200;
+  int concurrency = 8;
+  // The saturation phase: callers with one report in flight each, for this long (0: none).
+  int outstanding = 32;
+  int seconds = 5;
+  // Masters of the cluster configuration.
+  int masters = 3;
+  // Grids of the province-sized topology (tools/topogen; 0: skip that configuration).
+  int province_grids = 100000;
+};
+
+// Scale-out: the same workload on one Redis and on a Redis Cluster of `masters` masters (Laoshan's
+// topology), and on one Redis with a province-sized topology: ReportEvent and report->DISPATCHED
+// latency at a fixed rate, ingest at saturation, and the ratios between them. The last line is
+// machine-readable.
+absl::Status RunCluster(const ClusterOptions& options, std::ostream& out);
+
 struct IngestOptions {
   // ReportEvent (and, for the baseline, Health/Check) calls in flight at all times.
   int outstanding = 64;

@@ -73,8 +73,14 @@ absl::Status RunDispatch(const DispatchOptions& options, std::ostream& out) {
   if (!config.ok()) {
     return config.status();
   }
-  const std::vector<std::string> grids = GridIds(*config->topology);
-  const std::vector<std::string> categories = SpreadCategories(*config->policy);
+  testing::Stack stack;
+  return MeasureDispatch(stack, *config, options, out).status();
+}
+
+absl::StatusOr<DispatchFigures> MeasureDispatch(testing::Stack& stack, const StackConfig& config,
+                                                const DispatchOptions& options, std::ostream& out) {
+  const std::vector<std::string> grids = GridIds(*config.topology);
+  const std::vector<std::string> categories = SpreadCategories(*config.policy);
   if (grids.empty() || categories.empty()) {
     return absl::FailedPreconditionError(
         "dispatch: the topology has no grids or the policy no "
@@ -85,10 +91,9 @@ absl::Status RunDispatch(const DispatchOptions& options, std::ostream& out) {
       "cores\n",
       options.events, options.rate, options.concurrency, options.warmup, Cores());
   out << "load: " << grids.size() << " grids, categories " << absl::StrJoin(categories, " ")
-      << ", SEVERITY_NORMAL, no location, an operator at " << config->topology->district_id()
+      << ", SEVERITY_NORMAL, no location, an operator at " << config.topology->district_id()
       << "\n";
 
-  testing::Stack stack;
   if (auto status = StartStack(stack, out); !status.ok()) {
     return status;
   }
@@ -97,7 +102,7 @@ absl::Status RunDispatch(const DispatchOptions& options, std::ostream& out) {
   auto health = grpc::health::v1::Health::NewStub(channel);
   auto gateway = v1::GatewayService::NewStub(channel);
   const std::string run_id = absl::StrCat("loadgen-", getpid());
-  const std::string& district = config->topology->district_id();
+  const std::string& district = config.topology->district_id();
   // The reports' actor (workload.h): an operator of the district, as a bearer token.
   const std::string token = stack.Token("grid-loadgen", v1::ROLE_OPERATOR, district);
 
@@ -163,6 +168,9 @@ absl::Status RunDispatch(const DispatchOptions& options, std::ostream& out) {
     }
   }
 
+  DispatchFigures figures;
+  figures.reports_per_s =
+      reports.elapsed_seconds > 0 ? (reports.issued - reports.failed) / reports.elapsed_seconds : 0;
   const Summary health_summary = Summarize(checks.Succeeded());
   const Summary report_summary = Summarize(reports.Succeeded());
   const Summary dispatch_summary = Summarize(dispatch_ms);
@@ -183,6 +191,10 @@ absl::Status RunDispatch(const DispatchOptions& options, std::ostream& out) {
                              : absl::StatusOr<Histogram>(page.status());
   if (histogram.ok()) {
     PrintHistogram(*histogram, total, out);
+    if (histogram->count > 0) {
+      figures.routing_mean_ms = 1000.0 * histogram->sum / histogram->count;
+      figures.routing_p99_ms = 1000.0 * EstimateQuantile(*histogram, 0.99);
+    }
   } else {
     out << "routing's grid_dispatch_latency_seconds: unavailable: " << histogram.status() << "\n";
   }
@@ -195,7 +207,10 @@ absl::Status RunDispatch(const DispatchOptions& options, std::ostream& out) {
         kDispatchDeadline.count(), " s, e.g.: ", absl::StrJoin(stuck, ", ")));
   }
   out << "all " << total << " events reached DISPATCHED\n";
-  return absl::OkStatus();
+  figures.health = health_summary;
+  figures.report = report_summary;
+  figures.dispatched = dispatch_summary;
+  return figures;
 }
 
 }  // namespace grid::loadgen

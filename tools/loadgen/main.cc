@@ -38,6 +38,29 @@ int main(int argc, char** argv) {
   dispatch_command->add_option("--warmup", dispatch.warmup, "reports before the measured ones")
       ->capture_default_str();
 
+  grid::loadgen::ClusterOptions cluster;
+  CLI::App* cluster_command = app.add_subcommand(
+      "cluster",
+      "scale-out: one redis-server vs a Redis Cluster (latency at a fixed rate, ingest at "
+      "saturation), and Laoshan's topology vs a province-sized one (routing latency)");
+  cluster_command->add_option("--events", cluster.events, "reports of each fixed-rate phase")
+      ->capture_default_str();
+  cluster_command->add_option("--rate", cluster.rate, "reports started per second")
+      ->capture_default_str();
+  cluster_command->add_option("--concurrency", cluster.concurrency, "fixed-rate callers")
+      ->capture_default_str();
+  cluster_command
+      ->add_option("--outstanding", cluster.outstanding, "saturation: callers, one call each")
+      ->capture_default_str();
+  cluster_command->add_option("--seconds", cluster.seconds, "saturation: for how long (0: none)")
+      ->capture_default_str();
+  cluster_command->add_option("--masters", cluster.masters, "masters of the cluster")
+      ->capture_default_str();
+  cluster_command
+      ->add_option("--province-grids", cluster.province_grids,
+                   "grids of the province-sized topology (0: skip it)")
+      ->capture_default_str();
+
   grid::loadgen::IngestOptions ingest;
   CLI::App* ingest_command = app.add_subcommand(
       "ingest",
@@ -205,6 +228,7 @@ int main(int argc, char** argv) {
       : rederive_command->parsed() ? grid::loadgen::RunRederive(rederive, std::cout)
       : chaos_command->parsed()    ? grid::loadgen::RunChaos(chaos, std::cout)
       : ingest_command->parsed()   ? grid::loadgen::RunIngest(ingest, std::cout)
+      : cluster_command->parsed()  ? grid::loadgen::RunCluster(cluster, std::cout)
                                    : grid::loadgen::RunEscalation(escalation, std::cout);
   std::cout << std::flush;
   if (!status.ok()) {

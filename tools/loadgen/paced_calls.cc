@@ -41,7 +41,8 @@ PacedResult RunPaced(const PacedOptions& options, const std::function<absl::Stat
         return;
       }
       const Clock::time_point at = due(index);
-      if (at >= stop_issuing) {
+      // Unpaced calls (rate <= 0) are all due at the start: the clock stops them.
+      if (at >= stop_issuing || Clock::now() >= stop_issuing) {
         return;
       }
       std::this_thread::sleep_until(at);

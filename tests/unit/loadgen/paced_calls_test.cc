@@ -5,6 +5,7 @@
 #include <atomic>
 #include <mutex>
 #include <set>
+#include <thread>
 
 namespace grid::loadgen {
 namespace {
@@ -27,6 +28,24 @@ TEST(RunPacedTest, CallsEveryIndexOnce) {
     EXPECT_EQ(seen.count(i), 1u) << i;
   }
   EXPECT_EQ(result.Succeeded().size(), 200u);
+}
+
+TEST(RunPacedTest, UnpacedCallsStopAtTheTimeLimit) {
+  // As fast as the callers go, far more calls than fit: the clock ends the run.
+  PacedOptions options;
+  options.count = 1'000'000;
+  options.rate = 0;
+  options.concurrency = 2;
+  options.time_limit = std::chrono::milliseconds(50);
+  std::atomic<int> calls{0};
+  const PacedResult result = RunPaced(options, [&](int) {
+    calls.fetch_add(1);
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    return absl::OkStatus();
+  });
+  EXPECT_GT(result.issued, 0);
+  EXPECT_LT(result.issued, options.count);
+  EXPECT_EQ(result.issued, calls.load());
 }
 
 TEST(RunPacedTest, FailuresAreCountedAndLeftOutOfTheLatencies) {
