@@ -1,11 +1,14 @@
-// Delivers one receiver's queue of one subdistrict ({sd}:wh:q:<receiver>), strictly in order: the
-// head is sent, and only after a 2xx is it deleted and the next one sent, so every event's
-// changes (an event lives in one subdistrict) reach the receiver in the order of the live stream.
+// Delivers one receiver's queue of one subdistrict ({sd}:wh:q:<receiver>) in order per event:
+// it reads the queue into a window (up to max_window changes, in queue order) and sends every
+// change whose event has no earlier change in the window, up to max_in_flight at once; a change is
+// deleted from the queue only after the receiver's 2xx, and only then may the next change of its
+// event go. So every event's changes (an event lives in one subdistrict, and the handoff queues
+// them in live-stream order) reach the receiver in order, while events do not wait for each other.
 // A failed attempt (non-2xx, time-out, connection error, a refused address) is retried with
 // exponential back-off and jitter (RetryDelay) until the change is older than max_age, when it
-// moves to the receiver's dead letters and the next one goes. At most one request per queue is in
-// flight, and every queue has its own loop and timers, so a slow or dead receiver holds up its own
-// queues only.
+// moves to the receiver's dead letters and the event's next change goes. Every queue has its own
+// loop, window and timers, so a slow or dead receiver holds up its own queues only, with at most
+// max_in_flight requests per queue.
 //
 // Delivery is at least once: a crash between the 2xx and the deletion sends the change again,
 // with the same X-Grid-Idempotency-Key (<event_id>:<version>), for the receiver to drop.
@@ -25,6 +28,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "common/clock/clock.h"
 #include "common/redis/client.h"
@@ -71,6 +75,9 @@ class QueueDelivery final : public std::enable_shared_from_this<QueueDelivery> {
     // may have queued, or a notification was lost to a restart).
     std::chrono::milliseconds idle_poll{1000};
     int dead_letter_max_length = 10000;
+    // Changes read ahead of the oldest undelivered one, and requests in flight, per queue.
+    int max_window = 256;
+    int max_in_flight = 8;
   };
 
   // Borrows everything; the io_context, clients, poster, clock and metrics outlive the loop (or
@@ -90,17 +97,36 @@ class QueueDelivery final : public std::enable_shared_from_this<QueueDelivery> {
 
   const std::string& receiver() const { return receiver_; }
   const std::string& subdistrict() const { return subdistrict_; }
-  // The time of the change at the head (UTC ms), 0 when the queue was empty when last looked at.
-  Millis head_at() const { return head_at_; }
-  bool retrying() const { return retrying_; }
+  // The time of the oldest change read and not yet delivered (UTC ms), 0 when none.
+  Millis head_at() const { return window_.empty() ? 0 : window_.front().at; }
 
  private:
-  void Fetch();
-  void OnFetched(absl::StatusOr<redis::Reply> reply);
-  void Send();
-  void OnSent(PostResult result);
-  void SetRetrying(bool retrying);
-  void After(std::chrono::milliseconds wait, void (QueueDelivery::*next)());
+  struct Item {
+    std::string id;
+    std::string event_id;
+    std::string key;
+    std::string body;
+    // The change's time, and when it was queued (UTC ms).
+    Millis at = 0;
+    Millis queued_at = 0;
+    int attempts = 0;
+    bool in_flight = false;
+    // Answered with a 2xx; its deletion from the queue has not been confirmed yet.
+    bool delivered = false;
+    // Not before this (steady clock), after a failed attempt.
+    std::chrono::steady_clock::time_point retry_at{};
+  };
+
+  void Fill();
+  void OnFilled(absl::StatusOr<redis::Reply> reply);
+  void Dispatch();
+  void Send(Item& item);
+  void OnSent(const std::string& id, PostResult result);
+  void Remove(const std::string& id);
+  void Delete(Item& item);
+  Item* Find(const std::string& id);
+  void Wake(std::chrono::steady_clock::time_point when);
+  void UpdateRetrying();
 
   boost::asio::io_context& io_;
   redis::Client& redis_;
@@ -115,16 +141,19 @@ class QueueDelivery final : public std::enable_shared_from_this<QueueDelivery> {
   ReceiversPtr receivers_;
   Options options_;
   boost::asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point timer_at_ = std::chrono::steady_clock::time_point::max();
   std::minstd_rand random_;
   bool stopped_ = false;
-  bool idle_ = false;
-  bool retrying_ = false;
-  // The head being delivered.
-  std::string head_id_;
-  std::string body_;
-  std::string idempotency_key_;
-  Millis head_at_ = 0;
-  int attempts_ = 0;
+  // Changes read from the queue and not yet deleted, in queue order.
+  std::vector<Item> window_;
+  // The id of the last change read ("-" before the first read).
+  std::string last_read_ = "-";
+  bool filling_ = false;
+  // Notified while a read was in flight: read again after it.
+  bool refill_ = false;
+  int in_flight_ = 0;
+  // What this queue adds to grid_webhook_retrying.
+  int retrying_ = 0;
 };
 
 // The JSON body of a delivery: {"change": <change>, "event": <event or null>}, protobuf JSON with

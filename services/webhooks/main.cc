@@ -63,6 +63,10 @@ int main(int argc, char** argv) {
                  "the most changes waiting per receiver and subdistrict; beyond, dead letters")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--max-in-flight", options.delivery.max_in_flight,
+                 "requests in flight per receiver and subdistrict (never two of one event)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--idle-poll-ms", idle_poll_ms, "how often an empty queue is looked at")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

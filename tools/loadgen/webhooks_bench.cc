@@ -62,7 +62,6 @@ absl::Status RunWebhooks(const WebhooksOptions& options, std::ostream& out) {
   std::ofstream(config_path) << webhooks.dump();
   testing::Stack::Options stack_options;
   stack_options.webhooks_config = config_path;
-  stack_options.extra_args[testing::Stack::kWebhooks] = {"--log-level", "info"};
   testing::Stack stack(stack_options);
   if (auto status = StartStack(stack, out); !status.ok()) {
     return status;
