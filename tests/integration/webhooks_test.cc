@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -15,7 +16,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/redis/client.h"
+#include "tests/support/paths.h"
 #include "tests/support/poll.h"
+#include "tests/support/process.h"
 #include "tests/support/stack.h"
 #include "tests/support/stack_test.h"
 #include "tests/support/webhook_receiver.h"
@@ -294,6 +297,42 @@ TEST_F(WebhooksTest, AReceiverOnLoopbackIsRefusedUnlessAllowed) {
       std::chrono::seconds(10)));
   EXPECT_TRUE(refused.all().empty());
   EXPECT_GT(Metric("grid_webhook_retrying", {{"receiver", "refused"}}), 0);
+}
+
+// Two certificate authorities of deploy/local/make-certs: the service trusts the first
+// (--ca-file); a receiver with a certificate of the second is refused at the TLS handshake.
+TEST_F(WebhooksTest, HttpsIsVerified) {
+  char dir[] = "/tmp/grid-webhook-certs-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  for (const char* ca : {"trusted", "other"}) {
+    auto made = testing::Process::Start(testing::SourcePath("deploy/local/make-certs"),
+                                        {absl::StrCat(dir, "/", ca)}, {},
+                                        absl::StrCat(dir, "/", ca, ".log"));
+    ASSERT_TRUE(made.ok()) << made.status();
+    ASSERT_EQ((*made)->Wait(), 0) << (*made)->ReadLog();
+  }
+  const std::string trusted_dir = absl::StrCat(dir, "/trusted/");
+  const std::string other_dir = absl::StrCat(dir, "/other/");
+  testing::WebhookReceiver trusted(kSecret, trusted_dir + "server.pem", trusted_dir + "server.key");
+  testing::WebhookReceiver untrusted(kSecret, other_dir + "server.pem", other_dir + "server.key");
+  ASSERT_THAT(trusted.url(), ::testing::StartsWith("https://localhost:"));
+  Start({{"trusted", kSubdistrict, trusted.url(), ""},
+         {"untrusted", kSubdistrict, untrusted.url(), ""}},
+        {"--ca-file", trusted_dir + "ca.pem"});
+  const v1::Event event = ReportDispatched();
+  ExpectEveryChangeInOrder(trusted, {event}, std::chrono::seconds(10));
+  for (const auto& request : trusted.all()) {
+    EXPECT_TRUE(request.signature_valid);
+  }
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        return Metric("grid_webhook_failed_total", {{"receiver", "untrusted"}, {"reason", "tls"}}) >
+               0;
+      },
+      std::chrono::seconds(10)));
+  EXPECT_TRUE(untrusted.all().empty());
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
 }
 
 TEST_F(WebhooksTest, TheConfigurationIsReloadedWithoutARestartAndABadOneIsRefused) {

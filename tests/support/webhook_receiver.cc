@@ -6,6 +6,7 @@
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -65,6 +66,13 @@ WebhookReceiver::WebhookReceiver(std::string secret, Answer answer)
   accept_thread_ = std::thread([this] { AcceptLoop(); });
 }
 
+WebhookReceiver::WebhookReceiver(std::string secret, std::string cert_file, std::string key_file)
+    : WebhookReceiver(std::move(secret)) {
+  tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  tls_->use_certificate_chain_file(cert_file);
+  tls_->use_private_key_file(key_file, asio::ssl::context::pem);
+}
+
 WebhookReceiver::~WebhookReceiver() {
   {
     std::lock_guard lock(mu_);
@@ -85,7 +93,8 @@ WebhookReceiver::~WebhookReceiver() {
 }
 
 std::string WebhookReceiver::url() const {
-  return absl::StrCat("http://127.0.0.1:", port_, "/hook");
+  return tls_ != nullptr ? absl::StrCat("https://localhost:", port_, "/hook")
+                         : absl::StrCat("http://127.0.0.1:", port_, "/hook");
 }
 
 std::vector<WebhookReceiver::Request> WebhookReceiver::all() const {
@@ -121,10 +130,23 @@ void WebhookReceiver::AcceptLoop() {
 }
 
 void WebhookReceiver::Serve(asio::ip::tcp::socket socket) {
+  if (tls_ == nullptr) {
+    return Exchange(socket);
+  }
+  beast::ssl_stream<asio::ip::tcp::socket&> stream(socket, *tls_);
+  boost::system::error_code ec;
+  stream.handshake(asio::ssl::stream_base::server, ec);
+  if (!ec) {
+    Exchange(stream);
+  }
+}
+
+template <class Stream>
+void WebhookReceiver::Exchange(Stream& stream) {
   beast::flat_buffer buffer;
   http::request<http::string_body> request;
   boost::system::error_code ec;
-  http::read(socket, buffer, request, ec);
+  http::read(stream, buffer, request, ec);
   if (ec) {
     return;
   }
@@ -155,7 +177,7 @@ void WebhookReceiver::Serve(asio::ip::tcp::socket socket) {
   http::response<http::string_body> response{static_cast<http::status>(status), 11};
   response.body() = "{}";
   response.prepare_payload();
-  http::write(socket, response, ec);
+  http::write(stream, response, ec);
 }
 
 }  // namespace grid::testing

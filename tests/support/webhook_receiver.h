@@ -7,9 +7,11 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -37,10 +39,13 @@ class WebhookReceiver {
 
   explicit WebhookReceiver(
       std::string secret, Answer answer = [](int) { return 200; });
+  // Serves HTTPS with this PEM certificate chain and key (see deploy/local/make-certs).
+  WebhookReceiver(std::string secret, std::string cert_file, std::string key_file);
   ~WebhookReceiver();
 
   int port() const { return port_; }
-  // http://127.0.0.1:<port>/hook
+  // http://127.0.0.1:<port>/hook, or https://localhost:<port>/hook with TLS (the name the
+  // certificates of deploy/local/make-certs carry).
   std::string url() const;
 
   // Every request so far.
@@ -52,9 +57,12 @@ class WebhookReceiver {
  private:
   void AcceptLoop();
   void Serve(boost::asio::ip::tcp::socket socket);
+  template <class Stream>
+  void Exchange(Stream& stream);
 
   std::string secret_;
   Answer answer_;
+  std::unique_ptr<boost::asio::ssl::context> tls_;
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   int port_ = 0;
