@@ -33,16 +33,20 @@ constexpr char kGrid[] = "37021200100101";  // 中韩街道
 constexpr char kSubdistrict[] = "370212001";
 constexpr char kOtherSubdistrict[] = "370212002";
 constexpr char kWorker[] = "W3702120010010101";
+constexpr char kOtherGrid[] = "37021200200101";  // 沙子口街道
+constexpr char kOtherWorker[] = "W3702120020010101";
 constexpr char kSecret[] = "test-webhook-secret";
 
 class WebhooksTest : public testing::StackTest {
  protected:
   // Starts the stack with grid-webhooks and `receivers` (name, unit, url, extra JSON fields).
+  // On a Redis Cluster of that many masters when `redis_cluster` > 0.
   void Start(
       const std::vector<std::tuple<std::string, std::string, std::string, std::string>>& receivers,
-      std::vector<std::string> extra = {}) {
+      std::vector<std::string> extra = {}, int redis_cluster = 0) {
     char dir[] = "/tmp/grid-webhooks-XXXXXX";
     ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
     config_ = std::string(dir) + "/webhooks.json";
     nlohmann::json config = {{"receivers", nlohmann::json::array()}};
     for (const auto& [name, unit, url, fields] : receivers) {
@@ -58,6 +62,7 @@ class WebhooksTest : public testing::StackTest {
     }
     std::ofstream(config_) << config.dump(2);
     Stack::Options options;
+    options.redis_cluster = redis_cluster;
     options.webhooks_config = config_;
     extra.insert(extra.end(), {"--group-start", "0", "--retry-base-ms", "100", "--retry-max-ms",
                                "400", "--idle-poll-ms", "200"});
@@ -65,20 +70,29 @@ class WebhooksTest : public testing::StackTest {
     StartStack(options);
   }
 
-  static v1::Actor Worker() { return MakeActor(v1::ROLE_WORKER, kWorker, kGrid); }
+  ~WebhooksTest() override {
+    if (!dir_.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir_, ignored);
+    }
+  }
+
+  static v1::Actor Worker(const std::string& grid = kGrid) {
+    return MakeActor(v1::ROLE_WORKER, grid == kGrid ? kWorker : kOtherWorker, grid);
+  }
   static v1::Actor Handler(const std::string& unit) {
     return MakeActor(v1::ROLE_HANDLER, "handler-" + unit, unit);
   }
 
   // Reports an event (no location, so none merges) and waits until it is dispatched.
-  v1::Event ReportDispatched(const std::string& category = "0102") {
+  v1::Event ReportDispatched(const std::string& grid = kGrid) {
     v1::ReportEventRequest request;
     v1::Report& report = *request.mutable_report();
-    report.set_grid_id(kGrid);
-    report.set_category(category);
+    report.set_grid_id(grid);
+    report.set_category("0102");
     report.set_severity(v1::SEVERITY_NORMAL);
     report.set_description("暴露垃圾");
-    *request.mutable_actor() = Worker();
+    *request.mutable_actor() = Worker(grid);
     v1::ReportEventResponse response;
     const grpc::Status status =
         gateway().ReportEvent(Context(request.actor()).get(), request, &response);
@@ -154,6 +168,7 @@ class WebhooksTest : public testing::StackTest {
         testing::HttpGet(stack_->metrics_port(Stack::kWebhooks), "/metrics"), name, labels);
   }
 
+  std::string dir_;
   std::string config_;
 };
 
@@ -297,6 +312,22 @@ TEST_F(WebhooksTest, AReceiverOnLoopbackIsRefusedUnlessAllowed) {
       std::chrono::seconds(10)));
   EXPECT_TRUE(refused.all().empty());
   EXPECT_GT(Metric("grid_webhook_retrying", {{"receiver", "refused"}}), 0);
+}
+
+// The handoff and the queues on a Redis Cluster: each subdistrict's live stream, event records,
+// queues and dead letters share its hash slot, and the live streams are read per slot.
+TEST_F(WebhooksTest, OnARedisClusterEachEventsChangesArriveInOrder) {
+  testing::WebhookReceiver district(kSecret);
+  Start({{"district", "370212", district.url(), ""}}, {}, /*redis_cluster=*/3);
+  std::vector<v1::Event> events;
+  for (int i = 0; i < 2; ++i) {
+    events.push_back(ReportDispatched(kGrid));
+    events.push_back(ReportDispatched(kOtherGrid));
+  }
+  for (const v1::Event& event : events) {
+    Accept(event);
+  }
+  ExpectEveryChangeInOrder(district, events);
 }
 
 // Two certificate authorities of deploy/local/make-certs: the service trusts the first
