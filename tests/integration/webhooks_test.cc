@@ -314,6 +314,63 @@ TEST_F(WebhooksTest, AReceiverOnLoopbackIsRefusedUnlessAllowed) {
   EXPECT_GT(Metric("grid_webhook_retrying", {{"receiver", "refused"}}), 0);
 }
 
+// A change not delivered within --max-age-seconds goes to the receiver's dead letters, and the
+// queue moves on.
+TEST_F(WebhooksTest, AChangeNeverAcceptedGoesToTheDeadLettersAfterTheMaximumAge) {
+  testing::WebhookReceiver failing(kSecret, [](int) { return 503; });
+  Start({{"failing", kSubdistrict, failing.url(), ""}}, {"--max-age-seconds", "1"});
+  const v1::Event event = ReportDispatched();
+  const std::string dead = absl::StrCat("{", kSubdistrict, "}:wh:dead:failing");
+  const std::string queue = absl::StrCat("{", kSubdistrict, "}:wh:q:failing");
+  const auto length = [&](const std::string& key) {
+    auto reply = redis::CommandSync(stack_->redis_client(), {"XLEN", key}, std::chrono::seconds(2));
+    return reply.ok() ? reply->integer : -1;
+  };
+  EXPECT_TRUE(
+      PollUntil([&] { return length(dead) == 2 && length(queue) == 0; }, std::chrono::seconds(15)))
+      << length(dead) << " dead, " << length(queue) << " queued";
+  const auto letters = redis::CommandSync(stack_->redis_client(), {"XRANGE", dead, "-", "+"},
+                                          std::chrono::seconds(2));
+  ASSERT_TRUE(letters.ok());
+  ASSERT_EQ(letters->elements.size(), 2u);
+  std::map<std::string, std::string> fields;
+  const auto& first = letters->elements[0].elements[1].elements;
+  for (size_t i = 0; i + 1 < first.size(); i += 2) {
+    fields[first[i].str] = first[i + 1].str;
+  }
+  EXPECT_EQ(fields["reason"], "answered 503");
+  v1::EventChange change;
+  ASSERT_TRUE(change.ParseFromString(fields["c"]));
+  EXPECT_EQ(change.event_id(), event.id());
+  EXPECT_EQ(change.version(), 1);
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        return Metric("grid_webhook_dead_letters_total",
+                      {{"receiver", "failing"}, {"reason", "max_age"}}) == 2;
+      },
+      std::chrono::seconds(5)));
+}
+
+// A queue at --max-queue refuses further changes into the dead letters at once.
+TEST_F(WebhooksTest, AFullQueueSendsChangesToTheDeadLetters) {
+  testing::WebhookReceiver hanging(kSecret, [](int) { return 0; });
+  Start({{"hanging", kSubdistrict, hanging.url(), ""}}, {"--max-queue", "1"});
+  (void)ReportDispatched();
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        return Metric("grid_webhook_dead_letters_total",
+                      {{"receiver", "hanging"}, {"reason", "queue_full"}}) == 1;
+      },
+      std::chrono::seconds(10)));
+  const auto letters =
+      redis::CommandSync(stack_->redis_client(),
+                         {"XRANGE", absl::StrCat("{", kSubdistrict, "}:wh:dead:hanging"), "-", "+"},
+                         std::chrono::seconds(2));
+  ASSERT_TRUE(letters.ok());
+  ASSERT_EQ(letters->elements.size(), 1u);
+  EXPECT_THAT(letters->DebugString(), ::testing::HasSubstr("queue full"));
+}
+
 // The handoff and the queues on a Redis Cluster: each subdistrict's live stream, event records,
 // queues and dead letters share its hash slot, and the live streams are read per slot.
 TEST_F(WebhooksTest, OnARedisClusterEachEventsChangesArriveInOrder) {
