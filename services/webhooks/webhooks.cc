@@ -207,6 +207,18 @@ void Webhooks::UpdateGauges() {
     metrics_.oldest_undelivered.Add({{"receiver", receiver}})
         .Set(static_cast<double>(std::max<Millis>(0, figures.second)) / 1000.0);
   }
+  // A receiver taken out of the configuration is no longer delivered to: its gauges go to 0
+  // rather than keep its last figures (and an alert on them) forever.
+  for (const std::string& receiver : published_) {
+    if (by_receiver.count(receiver) == 0) {
+      metrics_.queued.Add({{"receiver", receiver}}).Set(0);
+      metrics_.oldest_undelivered.Add({{"receiver", receiver}}).Set(0);
+    }
+  }
+  published_.clear();
+  for (const auto& [receiver, figures] : by_receiver) {
+    published_.insert(receiver);
+  }
   for (const auto& [key, delivery] : deliveries_) {
     redis_.Command({"XLEN", QueueKey(key.second, key.first)},
                    [this, key](absl::StatusOr<redis::Reply> reply) {

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -87,6 +88,8 @@ class Webhooks final {
   std::map<std::pair<std::string, std::string>, std::shared_ptr<QueueDelivery>> deliveries_;
   // Last XLEN of each queue, by (receiver, subdistrict).
   std::map<std::pair<std::string, std::string>, long long> lengths_;
+  // Receivers whose gauges were set by the last UpdateGauges.
+  std::set<std::string> published_;
   std::vector<std::shared_ptr<Handoff>> handoffs_;
   boost::asio::steady_timer reload_timer_;
   boost::asio::steady_timer gauge_timer_;
