@@ -110,20 +110,37 @@ class Exchange final : public std::enable_shared_from_this<Exchange> {
                       });
   }
 
+  // The header first, then the body: Beast 1.74's eager parsing (http::async_read) lets a
+  // Content-Length over body_limit through, so the header is read on its own (not eager), where
+  // the limit holds, and the body after it.
   template <class Stream>
   void Read(Stream& stream) {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(std::min<size_t>(max_bytes_, 16 * 1024)));
     parser_->body_limit(max_bytes_);
-    http::async_read(
-        stream, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    http::async_read_header(
+        stream, buffer_, *parser_,
+        [self = shared_from_this(), &stream](beast::error_code ec, size_t) {
           if (ec) {
             return self->Fail("io", absl::StrCat("reading the answer: ", ec.message()));
           }
-          PostResult result;
-          result.status = static_cast<int>(self->parser_->get().result_int());
-          self->Finish(std::move(result));
+          if (self->parser_->is_done()) {
+            return self->Answered();
+          }
+          http::async_read(
+              stream, self->buffer_, *self->parser_, [self](beast::error_code ec, size_t) {
+                if (ec) {
+                  return self->Fail("io", absl::StrCat("reading the answer: ", ec.message()));
+                }
+                self->Answered();
+              });
         });
+  }
+
+  void Answered() {
+    PostResult result;
+    result.status = static_cast<int>(parser_->get().result_int());
+    Finish(std::move(result));
   }
 
   void Fail(std::string reason, std::string error) {
