@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# One image with every gridline binary: the five services, grid-console with its page, gridctl.
+# One image with every gridline binary: the five services, grid-console with its page,
+# grid-webhooks, gridctl.
 #
 #   docker build -t gridline:0.1.0 .
 #   docker run --rm gridline:0.1.0 gridctl --help
@@ -22,7 +23,7 @@ COPY services services
 COPY tools tools
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
  && cmake --build build --target grid-intake grid-routing grid-escalation grid-metrics \
-      grid-gateway grid-console gridctl
+      grid-gateway grid-console grid-webhooks gridctl
 
 FROM node:22-bookworm-slim AS web
 WORKDIR /web
@@ -42,14 +43,16 @@ RUN groupadd --system --gid 10001 gridline \
       --shell /usr/sbin/nologin gridline
 COPY --from=build /src/build/bin/grid-intake /src/build/bin/grid-routing \
      /src/build/bin/grid-escalation /src/build/bin/grid-metrics /src/build/bin/grid-gateway \
-     /src/build/bin/grid-console /src/build/bin/gridctl /usr/local/bin/
+     /src/build/bin/grid-console /src/build/bin/grid-webhooks /src/build/bin/gridctl \
+     /usr/local/bin/
 # The layout of the repository, so that the flags' defaults (deploy/config/..., the console's
 # services/console/web/dist) work from the working directory as they do in a checkout.
 WORKDIR /opt/gridline
 COPY deploy/config deploy/config
 COPY --from=web /web/dist services/console/web/dist
 USER 10001:10001
-# gRPC: gateway 7070, intake 7071, routing 7072, escalation 7073, metrics 7074; console HTTP 7080;
-# /metrics 9101-9106 (README, "The services"). Services listen on 127.0.0.1 unless --listen says.
-EXPOSE 7070 7071 7072 7073 7074 7080 9101 9102 9103 9104 9105 9106
+# gRPC: gateway 7070, intake 7071, routing 7072, escalation 7073, metrics 7074, webhooks 7075;
+# console HTTP 7080; /metrics 9101-9107 (README, "The services"). Services listen on 127.0.0.1
+# unless --listen says.
+EXPOSE 7070 7071 7072 7073 7074 7075 7080 9101 9102 9103 9104 9105 9106 9107
 CMD ["gridctl", "--help"]

@@ -195,6 +195,9 @@ def cursor_seeds():
         "huge": "w1:" + ",".join(f"{sd}=18446744073709551615-18446744073709551615"
                                  for sd in SUBDISTRICTS),
         "special": "w1:370212001=$,370212002=-,370212003=+",
+        "watermark": "w2:1795998600000-18446744073709551615,370212002=1795998600004-1",
+        "watermark-alone": "w2:1795998600000-18446744073709551615",
+        "watermark-unknown": "w2:1-0,370212999=5-0,370212001=2-0",
     }
     for name, text in texts.items():
         write("cursor", f"text-{name}", text.encode() + b"\x00")  # mode 0

@@ -44,6 +44,9 @@ Stack::Stack(Options options)
   for (const std::string& name : ServiceNames()) {
     services_[name] = Service{FreePort(), FreePort(), secured() ? FreePort() : 0, nullptr};
   }
+  if (!options_.webhooks_config.empty()) {
+    services_[kWebhooks] = Service{FreePort(), FreePort(), secured() ? FreePort() : 0, nullptr};
+  }
   if (options_.console) {
     services_[kConsole] = Service{FreePort(), FreePort(), 0, nullptr};
     if (options_.console_static_dir.empty()) {
@@ -61,6 +64,10 @@ Stack::~Stack() {
   if (auto console = services_.find(kConsole);
       console != services_.end() && console->second.process != nullptr) {
     console->second.process->Terminate();
+  }
+  if (auto webhooks = services_.find(kWebhooks);
+      webhooks != services_.end() && webhooks->second.process != nullptr) {
+    (void)webhooks->second.process->Kill(SIGTERM);
   }
   // Signal every service at once (the gateway first, so nothing logs about vanished backends)
   // and then wait: each takes a moment to exit (the metrics endpoint's web server stops on a
@@ -163,6 +170,10 @@ std::vector<std::string> Stack::Args(const std::string& name, int port, int metr
   if (cluster_ != nullptr) {
     args.insert(args.end(), {"--redis-cluster", cluster_->Seeds()});
   }
+  if (name == kWebhooks) {
+    const std::string& config = options_.webhooks_config;
+    args.insert(args.end(), {"--config", config.front() == '/' ? config : SourcePath(config)});
+  }
   if (auto extra = options_.extra_args.find(name); extra != options_.extra_args.end()) {
     args.insert(args.end(), extra->second.begin(), extra->second.end());
   }
@@ -245,6 +256,11 @@ absl::Status Stack::Start() {
       grpc::CreateChannel(address("grid-gateway"), gateway_credentials()));
   if (options_.console) {
     if (auto status = StartService(kConsole); !status.ok()) {
+      return status;
+    }
+  }
+  if (!options_.webhooks_config.empty()) {
+    if (auto status = StartService(kWebhooks); !status.ok()) {
       return status;
     }
   }

@@ -54,10 +54,15 @@ class Stack final {
     std::string console_static_dir;
     // The PEM roots the console verifies the gateway with when `tls` (empty: the stack's CA).
     std::string console_gateway_ca;
+    // Also start grid-webhooks (after the others) with this receivers file (--config; an
+    // absolute path, or relative to the source). Empty: not started.
+    std::string webhooks_config;
   };
 
   // The console's binary name (not among ServiceNames: it is started on request).
   static constexpr char kConsole[] = "grid-console";
+  // The webhooks service's binary name (started on request, Options::webhooks_config).
+  static constexpr char kWebhooks[] = "grid-webhooks";
   // The services by binary name, in start order (the gateway last).
   static const std::vector<std::string>& ServiceNames();
 

@@ -48,6 +48,21 @@ struct ClusterOptions {
 // machine-readable.
 absl::Status RunCluster(const ClusterOptions& options, std::ostream& out);
 
+struct WebhooksOptions {
+  // Reports measured; each makes two changes (REPORTED, DISPATCHED).
+  int events = 2000;
+  // Reports started per second: 100 reports/s are 200 changes/s.
+  double rate = 100;
+  int concurrency = 8;
+  int warmup = 16;
+};
+
+// Change-to-receiver latency of grid-webhooks: the stack with the webhooks service and one
+// receiver of the whole district (an HTTP server in this process, on loopback); reports at a fixed
+// rate; for every change, from its time to its arrival at the receiver, and for the dispatches
+// alone. Every change must arrive, signed.
+absl::Status RunWebhooks(const WebhooksOptions& options, std::ostream& out);
+
 struct IngestOptions {
   // ReportEvent (and, for the baseline, Health/Check) calls in flight at all times.
   int outstanding = 64;

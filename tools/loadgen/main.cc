@@ -7,6 +7,7 @@
 //   grid-loadgen soak       [--days 7] [--day-seconds 60] [--reports-per-day 400]
 //   grid-loadgen console    [--clients 500] [--rate 200] [--seconds 10] [--grpc-watchers 500]
 //   grid-loadgen rederive   [--events 20000]
+//   grid-loadgen webhooks   [--events 2000] [--rate 100] [--concurrency 8]
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -59,6 +60,20 @@ int main(int argc, char** argv) {
   cluster_command
       ->add_option("--province-grids", cluster.province_grids,
                    "grids of the province-sized topology (0: skip it)")
+      ->capture_default_str();
+
+  grid::loadgen::WebhooksOptions webhooks;
+  CLI::App* webhooks_command = app.add_subcommand(
+      "webhooks",
+      "change-to-receiver latency of grid-webhooks: reports at a fixed rate, one HTTP receiver "
+      "of the district");
+  webhooks_command->add_option("--events", webhooks.events, "reports measured (two changes each)")
+      ->capture_default_str();
+  webhooks_command->add_option("--rate", webhooks.rate, "reports started per second")
+      ->capture_default_str();
+  webhooks_command->add_option("--concurrency", webhooks.concurrency, "concurrent callers")
+      ->capture_default_str();
+  webhooks_command->add_option("--warmup", webhooks.warmup, "reports before the measured ones")
       ->capture_default_str();
 
   grid::loadgen::IngestOptions ingest;
@@ -229,6 +244,7 @@ int main(int argc, char** argv) {
       : chaos_command->parsed()    ? grid::loadgen::RunChaos(chaos, std::cout)
       : ingest_command->parsed()   ? grid::loadgen::RunIngest(ingest, std::cout)
       : cluster_command->parsed()  ? grid::loadgen::RunCluster(cluster, std::cout)
+      : webhooks_command->parsed() ? grid::loadgen::RunWebhooks(webhooks, std::cout)
                                    : grid::loadgen::RunEscalation(escalation, std::cout);
   std::cout << std::flush;
   if (!status.ok()) {
