@@ -59,21 +59,28 @@ std::vector<NodeLine> ParseNodes(const std::string& text) {
 
 RedisCluster::RedisCluster(int masters, int replicas_per_master)
     : masters_(masters), replicas_per_master_(replicas_per_master) {
-  std::vector<std::string> args = {"--cluster-enabled", "yes", "--cluster-config-file",
-                                   "nodes.conf"};
+  args_ = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"};
   if (replicas_per_master > 0) {
-    args.insert(args.end(),
-                {"--cluster-node-timeout", std::to_string(kReplicaNodeTimeout.count())});
+    args_.insert(args_.end(),
+                 {"--cluster-node-timeout", std::to_string(kReplicaNodeTimeout.count())});
   }
   for (int i = 0; i < masters * (1 + replicas_per_master); ++i) {
     nodes_.push_back(std::make_unique<RedisServer>());
-    nodes_.back()->set_extra_args(args);
+    nodes_.back()->set_extra_args(args_);
   }
 }
 
 absl::Status RedisCluster::Start() {
   for (auto& node : nodes_) {
-    if (absl::Status started = node->Start(); !started.ok()) {
+    // A node also listens on its port + 10000 (the cluster bus), which nobody reserved for it:
+    // taken by another process, the node exits; a node on another port then.
+    absl::Status started = node->Start();
+    for (int attempt = 1; !started.ok() && attempt < kStartAttempts; ++attempt) {
+      node = std::make_unique<RedisServer>();
+      node->set_extra_args(args_);
+      started = node->Start();
+    }
+    if (!started.ok()) {
       return started;
     }
   }

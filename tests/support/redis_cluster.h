@@ -52,8 +52,12 @@ class RedisCluster final {
   absl::StatusOr<std::string> Nodes(int skip);
   int IndexOfPort(int port) const;
 
+  // Starts of a node tried, each on a port of its own, before Start() gives up.
+  static constexpr int kStartAttempts = 5;
+
   int masters_;
   int replicas_per_master_;
+  std::vector<std::string> args_;  // Of every redis-server.
   std::vector<std::unique_ptr<RedisServer>> nodes_;
   std::string create_log_;
 };

@@ -177,8 +177,9 @@ absl::Status RunDurability(const DurabilityOptions& options, std::ostream& out) 
   const auto row = [&](const char* label, double RunFigures::*field, const char* unit) {
     const double off = median(0, field);
     const double on = median(options.wait_ms, field);
-    out << absl::StrFormat("%-26s %9.2f %s %9.2f %s   %.2fx\n", label, off, unit, on, unit,
-                           off > 0 ? on / off : 0.0);
+    const int digits = std::string_view(unit) == "/s" ? 0 : 2;
+    out << absl::StrFormat("%-26s %9.*f %s %9.*f %s   %.2fx\n", label, digits, off, unit, digits,
+                           on, unit, off > 0 ? on / off : 0.0);
   };
   row("one at a time, median", &RunFigures::sequential_median_ms, "ms");
   row("one at a time, p99", &RunFigures::sequential_p99_ms, "ms");

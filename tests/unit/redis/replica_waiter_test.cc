@@ -111,18 +111,21 @@ class ReplicaWaiterTest : public ::testing::Test {
  protected:
   void SetUp() override { Make(TwoMasters(1)); }
 
-  void TearDown() override {
-    // Stopped where nothing runs the io_context: Stop() fails what is pending at once.
+  void TearDown() override { Destroy(); }
+
+  // Stopped where nothing runs the io_context: Stop() fails what is pending at once. Then what
+  // is left queued runs (and finds the waiter gone), so that nothing outlives it but the fakes'
+  // callbacks, which do nothing.
+  void Destroy() {
     io_.stop();
     waiter_.reset();
+    fakes_.clear();
+    Run();
   }
 
   void Make(std::string nodes) {
     if (waiter_ != nullptr) {
-      io_.stop();
-      waiter_.reset();
-      fakes_.clear();
-      io_.restart();
+      Destroy();
     }
     nodes_ = std::move(nodes);
     ReplicaWaiter::Options options;
