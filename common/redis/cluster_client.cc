@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/redis/slot.h"
+#include "common/redis/wait_connected.h"
 
 namespace grid::redis {
 namespace {
@@ -233,15 +234,7 @@ class ClusterClient::Core final : public std::enable_shared_from_this<Core> {
       }
       masters = master_clients_;
     }
-    for (const std::shared_ptr<AsioClient>& master : masters) {
-      const auto left =
-          std::max(std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now()),
-                   std::chrono::milliseconds::zero());
-      if (absl::Status status = master->WaitConnected(left); !status.ok()) {
-        return status;
-      }
-    }
-    return absl::OkStatus();
+    return WaitEachConnected(masters, end);
   }
 
   // On the strand, or with no thread running the io_context. Fails everything pending and runs

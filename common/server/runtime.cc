@@ -129,6 +129,34 @@ std::vector<std::vector<std::string>> Runtime::ReadGroups(
   return groups;
 }
 
+redis::Durability* Runtime::ReplicaDurability(std::chrono::milliseconds wait) {
+  if (cluster_.empty() || wait <= std::chrono::milliseconds::zero()) {
+    return nullptr;
+  }
+  if (replica_waiter_ == nullptr) {
+    redis::ReplicaWaiter::Options options;
+    options.seeds = cluster_;
+    options.node.name = service_;
+    options.node.observer = [metrics = redis_metrics_.get()](std::string_view command,
+                                                             double seconds, bool ok) {
+      metrics->Observe(command, seconds, ok);
+    };
+    options.wait = wait;
+    replica_waiter_ = std::make_unique<redis::ReplicaWaiter>(io_.context(), std::move(options));
+    replica_waiter_->Start();
+    if (absl::Status status = replica_waiter_->WaitConnected(std::chrono::seconds(5));
+        !status.ok()) {
+      spdlog::warn(
+          "replica waiter: the cluster's masters not reachable yet ({}); reports fail "
+          "until they are",
+          status.ToString());
+    }
+    spdlog::info("acknowledged reports wait up to {} ms for a replica (WAIT 1 {})", wait.count(),
+                 wait.count());
+  }
+  return replica_waiter_.get();
+}
+
 redis::Client& Runtime::NewRedisConnection(const std::string& name) {
   extra_redis_.push_back(MakeRedis(absl::StrCat(service_, "-", name)));
   return *extra_redis_.back();
@@ -200,6 +228,9 @@ void Runtime::StopBackground() {
     consumer->Stop();
   }
   // Clients first, while the Asio thread still runs their last callbacks.
+  if (replica_waiter_ != nullptr) {
+    replica_waiter_->Stop();
+  }
   for (auto& client : extra_redis_) {
     client->Stop();
   }

@@ -12,6 +12,8 @@
 #include "common/policy/policy.h"
 #include "common/redis/asio_client.h"
 #include "common/redis/cluster_client.h"
+#include "common/redis/durability.h"
+#include "common/redis/replica_waiter.h"
 #include "common/server/flags.h"
 #include "common/server/host.h"
 #include "common/server/readiness.h"
@@ -58,6 +60,11 @@ class Runtime final {
   redis::Client& redis() { return *redis_; }
   // A connection of its own, for blocking reads (XREADGROUP BLOCK). Owned by the runtime.
   redis::Client& NewRedisConnection(const std::string& name);
+  // What makes an acknowledged write survive the loss of its master: on a cluster, a
+  // redis::ReplicaWaiter (WAIT up to `wait` for a replica, on connections of its own), made at
+  // the first call and owned by the runtime; nullptr on one Redis (nothing to wait for; nothing
+  // changes there) or with `wait` 0 (off).
+  redis::Durability* ReplicaDurability(std::chrono::milliseconds wait);
   // Whether Redis is a cluster (--redis-cluster).
   bool redis_cluster() const { return !cluster_.empty(); }
   // `streams` in groups that one XREAD or XREADGROUP may name together: all of them on one Redis,
@@ -121,6 +128,7 @@ class Runtime final {
   std::vector<redis::Endpoint> cluster_;
   std::unique_ptr<redis::Connection> redis_;
   std::vector<std::unique_ptr<redis::Connection>> extra_redis_;
+  std::unique_ptr<redis::ReplicaWaiter> replica_waiter_;
 };
 
 }  // namespace grid::server

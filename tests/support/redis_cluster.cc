@@ -3,29 +3,93 @@
 #include <sys/wait.h>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "tests/support/poll.h"
 #include "tests/support/process.h"
 
 namespace grid::testing {
+namespace {
 
-RedisCluster::RedisCluster(int masters) {
-  for (int i = 0; i < masters; ++i) {
+// One line of CLUSTER NODES: its port, id, whether it is a master, its master's id, its slots.
+struct NodeLine {
+  std::string id;
+  int port = 0;
+  bool master = false;
+  bool failed = false;
+  std::string master_id;
+  std::vector<std::pair<int, int>> slots;
+};
+
+std::vector<NodeLine> ParseNodes(const std::string& text) {
+  std::vector<NodeLine> lines;
+  for (absl::string_view row : absl::StrSplit(text, '\n', absl::SkipWhitespace())) {
+    const std::vector<absl::string_view> f = absl::StrSplit(row, ' ', absl::SkipEmpty());
+    if (f.size() < 8) {
+      continue;
+    }
+    NodeLine line;
+    line.id = std::string(f[0]);
+    const absl::string_view address = f[1].substr(0, f[1].find('@'));
+    if (!absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &line.port)) {
+      continue;
+    }
+    for (absl::string_view flag : absl::StrSplit(f[2], ',')) {
+      line.master = line.master || flag == "master";
+      line.failed = line.failed || flag == "fail";
+    }
+    line.master_id = std::string(f[3]);
+    for (size_t i = 8; i < f.size(); ++i) {
+      const std::vector<absl::string_view> range = absl::StrSplit(f[i], '-');
+      int first = 0;
+      int last = 0;
+      if (absl::StartsWith(f[i], "[") || !absl::SimpleAtoi(range[0], &first)) {
+        continue;
+      }
+      last = range.size() > 1 && absl::SimpleAtoi(range[1], &last) ? last : first;
+      line.slots.emplace_back(first, last);
+    }
+    lines.push_back(std::move(line));
+  }
+  return lines;
+}
+
+}  // namespace
+
+RedisCluster::RedisCluster(int masters, int replicas_per_master)
+    : masters_(masters), replicas_per_master_(replicas_per_master) {
+  args_ = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"};
+  if (replicas_per_master > 0) {
+    args_.insert(args_.end(),
+                 {"--cluster-node-timeout", std::to_string(kReplicaNodeTimeout.count())});
+  }
+  for (int i = 0; i < masters * (1 + replicas_per_master); ++i) {
     nodes_.push_back(std::make_unique<RedisServer>());
-    nodes_.back()->set_extra_args(
-        {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"});
+    nodes_.back()->set_extra_args(args_);
   }
 }
 
 absl::Status RedisCluster::Start() {
   for (auto& node : nodes_) {
-    if (absl::Status started = node->Start(); !started.ok()) {
+    // A node also listens on its port + 10000 (the cluster bus), which nobody reserved for it:
+    // taken by another process, the node exits; a node on another port then.
+    absl::Status started = node->Start();
+    for (int attempt = 1; !started.ok() && attempt < kStartAttempts; ++attempt) {
+      node = std::make_unique<RedisServer>();
+      node->set_extra_args(args_);
+      started = node->Start();
+    }
+    if (!started.ok()) {
       return started;
     }
   }
   std::vector<std::string> args = {"--cluster", "create"};
   for (auto& node : nodes_) {
     args.push_back(absl::StrCat(node->host(), ":", node->port()));
+  }
+  if (replicas_per_master_ > 0) {
+    args.insert(args.end(), {"--cluster-replicas", std::to_string(replicas_per_master_)});
   }
   args.push_back("--cluster-yes");
   const std::filesystem::path log = nodes_.front()->dir() / "cluster-create.log";
@@ -42,12 +106,18 @@ absl::Status RedisCluster::Start() {
     const bool up = PollUntil(
         [&] {
           absl::StatusOr<std::string> info = RedisText(node->host(), node->port(), "CLUSTER INFO");
-          return info.ok() && absl::StrContains(*info, "cluster_state:ok");
+          if (!info.ok() || !absl::StrContains(*info, "cluster_state:ok")) {
+            return false;
+          }
+          absl::StatusOr<std::string> replication =
+              RedisText(node->host(), node->port(), "INFO replication");
+          return replication.ok() && (absl::StrContains(*replication, "role:master") ||
+                                      absl::StrContains(*replication, "master_link_status:up"));
         },
         kStartDeadline);
     if (!up) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("the node on port ", node->port(), " never saw the cluster up"));
+      return absl::DeadlineExceededError(absl::StrCat("the node on port ", node->port(),
+                                                      " never saw the cluster up (or its master)"));
     }
   }
   return absl::OkStatus();
@@ -59,6 +129,94 @@ std::string RedisCluster::Seeds() const {
     absl::StrAppend(&seeds, seeds.empty() ? "" : ",", node->host(), ":", node->port());
   }
   return seeds;
+}
+
+absl::StatusOr<std::string> RedisCluster::Nodes(int skip) {
+  absl::Status last = absl::UnavailableError("no node to ask");
+  for (int i = 0; i < size(); ++i) {
+    if (i == skip) {
+      continue;
+    }
+    absl::StatusOr<std::string> text = RedisText(node(i).host(), node(i).port(), "CLUSTER NODES");
+    if (text.ok()) {
+      return text;
+    }
+    last = text.status();
+  }
+  return last;
+}
+
+int RedisCluster::IndexOfPort(int port) const {
+  for (int i = 0; i < static_cast<int>(nodes_.size()); ++i) {
+    if (nodes_[i]->port() == port) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+absl::StatusOr<int> RedisCluster::MasterOf(int slot, int skip) {
+  absl::StatusOr<std::string> text = Nodes(skip);
+  if (!text.ok()) {
+    return text.status();
+  }
+  for (const NodeLine& line : ParseNodes(*text)) {
+    for (const auto& [first, last] : line.slots) {
+      if (line.master && slot >= first && slot <= last) {
+        return IndexOfPort(line.port);
+      }
+    }
+  }
+  return absl::NotFoundError(absl::StrCat("no master serves slot ", slot));
+}
+
+absl::StatusOr<std::vector<int>> RedisCluster::ReplicasOf(int master, int skip) {
+  absl::StatusOr<std::string> text = Nodes(skip);
+  if (!text.ok()) {
+    return text.status();
+  }
+  const std::vector<NodeLine> lines = ParseNodes(*text);
+  std::string id;
+  for (const NodeLine& line : lines) {
+    if (line.port == node(master).port()) {
+      id = line.id;
+    }
+  }
+  std::vector<int> replicas;
+  for (const NodeLine& line : lines) {
+    if (!id.empty() && line.master_id == id) {
+      replicas.push_back(IndexOfPort(line.port));
+    }
+  }
+  return replicas;
+}
+
+absl::Status RedisCluster::WaitServed(int slot, int skip, std::chrono::milliseconds deadline) {
+  absl::Status last = absl::OkStatus();
+  const bool served = PollUntil(
+      [&] {
+        absl::StatusOr<int> master = MasterOf(slot, skip);
+        if (!master.ok() || *master == skip) {
+          last = master.ok() ? absl::UnavailableError("the slot is still on the skipped node")
+                             : master.status();
+          return false;
+        }
+        for (int i = 0; i < size(); ++i) {
+          if (i == skip) {
+            continue;
+          }
+          absl::StatusOr<std::string> info =
+              RedisText(node(i).host(), node(i).port(), "CLUSTER INFO");
+          if (!info.ok() || !absl::StrContains(*info, "cluster_state:ok")) {
+            last =
+                absl::UnavailableError(absl::StrCat("node ", i, " does not say cluster_state:ok"));
+            return false;
+          }
+        }
+        return true;
+      },
+      deadline);
+  return served ? absl::OkStatus() : last;
 }
 
 std::string RedisCluster::Log() const {

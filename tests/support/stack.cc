@@ -225,7 +225,8 @@ absl::Status Stack::Start() {
   redis::AsioClient::Options client_options;
   client_options.name = "test";
   if (options_.redis_cluster > 0) {
-    cluster_ = std::make_unique<RedisCluster>(options_.redis_cluster);
+    cluster_ =
+        std::make_unique<RedisCluster>(options_.redis_cluster, options_.redis_cluster_replicas);
     if (auto status = cluster_->Start(); !status.ok()) {
       return absl::Status(status.code(), absl::StrCat(status.message(), "\n", cluster_->Log()));
     }

@@ -40,6 +40,9 @@ class Stack final {
     // services get --redis-cluster, redis_client() is a ClusterClient, and redis() is not
     // started. 0: one redis-server.
     int redis_cluster = 0;
+    // With redis_cluster: replicas of every master (RedisCluster's replicas_per_master), whose
+    // failover takes about cluster-node-timeout (RedisCluster::kReplicaNodeTimeout).
+    int redis_cluster_replicas = 0;
     // Transport security, off by default: most tests call the internal services directly with
     // plaintext stubs, and a plaintext stack starts faster on a shared machine; the secured stack
     // has tests of its own (security_test, console_tls_test). `tls`: the gateway serves TLS with a

@@ -87,6 +87,25 @@ struct IngestOptions {
 // POST (tools/peers/alertmanager-ingest). The last line is machine-readable.
 absl::Status RunIngest(const IngestOptions& options, std::ostream& out);
 
+struct DurabilityOptions {
+  // Runs of each setting, a fresh stack each, the two settings alternating.
+  int runs = 3;
+  // Masters of the cluster (each with one replica).
+  int masters = 3;
+  // intake's --redis-wait-ms when waiting.
+  int wait_ms = 500;
+  // Length of each phase.
+  int seconds = 5;
+  // Calls in flight in the saturated phase.
+  int outstanding = 64;
+};
+
+// The cost of waiting for a replica (WAIT, intake's --redis-wait-ms) on a Redis Cluster with a
+// replica per master: ReportEvent through the gateway one call at a time (the added latency) and
+// closed-loop at saturation (throughput), without and with the wait; medians of the runs and
+// their ratio.
+absl::Status RunDurability(const DurabilityOptions& options, std::ostream& out);
+
 struct EscalationOptions {
   // Timers pending in all.
   int pending = 100000;

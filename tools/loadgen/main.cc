@@ -101,6 +101,23 @@ int main(int argc, char** argv) {
                    "the peer's run under wrk (0: skip it)")
       ->capture_default_str();
 
+  grid::loadgen::DurabilityOptions durability;
+  CLI::App* durability_command = app.add_subcommand(
+      "durability",
+      "the cost of WAIT on a Redis Cluster with replicas: ReportEvent one at a time and at "
+      "saturation, intake with and without --redis-wait-ms");
+  durability_command->add_option("--runs", durability.runs, "runs of each setting")
+      ->capture_default_str();
+  durability_command->add_option("--masters", durability.masters, "masters, a replica each")
+      ->capture_default_str();
+  durability_command->add_option("--wait-ms", durability.wait_ms, "intake's --redis-wait-ms")
+      ->capture_default_str();
+  durability_command->add_option("--seconds", durability.seconds, "length of each phase")
+      ->capture_default_str();
+  durability_command
+      ->add_option("--outstanding", durability.outstanding, "calls in flight when saturated")
+      ->capture_default_str();
+
   grid::loadgen::EscalationOptions escalation;
   CLI::App* escalation_command = app.add_subcommand(
       "escalation",
@@ -236,16 +253,17 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
 
   const absl::Status status =
-      dispatch_command->parsed()   ? grid::loadgen::RunDispatch(dispatch, std::cout)
-      : watch_command->parsed()    ? grid::loadgen::RunWatch(watch, std::cout)
-      : soak_command->parsed()     ? grid::loadgen::RunSoak(soak, std::cout)
-      : console_command->parsed()  ? grid::loadgen::RunConsole(console, std::cout)
-      : rederive_command->parsed() ? grid::loadgen::RunRederive(rederive, std::cout)
-      : chaos_command->parsed()    ? grid::loadgen::RunChaos(chaos, std::cout)
-      : ingest_command->parsed()   ? grid::loadgen::RunIngest(ingest, std::cout)
-      : cluster_command->parsed()  ? grid::loadgen::RunCluster(cluster, std::cout)
-      : webhooks_command->parsed() ? grid::loadgen::RunWebhooks(webhooks, std::cout)
-                                   : grid::loadgen::RunEscalation(escalation, std::cout);
+      dispatch_command->parsed()     ? grid::loadgen::RunDispatch(dispatch, std::cout)
+      : watch_command->parsed()      ? grid::loadgen::RunWatch(watch, std::cout)
+      : soak_command->parsed()       ? grid::loadgen::RunSoak(soak, std::cout)
+      : console_command->parsed()    ? grid::loadgen::RunConsole(console, std::cout)
+      : rederive_command->parsed()   ? grid::loadgen::RunRederive(rederive, std::cout)
+      : chaos_command->parsed()      ? grid::loadgen::RunChaos(chaos, std::cout)
+      : ingest_command->parsed()     ? grid::loadgen::RunIngest(ingest, std::cout)
+      : cluster_command->parsed()    ? grid::loadgen::RunCluster(cluster, std::cout)
+      : durability_command->parsed() ? grid::loadgen::RunDurability(durability, std::cout)
+      : webhooks_command->parsed()   ? grid::loadgen::RunWebhooks(webhooks, std::cout)
+                                     : grid::loadgen::RunEscalation(escalation, std::cout);
   std::cout << std::flush;
   if (!status.ok()) {
     std::cerr << "grid-loadgen: FAILED: " << status.message() << '\n';
