@@ -221,7 +221,7 @@ void Webhooks::UpdateGauges() {
   }
   for (const auto& [key, delivery] : deliveries_) {
     redis_.Command({"XLEN", QueueKey(key.second, key.first)},
-                   [this, key](absl::StatusOr<redis::Reply> reply) {
+                   [this, key = key](absl::StatusOr<redis::Reply> reply) {
                      if (reply.ok() && reply->IsInteger() && deliveries_.count(key) != 0) {
                        lengths_[key] = reply->integer;
                      }
