@@ -462,14 +462,18 @@ TEST_F(WatchTest, RejectsABadCursorAndAnUnknownUnit) {
   for (const std::string& sd : ShippedTopology().subdistrict_ids()) {
     old += (old.size() > 3 ? "," : "") + sd + "=1-0";
   }
-  Report(kGrid);
-  ASSERT_TRUE(PollUntil(
-      [&] {
-        auto reply = redis::CommandSync(stack_->redis_client(), {"XLEN", store::LiveStream(kSd)},
-                                        std::chrono::seconds(2));
-        return reply.ok() && reply->integer > 0;
-      },
-      kDeadline));
+  // A report whose changes have reached the subdistrict's live stream.
+  const auto report_into_the_stream = [&] {
+    Report(kGrid);
+    return PollUntil(
+        [&] {
+          auto reply = redis::CommandSync(stack_->redis_client(), {"XLEN", store::LiveStream(kSd)},
+                                          std::chrono::seconds(2));
+          return reply.ok() && reply->integer > 0;
+        },
+        kDeadline);
+  };
+  ASSERT_TRUE(report_into_the_stream());
   // Trim it all away, as MAXLEN does to old entries.
   ASSERT_TRUE(redis::CommandSync(stack_->redis_client(),
                                  {"XTRIM", store::LiveStream(kSd), "MAXLEN", "0"},
@@ -488,14 +492,7 @@ TEST_F(WatchTest, RejectsABadCursorAndAnUnknownUnit) {
   const std::string watermark = "w2:1-18446744073709551615";
   expect_too_old(old);
   expect_too_old(watermark);
-  Report(kGrid);
-  ASSERT_TRUE(PollUntil(
-      [&] {
-        auto reply = redis::CommandSync(stack_->redis_client(), {"XLEN", store::LiveStream(kSd)},
-                                        std::chrono::seconds(2));
-        return reply.ok() && reply->integer > 0;
-      },
-      kDeadline));
+  ASSERT_TRUE(report_into_the_stream());
   expect_too_old(old);
   expect_too_old(watermark);
 
