@@ -35,6 +35,25 @@ CLI::Validator EnumValidator(const google::protobuf::EnumDescriptor& type) {
       ShortNames(type));
 }
 
+// A token's role: a Role other than SYSTEM, which no token carries (client systems call with an
+// api key).
+CLI::Validator TokenRoleValidator() {
+  static constexpr char kRoles[] = "worker, handler, operator, admin";
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        const std::optional<int> role = ParseEnum(*v1::Role_descriptor(), value);
+        if (!role) {
+          return "unknown Role \"" + value + "\" (one of " + kRoles + ")";
+        }
+        if (*role == v1::ROLE_SYSTEM) {
+          return "no token carries the role SYSTEM: a client system calls with an api key (the "
+                 "gateway's --api-keys)";
+        }
+        return {};
+      },
+      kRoles);
+}
+
 template <class Enum>
 Enum EnumValue(const google::protobuf::EnumDescriptor& type, const std::string& text) {
   // CLI11 has checked the text with EnumValidator.
@@ -247,7 +266,7 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
   issue_cmd->add_option("--subject", subject, "a worker id or an account")->required();
   issue_cmd->add_option("--role", role, "worker, handler, operator or admin (or ROLE_* in full)")
       ->required()
-      ->check(EnumValidator(*v1::Role_descriptor()));
+      ->check(TokenRoleValidator());
   issue_cmd->add_option("--unit", home_unit, "home unit (a worker's: their grid)")->required();
   issue_cmd->add_option("--ttl", ttl, "lifetime: 30m, 8h, 720h...")
       ->check(DurationValidator())

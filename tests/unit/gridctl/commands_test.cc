@@ -287,7 +287,7 @@ TEST(EnumsTest, RejectsUnknownNamesAndUnspecified) {
 
 TEST(EnumsTest, ShortNames) {
   EXPECT_EQ(ShortName(*v1::Level_descriptor(), v1::LEVEL_SUBDISTRICT), "subdistrict");
-  EXPECT_EQ(ShortNames(*v1::Role_descriptor()), "worker, handler, operator, admin");
+  EXPECT_EQ(ShortNames(*v1::Role_descriptor()), "worker, handler, operator, admin, system");
 }
 
 int64_t Seconds(std::string_view text) {
@@ -384,6 +384,10 @@ TEST_F(GridctlTest, AnUnknownRoleIsRejectedBeforeAnyCall) {
   EXPECT_NE(Gridctl({"token", "issue", "--subject", "x", "--role", "boss", "--unit", "370212"}), 0);
   EXPECT_THAT(err_, HasSubstr("unknown Role \"boss\" (one of worker, handler, operator, admin)"));
   EXPECT_EQ(fake_.calls(), 0);
+  // A client system's role comes with its api key, never in a token.
+  EXPECT_NE(Gridctl({"token", "issue", "--subject", "x", "--role", "system", "--unit", "370212"}),
+            0);
+  EXPECT_THAT(err_, HasSubstr("no token carries the role SYSTEM"));
 }
 
 TEST_F(GridctlTest, AMovePrintsTheEventsSummary) {
