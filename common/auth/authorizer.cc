@@ -12,38 +12,45 @@ namespace {
 struct Row {
   Rpc rpc;
   const char* name;
-  // WORKER, HANDLER, OPERATOR; ADMIN is kAnywhere everywhere.
+  // WORKER, HANDLER, OPERATOR, SYSTEM; ADMIN is kAnywhere everywhere.
   Grant worker;
   Grant handler;
   Grant op;
+  Grant system = Grant::kDenied;
+  // Open to every caller, even one without a role (ListCategories).
+  bool anyone = false;
 };
 
 using G = Grant;
 // The table of authorizer.h, in enum order.
 constexpr std::array<Row, kRpcCount> kTable = {{
-    {Rpc::kReportEvent, "ReportEvent", G::kOwnCommunity, G::kDenied, G::kSubtree},
-    {Rpc::kUploadReports, "UploadReports", G::kOwnCommunity, G::kDenied, G::kSubtree},
-    {Rpc::kAcceptEvent, "AcceptEvent", G::kDenied, G::kOwnQueue, G::kSubtree},
-    {Rpc::kResolveEvent, "ResolveEvent", G::kDenied, G::kOwnQueue, G::kSubtree},
-    {Rpc::kVerifyEvent, "VerifyEvent", G::kOwnGrid, G::kDenied, G::kSubtree},
-    {Rpc::kReturnEvent, "ReturnEvent", G::kDenied, G::kOwnQueue, G::kSubtree},
-    {Rpc::kSuspendEvent, "SuspendEvent", G::kDenied, G::kOwnQueue, G::kSubtree},
-    {Rpc::kResumeEvent, "ResumeEvent", G::kDenied, G::kDenied, G::kSubtree},
-    {Rpc::kCancelEvent, "CancelEvent", G::kOwnReport, G::kDenied, G::kSubtree},
-    {Rpc::kVoidEvent, "VoidEvent", G::kDenied, G::kDenied, G::kSubtree},
-    {Rpc::kReassignEvent, "ReassignEvent", G::kDenied, G::kDenied, G::kSubtree},
-    {Rpc::kEscalateEvent, "EscalateEvent", G::kDenied, G::kOwnQueue, G::kSubtree},
-    {Rpc::kSuperviseEvent, "SuperviseEvent", G::kDenied, G::kDenied, G::kSubtree},
-    {Rpc::kGetEvent, "GetEvent", G::kOwnGridOrReport, G::kSubtree, G::kSubtree},
-    {Rpc::kGetEventHistory, "GetEventHistory", G::kOwnGridOrReport, G::kSubtree, G::kSubtree},
-    {Rpc::kListEvents, "ListEvents", G::kOwnGrid, G::kSubtree, G::kSubtree},
-    {Rpc::kListUnitQueue, "ListUnitQueue", G::kOwnGrid, G::kSubtree, G::kSubtree},
-    {Rpc::kListOverdueEvents, "ListOverdueEvents", G::kDenied, G::kSubtree, G::kSubtree},
-    {Rpc::kGetStats, "GetStats", G::kDenied, G::kSubtree, G::kSubtree},
-    {Rpc::kGetTopology, "GetTopology", G::kDenied, G::kSubtree, G::kSubtree},
-    {Rpc::kWatchEvents, "WatchEvents", G::kDenied, G::kOwnQueue, G::kSubtree},
-    {Rpc::kListDeadLetters, "ListDeadLetters", G::kDenied, G::kDenied, G::kDenied},
-    {Rpc::kReplayDeadLetters, "ReplayDeadLetters", G::kDenied, G::kDenied, G::kDenied},
+    {Rpc::kReportEvent, "ReportEvent", G::kOwnCommunity, G::kDenied, G::kSubtree, G::kSubtree},
+    {Rpc::kUploadReports, "UploadReports", G::kOwnCommunity, G::kDenied, G::kSubtree, G::kSubtree},
+    {Rpc::kAcceptEvent, "AcceptEvent", G::kDenied, G::kOwnQueue, G::kSubtree, G::kDenied},
+    {Rpc::kResolveEvent, "ResolveEvent", G::kDenied, G::kOwnQueue, G::kSubtree, G::kDenied},
+    {Rpc::kVerifyEvent, "VerifyEvent", G::kOwnGrid, G::kDenied, G::kSubtree, G::kDenied},
+    {Rpc::kReturnEvent, "ReturnEvent", G::kDenied, G::kOwnQueue, G::kSubtree, G::kDenied},
+    {Rpc::kSuspendEvent, "SuspendEvent", G::kDenied, G::kOwnQueue, G::kSubtree, G::kDenied},
+    {Rpc::kResumeEvent, "ResumeEvent", G::kDenied, G::kDenied, G::kSubtree, G::kDenied},
+    {Rpc::kCancelEvent, "CancelEvent", G::kOwnReport, G::kDenied, G::kSubtree, G::kDenied},
+    {Rpc::kVoidEvent, "VoidEvent", G::kDenied, G::kDenied, G::kSubtree, G::kDenied},
+    {Rpc::kReassignEvent, "ReassignEvent", G::kDenied, G::kDenied, G::kSubtree, G::kDenied},
+    {Rpc::kEscalateEvent, "EscalateEvent", G::kDenied, G::kOwnQueue, G::kSubtree, G::kDenied},
+    {Rpc::kSuperviseEvent, "SuperviseEvent", G::kDenied, G::kDenied, G::kSubtree, G::kDenied},
+    {Rpc::kGetEvent, "GetEvent", G::kOwnGridOrReport, G::kSubtree, G::kSubtree, G::kSubtree},
+    {Rpc::kGetEventHistory, "GetEventHistory", G::kOwnGridOrReport, G::kSubtree, G::kSubtree,
+     G::kDenied},
+    {Rpc::kListEvents, "ListEvents", G::kOwnGrid, G::kSubtree, G::kSubtree, G::kSubtree},
+    {Rpc::kListUnitQueue, "ListUnitQueue", G::kOwnGrid, G::kSubtree, G::kSubtree, G::kDenied},
+    {Rpc::kListOverdueEvents, "ListOverdueEvents", G::kDenied, G::kSubtree, G::kSubtree,
+     G::kDenied},
+    {Rpc::kGetStats, "GetStats", G::kDenied, G::kSubtree, G::kSubtree, G::kDenied},
+    {Rpc::kGetTopology, "GetTopology", G::kDenied, G::kSubtree, G::kSubtree, G::kDenied},
+    {Rpc::kWatchEvents, "WatchEvents", G::kDenied, G::kOwnQueue, G::kSubtree, G::kDenied},
+    {Rpc::kListDeadLetters, "ListDeadLetters", G::kDenied, G::kDenied, G::kDenied, G::kDenied},
+    {Rpc::kReplayDeadLetters, "ReplayDeadLetters", G::kDenied, G::kDenied, G::kDenied, G::kDenied},
+    {Rpc::kListCategories, "ListCategories", G::kAnywhere, G::kAnywhere, G::kAnywhere, G::kAnywhere,
+     true},
 }};
 
 constexpr bool TableInEnumOrder() {
@@ -69,6 +76,9 @@ const char* RpcName(Rpc rpc) { return RowOf(rpc).name; }
 
 Grant GrantOf(v1::Role role, Rpc rpc) {
   const Row& row = RowOf(rpc);
+  if (row.anyone) {
+    return Grant::kAnywhere;
+  }
   switch (role) {
     case v1::ROLE_WORKER:
       return row.worker;
@@ -76,6 +86,8 @@ Grant GrantOf(v1::Role role, Rpc rpc) {
       return row.handler;
     case v1::ROLE_OPERATOR:
       return row.op;
+    case v1::ROLE_SYSTEM:
+      return row.system;
     case v1::ROLE_ADMIN:
       return Grant::kAnywhere;
     default:
@@ -187,10 +199,13 @@ absl::Status Authorizer::CheckTarget(const v1::Actor& caller, Rpc rpc, std::stri
 
 absl::Status Authorizer::CheckReport(const v1::Actor& caller, Rpc rpc,
                                      const v1::Report& report) const {
-  if (caller.role() == v1::ROLE_WORKER && !report.reporter_id().empty() &&
-      report.reporter_id() != caller.subject()) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        RpcName(rpc), ": a WORKER reports as themselves, not as \"", report.reporter_id(), "\""));
+  if ((caller.role() == v1::ROLE_WORKER || caller.role() == v1::ROLE_SYSTEM) &&
+      !report.reporter_id().empty() && report.reporter_id() != caller.subject()) {
+    return absl::PermissionDeniedError(absl::StrCat(RpcName(rpc), ": report.reporter_id: ",
+                                                    caller.role() == v1::ROLE_WORKER
+                                                        ? "a WORKER reports as themselves"
+                                                        : "a client system reports as itself",
+                                                    ", not as \"", report.reporter_id(), "\""));
   }
   if (topology_.Find(report.grid_id()) == nullptr) {
     return absl::OkStatus();  // Intake refuses it (INVALID_ARGUMENT naming report.grid_id).

@@ -3,31 +3,34 @@
 //
 // Jurisdiction is the subtree of the caller's home unit (the token's `unit`). Per RPC and role:
 //
-//   RPC                WORKER                 HANDLER            OPERATOR   ADMIN
-//   ReportEvent        own grid's community   -                  subtree    anywhere
-//   UploadReports      own grid's community   -                  subtree    anywhere
-//   AcceptEvent        -                      own unit's queue   subtree    anywhere
-//   ResolveEvent       -                      own unit's queue   subtree    anywhere
-//   VerifyEvent        own grid               -                  subtree    anywhere
-//   ReturnEvent        -                      own unit's queue   subtree    anywhere
-//   SuspendEvent       -                      own unit's queue   subtree    anywhere
-//   ResumeEvent        -                      -                  subtree    anywhere
-//   CancelEvent        own reports            -                  subtree    anywhere
-//   VoidEvent          -                      -                  subtree    anywhere
-//   ReassignEvent      -                      -                  subtree(1) anywhere
-//   EscalateEvent      -                      own unit's queue   subtree    anywhere
-//   SuperviseEvent     -                      -                  subtree    anywhere
-//   GetEvent           own grid, own reports  subtree            subtree    anywhere
-//   GetEventHistory    own grid, own reports  subtree            subtree    anywhere
-//   ListEvents         own grid               subtree            subtree    anywhere
-//   ListUnitQueue      own grid               subtree            subtree    anywhere
-//   ListOverdueEvents  -                      subtree            subtree    anywhere
-//   GetStats           -                      subtree            subtree    anywhere
-//   GetTopology        -                      subtree            subtree    anywhere
-//   WatchEvents        -                      own unit's queue   subtree    anywhere
-//   ListDeadLetters    -                      -                  -          anywhere
-//   ReplayDeadLetters  -                      -                  -          anywhere
+//   RPC                WORKER                 HANDLER            OPERATOR   ADMIN      SYSTEM
+//   ReportEvent        own grid's community   -                  subtree    anywhere   subtree
+//   UploadReports      own grid's community   -                  subtree    anywhere   subtree
+//   AcceptEvent        -                      own unit's queue   subtree    anywhere   -
+//   ResolveEvent       -                      own unit's queue   subtree    anywhere   -
+//   VerifyEvent        own grid               -                  subtree    anywhere   -
+//   ReturnEvent        -                      own unit's queue   subtree    anywhere   -
+//   SuspendEvent       -                      own unit's queue   subtree    anywhere   -
+//   ResumeEvent        -                      -                  subtree    anywhere   -
+//   CancelEvent        own reports            -                  subtree    anywhere   -
+//   VoidEvent          -                      -                  subtree    anywhere   -
+//   ReassignEvent      -                      -                  subtree(1) anywhere   -
+//   EscalateEvent      -                      own unit's queue   subtree    anywhere   -
+//   SuperviseEvent     -                      -                  subtree    anywhere   -
+//   GetEvent           own grid, own reports  subtree            subtree    anywhere   subtree
+//   GetEventHistory    own grid, own reports  subtree            subtree    anywhere   -
+//   ListEvents         own grid               subtree            subtree    anywhere   subtree
+//   ListUnitQueue      own grid               subtree            subtree    anywhere   -
+//   ListOverdueEvents  -                      subtree            subtree    anywhere   -
+//   GetStats           -                      subtree            subtree    anywhere   -
+//   GetTopology        -                      subtree            subtree    anywhere   -
+//   WatchEvents        -                      own unit's queue   subtree    anywhere   -
+//   ListDeadLetters    -                      -                  -          anywhere   -
+//   ReplayDeadLetters  -                      -                  -          anywhere   -
+//   ListCategories     anyone, even without a token or api key
 //
+// SYSTEM is a client system calling with an api key (gateway.proto, ApiClient): it files as
+// itself, within its unit's subtree, and reads what is there.
 // "-": PERMISSION_DENIED whatever the target. An event is in a subtree when its grid or the unit
 // that has it now is: topology::EventInSubtree (common/topology/jurisdiction.h), the one rule
 // that routing's lists, escalation's overdue list and the gateway's watch apply too (a subdistrict
@@ -78,8 +81,9 @@ enum class Rpc {
   kWatchEvents,
   kListDeadLetters,
   kReplayDeadLetters,
+  kListCategories,
 };
-inline constexpr int kRpcCount = static_cast<int>(Rpc::kReplayDeadLetters) + 1;
+inline constexpr int kRpcCount = static_cast<int>(Rpc::kListCategories) + 1;
 
 // "ReportEvent", ...
 const char* RpcName(Rpc rpc);

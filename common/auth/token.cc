@@ -86,6 +86,8 @@ std::string RoleClaim(v1::Role role) {
       return "OPERATOR";
     case v1::ROLE_ADMIN:
       return "ADMIN";
+    case v1::ROLE_SYSTEM:
+      return "SYSTEM";
     default:
       return "UNSPECIFIED";
   }

@@ -16,7 +16,7 @@ TimerStore::TimerStore(redis::Client& client)
       rearm_(redis::Script::FromSource(std::string(kRearmTimerLua))) {}
 
 void TimerStore::Claim(const std::string& subdistrict, Millis now, Millis lease_ms, int max,
-                       Callback<std::vector<DueTimer>> done) {
+                       Callback<Claimed> done) {
   client_.Eval(
       claim_, {TimersKey(subdistrict)},
       {std::to_string(now), std::to_string(lease_ms), std::to_string(max)},
@@ -30,13 +30,22 @@ void TimerStore::Claim(const std::string& subdistrict, Millis now, Millis lease_
           done(status);
           return;
         }
-        std::vector<DueTimer> timers;
-        for (size_t i = 0; i + 1 < reply->elements.size(); i += 2) {
-          timers.push_back(DueTimer{
-              reply->elements[i].str,
-              static_cast<Millis>(std::strtod(reply->elements[i + 1].str.c_str(), nullptr))});
+        if (reply->elements.size() != 2 || reply->elements[0].type != redis::Reply::Type::kArray) {
+          done(absl::InternalError("claiming timers: the script answered an unexpected shape"));
+          return;
         }
-        done(std::move(timers));
+        Claimed claimed;
+        const std::vector<redis::Reply>& due = reply->elements[0].elements;
+        for (size_t i = 0; i + 1 < due.size(); i += 2) {
+          claimed.timers.push_back(DueTimer{
+              due[i].str, static_cast<Millis>(std::strtod(due[i + 1].str.c_str(), nullptr))});
+        }
+        // Lua's false arrives as a nil reply: no timer left.
+        const redis::Reply& next = reply->elements[1];
+        if (next.type == redis::Reply::Type::kString) {
+          claimed.next_due = static_cast<Millis>(std::strtod(next.str.c_str(), nullptr));
+        }
+        done(std::move(claimed));
       });
 }
 

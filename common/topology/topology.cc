@@ -1,6 +1,8 @@
 #include "common/topology/topology.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
@@ -155,6 +157,13 @@ absl::Status Topology::Index() {
           absl::StrCat(field, ".id: duplicate worker \"", worker.id(), "\""));
     }
   }
+  for (const v1::Unit& unit : data_.units()) {
+    if (unit.level() == v1::LEVEL_GRID && unit.has_center()) {
+      centres_.push_back(Centre{unit.center().lat(), unit.center().lng(), &unit});
+    }
+  }
+  std::sort(centres_.begin(), centres_.end(),
+            [](const Centre& a, const Centre& b) { return a.lat < b.lat; });
   return absl::OkStatus();
 }
 
@@ -237,6 +246,58 @@ int Topology::CountWorkers(std::string_view root_id) const {
     count += InSubtree(worker.grid_id(), root) ? 1 : 0;
   }
   return count;
+}
+
+const v1::Unit* Topology::NearestGrid(const v1::Location& location) const {
+  const double lat = location.lat();
+  const double lng = location.lng();
+  if (!std::isfinite(lat) || !std::isfinite(lng) || centres_.empty()) {
+    return nullptr;
+  }
+  const bool bounded = data_.has_bounds();
+  if (bounded) {
+    const v1::BoundingBox& box = data_.bounds();
+    if (lat < box.south_west().lat() || lat > box.north_east().lat() ||
+        lng < box.south_west().lng() || lng > box.north_east().lng()) {
+      return nullptr;
+    }
+  }
+  // Kilometres per degree of latitude, and of longitude at this latitude.
+  constexpr double kKmPerDegree = 111.2;
+  const double km_per_lng = kKmPerDegree * std::cos(lat * M_PI / 180.0);
+  const auto squared_km = [&](const Centre& c) {
+    const double dy = (c.lat - lat) * kKmPerDegree;
+    const double dx = (c.lng - lng) * km_per_lng;
+    return dx * dx + dy * dy;
+  };
+  double best =
+      bounded ? std::numeric_limits<double>::infinity() : kNearestGridMaxKm * kNearestGridMaxKm;
+  const v1::Unit* nearest = nullptr;
+  const auto start = std::lower_bound(centres_.begin(), centres_.end(), lat,
+                                      [](const Centre& c, double value) { return c.lat < value; });
+  // Outwards from `lat` in both directions, each side until its latitude alone is too far.
+  for (auto it = start; it != centres_.end(); ++it) {
+    const double dy = (it->lat - lat) * kKmPerDegree;
+    if (dy * dy > best) {
+      break;
+    }
+    if (const double d = squared_km(*it); d < best) {
+      best = d;
+      nearest = it->grid;
+    }
+  }
+  for (auto it = start; it != centres_.begin();) {
+    --it;
+    const double dy = (lat - it->lat) * kKmPerDegree;
+    if (dy * dy > best) {
+      break;
+    }
+    if (const double d = squared_km(*it); d < best) {
+      best = d;
+      nearest = it->grid;
+    }
+  }
+  return nearest;
 }
 
 }  // namespace grid::topology

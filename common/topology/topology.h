@@ -46,6 +46,15 @@ class Topology final {
   // Workers whose grid lies within the subtree of `root_id` (empty: the district).
   int CountWorkers(std::string_view root_id) const;
 
+  // How far a location may be from the nearest grid centre when the topology has no bounds.
+  static constexpr double kNearestGridMaxKm = 5.0;
+  // The grid whose centre (Unit.center) is nearest to `location`, for a report that names no grid
+  // (a citizen's or the hotline's). nullptr when `location` lies outside the district's bounds,
+  // or, for a topology without bounds, further than kNearestGridMaxKm from every centre, or when
+  // no grid has a centre. Distances on a local flat projection (good to a few metres within a
+  // province); the search visits only the centres within the best distance's band of latitude.
+  const v1::Unit* NearestGrid(const v1::Location& location) const;
+
  private:
   struct Node {
     const v1::Unit* unit = nullptr;
@@ -62,6 +71,13 @@ class Topology final {
   absl::flat_hash_map<std::string, int> by_id_;
   absl::flat_hash_map<std::string, int> workers_by_id_;
   std::vector<std::string> subdistrict_ids_;
+  // The grids that have a centre, by latitude (NearestGrid).
+  struct Centre {
+    double lat = 0;
+    double lng = 0;
+    const v1::Unit* grid = nullptr;
+  };
+  std::vector<Centre> centres_;
 };
 
 using TopologyPtr = std::shared_ptr<const Topology>;

@@ -52,7 +52,8 @@ struct Escalator::State : std::enable_shared_from_this<State> {
         clock(clock),
         metrics(metrics),
         options(options),
-        tick(io) {}
+        tick(io),
+        next_look(topology.subdistrict_ids().size(), 0) {}
 
   store::EventStore& store;
   store::TimerStore& timers;
@@ -62,6 +63,9 @@ struct Escalator::State : std::enable_shared_from_this<State> {
   EscalatorMetrics& metrics;
   Options options;
   boost::asio::steady_timer tick;
+  // When to claim each subdistrict's timers next (UTC ms; by subdistrict_ids' order): its
+  // earliest timer's due moment, or the recheck (RecheckMs) when that is later or there is none.
+  std::vector<Millis> next_look;
   bool stopped = false;
   // Timers claimed and being handled; at most options.max_in_flight. A claim outstanding, and
   // what Drain waits on.
@@ -125,10 +129,19 @@ struct Escalator::State : std::enable_shared_from_this<State> {
     });
   }
 
-  // One look at every subdistrict, claiming only what fits under max_in_flight; the next look
-  // follows at once when a batch came back full and there is room, when room is made (see
-  // Release) when there is none, after a tick otherwise, and later and later (up to a second)
-  // while every claim fails.
+  // How long a subdistrict without a timer due sooner waits for its next look.
+  Millis RecheckMs() const {
+    const auto count = static_cast<Millis>(topology.subdistrict_ids().size());
+    const Millis spread =
+        options.claims_per_second > 0 ? count * 1000 / options.claims_per_second : 0;
+    return std::max<Millis>(options.tick.count(), spread);
+  }
+
+  // One look at the subdistricts whose next look has come (see next_look), claiming only what
+  // fits under max_in_flight; the next look follows at once when a batch came back full and there
+  // is room, when room is made (see Release) when there is none, at the earliest next look
+  // otherwise (at least a tick away), and later and later (up to a second) while every claim
+  // fails.
   void Look() {
     const auto& subdistricts = topology.subdistrict_ids();
     const int room = options.max_in_flight - in_flight;
@@ -140,25 +153,42 @@ struct Escalator::State : std::enable_shared_from_this<State> {
     const int share = std::max(
         1, std::min(options.batch, room / std::max<int>(1, static_cast<int>(subdistricts.size()))));
     struct Round {
+      size_t looked = 0;
       size_t left = 0;
       bool full = false;
       size_t failed = 0;
       std::string why;
     };
     auto round = std::make_shared<Round>();
-    round->left = subdistricts.size();
     const Millis now = clock.Now();
+    std::vector<size_t> due;
+    for (size_t i = 0; i < subdistricts.size(); ++i) {
+      if (next_look[i] <= now) {
+        due.push_back(i);
+      }
+    }
+    if (due.empty()) {
+      Looked(*round);
+      return;
+    }
+    round->looked = round->left = due.size();
     looking = true;
-    for (const std::string& sd : subdistricts) {
-      timers.Claim(sd, now, options.lease.count(), share,
-                   [self = shared_from_this(), round,
-                    share](absl::StatusOr<std::vector<store::DueTimer>> due) {
-                     if (!due.ok()) {
+    const Millis recheck = now + RecheckMs();
+    for (const size_t i : due) {
+      timers.Claim(subdistricts[i], now, options.lease.count(), share,
+                   [self = shared_from_this(), round, share, i, now,
+                    recheck](absl::StatusOr<store::Claimed> claimed) {
+                     if (!claimed.ok()) {
                        ++round->failed;
-                       round->why = due.status().ToString();
+                       round->why = claimed.status().ToString();
+                       self->next_look[i] = now;  // Again with the next look.
                      } else {
-                       round->full = round->full || static_cast<int>(due->size()) == share;
-                       for (const store::DueTimer& timer : *due) {
+                       const bool full = static_cast<int>(claimed->timers.size()) == share;
+                       round->full = round->full || full;
+                       const Millis next_due = claimed->next_due;
+                       self->next_look[i] =
+                           full ? now : (next_due > 0 ? std::min(next_due, recheck) : recheck);
+                       for (const store::DueTimer& timer : claimed->timers) {
                          self->Handle(timer, 1, std::make_shared<Handling>(self));
                        }
                      }
@@ -178,9 +208,8 @@ struct Escalator::State : std::enable_shared_from_this<State> {
       claim_log.Clear("claiming escalation timers");
     } else {
       claim_log.Warn(absl::StrCat("claiming escalation timers (", round.failed, " of ",
-                                  topology.subdistrict_ids().size(),
-                                  " subdistricts): ", round.why));
-      if (round.failed == topology.subdistrict_ids().size()) {
+                                  round.looked, " subdistricts looked at): ", round.why));
+      if (round.failed == round.looked) {
         ++failed_looks;
       }
     }
@@ -192,7 +221,16 @@ struct Escalator::State : std::enable_shared_from_this<State> {
       waiting_for_room = true;
       return;
     }
-    std::chrono::milliseconds next = round.full ? std::chrono::milliseconds(0) : options.tick;
+    std::chrono::milliseconds next = std::chrono::milliseconds(0);
+    if (!round.full) {
+      // The earliest next look, but at least a tick away.
+      const Millis now = clock.Now();
+      Millis earliest = now + RecheckMs();
+      for (const Millis at : next_look) {
+        earliest = std::min(earliest, at);
+      }
+      next = std::max(options.tick, std::chrono::milliseconds(earliest - now));
+    }
     if (failed_looks > 0) {
       next = std::min<std::chrono::milliseconds>(options.tick * (1LL << std::min(failed_looks, 10)),
                                                  std::chrono::seconds(1));

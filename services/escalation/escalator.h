@@ -50,6 +50,13 @@ class Escalator final {
     // is worked through at the pace Redis answers, memory stays bounded, and no handle lasts
     // anywhere near the lease, after which another escalator would claim the timer again.
     int max_in_flight = 2000;
+    // Claims a second at most over all subdistricts when nothing is due. A subdistrict is looked
+    // at when its earliest timer falls due (each claim says when that is), and besides that
+    // again after max(tick, subdistricts / claims_per_second), for the timers routing set since:
+    // Laoshan's 5 subdistricts every tick as before, a province's 765 about every 0.8 s instead
+    // of 15,300 claims a second. A timer set after a look and due before the next is late by at
+    // most that much.
+    int claims_per_second = 1000;
   };
 
   // Borrows everything; all must outlive the escalator, which must be stopped (and its Redis

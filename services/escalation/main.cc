@@ -27,6 +27,11 @@ int main(int argc, char** argv) {
                  "claimed timers being handled at most; beyond, claiming waits")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--claims-per-second", options.claims_per_second,
+                 "claims a second at most over all subdistricts when nothing is due (0: every "
+                 "subdistrict every tick)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   grid::log::Init("escalation", flags.log_level);
   options.tick = std::chrono::milliseconds(tick_ms);

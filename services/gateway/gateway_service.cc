@@ -175,6 +175,32 @@ class UploadForward final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
       return;
     }
     if (access_ != nullptr) {
+      // A report whose location lies outside the district is refused on its own, as one that
+      // breaks a field's bound; one the caller may not file ends the upload.
+      std::vector<v1::UploadReportsRequest> prepared;
+      std::vector<int> positions;
+      for (std::size_t i = 0; i < items_.size(); ++i) {
+        const absl::Status status = access_->PrepareReport(caller_, *items_[i].mutable_report());
+        if (status.code() == absl::StatusCode::kInvalidArgument) {
+          v1::UploadResult& refused = refused_.emplace_back();
+          refused.set_index(positions_[i]);
+          refused.set_client_request_id(items_[i].report().client_request_id());
+          const std::string message(status.message());
+          refused.mutable_error()->set_code(static_cast<int>(status.code()));
+          refused.mutable_error()->set_message(message);
+          refused.mutable_error()->set_field(message.substr(0, message.find(':')));
+          continue;
+        }
+        if (!status.ok()) {
+          Finish(grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                              absl::StrCat("reports[", positions_[i], "]: ", status.message())));
+          return;
+        }
+        prepared.push_back(std::move(items_[i]));
+        positions.push_back(positions_[i]);
+      }
+      items_ = std::move(prepared);
+      positions_ = std::move(positions);
       for (std::size_t i = 0; i < items_.size(); ++i) {
         const absl::Status allowed = access_->authorizer().CheckReport(
             caller_, auth::Rpc::kUploadReports, items_[i].report());
@@ -299,6 +325,7 @@ GatewayServiceImpl::GatewayServiceImpl(Backends backends, const topology::Topolo
   ParseRequestsOf(&GatewayServiceImpl::ListOverdueEvents);
   ParseRequestsOf(&GatewayServiceImpl::GetStats);
   ParseRequestsOf(&GatewayServiceImpl::GetTopology);
+  ParseRequestsOf(&GatewayServiceImpl::ListCategories);
 }
 
 void GatewayServiceImpl::SetReportBatching(ReportBatcher::Options options) {
@@ -363,6 +390,11 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::Guarded(
   const auth::Authorizer& authorizer = access_->authorizer();
 
   if constexpr (std::is_same_v<Request, v1::ReportEventRequest>) {
+    if (absl::Status prepared = access_->PrepareReport(caller, *owned->mutable_report());
+        !prepared.ok()) {
+      reactor->Finish(ToGrpcStatus(prepared));
+      return reactor;
+    }
     if (absl::Status allowed = authorizer.CheckReport(caller, rpc, owned->report());
         !allowed.ok()) {
       reactor->Finish(ToGrpcStatus(allowed));
@@ -555,6 +587,23 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::GetStats(grpc::CallbackServerConte
                                                        v1::GetStatsResponse* response) {
   return Guarded(context, auth::Rpc::kGetStats, backends_.metrics->async(), &Metrics::GetStats,
                  request, response);
+}
+
+grpc::ServerUnaryReactor* GatewayServiceImpl::ListCategories(
+    grpc::CallbackServerContext* context, const v1::ListCategoriesRequest* /*request*/,
+    v1::ListCategoriesResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (access_ != nullptr) {
+    v1::Actor caller;
+    if (grpc::Status admitted = access_->AdmitRole(*context, auth::Rpc::kListCategories, caller);
+        !admitted.ok()) {
+      reactor->Finish(admitted);
+      return reactor;
+    }
+  }
+  *response = categories_;
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* GatewayServiceImpl::GetTopology(grpc::CallbackServerContext* context,

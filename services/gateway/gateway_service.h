@@ -151,6 +151,10 @@ class GatewayServiceImpl final
   grpc::ServerUnaryReactor* ReplayDeadLetters(grpc::CallbackServerContext* context,
                                               const v1::ReplayDeadLettersRequest* request,
                                               v1::ReplayDeadLettersResponse* response) override;
+  // The policy's categories, as SetCategories gave them; any caller (Access::Admit).
+  grpc::ServerUnaryReactor* ListCategories(grpc::CallbackServerContext* context,
+                                           const v1::ListCategoriesRequest* request,
+                                           v1::ListCategoriesResponse* response) override;
   // The live stream (watch_hub.h); UNAVAILABLE until SetWatchHub.
   grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchEvents(grpc::CallbackServerContext* context,
                                                           const grpc::ByteBuffer* request) override;
@@ -160,6 +164,10 @@ class GatewayServiceImpl final
   // Watches one subject may hold at once (0: no cap); kDefaultWatchesPerSubject until set.
   // Call before serving.
   void SetWatchesPerSubject(std::size_t cap) { watch_quota_ = std::make_unique<WatchQuota>(cap); }
+  // What ListCategories answers: the policy's categories. Before the server starts.
+  void SetCategories(const google::protobuf::RepeatedPtrField<v1::Category>& categories) {
+    *categories_.mutable_categories() = categories;
+  }
   // How reports are forwarded to intake under load (report_batcher.h); the defaults unless set.
   // Before the server starts.
   void SetReportBatching(ReportBatcher::Options options);
@@ -201,6 +209,7 @@ class GatewayServiceImpl final
   // Forwards ReportEvent (with access_) to backends_.intake.
   std::unique_ptr<ReportBatcher> reports_;
   WatchHub* watch_hub_ = nullptr;
+  v1::ListCategoriesResponse categories_;
   std::unique_ptr<WatchQuota> watch_quota_ =
       std::make_unique<WatchQuota>(kDefaultWatchesPerSubject);
 };

@@ -51,6 +51,11 @@ int main(int argc, char** argv) {
   app.add_option("--jwt-secret-file", jwt_secret_file,
                  "file holding the HS256 secret of the bearer tokens (at least 32 bytes)")
       ->envname("GRID_JWT_SECRET_FILE");
+  std::string api_keys_file;
+  app.add_option("--api-keys", api_keys_file,
+                 "client systems that call with an api key (grid.v1.ApiClientConfig JSON: name, "
+                 "key_sha256, unit_id, source); none when not given")
+      ->envname("GRID_API_KEYS");
   grid::auth::VerifyOptions verify;
   int jwt_leeway_seconds = 60;
   app.add_option("--jwt-issuer", verify.issuer, "tokens must carry this iss (default: any)")
@@ -122,9 +127,21 @@ int main(int argc, char** argv) {
       spdlog::error("{}", secret.status().ToString());
       return 2;
     }
+    grid::auth::ApiClientsPtr api_clients;
+    if (!api_keys_file.empty()) {
+      auto loaded = grid::auth::ApiClients::Load(api_keys_file, (*runtime)->topology());
+      if (!loaded.ok()) {
+        spdlog::error("--api-keys: {}", loaded.status().ToString());
+        return 2;
+      }
+      api_clients = *std::move(loaded);
+      spdlog::info("api keys: {} client systems from {}", api_clients->size(), api_keys_file);
+    }
     access = std::make_unique<grid::gateway::Access>(
         (*runtime)->topology(),
-        grid::gateway::Access::Options{*std::move(secret), rate, std::move(verify)}, clock);
+        grid::gateway::Access::Options{*std::move(secret), rate, std::move(verify),
+                                       std::move(api_clients)},
+        clock);
   }
   grid::gateway::Backends backends = grid::gateway::ConnectBackends(
       intake, routing, escalation, metrics, *std::move(backend_credentials));
@@ -140,6 +157,7 @@ int main(int argc, char** argv) {
                                             std::move(access));
   report_batching.registry = &(*runtime)->telemetry().registry();
   service.SetReportBatching(report_batching);
+  service.SetCategories((*runtime)->policy().data().categories());
   // One reader of the live streams for every watcher of this process, on a connection of its own
   // (XREAD BLOCK holds it).
   watch.heartbeat = std::chrono::seconds(watch_heartbeat_seconds);

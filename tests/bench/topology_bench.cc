@@ -2,6 +2,8 @@
 // ancestor at a level and its subdistrict, and the jurisdiction check.
 #include <benchmark/benchmark.h>
 
+#include <vector>
+
 #include "common/topology/jurisdiction.h"
 #include "tests/bench/shipped.h"
 
@@ -55,6 +57,27 @@ void BM_EventInSubtree(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_EventInSubtree);
+
+// A citizen's or the hotline's report without a grid: the grid nearest to a point, over
+// Laoshan's 654 grid centres (points on a walk across the district's box).
+void BM_TopologyNearestGrid(benchmark::State& state) {
+  const topology::Topology& topology = ShippedTopology();
+  const v1::BoundingBox& box = topology.data().bounds();
+  std::vector<v1::Location> points;
+  for (int i = 0; i < 997; ++i) {
+    v1::Location& at = points.emplace_back();
+    at.set_lat(box.south_west().lat() +
+               (box.north_east().lat() - box.south_west().lat()) * ((i * 37) % 997) / 997.0);
+    at.set_lng(box.south_west().lng() +
+               (box.north_east().lng() - box.south_west().lng()) * ((i * 91) % 997) / 997.0);
+  }
+  std::size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(topology.NearestGrid(points[i++ % points.size()]));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TopologyNearestGrid);
 
 }  // namespace
 }  // namespace grid::bench

@@ -5,15 +5,19 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "common/auth/api_clients.h"
 #include "common/auth/authorizer.h"
 #include "common/auth/token.h"
 #include "tests/support/poll.h"
+#include "tests/support/shipped_config.h"
 #include "tests/support/stack.h"
 #include "tests/support/stack_test.h"
 
@@ -45,13 +49,34 @@ v1::Actor Caller(v1::Role role, const std::string& subject, const std::string& u
   return actor;
 }
 
+// The client systems of these tests' gateway: the 12345 hotline of one subdistrict, and an
+// Open311 client of the whole district.
+constexpr char kHotlineKey[] = "hotline-key-0123456789abcdef0123456789abcdef";
+constexpr char kOpen311Key[] = "open311-key-0123456789abcdef0123456789abcdef";
+
+std::string WriteApiKeys() {
+  const std::string path =
+      absl::StrCat(::testing::TempDir(), "/auth-test-api-keys-", getpid(), ".json");
+  std::ofstream(path) << R"({"clients": [)"
+                      << R"({"name": "hotline-sd", "key_sha256": ")" << auth::Sha256Hex(kHotlineKey)
+                      << R"(", "unit_id": ")" << kSubdistrict
+                      << R"(", "source": "SOURCE_HOTLINE"},)"
+                      << R"({"name": "open311-district", "key_sha256": ")"
+                      << auth::Sha256Hex(kOpen311Key) << R"(", "unit_id": ")" << kDistrict
+                      << R"("}]})";
+  return path;
+}
+
 class AuthTest : public testing::StackTest {
  protected:
   void SetUp() override { StartGateway({}); }
 
-  // A stack whose gateway runs with `gateway_args` besides the usual ones.
+  // A stack whose gateway runs with `gateway_args` besides the usual ones, and the client
+  // systems of WriteApiKeys.
   void StartGateway(std::vector<std::string> gateway_args) {
     Stack::Options options;
+    gateway_args.push_back("--api-keys");
+    gateway_args.push_back(WriteApiKeys());
     options.extra_args["grid-gateway"] = std::move(gateway_args);
     StartStack(std::move(options));
   }
@@ -99,7 +124,9 @@ struct Target {
 // Calls `rpc` as `caller` on `target`; the status.
 class Client final {
  public:
-  Client(Stack& stack, const v1::Actor& actor) : stack_(stack), actor_(actor) {}
+  // Calls with a token of `actor`, or with `api_key` when it is not empty.
+  Client(Stack& stack, const v1::Actor& actor, std::string api_key = "")
+      : stack_(stack), actor_(actor), api_key_(std::move(api_key)) {}
 
   grpc::Status Call(auth::Rpc rpc, const Target& t) {
     v1::GatewayService::Stub& g = stack_.gateway();
@@ -241,6 +268,8 @@ class Client final {
         r.set_all(true);
         return Unary(&v1::GatewayService::Stub::ReplayDeadLetters, r);
       }
+      case auth::Rpc::kListCategories:
+        return Unary(&v1::GatewayService::Stub::ListCategories, v1::ListCategoriesRequest());
     }
     return grpc::Status(grpc::StatusCode::INTERNAL, "unknown rpc");
   }
@@ -250,7 +279,11 @@ class Client final {
       std::chrono::milliseconds deadline = std::chrono::seconds(5)) {
     auto context = std::make_unique<grpc::ClientContext>();
     context->set_deadline(std::chrono::system_clock::now() + deadline);
-    stack_.Authorize(*context, actor_);
+    if (api_key_.empty()) {
+      stack_.Authorize(*context, actor_);
+    } else {
+      context->AddMetadata("x-api-key", api_key_);
+    }
     return context;
   }
 
@@ -278,6 +311,7 @@ class Client final {
 
   Stack& stack_;
   v1::Actor actor_;
+  std::string api_key_;
   int uploads_ = 0;
 };
 
@@ -298,6 +332,7 @@ bool NamesAnEvent(auth::Rpc rpc) {
     case auth::Rpc::kWatchEvents:
     case auth::Rpc::kListDeadLetters:
     case auth::Rpc::kReplayDeadLetters:
+    case auth::Rpc::kListCategories:
       return false;
     default:
       return true;
@@ -305,33 +340,35 @@ bool NamesAnEvent(auth::Rpc rpc) {
 }
 
 // The documented table (README, authorizer.h), written out again: may WORKER, HANDLER, OPERATOR,
-// ADMIN call it on a target inside their jurisdiction? Outside it, only ADMIN may.
-const std::map<auth::Rpc, std::array<bool, 4>>& Expected() {
+// ADMIN, SYSTEM (an api key) call it on a target inside their jurisdiction? Outside it, only
+// ADMIN may, and anyone may read the categories.
+const std::map<auth::Rpc, std::array<bool, 5>>& Expected() {
   using R = auth::Rpc;
-  static const std::map<auth::Rpc, std::array<bool, 4>> kTable = {
-      {R::kReportEvent, {true, false, true, true}},
-      {R::kUploadReports, {true, false, true, true}},
-      {R::kAcceptEvent, {false, true, true, true}},
-      {R::kResolveEvent, {false, true, true, true}},
-      {R::kVerifyEvent, {true, false, true, true}},
-      {R::kReturnEvent, {false, true, true, true}},
-      {R::kSuspendEvent, {false, true, true, true}},
-      {R::kResumeEvent, {false, false, true, true}},
-      {R::kCancelEvent, {true, false, true, true}},
-      {R::kVoidEvent, {false, false, true, true}},
-      {R::kReassignEvent, {false, false, true, true}},
-      {R::kEscalateEvent, {false, true, true, true}},
-      {R::kSuperviseEvent, {false, false, true, true}},
-      {R::kGetEvent, {true, true, true, true}},
-      {R::kGetEventHistory, {true, true, true, true}},
-      {R::kListEvents, {true, true, true, true}},
-      {R::kListUnitQueue, {true, true, true, true}},
-      {R::kListOverdueEvents, {false, true, true, true}},
-      {R::kGetStats, {false, true, true, true}},
-      {R::kGetTopology, {false, true, true, true}},
-      {R::kWatchEvents, {false, true, true, true}},
-      {R::kListDeadLetters, {false, false, false, true}},
-      {R::kReplayDeadLetters, {false, false, false, true}},
+  static const std::map<auth::Rpc, std::array<bool, 5>> kTable = {
+      {R::kReportEvent, {true, false, true, true, true}},
+      {R::kUploadReports, {true, false, true, true, true}},
+      {R::kAcceptEvent, {false, true, true, true, false}},
+      {R::kResolveEvent, {false, true, true, true, false}},
+      {R::kVerifyEvent, {true, false, true, true, false}},
+      {R::kReturnEvent, {false, true, true, true, false}},
+      {R::kSuspendEvent, {false, true, true, true, false}},
+      {R::kResumeEvent, {false, false, true, true, false}},
+      {R::kCancelEvent, {true, false, true, true, false}},
+      {R::kVoidEvent, {false, false, true, true, false}},
+      {R::kReassignEvent, {false, false, true, true, false}},
+      {R::kEscalateEvent, {false, true, true, true, false}},
+      {R::kSuperviseEvent, {false, false, true, true, false}},
+      {R::kGetEvent, {true, true, true, true, true}},
+      {R::kGetEventHistory, {true, true, true, true, false}},
+      {R::kListEvents, {true, true, true, true, true}},
+      {R::kListUnitQueue, {true, true, true, true, false}},
+      {R::kListOverdueEvents, {false, true, true, true, false}},
+      {R::kGetStats, {false, true, true, true, false}},
+      {R::kGetTopology, {false, true, true, true, false}},
+      {R::kWatchEvents, {false, true, true, true, false}},
+      {R::kListDeadLetters, {false, false, false, true, false}},
+      {R::kReplayDeadLetters, {false, false, false, true, false}},
+      {R::kListCategories, {true, true, true, true, true}},
   };
   return kTable;
 }
@@ -346,18 +383,19 @@ TEST_F(AuthTest, EveryRoleTimesEveryRpcInsideAndOutsideTheJurisdiction) {
   ASSERT_EQ(inside.reporter_id(), kWorker);
   ASSERT_FALSE(outside.unit_id().empty());
 
-  const std::array<v1::Actor, 4> callers = {
+  const std::array<v1::Actor, 5> callers = {
       worker,
       Caller(v1::ROLE_HANDLER, "handler-1", kGrid),
       Caller(v1::ROLE_OPERATOR, "operator-1", kSubdistrict),
       Caller(v1::ROLE_ADMIN, "admin-1", kDistrict),
+      Caller(v1::ROLE_SYSTEM, "system:hotline-sd", kSubdistrict),
   };
   ASSERT_EQ(Expected().size(), static_cast<size_t>(auth::kRpcCount));
   int cells = 0;
   int watch_unimplemented = 0;
   for (size_t role = 0; role < callers.size(); ++role) {
     const v1::Actor& actor = callers[role];
-    Client caller(*stack_, actor);
+    Client caller(*stack_, actor, actor.role() == v1::ROLE_SYSTEM ? kHotlineKey : "");
     for (const bool in : {true, false}) {
       const Target target = in ? Target{inside.id(), kGrid, actor.unit_id(), kCommunity, kCommunity}
                                : Target{outside.id(), kOtherGrid, kOtherSubdistrict,
@@ -365,7 +403,8 @@ TEST_F(AuthTest, EveryRoleTimesEveryRpcInsideAndOutsideTheJurisdiction) {
       for (const auto& [rpc, row] : Expected()) {
         SCOPED_TRACE(absl::StrCat(auth::RpcName(rpc), " as ", v1::Role_Name(actor.role()), " ",
                                   in ? "inside" : "outside"));
-        const bool allowed = row[role] && (in || actor.role() == v1::ROLE_ADMIN);
+        const bool allowed = row[role] && (in || actor.role() == v1::ROLE_ADMIN ||
+                                           rpc == auth::Rpc::kListCategories);
         const int64_t before = Get(target.event_id).version();
         const grpc::Status status = caller.Call(rpc, target);
         ++cells;
@@ -386,7 +425,7 @@ TEST_F(AuthTest, EveryRoleTimesEveryRpcInsideAndOutsideTheJurisdiction) {
       }
     }
   }
-  EXPECT_EQ(cells, 4 * 2 * auth::kRpcCount);
+  EXPECT_EQ(cells, 5 * 2 * auth::kRpcCount);
   if (watch_unimplemented > 0) {
     std::cerr << "note: WatchEvents answered UNIMPLEMENTED in " << watch_unimplemented
               << " cells; its column was not checked\n";
@@ -491,6 +530,85 @@ TEST_F(AuthTest, BadTokensAreUnauthenticatedAndSayWhy) {
   EXPECT_EQ(gateway().ReportEvent(&context, request, &response).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_TRUE(response.event_id().empty());
+}
+
+// A client system with an api key: it files as itself with its own source, in the grid nearest to
+// the location it gives, within its subtree; and a key the gateway does not know opens nothing.
+TEST_F(AuthTest, AClientSystemFilesByLocationAsItselfWithItsSource) {
+  const v1::Unit* grid = testing::ShippedTopology().Find(kGrid);
+  ASSERT_NE(grid, nullptr);
+  ASSERT_TRUE(grid->has_center());
+  const auto context = [](const std::string& key) {
+    auto c = std::make_unique<grpc::ClientContext>();
+    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    if (!key.empty()) {
+      c->AddMetadata("x-api-key", key);
+    }
+    return c;
+  };
+  v1::ReportEventRequest request;
+  v1::Report& report = *request.mutable_report();
+  report.set_category("0102");
+  report.set_severity(v1::SEVERITY_NORMAL);
+  report.set_description("市民来电: 路边垃圾");
+  report.mutable_location()->set_lat(grid->center().lat() + 0.0001);
+  report.mutable_location()->set_lng(grid->center().lng() - 0.0001);
+  v1::ReportEventResponse filed;
+  grpc::Status status = gateway().ReportEvent(context(kHotlineKey).get(), request, &filed);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(filed.event().grid_id(), kGrid);
+  EXPECT_EQ(filed.event().source(), v1::SOURCE_HOTLINE);
+  EXPECT_EQ(filed.event().reporter_id(), "system:hotline-sd");
+  // It reads its own report back, and lists within its subtree only.
+  v1::GetEventRequest get;
+  get.set_event_id(filed.event_id());
+  v1::GetEventResponse got;
+  status = gateway().GetEvent(context(kHotlineKey).get(), get, &got);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(got.event().id(), filed.event_id());
+  v1::ListEventsRequest list;
+  list.set_unit_id(kOtherSubdistrict);
+  v1::ListEventsResponse listed;
+  status = gateway().ListEvents(context(kHotlineKey).get(), list, &listed);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  // Another subdistrict's location is outside the hotline's subtree.
+  const v1::Unit* other = testing::ShippedTopology().Find(kOtherGrid);
+  ASSERT_NE(other, nullptr);
+  *report.mutable_location() = other->center();
+  status = gateway().ReportEvent(context(kHotlineKey).get(), request, &filed);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  // The district's Open311 client files there, as SOURCE_OPEN311; naming another source is
+  // refused, naming the field.
+  status = gateway().ReportEvent(context(kOpen311Key).get(), request, &filed);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(filed.event().grid_id(), kOtherGrid);
+  EXPECT_EQ(filed.event().source(), v1::SOURCE_OPEN311);
+  report.set_source(v1::SOURCE_VIDEO);
+  status = gateway().ReportEvent(context(kOpen311Key).get(), request, &filed);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(status.error_message(), HasSubstr("report.source"));
+  report.clear_source();
+  // A location out at sea: no grid, INVALID_ARGUMENT naming the location.
+  report.mutable_location()->set_lat(36.2);
+  report.mutable_location()->set_lng(121.3);
+  status = gateway().ReportEvent(context(kOpen311Key).get(), request, &filed);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("report.location"));
+  // A key it does not know, or none: unauthenticated, saying which metadata to send.
+  status =
+      gateway().ReportEvent(context("not-a-key-0123456789abcdef0123456789").get(), request, &filed);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(status.error_message(), HasSubstr("x-api-key"));
+  status = gateway().ReportEvent(context("").get(), request, &filed);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(status.error_message(), HasSubstr("x-api-key"));
+  // The categories are open to anyone, and are the policy's.
+  v1::ListCategoriesResponse categories;
+  status = gateway().ListCategories(context("").get(), v1::ListCategoriesRequest(), &categories);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const v1::Policy& policy = testing::ShippedPolicy().data();
+  ASSERT_EQ(categories.categories_size(), policy.categories_size());
+  EXPECT_EQ(categories.categories(0).code(), policy.categories(0).code());
 }
 
 TEST_F(AuthTest, ABurstFromOneSubjectIsLimitedWhileAnotherIsServed) {

@@ -13,6 +13,7 @@
 #include <random>
 #include <sstream>
 
+#include "common/auth/api_clients.h"
 #include "common/auth/token.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/support/http_client.h"
@@ -41,6 +42,15 @@ Stack::Stack(Options options)
     jwt_secret_ += "0123456789abcdef"[random() % 16];
   }
   std::ofstream(dir_ / "jwt-secret") << jwt_secret_ << "\n";
+  // A client system of the whole district with a key of the stack's own (api_key()).
+  api_key_ = "test-api-key-";
+  for (int i = 0; i < 40; ++i) {
+    api_key_ += "0123456789abcdef"[random() % 16];
+  }
+  std::ofstream(dir_ / "api-keys.json")
+      << R"({"clients": [{"name": ")" << kApiClient << R"(", "key_sha256": ")"
+      << auth::Sha256Hex(api_key_) << R"(", "unit_id": "370212", "source": "SOURCE_OPEN311"}]})"
+      << "\n";
   for (const std::string& name : ServiceNames()) {
     services_[name] = Service{FreePort(), FreePort(), secured() ? FreePort() : 0, nullptr};
   }
@@ -194,6 +204,12 @@ std::vector<std::string> Stack::Args(const std::string& name, int port, int metr
   if (name == "grid-gateway") {
     args.push_back("--jwt-secret-file");
     args.push_back((dir_ / "jwt-secret").string());
+    const auto own = options_.extra_args.find(name);
+    if (own == options_.extra_args.end() ||
+        std::find(own->second.begin(), own->second.end(), "--api-keys") == own->second.end()) {
+      args.push_back("--api-keys");
+      args.push_back((dir_ / "api-keys.json").string());
+    }
     const auto extra = options_.extra_args.find(name);
     if (extra == options_.extra_args.end() ||
         std::find(extra->second.begin(), extra->second.end(), "--rate-per-second") ==

@@ -116,6 +116,11 @@ class Stack final {
   // The plaintext health-checking address of a service when the stack is secured.
   std::string health_address(const std::string& name) const;
 
+  // The client system the gateway knows by api key (unless a test passes its own --api-keys in
+  // extra_args): kApiClient, of the whole district (370212), filing as SOURCE_OPEN311; its
+  // caller is {"system:" + kApiClient, ROLE_SYSTEM, "370212"}.
+  static constexpr char kApiClient[] = "open311-test";
+  const std::string& api_key() const { return api_key_; }
   // The HS256 secret the gateway checks tokens with (written to a file of the stack's).
   const std::string& jwt_secret() const { return jwt_secret_; }
   // A token for the caller, valid for `ttl` from now (negative: already expired).
@@ -144,6 +149,7 @@ class Stack final {
   Options options_;
   std::filesystem::path dir_;
   std::string jwt_secret_;
+  std::string api_key_;
   RedisServer redis_;
   std::map<std::string, Service> services_;
   boost::asio::io_context io_;

@@ -77,7 +77,10 @@ TEST_F(AuthorizerTest, TheTableListsEveryRpcOnceAndAdminMayDoAll) {
     const bool only_admin =
         std::find(admin_only.begin(), admin_only.end(), rpc) != admin_only.end();
     EXPECT_EQ(GrantOf(v1::ROLE_ADMIN, rpc), Grant::kAnywhere) << RpcName(rpc);
-    EXPECT_EQ(GrantOf(v1::ROLE_UNSPECIFIED, rpc), Grant::kDenied) << RpcName(rpc);
+    // Only the categories are open to a caller without a role (anonymous at the gateway).
+    EXPECT_EQ(GrantOf(v1::ROLE_UNSPECIFIED, rpc),
+              rpc == Rpc::kListCategories ? Grant::kAnywhere : Grant::kDenied)
+        << RpcName(rpc);
     EXPECT_EQ(GrantOf(v1::ROLE_OPERATOR, rpc) == Grant::kDenied, only_admin) << RpcName(rpc);
   }
   EXPECT_STREQ(RpcName(Rpc::kReplayDeadLetters), "ReplayDeadLetters");
@@ -87,18 +90,22 @@ TEST_F(AuthorizerTest, TheTableListsEveryRpcOnceAndAdminMayDoAll) {
 TEST_F(AuthorizerTest, TheRoleColumnsAreAsDocumented) {
   const std::vector<Rpc> worker = {Rpc::kReportEvent, Rpc::kUploadReports, Rpc::kVerifyEvent,
                                    Rpc::kCancelEvent, Rpc::kGetEvent,      Rpc::kGetEventHistory,
-                                   Rpc::kListEvents,  Rpc::kListUnitQueue};
+                                   Rpc::kListEvents,  Rpc::kListUnitQueue, Rpc::kListCategories};
   const std::vector<Rpc> handler = {
       Rpc::kAcceptEvent,   Rpc::kResolveEvent,      Rpc::kReturnEvent,     Rpc::kSuspendEvent,
       Rpc::kEscalateEvent, Rpc::kGetEvent,          Rpc::kGetEventHistory, Rpc::kListEvents,
       Rpc::kListUnitQueue, Rpc::kListOverdueEvents, Rpc::kGetStats,        Rpc::kGetTopology,
-      Rpc::kWatchEvents};
+      Rpc::kWatchEvents,   Rpc::kListCategories};
+  const std::vector<Rpc> system = {Rpc::kReportEvent, Rpc::kUploadReports, Rpc::kGetEvent,
+                                   Rpc::kListEvents, Rpc::kListCategories};
   for (int i = 0; i < kRpcCount; ++i) {
     const Rpc rpc = static_cast<Rpc>(i);
     const bool w = std::find(worker.begin(), worker.end(), rpc) != worker.end();
     const bool h = std::find(handler.begin(), handler.end(), rpc) != handler.end();
+    const bool y = std::find(system.begin(), system.end(), rpc) != system.end();
     EXPECT_EQ(GrantOf(v1::ROLE_WORKER, rpc) != Grant::kDenied, w) << RpcName(rpc);
     EXPECT_EQ(GrantOf(v1::ROLE_HANDLER, rpc) != Grant::kDenied, h) << RpcName(rpc);
+    EXPECT_EQ(GrantOf(v1::ROLE_SYSTEM, rpc) != Grant::kDenied, y) << RpcName(rpc);
   }
   const absl::Status denied =
       authorizer().CheckRole(Caller(v1::ROLE_HANDLER, kGrid), Rpc::kResumeEvent);
@@ -251,6 +258,9 @@ TEST_F(AuthorizerTest, AnOperatorMayDoEverythingInItsSubtree) {
       EXPECT_FALSE(Allowed(op, rpc, kSubdistrict, nullptr)) << RpcName(rpc) << ": ADMIN only";
       continue;
     }
+    if (rpc == Rpc::kListCategories) {
+      continue;  // Open to anyone; names no unit or event.
+    }
     EXPECT_TRUE(Allowed(op, rpc, kCommunity, &inside)) << RpcName(rpc);
     EXPECT_TRUE(Allowed(op, rpc, "", &went_up)) << RpcName(rpc) << ": its grid is ours";
     EXPECT_FALSE(Allowed(op, rpc, "", &outside)) << RpcName(rpc);
@@ -263,6 +273,37 @@ TEST_F(AuthorizerTest, AnOperatorMayDoEverythingInItsSubtree) {
   // The district's operators reach the departments too.
   const v1::Event at_department = EventAt("37021200200101", kDepartment);
   EXPECT_TRUE(Allowed(Caller(v1::ROLE_OPERATOR, kDistrict), Rpc::kVoidEvent, "", &at_department));
+}
+
+TEST_F(AuthorizerTest, AClientSystemFilesAndReadsInItsSubtreeAsItself) {
+  v1::Actor hotline = Caller(v1::ROLE_SYSTEM, kSubdistrict);
+  hotline.set_subject("system:hotline");
+  const v1::Event inside = EventAt(kGrid, kGrid);
+  const v1::Event went_up = EventAt(kGrid, kDepartment);
+  const v1::Event outside = EventAt("37021200200101", "37021200200101");
+  for (const Rpc rpc : {Rpc::kGetEvent, Rpc::kListEvents}) {
+    EXPECT_TRUE(Allowed(hotline, rpc, kCommunity, &inside)) << RpcName(rpc);
+    EXPECT_TRUE(Allowed(hotline, rpc, "", &went_up)) << RpcName(rpc);
+    EXPECT_FALSE(Allowed(hotline, rpc, "", &outside)) << RpcName(rpc);
+  }
+  EXPECT_FALSE(Allowed(hotline, Rpc::kListEvents, kOtherSubdistrict, nullptr));
+  for (const Rpc rpc : {Rpc::kAcceptEvent, Rpc::kVoidEvent, Rpc::kGetEventHistory,
+                        Rpc::kWatchEvents, Rpc::kGetStats}) {
+    EXPECT_FALSE(Allowed(hotline, rpc, kCommunity, &inside)) << RpcName(rpc);
+  }
+  v1::Report report;
+  report.set_grid_id(kGrid);
+  EXPECT_TRUE(authorizer().CheckReport(hotline, Rpc::kReportEvent, report).ok());
+  report.set_reporter_id("system:hotline");
+  EXPECT_TRUE(authorizer().CheckReport(hotline, Rpc::kReportEvent, report).ok());
+  report.set_reporter_id("W3702120010010101");  // Not as a worker.
+  const absl::Status as_worker = authorizer().CheckReport(hotline, Rpc::kReportEvent, report);
+  EXPECT_EQ(as_worker.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(as_worker.message(), HasSubstr("report.reporter_id"));
+  report.clear_reporter_id();
+  report.set_grid_id("37021200200101");
+  EXPECT_EQ(authorizer().CheckReport(hotline, Rpc::kReportEvent, report).code(),
+            absl::StatusCode::kPermissionDenied);
 }
 
 TEST_F(AuthorizerTest, AnAdminMayDoAnythingAnywhere) {

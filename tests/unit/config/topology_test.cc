@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "common/config/json_file.h"
 #include "tests/support/paths.h"
 
@@ -101,6 +103,84 @@ TEST_F(LaoshanTest, SubdistrictsHaveTheirRealNames) {
       return n.find(expected) == 0;
     })) << expected;
   }
+}
+
+TEST_F(LaoshanTest, EveryGridCentreMapsToItsOwnGrid) {
+  int checked = 0;
+  for (const v1::Unit& unit : topology().data().units()) {
+    if (unit.level() != v1::LEVEL_GRID || !unit.has_center()) {
+      continue;
+    }
+    const v1::Unit* nearest = topology().NearestGrid(unit.center());
+    ASSERT_NE(nearest, nullptr) << unit.id();
+    EXPECT_EQ(nearest->id(), unit.id());
+    ++checked;
+  }
+  EXPECT_EQ(checked, 654);
+}
+
+TEST_F(LaoshanTest, NearestGridAgreesWithAFullScanAndRefusesOutsideTheBounds) {
+  // A walk across the district's box: the banded search finds what a scan of every centre finds.
+  const auto scan = [&](const v1::Location& at) {
+    const v1::Unit* best = nullptr;
+    double best_d = 1e300;
+    const double k = std::cos(at.lat() * M_PI / 180.0);
+    for (const v1::Unit& unit : topology().data().units()) {
+      if (unit.level() != v1::LEVEL_GRID || !unit.has_center()) {
+        continue;
+      }
+      const double dy = unit.center().lat() - at.lat();
+      const double dx = (unit.center().lng() - at.lng()) * k;
+      if (dx * dx + dy * dy < best_d) {
+        best_d = dx * dx + dy * dy;
+        best = &unit;
+      }
+    }
+    return best;
+  };
+  for (double lat = 36.06; lat < 36.33; lat += 0.013) {
+    for (double lng = 120.44; lng < 120.72; lng += 0.017) {
+      v1::Location at;
+      at.set_lat(lat);
+      at.set_lng(lng);
+      const v1::Unit* nearest = topology().NearestGrid(at);
+      ASSERT_NE(nearest, nullptr);
+      EXPECT_EQ(nearest->id(), scan(at)->id()) << lat << "," << lng;
+    }
+  }
+  v1::Location outside;
+  outside.set_lat(36.0);  // South of the box.
+  outside.set_lng(120.5);
+  EXPECT_EQ(topology().NearestGrid(outside), nullptr);
+  outside.set_lat(36.2);
+  outside.set_lng(121.0);  // East of the box, out at sea.
+  EXPECT_EQ(topology().NearestGrid(outside), nullptr);
+  outside.set_lng(std::nan(""));
+  EXPECT_EQ(topology().NearestGrid(outside), nullptr);
+}
+
+TEST(TopologyTest, NearestGridWithoutBoundsStopsAtFiveKilometres) {
+  v1::Topology data = Small();
+  for (v1::Unit& unit : *data.mutable_units()) {
+    if (unit.id() == "100100101") {
+      unit.mutable_center()->set_lat(36.1);
+      unit.mutable_center()->set_lng(120.5);
+    }
+  }
+  auto topology = Topology::Build(data);
+  ASSERT_TRUE(topology.ok()) << topology.status();
+  v1::Location near;
+  near.set_lat(36.1 + 4.0 / 111.2);  // 4 km north.
+  near.set_lng(120.5);
+  const v1::Unit* found = (*topology)->NearestGrid(near);
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(found->id(), "100100101");  // The grid without a centre is never chosen.
+  v1::Location far = near;
+  far.set_lat(36.1 + 6.0 / 111.2);
+  EXPECT_EQ((*topology)->NearestGrid(far), nullptr);
+  auto no_centres = Topology::Build(Small());
+  ASSERT_TRUE(no_centres.ok());
+  EXPECT_EQ((*no_centres)->NearestGrid(near), nullptr);
 }
 
 TEST(TopologyTest, AncestorsAtEveryLevel) {

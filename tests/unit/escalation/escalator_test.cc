@@ -8,6 +8,8 @@
 #include <prometheus/registry.h>
 
 #include <boost/asio/post.hpp>
+#include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <mutex>
@@ -145,6 +147,78 @@ TEST_F(EscalatorTest, ABurstIsClaimedNoFasterThanItsHandlesFinish) {
   std::promise<void> drained;
   boost::asio::post(io_, [&drained] { drained.set_value(); });
   drained.get_future().wait();
+}
+
+// Claims over Redis's INFO: how many claim script calls Redis served so far.
+class EscalatorLooksTest : public testing::RedisTest {
+ protected:
+  long long ScriptCalls() {
+    const std::string info = Redis({"INFO", "commandstats"}).str;
+    long long calls = 0;
+    for (const char* command : {"cmdstat_evalsha:calls=", "cmdstat_eval:calls="}) {
+      const auto at = info.find(command);
+      if (at != std::string::npos) {
+        calls += std::atoll(info.c_str() + at + std::strlen(command));
+      }
+    }
+    return calls;
+  }
+
+  void StopAll(Escalator& escalator, HeldStore& events) {
+    events.AnswerAll(io_);
+    escalator.Stop();
+    client_->Stop();
+    std::promise<void> drained;
+    boost::asio::post(io_, [&drained] { drained.set_value(); });
+    drained.get_future().wait();
+  }
+};
+
+// A subdistrict is looked at when its earliest timer falls due, whatever the recheck, and
+// otherwise no more often than claims_per_second allows over all subdistricts.
+TEST_F(EscalatorLooksTest, ATimerIsClaimedWhenDueAndIdleSubdistrictsAreNotPolledEveryTick) {
+  SystemClock clock;
+  const Millis now = clock.Now();
+  const std::string id = store::NewEventId(kSd, now);
+  Redis({"ZADD", store::TimersKey(kSd), std::to_string(now + 700), id});
+  HeldStore events;
+  store::TimerStore timers(*client_);
+  prometheus::Registry registry;
+  EscalatorMetrics metrics(registry);
+  // Five subdistricts at one claim a second: each is rechecked every 5 s when nothing is due.
+  Escalator escalator(
+      io_, events, timers, testing::ShippedTopology(), testing::ShippedPolicy(), clock, metrics,
+      {.tick = 10ms, .lease = 30s, .batch = 200, .max_in_flight = 100, .claims_per_second = 1});
+  const long long before = ScriptCalls();
+  escalator.Start();
+  ASSERT_TRUE(PollUntil([&] { return events.gets() == 1; }, 3s)) << "claimed when due";
+  EXPECT_GE(clock.Now(), now + 700);
+  EXPECT_FALSE(PollUntil([&] { return events.gets() > 1; }, 1500ms));
+  // The first look at the five, the look when the timer fell due, and nothing else yet: every
+  // tick would have been about 5 × 220 claims.
+  const long long calls = ScriptCalls() - before;
+  EXPECT_LE(calls, 12) << "claims in ~2 s";
+  EXPECT_GE(calls, 6);
+  StopAll(escalator, events);
+}
+
+// A timer set after a look (routing dispatched meanwhile) is found by the recheck.
+TEST_F(EscalatorLooksTest, ATimerSetAfterALookIsFoundByTheRecheck) {
+  SystemClock clock;
+  HeldStore events;
+  store::TimerStore timers(*client_);
+  prometheus::Registry registry;
+  EscalatorMetrics metrics(registry);
+  // Five subdistricts at five claims a second: a recheck every second.
+  Escalator escalator(
+      io_, events, timers, testing::ShippedTopology(), testing::ShippedPolicy(), clock, metrics,
+      {.tick = 10ms, .lease = 30s, .batch = 200, .max_in_flight = 100, .claims_per_second = 5});
+  escalator.Start();
+  ASSERT_TRUE(PollUntil([&] { return ScriptCalls() >= 5; }, 3s)) << "the first look";
+  const Millis now = clock.Now();
+  Redis({"ZADD", store::TimersKey(kSd), std::to_string(now - 1), store::NewEventId(kSd, now)});
+  ASSERT_TRUE(PollUntil([&] { return events.gets() == 1; }, 3s)) << "found by the recheck";
+  StopAll(escalator, events);
 }
 
 }  // namespace

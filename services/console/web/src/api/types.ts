@@ -103,7 +103,13 @@ export type TrafficLight =
   | 'TRAFFIC_LIGHT_YELLOW'
   | 'TRAFFIC_LIGHT_RED';
 
-export type Role = 'ROLE_UNSPECIFIED' | 'ROLE_WORKER' | 'ROLE_HANDLER' | 'ROLE_OPERATOR' | 'ROLE_ADMIN';
+export type Role =
+  | 'ROLE_UNSPECIFIED'
+  | 'ROLE_WORKER'
+  | 'ROLE_HANDLER'
+  | 'ROLE_OPERATOR'
+  | 'ROLE_ADMIN'
+  | 'ROLE_SYSTEM';
 
 export type UnitKind = 'UNIT_KIND_UNSPECIFIED' | 'UNIT_KIND_AREA' | 'UNIT_KIND_DEPARTMENT';
 
