@@ -111,7 +111,12 @@ Open311::Failure Open311FailureOf(const grpc::Status& status,
   failure.http = code == grpc::StatusCode::UNAUTHENTICATED ? 403 : HttpStatusOf(code);
   failure.description = status.error_message();
   if (code == grpc::StatusCode::UNAUTHENTICATED) {
-    failure.description = absl::StrCat("api_key: ", status.error_message());
+    // Named as the form names it; the gateway's "api key: ..." says the same once.
+    const std::string gateway_name = "api key";
+    const std::string& message = status.error_message();
+    failure.description = absl::StartsWith(message, gateway_name)
+                              ? absl::StrCat("api_key", message.substr(gateway_name.size()))
+                              : absl::StrCat("api_key: ", message);
   }
   if (code == grpc::StatusCode::RESOURCE_EXHAUSTED) {
     failure.retry_after_ms = retry_after_ms;

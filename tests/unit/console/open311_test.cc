@@ -243,6 +243,10 @@ TEST_F(Open311Test, APostIsRefusedAsTheSpecSays) {
   EXPECT_EQ(bad_key.result_int(), 403);
   EXPECT_EQ(Description(bad_key), "api_key: unknown api key");
   refusals_["ReportEvent"] =
+      grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "api key: not the key of a client system");
+  EXPECT_EQ(Description(Call(http::verb::post, "/open311/v2/requests.json", form)),
+            "api_key: not the key of a client system");
+  refusals_["ReportEvent"] =
       grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "outside the jurisdiction");
   EXPECT_EQ(Call(http::verb::post, "/open311/v2/requests.json", form).result_int(), 403);
   refusals_["ReportEvent"] = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "rate limited");
