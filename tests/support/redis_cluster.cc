@@ -1,5 +1,6 @@
 #include "tests/support/redis_cluster.h"
 
+#include <hiredis/hiredis.h>
 #include <sys/wait.h>
 
 #include "absl/strings/match.h"
@@ -189,6 +190,114 @@ absl::StatusOr<std::vector<int>> RedisCluster::ReplicasOf(int master, int skip) 
     }
   }
   return replicas;
+}
+
+namespace {
+
+// One command on a fresh connection: the reply's strings (an array's elements, or the one
+// string or status), or the error reply as FAILED_PRECONDITION.
+absl::StatusOr<std::vector<std::string>> RedisArgv(int port, const std::vector<std::string>& argv) {
+  const timeval timeout{.tv_sec = 5, .tv_usec = 0};
+  redisContext* c = redisConnectWithTimeout("127.0.0.1", port, timeout);
+  if (c == nullptr || c->err != 0) {
+    if (c != nullptr) {
+      redisFree(c);
+    }
+    return absl::UnavailableError(absl::StrCat("connect to ", port));
+  }
+  std::vector<const char*> args;
+  std::vector<size_t> lengths;
+  for (const std::string& arg : argv) {
+    args.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  auto* reply = static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(args.size()), args.data(), lengths.data()));
+  absl::StatusOr<std::vector<std::string>> out = std::vector<std::string>();
+  if (reply == nullptr) {
+    out = absl::UnavailableError(absl::StrCat(argv[0], ": ", c->errstr));
+  } else if (reply->type == REDIS_REPLY_ERROR) {
+    out = absl::FailedPreconditionError(
+        absl::StrCat(argv[0], " on ", port, ": ", std::string(reply->str, reply->len)));
+  } else if (reply->type == REDIS_REPLY_ARRAY) {
+    for (size_t i = 0; i < reply->elements; ++i) {
+      out->emplace_back(reply->element[i]->str, reply->element[i]->len);
+    }
+  } else if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS) {
+    out->emplace_back(reply->str, reply->len);
+  }
+  if (reply != nullptr) {
+    freeReplyObject(reply);
+  }
+  redisFree(c);
+  return out;
+}
+
+}  // namespace
+
+absl::Status RedisCluster::MigrateSlot(int slot, int to,
+                                       const std::function<void()>& between_batches) {
+  absl::StatusOr<int> from = MasterOf(slot);
+  if (!from.ok()) {
+    return from.status();
+  }
+  if (*from == to) {
+    return absl::OkStatus();
+  }
+  const auto id_of = [&](int node_index) -> absl::StatusOr<std::string> {
+    return RedisText(node(node_index).host(), node(node_index).port(), "CLUSTER MYID");
+  };
+  absl::StatusOr<std::string> from_id = id_of(*from);
+  absl::StatusOr<std::string> to_id = id_of(to);
+  if (!from_id.ok() || !to_id.ok()) {
+    return absl::UnavailableError("CLUSTER MYID failed");
+  }
+  const std::string slot_text = std::to_string(slot);
+  const int from_port = node(*from).port();
+  const int to_port = node(to).port();
+  for (const auto& [port, argv] : std::vector<std::pair<int, std::vector<std::string>>>{
+           {to_port, {"CLUSTER", "SETSLOT", slot_text, "IMPORTING", *from_id}},
+           {from_port, {"CLUSTER", "SETSLOT", slot_text, "MIGRATING", *to_id}}}) {
+    if (auto done = RedisArgv(port, argv); !done.ok()) {
+      return done.status();
+    }
+  }
+  for (;;) {
+    absl::StatusOr<std::vector<std::string>> keys =
+        RedisArgv(from_port, {"CLUSTER", "GETKEYSINSLOT", slot_text, "20"});
+    if (!keys.ok()) {
+      return keys.status();
+    }
+    if (keys->empty()) {
+      break;
+    }
+    std::vector<std::string> migrate = {"MIGRATE", "127.0.0.1", std::to_string(to_port), "", "0",
+                                        "5000",    "KEYS"};
+    migrate.insert(migrate.end(), keys->begin(), keys->end());
+    if (auto moved = RedisArgv(from_port, migrate); !moved.ok()) {
+      return moved.status();
+    }
+    if (between_batches) {
+      between_batches();
+    }
+  }
+  // The new owner first, then the old one, then the rest (as redis-cli does).
+  std::vector<int> order = {to, *from};
+  for (int i = 0; i < size(); ++i) {
+    if (i != to && i != *from) {
+      order.push_back(i);
+    }
+  }
+  for (const int i : order) {
+    auto set = RedisArgv(node(i).port(), {"CLUSTER", "SETSLOT", slot_text, "NODE", *to_id});
+    if (!set.ok() && i != to && i != *from) {
+      continue;  // A replica refuses SETSLOT; the masters' gossip tells it.
+    }
+    if (!set.ok()) {
+      return set.status();
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status RedisCluster::WaitServed(int slot, int skip, std::chrono::milliseconds deadline) {

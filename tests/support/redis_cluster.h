@@ -11,6 +11,7 @@
 // master killed by a test within a few seconds.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +44,14 @@ class RedisCluster final {
   // OK once every node but `skip` answers cluster_state:ok and `slot` is served by a master
   // other than `skip`, or the last reason at `deadline`.
   absl::Status WaitServed(int slot, int skip, std::chrono::milliseconds deadline);
+
+  // Moves `slot` from the master that serves it to the master `to` while clients keep using
+  // it, the way `redis-cli --cluster reshard` does: IMPORTING on `to`, MIGRATING on the source,
+  // MIGRATE of its keys in batches (clients meanwhile get ASK for a key already moved and
+  // TRYAGAIN for a command whose keys are split between the two), then SETSLOT NODE on every
+  // master. `between_batches` runs after each batch (a test's pause, so that clients meet the
+  // migration half done).
+  absl::Status MigrateSlot(int slot, int to, const std::function<void()>& between_batches = {});
 
   // Every node's log and the cluster creation's, for failure messages.
   std::string Log() const;
