@@ -1,6 +1,7 @@
 // The console's requests (API.md): routes each to the JSON API, the live feed, the sign-in
 // endpoints, the Open311 door or the page's files. Holds no rule about who may do what: the gateway
-// decides, with the caller's token; the console checks only HTTP and the browser's CSRF defence.
+// decides, with the caller's token or api key; the console checks only HTTP and the browser's CSRF
+// defence.
 #pragma once
 
 #include <chrono>
