@@ -93,6 +93,7 @@ Console::Console(Gateway& gateway, const StaticFiles& files, const Clock& clock,
       options_(options),
       metrics_(metrics),
       api_(gateway, options.call_deadline),
+      open311_(gateway, clock, options.call_deadline),
       codes_(clock, options.signin_code_ttl, options.max_signin_codes) {}
 
 void Console::Handle(Request request, ExchangePtr exchange) {
@@ -130,6 +131,12 @@ void Console::Handle(Request request, ExchangePtr exchange) {
       *route_name = "unmatched";
     }
     HandleApi(request, path, query, exchange, reply);
+    return;
+  }
+  if (Open311::Owns(path)) {
+    // Authenticated by the client's api key, never by the session cookie: no CSRF to defend.
+    *route_name = Open311::RouteName(MethodName(request), path);
+    open311_.Handle(request, path, query, reply);
     return;
   }
   if (path == "/signin" && request.method() == http::verb::get) {

@@ -1,6 +1,7 @@
 // The console's requests (API.md): routes each to the JSON API, the live feed, the sign-in
-// endpoints or the page's files. Holds no rule about who may do what: the gateway decides, with
-// the caller's token; the console checks only HTTP and the browser's CSRF defence.
+// endpoints, the Open311 door or the page's files. Holds no rule about who may do what: the gateway
+// decides, with the caller's token or api key; the console checks only HTTP and the browser's CSRF
+// defence.
 #pragma once
 
 #include <chrono>
@@ -16,6 +17,7 @@
 #include "services/console/exchange.h"
 #include "services/console/gateway.h"
 #include "services/console/json_api.h"
+#include "services/console/open311.h"
 #include "services/console/router.h"
 #include "services/console/session.h"
 #include "services/console/sse_stream.h"
@@ -70,6 +72,7 @@ class Console final {
   ConsoleMetrics& metrics_;
   const Router router_;
   JsonApi api_;
+  Open311 open311_;
   SigninCodes codes_;
   ChangeTexts change_texts_;
 };

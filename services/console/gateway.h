@@ -23,6 +23,8 @@ struct CallOptions {
   std::string token;
   // The call's deadline from now; zero: none (the live feed).
   std::chrono::milliseconds deadline{0};
+  // A client system's api key to forward ("x-api-key: <key>": the Open311 door); empty: none.
+  std::string api_key;
 };
 
 // How a unary call ended.

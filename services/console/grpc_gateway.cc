@@ -76,6 +76,9 @@ void Prepare(grpc::ClientContext& context, const CallOptions& options) {
   if (!options.token.empty()) {
     context.AddMetadata("authorization", "Bearer " + options.token);
   }
+  if (!options.api_key.empty()) {
+    context.AddMetadata("x-api-key", options.api_key);
+  }
   if (options.deadline.count() > 0) {
     context.set_deadline(std::chrono::system_clock::now() + options.deadline);
   }

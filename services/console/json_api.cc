@@ -236,7 +236,7 @@ void JsonApi::CallMessage(const std::string& rpc, const std::string& token,
   }
   std::shared_ptr<Message> response = NewMessage(*method->output_type());
   gateway_.Call(
-      *method, CallOptions{token, deadline_}, *request, response.get(),
+      *method, CallOptions{token, deadline_, ""}, *request, response.get(),
       [request, response, done = std::move(done)](CallResult result) { done(result, *response); });
 }
 

@@ -114,7 +114,7 @@ void SseStream::Begin() {
       net::post(self->strand_, [self] { self->Stop(); });
     }
   });
-  call_ = gateway_.Watch(CallOptions{token_, std::chrono::milliseconds(0)}, request_,
+  call_ = gateway_.Watch(CallOptions{token_, std::chrono::milliseconds(0), ""}, request_,
                          shared_from_this());
   admit_timer_.expires_after(options_.admit);
   admit_timer_.async_wait([self = shared_from_this()](boost::system::error_code error) {
@@ -247,7 +247,7 @@ void SseStream::ResumeAfter(std::chrono::milliseconds delay) {
 
 void SseStream::Resume() {
   request_.set_cursor(last_cursor_);
-  call_ = gateway_.Watch(CallOptions{token_, std::chrono::milliseconds(0)}, request_,
+  call_ = gateway_.Watch(CallOptions{token_, std::chrono::milliseconds(0), ""}, request_,
                          shared_from_this());
 }
 

@@ -233,6 +233,27 @@ def stream_reply_seeds():
                                                      ["1", "2", "3"]]]]))
 
 
+def georeport_seeds():
+    """Open311 query strings and form bodies (urlencoded), and one bare W3C datetime."""
+    write("georeport", "post-form",
+          "api_key=test-key&jurisdiction_id=370212&service_code=0102&lat=36.113337"
+          "&long=120.433758&address_string=%E5%BC%A0%E5%AE%B6%E6%B6%A7"
+          "&description=%E5%9E%83%E5%9C%BE+%26+%3C3%3E&media_url=https%3A%2F%2Fimg.example%2F1.jpg"
+          "&email=a%40b.example&first_name=Li&phone=138")
+    # No lat/long: refused, there is no geocoder.
+    write("georeport", "post-address-only",
+          "api_key=k&service_code=0102&address_string=%E9%A6%99%E6%B8%AF%E4%B8%9C%E8%B7%AF")
+    write("georeport", "search",
+          "api_key=k&service_request_id=370212001-01JDX,370212001-02&status=open,closed"
+          "&service_code=0102&start_date=2026-11-01T08:00:00%2B08:00&end_date=2026-11-30")
+    # More than 90 days: refused.
+    write("georeport", "search-span",
+          "api_key=k&start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00.5Z&status=closed")
+    write("georeport", "datetime", "2026-11-30T16:15:00+08:00")
+    # Bytes that are not UTF-8, a NUL escape, numbers that are not.
+    write("georeport", "bad-bytes", "description=%FF%FE%00x&lat=nan&long=1e999&status=%ED%A0%80")
+
+
 def main():
     if CORPUS.exists():
         shutil.rmtree(CORPUS)
@@ -242,6 +263,7 @@ def main():
     token_seeds()
     cursor_seeds()
     stream_reply_seeds()
+    georeport_seeds()
     for target in sorted(CORPUS.iterdir()):
         print(f"{target.name}: {len(list(target.iterdir()))} seeds")
 

@@ -27,6 +27,7 @@ class FakeGateway final : public Gateway {
     std::string method;
     std::string token;
     std::chrono::milliseconds deadline;
+    std::string api_key;
     std::string request;  // The request's DebugString.
     std::unique_ptr<google::protobuf::Message> message;
   };
@@ -56,8 +57,10 @@ class FakeGateway final : public Gateway {
             std::function<void(CallResult)> done) override {
     {
       std::lock_guard lock(mu_);
-      Recorded recorded{method.name(), options.token, options.deadline, request.DebugString(),
-                        std::unique_ptr<google::protobuf::Message>(request.New())};
+      Recorded recorded{
+          method.name(),         options.token,
+          options.deadline,      options.api_key,
+          request.DebugString(), std::unique_ptr<google::protobuf::Message>(request.New())};
       recorded.message->CopyFrom(request);
       calls_.push_back(std::move(recorded));
     }

@@ -45,9 +45,10 @@ std::string Metadata(const grpc::CallbackServerContext* context, const std::stri
                                                 : std::string(it->second.data(), it->second.size());
 }
 
-// GetEvent answers the caller's token as the event's reporter and the deadline's presence in its
-// description; ListEvents is rate limited; WatchEvents sends two changes (unit_id "many": 20) and
-// cuts the call off, or (unit_id "forever") streams nothing until cancelled.
+// GetEvent answers the caller's token as the event's reporter, its api key as the address and the
+// deadline's presence in its description; ListEvents is rate limited; WatchEvents sends two changes
+// (unit_id "many": 20) and cuts the call off, or (unit_id "forever") streams nothing until
+// cancelled.
 class TestGateway final : public v1::GatewayService::CallbackService {
  public:
   grpc::ServerUnaryReactor* GetEvent(grpc::CallbackServerContext* context,
@@ -55,6 +56,7 @@ class TestGateway final : public v1::GatewayService::CallbackService {
                                      v1::GetEventResponse* response) override {
     response->mutable_event()->set_id(request->event_id());
     response->mutable_event()->set_reporter_id(Metadata(context, "authorization"));
+    response->mutable_event()->set_address(Metadata(context, "x-api-key"));
     const bool has_deadline =
         context->deadline() < std::chrono::system_clock::now() + std::chrono::hours(1);
     response->mutable_event()->set_description(has_deadline ? "deadline" : "none");
@@ -168,13 +170,14 @@ class GrpcGatewayTest : public ::testing::Test {
   }
 
   // GetEvent through the console's gateway; the status and the response.
-  std::pair<CallResult, v1::GetEventResponse> GetEvent(const std::string& token) {
+  std::pair<CallResult, v1::GetEventResponse> GetEvent(const std::string& token,
+                                                       const std::string& api_key = "") {
     v1::GetEventRequest request;
     request.set_event_id("E1");
     v1::GetEventResponse response;
     std::promise<CallResult> done;
-    gateway_->Call(*GatewayMethod("GetEvent"), CallOptions{token, std::chrono::seconds(5)}, request,
-                   &response, [&](CallResult result) { done.set_value(result); });
+    gateway_->Call(*GatewayMethod("GetEvent"), CallOptions{token, std::chrono::seconds(5), api_key},
+                   request, &response, [&](CallResult result) { done.set_value(result); });
     CallResult result = done.get_future().get();
     return {result, response};
   }
@@ -194,6 +197,16 @@ TEST_F(GrpcGatewayTest, ForwardsTheBearerTokenWithADeadline) {
   EXPECT_EQ(response.event().id(), "E1");
   EXPECT_EQ(response.event().reporter_id(), "Bearer tok-1");
   EXPECT_EQ(response.event().description(), "deadline");
+  EXPECT_EQ(response.event().address(), "");
+}
+
+TEST_F(GrpcGatewayTest, ForwardsAnApiKeyAsItsOwnMetadata) {
+  StartServer(false);
+  Connect();
+  auto [result, response] = GetEvent("", "key-0123456789");
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(response.event().address(), "key-0123456789");
+  EXPECT_EQ(response.event().reporter_id(), "");
 }
 
 TEST_F(GrpcGatewayTest, ARateLimitBringsItsRetryHint) {
@@ -202,8 +215,8 @@ TEST_F(GrpcGatewayTest, ARateLimitBringsItsRetryHint) {
   v1::ListEventsRequest request;
   v1::ListEventsResponse response;
   std::promise<CallResult> done;
-  gateway_->Call(*GatewayMethod("ListEvents"), CallOptions{"t", std::chrono::seconds(5)}, request,
-                 &response, [&](CallResult result) { done.set_value(result); });
+  gateway_->Call(*GatewayMethod("ListEvents"), CallOptions{"t", std::chrono::seconds(5), ""},
+                 request, &response, [&](CallResult result) { done.set_value(result); });
   const CallResult result = done.get_future().get();
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_EQ(result.retry_after_ms, 1500);
@@ -213,7 +226,7 @@ TEST_F(GrpcGatewayTest, AWatchStreamsAndEndsWithTheCursorTrailer) {
   StartServer(false);
   Connect();
   auto recorder = std::make_shared<Recorder>();
-  gateway_->Watch(CallOptions{"t", std::chrono::milliseconds(0)}, v1::WatchEventsRequest(),
+  gateway_->Watch(CallOptions{"t", std::chrono::milliseconds(0), ""}, v1::WatchEventsRequest(),
                   recorder);
   ASSERT_TRUE(grid::testing::PollUntil(
       [&] {
@@ -236,7 +249,7 @@ TEST_F(GrpcGatewayTest, AWatchReadsOnlyAFewMessagesBeyondThoseAskedFor) {
   v1::WatchEventsRequest request;
   request.set_unit_id("many");
   WatchCallPtr call =
-      gateway_->Watch(CallOptions{"t", std::chrono::milliseconds(0)}, request, recorder);
+      gateway_->Watch(CallOptions{"t", std::chrono::milliseconds(0), ""}, request, recorder);
   const auto received = [&] {
     std::lock_guard lock(recorder->mu);
     return recorder->cursors.size();
@@ -271,7 +284,7 @@ TEST_F(GrpcGatewayTest, ShutdownCancelsRunningWatches) {
   auto recorder = std::make_shared<Recorder>();
   v1::WatchEventsRequest request;
   request.set_unit_id("forever");
-  gateway_->Watch(CallOptions{"t", std::chrono::milliseconds(0)}, request, recorder);
+  gateway_->Watch(CallOptions{"t", std::chrono::milliseconds(0), ""}, request, recorder);
   EXPECT_TRUE(gateway_->Shutdown(std::chrono::seconds(10)));
   std::lock_guard lock(recorder->mu);
   EXPECT_TRUE(recorder->ended);
