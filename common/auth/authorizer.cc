@@ -44,6 +44,9 @@ constexpr std::array<Row, kRpcCount> kTable = {{
     {Rpc::kWatchEvents, "WatchEvents", G::kDenied, G::kOwnQueue, G::kSubtree},
     {Rpc::kListDeadLetters, "ListDeadLetters", G::kDenied, G::kDenied, G::kDenied},
     {Rpc::kReplayDeadLetters, "ReplayDeadLetters", G::kDenied, G::kDenied, G::kDenied},
+    {Rpc::kGetWebhookStatus, "GetWebhookStatus", G::kDenied, G::kDenied, G::kDenied},
+    {Rpc::kTestWebhook, "TestWebhook", G::kDenied, G::kDenied, G::kDenied},
+    {Rpc::kRedeliverWebhooks, "RedeliverWebhooks", G::kDenied, G::kDenied, G::kDenied},
 }};
 
 constexpr bool TableInEnumOrder() {

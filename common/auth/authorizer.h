@@ -27,6 +27,9 @@
 //   WatchEvents        -                      own unit's queue   subtree    anywhere
 //   ListDeadLetters    -                      -                  -          anywhere
 //   ReplayDeadLetters  -                      -                  -          anywhere
+//   GetWebhookStatus   -                      -                  -          anywhere
+//   TestWebhook        -                      -                  -          anywhere
+//   RedeliverWebhooks  -                      -                  -          anywhere
 //
 // "-": PERMISSION_DENIED whatever the target. An event is in a subtree when its grid or the unit
 // that has it now is: topology::EventInSubtree (common/topology/jurisdiction.h), the one rule
@@ -78,8 +81,11 @@ enum class Rpc {
   kWatchEvents,
   kListDeadLetters,
   kReplayDeadLetters,
+  kGetWebhookStatus,
+  kTestWebhook,
+  kRedeliverWebhooks,
 };
-inline constexpr int kRpcCount = static_cast<int>(Rpc::kReplayDeadLetters) + 1;
+inline constexpr int kRpcCount = static_cast<int>(Rpc::kRedeliverWebhooks) + 1;
 
 // "ReportEvent", ...
 const char* RpcName(Rpc rpc);

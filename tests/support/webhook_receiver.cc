@@ -153,6 +153,7 @@ void WebhookReceiver::Exchange(Stream& stream) {
   Request got;
   got.arrived_ms = NowMs();
   got.key = std::string(request["X-Grid-Idempotency-Key"]);
+  got.event = std::string(request["X-Grid-Event"]);
   got.signature = std::string(request["X-Grid-Signature"]);
   got.body = request.body();
   got.signature_valid = WebhookSignatureValid(got.signature, got.body, secret_);
