@@ -44,7 +44,8 @@ void Lease::Stop(std::function<void()> done) {
     self->next_.cancel();
     self->expiry_.cancel();
     if (self->held_) {
-      self->StepDown("stopping");
+      self->held_ = false;
+      self->on_lost_();
     }
     self->redis_.Eval(self->release_, {self->options_.key}, {self->options_.token},
                       [self, done](absl::StatusOr<redis::Reply> reply) {
