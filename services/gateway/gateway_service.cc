@@ -242,10 +242,6 @@ class UploadForward final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
   std::vector<v1::UploadResult> refused_;
 };
 
-}  // namespace
-
-namespace {
-
 std::shared_ptr<grpc::Channel> BackendChannel(
     const std::string& address, const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
   // Backends are near (loopback or a private network): after a restart, reconnect within a
