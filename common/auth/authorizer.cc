@@ -51,6 +51,9 @@ constexpr std::array<Row, kRpcCount> kTable = {{
     {Rpc::kReplayDeadLetters, "ReplayDeadLetters", G::kDenied, G::kDenied, G::kDenied, G::kDenied},
     {Rpc::kListCategories, "ListCategories", G::kAnywhere, G::kAnywhere, G::kAnywhere, G::kAnywhere,
      true},
+    {Rpc::kGetWebhookStatus, "GetWebhookStatus", G::kDenied, G::kDenied, G::kDenied, G::kDenied},
+    {Rpc::kTestWebhook, "TestWebhook", G::kDenied, G::kDenied, G::kDenied, G::kDenied},
+    {Rpc::kRedeliverWebhooks, "RedeliverWebhooks", G::kDenied, G::kDenied, G::kDenied, G::kDenied},
 }};
 
 constexpr bool TableInEnumOrder() {

@@ -27,6 +27,9 @@
 //   WatchEvents        -                      own unit's queue   subtree    anywhere   -
 //   ListDeadLetters    -                      -                  -          anywhere   -
 //   ReplayDeadLetters  -                      -                  -          anywhere   -
+//   GetWebhookStatus   -                      -                  -          anywhere   -
+//   TestWebhook        -                      -                  -          anywhere   -
+//   RedeliverWebhooks  -                      -                  -          anywhere   -
 //   ListCategories     anyone, even without a token or api key
 //
 // SYSTEM is a client system calling with an api key (gateway.proto, ApiClient): it files as
@@ -82,8 +85,11 @@ enum class Rpc {
   kListDeadLetters,
   kReplayDeadLetters,
   kListCategories,
+  kGetWebhookStatus,
+  kTestWebhook,
+  kRedeliverWebhooks,
 };
-inline constexpr int kRpcCount = static_cast<int>(Rpc::kListCategories) + 1;
+inline constexpr int kRpcCount = static_cast<int>(Rpc::kRedeliverWebhooks) + 1;
 
 // "ReportEvent", ...
 const char* RpcName(Rpc rpc);

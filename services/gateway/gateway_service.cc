@@ -21,6 +21,7 @@ using Routing = v1::RoutingService::StubInterface::async_interface;
 using Escalation = v1::EscalationService::StubInterface::async_interface;
 using Metrics = v1::MetricsService::StubInterface::async_interface;
 using DeadLetters = v1::DeadLetterService::StubInterface::async_interface;
+using Webhooks = v1::WebhooksService::StubInterface::async_interface;
 
 template <class Async>
 constexpr const char* ServiceName() {
@@ -30,6 +31,8 @@ constexpr const char* ServiceName() {
     return "routing";
   } else if constexpr (std::is_same_v<Async, Escalation>) {
     return "escalation";
+  } else if constexpr (std::is_same_v<Async, Webhooks>) {
+    return "webhooks";
   } else {
     return "metrics";
   }
@@ -265,25 +268,28 @@ class UploadForward final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
   std::vector<v1::UploadResult> refused_;
 };
 
+std::shared_ptr<grpc::Channel> BackendChannel(
+    const std::string& address, const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
+  // Backends are near (loopback or a private network): after a restart, reconnect within a
+  // second rather than gRPC's default back-off of up to two minutes.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // A target of several replicas ("ipv4:127.0.0.1:7071,127.0.0.1:7271") spreads the calls
+  // over those that are up.
+  args.SetLoadBalancingPolicyName("round_robin");
+  return grpc::CreateCustomChannel(
+      address, credentials != nullptr ? credentials : grpc::InsecureChannelCredentials(), args);
+}
+
 }  // namespace
 
 Backends ConnectBackends(const std::string& intake, const std::string& routing,
                          const std::string& escalation, const std::string& metrics,
                          std::shared_ptr<grpc::ChannelCredentials> credentials) {
-  if (credentials == nullptr) {
-    credentials = grpc::InsecureChannelCredentials();
-  }
   auto channel = [&credentials](const std::string& address) {
-    // Backends are near (loopback or a private network): after a restart, reconnect within a
-    // second rather than gRPC's default back-off of up to two minutes.
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    // A target of several replicas ("ipv4:127.0.0.1:7071,127.0.0.1:7271") spreads the calls
-    // over those that are up.
-    args.SetLoadBalancingPolicyName("round_robin");
-    return grpc::CreateCustomChannel(address, credentials, args);
+    return BackendChannel(address, credentials);
   };
   Backends backends;
   backends.channels = {{"intake", channel(intake)},
@@ -296,6 +302,12 @@ Backends ConnectBackends(const std::string& intake, const std::string& routing,
   backends.metrics = v1::MetricsService::NewStub(backends.channels["metrics"]);
   backends.dead_letters = v1::DeadLetterService::NewStub(backends.channels["routing"]);
   return backends;
+}
+
+void ConnectWebhooks(Backends& backends, const std::string& address,
+                     std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  backends.channels["webhooks"] = BackendChannel(address, credentials);
+  backends.webhooks = v1::WebhooksService::NewStub(backends.channels["webhooks"]);
 }
 
 GatewayServiceImpl::GatewayServiceImpl(Backends backends, const topology::Topology& topology,
@@ -326,6 +338,9 @@ GatewayServiceImpl::GatewayServiceImpl(Backends backends, const topology::Topolo
   ParseRequestsOf(&GatewayServiceImpl::GetStats);
   ParseRequestsOf(&GatewayServiceImpl::GetTopology);
   ParseRequestsOf(&GatewayServiceImpl::ListCategories);
+  ParseRequestsOf(&GatewayServiceImpl::GetWebhookStatus);
+  ParseRequestsOf(&GatewayServiceImpl::TestWebhook);
+  ParseRequestsOf(&GatewayServiceImpl::RedeliverWebhooks);
 }
 
 void GatewayServiceImpl::SetReportBatching(ReportBatcher::Options options) {
@@ -443,9 +458,15 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::Guarded(
             send(std::move(owned));
           }
         });
+  } else if constexpr (!requires { owned->unit_id(); }) {
+    // A call that names neither an event nor a unit (the webhooks' administration): the role's
+    // grant alone decides, anywhere for an ADMIN; a grant bounded by a subtree denies it.
+    if (absl::Status allowed = authorizer.CheckTarget(caller, rpc, "", nullptr); !allowed.ok()) {
+      reactor->Finish(ToGrpcStatus(allowed));
+      return reactor;
+    }
+    send(std::move(owned));
   } else {
-    static_assert(
-        requires { owned->unit_id(); }, "a guarded call names an event or a unit");
     owned->set_unit_id(auth::Authorizer::Scope(caller, owned->unit_id()));
     if (absl::Status allowed = authorizer.CheckTarget(caller, rpc, owned->unit_id(), nullptr);
         !allowed.ok()) {
@@ -663,6 +684,45 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::ReplayDeadLetters(
     v1::ReplayDeadLettersResponse* response) {
   return Guarded(context, auth::Rpc::kReplayDeadLetters, backends_.dead_letters->async(),
                  &DeadLetters::ReplayDeadLetters, request, response);
+}
+
+template <class Request, class Response>
+grpc::ServerUnaryReactor* GatewayServiceImpl::ToWebhooks(
+    grpc::CallbackServerContext* context, auth::Rpc rpc,
+    void (Webhooks::*method)(grpc::ClientContext*, const Request*, Response*,
+                             std::function<void(grpc::Status)>),
+    const Request* request, Response* response) {
+  if (backends_.webhooks == nullptr) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    v1::Actor caller;
+    grpc::Status admitted =
+        access_ != nullptr ? access_->AdmitRole(*context, rpc, caller) : grpc::Status::OK;
+    reactor->Finish(admitted.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                                 "webhooks service: not configured")
+                                  : admitted);
+    return reactor;
+  }
+  return Guarded(context, rpc, backends_.webhooks->async(), method, request, response);
+}
+
+grpc::ServerUnaryReactor* GatewayServiceImpl::GetWebhookStatus(
+    grpc::CallbackServerContext* context, const v1::GetWebhookStatusRequest* request,
+    v1::GetWebhookStatusResponse* response) {
+  return ToWebhooks(context, auth::Rpc::kGetWebhookStatus, &Webhooks::GetWebhookStatus, request,
+                    response);
+}
+
+grpc::ServerUnaryReactor* GatewayServiceImpl::TestWebhook(grpc::CallbackServerContext* context,
+                                                          const v1::TestWebhookRequest* request,
+                                                          v1::TestWebhookResponse* response) {
+  return ToWebhooks(context, auth::Rpc::kTestWebhook, &Webhooks::TestWebhook, request, response);
+}
+
+grpc::ServerUnaryReactor* GatewayServiceImpl::RedeliverWebhooks(
+    grpc::CallbackServerContext* context, const v1::RedeliverWebhooksRequest* request,
+    v1::RedeliverWebhooksResponse* response) {
+  return ToWebhooks(context, auth::Rpc::kRedeliverWebhooks, &Webhooks::RedeliverWebhooks, request,
+                    response);
 }
 
 grpc::Status GatewayServiceImpl::WatchJurisdiction(grpc::CallbackServerContext* context,

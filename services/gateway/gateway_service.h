@@ -17,6 +17,7 @@
 #include "grid/v1/intake.grpc.pb.h"
 #include "grid/v1/metrics.grpc.pb.h"
 #include "grid/v1/routing.grpc.pb.h"
+#include "grid/v1/webhooks.grpc.pb.h"
 #include "services/gateway/access.h"
 #include "services/gateway/parsed_requests.h"
 #include "services/gateway/report_batcher.h"
@@ -34,6 +35,8 @@ struct Backends {
   std::unique_ptr<v1::MetricsService::Stub> metrics;
   // Served by the routing process.
   std::unique_ptr<v1::DeadLetterService::Stub> dead_letters;
+  // grid-webhooks' administration; null when the gateway is not given its address.
+  std::unique_ptr<v1::WebhooksService::Stub> webhooks;
   // "intake", "routing", "escalation", "metrics" -> channel.
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels;
 };
@@ -44,6 +47,12 @@ struct Backends {
 Backends ConnectBackends(const std::string& intake, const std::string& routing,
                          const std::string& escalation, const std::string& metrics,
                          std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
+
+// Adds the webhooks service at `address` to `backends` (a "webhooks" channel and stub), with the
+// same credentials rules as ConnectBackends. It is not among the readiness backends: the public
+// API does not depend on it.
+void ConnectWebhooks(Backends& backends, const std::string& address,
+                     std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
 // Concurrent watches per subject unless the gateway is told otherwise: a screen or two per
 // operator with room to spare, far below what a leaked token could otherwise pile up.
@@ -155,6 +164,17 @@ class GatewayServiceImpl final
   grpc::ServerUnaryReactor* ListCategories(grpc::CallbackServerContext* context,
                                            const v1::ListCategoriesRequest* request,
                                            v1::ListCategoriesResponse* response) override;
+  // ADMIN only; forwarded to grid-webhooks' WebhooksService, or UNAVAILABLE "webhooks service:
+  // not configured" when the gateway has no address for it (after the role check).
+  grpc::ServerUnaryReactor* GetWebhookStatus(grpc::CallbackServerContext* context,
+                                             const v1::GetWebhookStatusRequest* request,
+                                             v1::GetWebhookStatusResponse* response) override;
+  grpc::ServerUnaryReactor* TestWebhook(grpc::CallbackServerContext* context,
+                                        const v1::TestWebhookRequest* request,
+                                        v1::TestWebhookResponse* response) override;
+  grpc::ServerUnaryReactor* RedeliverWebhooks(grpc::CallbackServerContext* context,
+                                              const v1::RedeliverWebhooksRequest* request,
+                                              v1::RedeliverWebhooksResponse* response) override;
   // The live stream (watch_hub.h); UNAVAILABLE until SetWatchHub.
   grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchEvents(grpc::CallbackServerContext* context,
                                                           const grpc::ByteBuffer* request) override;
@@ -201,6 +221,14 @@ class GatewayServiceImpl final
   // the token's expiry and a slot of the caller's watch quota (RESOURCE_EXHAUSTED when the
   // subject holds them all). A status that refuses the call otherwise.
   grpc::Status WatchJurisdiction(grpc::CallbackServerContext* context, WatchGrant& grant);
+
+  // Guarded to the webhooks service, or the role check and UNAVAILABLE when it is not configured.
+  template <class Request, class Response>
+  grpc::ServerUnaryReactor* ToWebhooks(
+      grpc::CallbackServerContext* context, auth::Rpc rpc,
+      void (v1::WebhooksService::StubInterface::async_interface::*method)(
+          grpc::ClientContext*, const Request*, Response*, std::function<void(grpc::Status)>),
+      const Request* request, Response* response);
 
   Backends backends_;
   const topology::Topology& topology_;

@@ -22,6 +22,11 @@ int main(int argc, char** argv) {
   app.add_option("--escalation", escalation, "escalation service address")
       ->envname("GRID_ESCALATION");
   app.add_option("--metrics", metrics, "metrics service address")->envname("GRID_METRICS");
+  std::string webhooks;
+  app.add_option("--webhooks", webhooks,
+                 "webhooks service address, for the ADMIN's webhook calls (default: none; they "
+                 "answer UNAVAILABLE)")
+      ->envname("GRID_WEBHOOKS");
   app.add_option("--default-deadline-ms", default_deadline_ms,
                  "deadline of internal calls when the caller sets none")
       ->capture_default_str();
@@ -143,8 +148,11 @@ int main(int argc, char** argv) {
                                        std::move(api_clients)},
         clock);
   }
-  grid::gateway::Backends backends = grid::gateway::ConnectBackends(
-      intake, routing, escalation, metrics, *std::move(backend_credentials));
+  grid::gateway::Backends backends =
+      grid::gateway::ConnectBackends(intake, routing, escalation, metrics, *backend_credentials);
+  if (!webhooks.empty()) {
+    grid::gateway::ConnectWebhooks(backends, webhooks, *std::move(backend_credentials));
+  }
   // Ready while the services it fronts are (and Redis, for the live stream).
   for (const std::string& backend : ready_backends) {
     (*runtime)->AddReadinessProbe(

@@ -61,7 +61,13 @@ WebhookMetrics::WebhookMetrics(prometheus::Registry& registry)
       delivery_seconds(prometheus::BuildHistogram()
                            .Name("grid_webhook_delivery_seconds")
                            .Help("From a change's time to the receiver's 2xx")
-                           .Register(registry)) {}
+                           .Register(registry)),
+      lease_held(prometheus::BuildGauge()
+                     .Name("grid_webhook_lease_held")
+                     .Help("1 while this process holds the webhooks lease and delivers, 0 on "
+                           "standby")
+                     .Register(registry)
+                     .Add({})) {}
 
 std::string DeliveryBody(const v1::EventChange& change, const v1::Event* event) {
   return absl::StrCat("{\"change\":", Json(change),
@@ -70,13 +76,15 @@ std::string DeliveryBody(const v1::EventChange& change, const v1::Event* event) 
 
 QueueDelivery::QueueDelivery(boost::asio::io_context& io, redis::Client& redis, HttpPoster& poster,
                              const Clock& clock, WebhookMetrics& metrics,
-                             const redis::Script& dead_letter, std::string subdistrict,
-                             std::string receiver, ReceiversPtr receivers, Options options)
+                             ReceiverActivity& activity, const redis::Script& dead_letter,
+                             std::string subdistrict, std::string receiver, ReceiversPtr receivers,
+                             Options options)
     : io_(io),
       redis_(redis),
       poster_(poster),
       clock_(clock),
       metrics_(metrics),
+      activity_(activity),
       dead_letter_(dead_letter),
       subdistrict_(std::move(subdistrict)),
       receiver_(std::move(receiver)),
@@ -257,6 +265,7 @@ void QueueDelivery::Send(Item& item) {
   }
   const std::int64_t t = clock_.Now() / 1000;
   HttpPoster::Headers headers = {
+      {"X-Grid-Event", "change"},
       {"X-Grid-Signature", SignatureHeader(receiver->config.secret(), t, item.body)},
       {"X-Grid-Idempotency-Key", item.key},
       {"X-Grid-Receiver", receiver_},
@@ -280,6 +289,8 @@ void QueueDelivery::OnSent(const std::string& id, PostResult result) {
   const prometheus::Labels labels{{"receiver", receiver_}};
   const Millis now = clock_.Now();
   if (result.ok()) {
+    ++activity_.delivered;
+    activity_.last_success_at = now;
     metrics_.delivered.Add(labels).Increment();
     metrics_.delivery_seconds.Add(labels, LatencyBuckets())
         .Observe(static_cast<double>(std::max<Millis>(0, now - item->at)) / 1000.0);
@@ -288,6 +299,9 @@ void QueueDelivery::OnSent(const std::string& id, PostResult result) {
     return Dispatch();
   }
   metrics_.failed.Add({{"receiver", receiver_}, {"reason", result.reason}}).Increment();
+  ++activity_.failed;
+  activity_.last_error = result.error;
+  activity_.last_error_at = now;
   if (now - item->queued_at >= options_.max_age.count()) {
     spdlog::warn("webhook {} {}: giving up on {} after {} attempts over {} s: {}", receiver_,
                  subdistrict_, item->key, item->attempts, (now - item->queued_at) / 1000,

@@ -62,6 +62,19 @@ struct WebhookMetrics {
   prometheus::Family<prometheus::Gauge>& oldest_undelivered;
   // grid_webhook_delivery_seconds{receiver}: from the change's time to the receiver's 2xx.
   prometheus::Family<prometheus::Histogram>& delivery_seconds;
+  // grid_webhook_lease_held: 1 while this process holds the lease and delivers, 0 on standby.
+  prometheus::Gauge& lease_held;
+};
+
+// What a process saw of one receiver's deliveries since it started (GetWebhookStatus), written
+// by its delivery loops on the io_context's thread.
+struct ReceiverActivity {
+  std::int64_t delivered = 0;
+  std::int64_t failed = 0;
+  std::string last_error;
+  // UTC ms; 0 when none.
+  Millis last_error_at = 0;
+  Millis last_success_at = 0;
 };
 
 class QueueDelivery final : public std::enable_shared_from_this<QueueDelivery> {
@@ -80,12 +93,12 @@ class QueueDelivery final : public std::enable_shared_from_this<QueueDelivery> {
     int max_in_flight = 8;
   };
 
-  // Borrows everything; the io_context, clients, poster, clock and metrics outlive the loop (or
-  // the loop is stopped and the io_context stopped before they go).
+  // Borrows everything; the io_context, clients, poster, clock, metrics and activity outlive the
+  // loop (or the loop is stopped and the io_context stopped before they go).
   QueueDelivery(boost::asio::io_context& io, redis::Client& redis, HttpPoster& poster,
-                const Clock& clock, WebhookMetrics& metrics, const redis::Script& dead_letter,
-                std::string subdistrict, std::string receiver, ReceiversPtr receivers,
-                Options options);
+                const Clock& clock, WebhookMetrics& metrics, ReceiverActivity& activity,
+                const redis::Script& dead_letter, std::string subdistrict, std::string receiver,
+                ReceiversPtr receivers, Options options);
 
   void Start();
   // No further attempts; what is queued stays queued.
@@ -99,6 +112,8 @@ class QueueDelivery final : public std::enable_shared_from_this<QueueDelivery> {
   const std::string& subdistrict() const { return subdistrict_; }
   // The time of the oldest change read and not yet delivered (UTC ms), 0 when none.
   Millis head_at() const { return window_.empty() ? 0 : window_.front().at; }
+  // Changes of this queue waiting for a retry after a failed attempt.
+  int retrying() const { return retrying_; }
 
  private:
   struct Item {
@@ -133,6 +148,7 @@ class QueueDelivery final : public std::enable_shared_from_this<QueueDelivery> {
   HttpPoster& poster_;
   const Clock& clock_;
   WebhookMetrics& metrics_;
+  ReceiverActivity& activity_;
   const redis::Script& dead_letter_;
   const std::string subdistrict_;
   const std::string receiver_;

@@ -11,7 +11,8 @@
 // failed one later, behind newer ones, which would reorder an event's changes.
 //
 // One consumer of the group must run at a time (a second would take entries of the same
-// subdistrict concurrently): the webhooks service runs as one replica.
+// subdistrict concurrently): only the replica that holds the webhooks lease runs a handoff
+// (lease.h, webhooks.h).
 //
 // Threading: everything runs on the io_context's thread.
 #pragma once

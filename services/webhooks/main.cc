@@ -7,6 +7,8 @@
 #include "common/log/log.h"
 #include "common/server/runtime.h"
 #include "common/store/keys.h"
+#include "services/webhooks/admin.h"
+#include "services/webhooks/lease.h"
 #include "services/webhooks/webhook_keys.h"
 #include "services/webhooks/webhooks.h"
 
@@ -26,6 +28,12 @@ int main(int argc, char** argv) {
   options.handoff.consumer = "webhooks";
   app.add_option("--consumer", options.handoff.consumer,
                  "the consumer's name in the webhooks group; one replica runs at a time")
+      ->capture_default_str();
+  int lease_ms = 6000;
+  app.add_option("--lease-ms", lease_ms,
+                 "how long the lease that makes one replica deliver lasts unless extended (every "
+                 "third of it); a standby takes over this long after the holder dies")
+      ->check(CLI::Range(300, 600000))
       ->capture_default_str();
   app.add_option("--group-start", options.handoff.group_start,
                  "where a new webhooks group starts on the live streams: $ (changes from now on) "
@@ -83,6 +91,10 @@ int main(int argc, char** argv) {
   options.http.timeout = std::chrono::milliseconds(timeout_ms);
   options.reload_interval = std::chrono::milliseconds(reload_interval_ms);
   options.handoff.group = std::string(grid::webhooks::kWebhooksGroup);
+  options.lease.token = grid::webhooks::Lease::NewToken();
+  options.lease.ttl = std::chrono::milliseconds(lease_ms);
+  options.lease.renew_every = std::chrono::milliseconds(lease_ms / 3);
+  options.lease.retry_every = std::chrono::milliseconds(std::min(1000, lease_ms / 3));
 
   auto created = grid::server::Runtime::Create(flags, "webhooks");
   if (!created.ok()) {
@@ -106,10 +118,21 @@ int main(int argc, char** argv) {
     spdlog::error("{}", status.ToString());
     return 2;
   }
+  // Ready while this replica holds the lease and delivers: a standby is NOT_SERVING (alive for
+  // the liveness probe), so a Service sends the administration calls to the active one.
+  runtime.AddReadinessProbe("lease", [&webhooks](std::function<void(absl::Status)> done) {
+    done(webhooks.active()
+             ? absl::OkStatus()
+             : absl::UnavailableError("standby: another replica holds the webhooks lease"));
+  });
   runtime.OnDrain([&webhooks](std::function<void()> done) {
     // Queued changes stay queued; one in flight goes again after the restart (at least once).
+    // The lease is given up, so that a standby takes over at once.
     webhooks.Stop();
     done();
   });
-  return runtime.Serve({});
+  grid::webhooks::WebhookAdmin admin(runtime.io(), runtime.redis(), runtime.topology(),
+                                     runtime.clock(), webhooks);
+  grid::webhooks::WebhooksServiceImpl service(admin);
+  return runtime.Serve({{&service, grid::v1::WebhooksService::service_full_name()}});
 }

@@ -64,10 +64,8 @@ absl::StatusOr<ReceiversPtr> Receivers::Build(v1::WebhookConfig config,
             absl::StrCat(at, "category_prefixes[", p, "]: empty (leave the list empty for all)"));
       }
     }
-    if (r.disabled()) {
-      continue;
-    }
-    receivers->receivers_.emplace(r.name(), Receiver{r, *std::move(url)});
+    (r.disabled() ? receivers->disabled_ : receivers->receivers_)
+        .emplace(r.name(), Receiver{r, *std::move(url)});
   }
   for (const auto& [name, receiver] : receivers->receivers_) {
     receivers->by_unit_.emplace(receiver.config.unit_id(), &receiver);
@@ -91,6 +89,14 @@ absl::StatusOr<ReceiversPtr> Receivers::Load(const std::string& path,
 const Receiver* Receivers::Find(std::string_view name) const {
   auto it = receivers_.find(name);
   return it == receivers_.end() ? nullptr : &it->second;
+}
+
+const Receiver* Receivers::FindConfigured(std::string_view name) const {
+  if (const Receiver* enabled = Find(name); enabled != nullptr) {
+    return enabled;
+  }
+  auto it = disabled_.find(name);
+  return it == disabled_.end() ? nullptr : &it->second;
 }
 
 bool WantsChange(const v1::WebhookReceiver& receiver, const v1::EventChange& change) {

@@ -37,6 +37,10 @@ class Receivers final {
   // The enabled receivers, by name.
   const std::map<std::string, Receiver, std::less<>>& all() const { return receivers_; }
   const Receiver* Find(std::string_view name) const;
+  // The disabled receivers, by name: in the file, validated, sent nothing.
+  const std::map<std::string, Receiver, std::less<>>& disabled() const { return disabled_; }
+  // An enabled or disabled receiver; nullptr when the file has none of that name.
+  const Receiver* FindConfigured(std::string_view name) const;
 
   // The names of the enabled receivers that want `change`: it lies in the subtree of the
   // receiver's unit (topology::RootsOfChange, the jurisdiction rule of every door), and its kind
@@ -46,6 +50,7 @@ class Receivers final {
 
  private:
   std::map<std::string, Receiver, std::less<>> receivers_;
+  std::map<std::string, Receiver, std::less<>> disabled_;
   // Enabled receivers by unit id.
   std::multimap<std::string, const Receiver*, std::less<>> by_unit_;
 };

@@ -45,21 +45,6 @@ absl::Status Webhooks::Start() {
   std::promise<void> started;
   boost::asio::post(io_, [this, &started, receivers = *std::move(loaded)]() mutable {
     ApplyReceivers(std::move(receivers));
-    for (const ReadGroup& group : read_groups_) {
-      Handoff::Options options = options_.handoff;
-      options.streams = group.streams;
-      handoffs_.push_back(std::make_shared<Handoff>(
-          io_, *group.blocking, redis_, topology_, clock_, handoff_script_, std::move(options),
-          [this] { return receivers_; },
-          [this](const std::string& subdistrict, const std::string& receiver) {
-            OnQueued(subdistrict, receiver);
-          },
-          [this](const std::string& receiver) {
-            metrics_.dead_letters.Add({{"receiver", receiver}, {"reason", "queue_full"}})
-                .Increment();
-          }));
-      handoffs_.back()->Start();
-    }
     WatchFile();
     boost::system::error_code error;
     hangup_.add(SIGHUP, error);
@@ -69,6 +54,10 @@ absl::Status Webhooks::Start() {
     }
     WatchSignal();
     UpdateGauges();
+    metrics_.lease_held.Set(0);
+    lease_ = std::make_shared<Lease>(
+        io_, redis_, options_.lease, [this] { Activate(); }, [this] { Deactivate(); });
+    lease_->Start();
     started.set_value();
   });
   started.get_future().wait();
@@ -79,37 +68,89 @@ void Webhooks::Stop() {
   std::promise<void> stopped;
   boost::asio::post(io_, [this, &stopped] {
     stopped_ = true;
-    for (auto& handoff : handoffs_) {
-      handoff->Stop();
-    }
-    for (auto& [key, delivery] : deliveries_) {
-      delivery->Stop();
-    }
+    Deactivate();
     reload_timer_.cancel();
     gauge_timer_.cancel();
     boost::system::error_code ignored;
     hangup_.cancel(ignored);
-    stopped.set_value();
+    if (lease_ == nullptr) {
+      stopped.set_value();
+      return;
+    }
+    lease_->Stop([&stopped] { stopped.set_value(); });
   });
   stopped.get_future().wait();
 }
 
+void Webhooks::Activate() {
+  if (stopped_ || active_) {
+    return;
+  }
+  active_ = true;
+  metrics_.lease_held.Set(1);
+  SyncDeliveries();
+  for (const ReadGroup& group : read_groups_) {
+    Handoff::Options options = options_.handoff;
+    options.streams = group.streams;
+    handoffs_.push_back(std::make_shared<Handoff>(
+        io_, *group.blocking, redis_, topology_, clock_, handoff_script_, std::move(options),
+        [this] { return receivers_; },
+        [this](const std::string& subdistrict, const std::string& receiver) {
+          OnQueued(subdistrict, receiver);
+        },
+        [this](const std::string& receiver) {
+          metrics_.dead_letters.Add({{"receiver", receiver}, {"reason", "queue_full"}}).Increment();
+        }));
+    handoffs_.back()->Start();
+  }
+}
+
+void Webhooks::Deactivate() {
+  if (!active_) {
+    return;
+  }
+  active_ = false;
+  metrics_.lease_held.Set(0);
+  for (auto& handoff : handoffs_) {
+    handoff->Stop();
+  }
+  handoffs_.clear();
+  SyncDeliveries();
+}
+
 void Webhooks::ApplyReceivers(ReceiversPtr receivers) {
   receivers_ = std::move(receivers);
-  std::set<std::pair<std::string, std::string>> wanted;
   for (const auto& [name, receiver] : receivers_->all()) {
     metrics_.delivered.Add({{"receiver", name}});
     metrics_.queued_total.Add({{"receiver", name}});
     metrics_.queued.Add({{"receiver", name}});
     metrics_.oldest_undelivered.Add({{"receiver", name}});
-    for (const std::string& subdistrict : topology_.subdistrict_ids()) {
-      wanted.emplace(name, subdistrict);
+  }
+  SyncDeliveries();
+  spdlog::info("webhooks: {} receiver(s): {}", receivers_->all().size(), [this] {
+    std::string names;
+    for (const auto& [name, receiver] : receivers_->all()) {
+      names += (names.empty() ? "" : ", ") + name + " (" + receiver.config.unit_id() + ")";
+    }
+    return names.empty() ? std::string("none") : names;
+  }());
+}
+
+void Webhooks::SyncDeliveries() {
+  std::set<std::pair<std::string, std::string>> wanted;
+  if (active_) {
+    for (const auto& [name, receiver] : receivers_->all()) {
+      for (const std::string& subdistrict : topology_.subdistrict_ids()) {
+        wanted.emplace(name, subdistrict);
+      }
     }
   }
   for (auto it = deliveries_.begin(); it != deliveries_.end();) {
     if (wanted.count(it->first) == 0) {
-      spdlog::info("webhooks: receiver {} is gone from the configuration; its queue of {} stays",
-                   it->first.first, it->first.second);
+      if (active_) {
+        spdlog::info("webhooks: receiver {} is gone from the configuration; its queue of {} stays",
+                     it->first.first, it->first.second);
+      }
       it->second->Stop();
       lengths_.erase(it->first);
       it = deliveries_.erase(it);
@@ -122,19 +163,33 @@ void Webhooks::ApplyReceivers(ReceiversPtr receivers) {
     if (deliveries_.count(key) != 0) {
       continue;
     }
-    auto delivery =
-        std::make_shared<QueueDelivery>(io_, redis_, poster_, clock_, metrics_, dead_letter_script_,
-                                        key.second, key.first, receivers_, options_.delivery);
+    auto delivery = std::make_shared<QueueDelivery>(
+        io_, redis_, poster_, clock_, metrics_, activity_[key.first], dead_letter_script_,
+        key.second, key.first, receivers_, options_.delivery);
     deliveries_.emplace(key, delivery);
     delivery->Start();
   }
-  spdlog::info("webhooks: {} receiver(s): {}", receivers_->all().size(), [this] {
-    std::string names;
-    for (const auto& [name, receiver] : receivers_->all()) {
-      names += (names.empty() ? "" : ", ") + name + " (" + receiver.config.unit_id() + ")";
+}
+
+const ReceiverActivity* Webhooks::activity(const std::string& receiver) const {
+  auto it = activity_.find(receiver);
+  return it == activity_.end() ? nullptr : &it->second;
+}
+
+std::int64_t Webhooks::retrying(const std::string& receiver) const {
+  std::int64_t retrying = 0;
+  for (const auto& [key, delivery] : deliveries_) {
+    if (key.first == receiver) {
+      retrying += delivery->retrying();
     }
-    return names.empty() ? std::string("none") : names;
-  }());
+  }
+  return retrying;
+}
+
+void Webhooks::Notify(const std::string& receiver, const std::string& subdistrict) {
+  if (auto it = deliveries_.find({receiver, subdistrict}); it != deliveries_.end()) {
+    it->second->Notify();
+  }
 }
 
 void Webhooks::Reload() {

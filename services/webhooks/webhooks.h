@@ -9,8 +9,13 @@
 // removed or disabled stops being delivered to; its queues stay in Redis (and go on when it
 // comes back under the same name).
 //
+// One replica delivers: the process that holds the lease (lease.h). It starts the handoff and
+// the delivery loops when it takes the lease, and stops them when it loses it; meanwhile (a
+// standby) it keeps the configuration current and answers the administration (admin.h), whose
+// figures come from Redis.
+//
 // Threading: Start, Stop and every callback run on the io_context's thread (Start and Stop post
-// to it).
+// to it); the accessors for the administration are called there too.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -32,6 +37,7 @@
 #include "services/webhooks/delivery.h"
 #include "services/webhooks/handoff.h"
 #include "services/webhooks/http_poster.h"
+#include "services/webhooks/lease.h"
 #include "services/webhooks/receivers.h"
 
 namespace grid::webhooks {
@@ -45,6 +51,7 @@ class Webhooks final {
     Handoff::Options handoff;
     QueueDelivery::Options delivery;
     HttpPoster::Options http;
+    Lease::Options lease;
   };
   // A read group of live streams and the client its blocking reads go on.
   struct ReadGroup {
@@ -59,14 +66,34 @@ class Webhooks final {
            Options options);
   ~Webhooks();
 
-  // Loads the configuration (an invalid file is an error: nothing starts) and starts.
+  // Loads the configuration (an invalid file is an error: nothing starts) and starts: tries to
+  // take the lease, and delivers once it holds it.
   absl::Status Start();
+  // Stops delivering and gives the lease up.
   void Stop();
   // Reads the configuration again (what SIGHUP does). On the io thread.
   void Reload();
 
+  // For the administration (admin.h), on the io thread.
+  // Whether this process holds the lease and delivers.
+  bool active() const { return lease_ != nullptr && lease_->held(); }
+  const ReceiversPtr& receivers() const { return receivers_; }
+  // What this process saw of a receiver's deliveries; nullptr when nothing yet.
+  const ReceiverActivity* activity(const std::string& receiver) const;
+  // Changes of the receiver waiting for a retry now.
+  std::int64_t retrying(const std::string& receiver) const;
+  // The queue of (receiver, subdistrict) got entries: its loop looks at once.
+  void Notify(const std::string& receiver, const std::string& subdistrict);
+  HttpPoster& poster() { return poster_; }
+  const Options& options() const { return options_; }
+
  private:
   void ApplyReceivers(ReceiversPtr receivers);
+  // Starts or stops the delivery loops to match the receivers (none while not active).
+  void SyncDeliveries();
+  // The lease was taken: hand over and deliver. The lease was lost: stop both.
+  void Activate();
+  void Deactivate();
   void WatchFile();
   void WatchSignal();
   void UpdateGauges();
@@ -91,6 +118,10 @@ class Webhooks final {
   // Receivers whose gauges were set by the last UpdateGauges.
   std::set<std::string> published_;
   std::vector<std::shared_ptr<Handoff>> handoffs_;
+  // By receiver; never erased (a removed receiver's loops may still finish an attempt).
+  std::map<std::string, ReceiverActivity, std::less<>> activity_;
+  std::shared_ptr<Lease> lease_;
+  bool active_ = false;
   boost::asio::steady_timer reload_timer_;
   boost::asio::steady_timer gauge_timer_;
   boost::asio::signal_set hangup_;

@@ -11,8 +11,9 @@
 //   is one its --help lists, every file a flag names is a key of a mounted ConfigMap or Secret;
 // - every COPY source of the Dockerfile exists and is not left out by .dockerignore, and the
 //   runtime stage's packages provide every shared library the binaries load (ldd, dpkg);
-// - what the services rely on: two replicas and a PodDisruptionBudget each, gRPC probes on the
-//   health service (readiness "", liveness "liveness"), requests and limits, non-root.
+// - what the services rely on: two replicas and a PodDisruptionBudget each (grid-webhooks: one,
+//   recreated, with a budget that lets a drain evict it), gRPC probes on the health service
+//   (readiness "", liveness "liveness"), requests and limits, non-root.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
@@ -477,7 +478,7 @@ describe('what the manifests run', () => {
     const names = gridline.map((o) => o.metadata.name).sort();
     assert.deepEqual(names, [
       'grid-console', 'grid-escalation', 'grid-gateway', 'grid-intake', 'grid-metrics',
-      'grid-routing',
+      'grid-routing', 'grid-webhooks',
     ]);
   });
 
@@ -559,7 +560,6 @@ describe('what the manifests run', () => {
     }
 
     test(`${workload.metadata.name}: two replicas, a PodDisruptionBudget, a Service`, () => {
-      assert.ok(workload.spec.replicas >= 2);
       const objects = rendered.get('deploy/k8s');
       const labels = workload.spec.template.metadata.labels;
       const selects = (selector) => Object.entries(selector).every(([k, v]) => labels[k] === v);
@@ -567,6 +567,15 @@ describe('what the manifests run', () => {
         selects(o.spec.selector.matchLabels));
       assert.ok(pdb, `${workload.metadata.name}: no PodDisruptionBudget`);
       assert.ok(objects.some((o) => o.kind === 'Service' && selects(o.spec.selector)));
+      if (workload.metadata.name === 'grid-webhooks') {
+        // One replica delivers (its lease guards it); the old pod goes before the new one comes,
+        // and the budget lets a node drain evict it rather than block for good.
+        assert.equal(workload.spec.replicas, 1);
+        assert.equal(workload.spec.strategy.type, 'Recreate');
+        assert.equal(pdb.spec.maxUnavailable, 1);
+        return;
+      }
+      assert.ok(workload.spec.replicas >= 2);
     });
   }
 
@@ -574,7 +583,7 @@ describe('what the manifests run', () => {
     const objects = rendered.get('deploy/k8s');
     const gateway = gridline.find((o) => o.metadata.name === 'grid-gateway');
     const args = gateway.spec.template.spec.containers[0].args;
-    for (const name of ['intake', 'routing', 'escalation', 'metrics']) {
+    for (const name of ['intake', 'routing', 'escalation', 'metrics', 'webhooks']) {
       const [host, port] = args.find((a) => a.startsWith(`--${name}=`)).split('=')[1].split(':');
       const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === host);
       assert.ok(service, `--${name}: no Service ${host}`);
@@ -612,7 +621,8 @@ describe('what the manifests run', () => {
           Selects(peer.podSelector, source.metadata.labels))) &&
         (!rule.ports || rule.ports.some((q) => q.port === port))));
     };
-    for (const name of ['grid-intake', 'grid-routing', 'grid-escalation', 'grid-metrics']) {
+    for (const name of ['grid-intake', 'grid-routing', 'grid-escalation', 'grid-metrics',
+      'grid-webhooks']) {
       assert.ok(Allows(pod(name), pod('grid-gateway'), 'grpc'), `gateway -> ${name}`);
       assert.ok(!Allows(pod(name), pod('grid-console'), 'grpc'),
         `console -> ${name} is let through`);
@@ -624,6 +634,27 @@ describe('what the manifests run', () => {
     assert.ok(!Allows(pod('grid-redis'), null, 'redis'), 'anyone -> grid-redis is let through');
     assert.ok(Allows(pod('grid-gateway'), null, 'grpc'), 'clients -> gateway');
     assert.ok(Allows(pod('grid-console'), null, 'http'), 'browsers -> console');
+  });
+
+  test('grid-webhooks may call out to Redis, DNS and the receivers on 443 and 80 only', () => {
+    const objects = rendered.get('deploy/k8s');
+    const webhooks = workloads.find((o) => o.metadata.name === 'grid-webhooks').spec.template;
+    const redis = workloads.find((o) => o.metadata.name === 'grid-redis').spec.template;
+    const selecting = objects.filter((o) => o.kind === 'NetworkPolicy' &&
+      o.spec.policyTypes?.includes('Egress') &&
+      Selects(o.spec.podSelector, webhooks.metadata.labels));
+    assert.equal(selecting.length, 1, 'one egress policy of grid-webhooks');
+    // `to` a pod (labels), or an address (an ipBlock of everything stands for the internet).
+    const Allows = (to, port, protocol = 'TCP') => selecting.some((p) => p.spec.egress.some((rule) =>
+      (!rule.to || rule.to.some((peer) => (to.labels && peer.podSelector &&
+        Selects(peer.podSelector, to.labels)) || (to.internet && peer.ipBlock?.cidr === '0.0.0.0/0'))) &&
+      (!rule.ports || rule.ports.some((q) => q.port === port && (q.protocol ?? 'TCP') === protocol))));
+    assert.ok(Allows({ labels: redis.metadata.labels }, 'redis'), 'webhooks -> grid-redis');
+    assert.ok(Allows({ internet: true }, 53, 'UDP'), 'webhooks -> DNS');
+    assert.ok(Allows({ internet: true }, 443), 'webhooks -> receivers on 443');
+    assert.ok(Allows({ internet: true }, 80), 'webhooks -> receivers on 80');
+    assert.ok(!Allows({ internet: true }, 22), 'webhooks -> anything on 22 is let through');
+    assert.ok(!Allows({ internet: true }, 'redis'), 'webhooks -> a Redis outside gridline');
   });
 
   test("the console serves the page from where the image puts it", () => {

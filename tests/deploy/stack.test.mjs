@@ -22,9 +22,10 @@ import { Render, binDir, root } from './manifests.mjs';
 
 const objects = Render('deploy/k8s');
 const workloads = objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
-// In start order: Redis first, the gateway after the services it fronts, the console last.
+// In start order: Redis first, the gateway after the services it fronts, then the webhooks
+// service (the gateway reaches it when asked), the console last.
 const order = ['grid-redis', 'grid-intake', 'grid-routing', 'grid-escalation', 'grid-metrics',
-  'grid-gateway', 'grid-console'];
+  'grid-gateway', 'grid-webhooks', 'grid-console'];
 const Workload = (name) => workloads.find((o) => o.metadata.name === name);
 
 // A port of 127.0.0.1 free now, from 16000-19999: below the kernel's ephemeral range (where an
@@ -171,7 +172,8 @@ test("the reference deployment's command lines make a stack that works", async (
     .map((p) => `${p.name} exited (${p.exitCode ?? p.signalCode}):\n${p.log}`).join('\n');
 
   // Readiness as the kubelet asks it: gRPC health "" on each service's port, the gateway's
-  // counting the four services it fronts; the console's GET /healthz.
+  // counting the four services it fronts, the webhooks service's its lease; the console's
+  // GET /healthz.
   const services = order.slice(1, -1);
   const addresses = services.map((name) => ServiceAddress(name, Workload(name).spec.template
     .spec.containers[0].ports.find((p) => p.name === 'grpc').containerPort));
@@ -202,6 +204,11 @@ test("the reference deployment's command lines make a stack that works", async (
     event = Gridctl(['get', id], env);
     return /^state\s+DISPATCHED\b/im.test(event.stdout);
   }, () => `${id} is not dispatched: ${event?.stdout}${event?.stderr}\n${Exited()}`);
+
+  // The webhooks service's administration through the gateway: the shipped receiver, disabled.
+  const webhooks = Gridctl(['webhooks', 'status'], env);
+  assert.equal(webhooks.status, 0, webhooks.stderr);
+  assert.match(webhooks.stdout, /^city-management\s+370212D01\s+disabled\b/m);
 
   // Prometheus's view: every pod's port named metrics answers /metrics.
   for (const name of order.slice(1)) {

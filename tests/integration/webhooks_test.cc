@@ -64,8 +64,9 @@ class WebhooksTest : public testing::StackTest {
     Stack::Options options;
     options.redis_cluster = redis_cluster;
     options.webhooks_config = config_;
+    // A short lease: a process started again after a kill -9 waits for the old one's to run out.
     extra.insert(extra.end(), {"--group-start", "0", "--retry-base-ms", "100", "--retry-max-ms",
-                               "400", "--idle-poll-ms", "200"});
+                               "400", "--idle-poll-ms", "200", "--lease-ms", "2000"});
     options.extra_args[Stack::kWebhooks] = extra;
     StartStack(options);
   }

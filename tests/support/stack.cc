@@ -221,6 +221,9 @@ std::vector<std::string> Stack::Args(const std::string& name, int port, int metr
       args.push_back(std::string("--") + backend);
       args.push_back(address(std::string("grid-") + backend));
     }
+    if (services_.count(kWebhooks) != 0) {
+      args.insert(args.end(), {"--webhooks", address(kWebhooks)});
+    }
   }
   return args;
 }
@@ -316,7 +319,8 @@ int Stack::StopService(const std::string& name, int signal, std::chrono::millise
 }
 
 absl::StatusOr<std::unique_ptr<Process>> Stack::StartReplica(
-    const std::string& name, const std::vector<std::string>& extra_args, std::string* address) {
+    const std::string& name, const std::vector<std::string>& extra_args, std::string* address,
+    bool wait_serving) {
   const int port = FreePort();
   const int metrics_port = FreePort();
   const int health_port = secured() ? FreePort() : 0;
@@ -328,6 +332,12 @@ absl::StatusOr<std::unique_ptr<Process>> Stack::StartReplica(
     return process.status();
   }
   const std::string listening = "127.0.0.1:" + std::to_string(port);
+  if (!wait_serving) {
+    if (address != nullptr) {
+      *address = health_port != 0 ? "127.0.0.1:" + std::to_string(health_port) : listening;
+    }
+    return process;
+  }
   if (auto status =
           WaitServing("127.0.0.1:" + std::to_string(health_port != 0 ? health_port : port),
                       std::chrono::seconds(20));

@@ -58,7 +58,8 @@ class Stack final {
     // The PEM roots the console verifies the gateway with when `tls` (empty: the stack's CA).
     std::string console_gateway_ca;
     // Also start grid-webhooks (after the others) with this receivers file (--config; an
-    // absolute path, or relative to the source). Empty: not started.
+    // absolute path, or relative to the source), and give the gateway its address (--webhooks).
+    // Empty: not started.
     std::string webhooks_config;
   };
 
@@ -85,11 +86,13 @@ class Stack final {
   // The service's process; null when it is not running.
   Process* process(const std::string& name) { return services_.at(name).process.get(); }
   // Starts another instance of a service (a replica) on ports of its own, against the same Redis
-  // and configuration, with `extra_args` besides the service's own; OK once it is SERVING. The
-  // caller owns it; `address`, if given, receives its gRPC address.
+  // and configuration, with `extra_args` besides the service's own; OK once it is SERVING, or at
+  // once without `wait_serving` (a standby, which is NOT_SERVING). The caller owns it; `address`,
+  // if given, receives its gRPC address (its health address, without `wait_serving`, when the
+  // stack is secured).
   absl::StatusOr<std::unique_ptr<Process>> StartReplica(
       const std::string& name, const std::vector<std::string>& extra_args = {},
-      std::string* address = nullptr);
+      std::string* address = nullptr, bool wait_serving = true);
 
   RedisServer& redis() { return redis_; }
   // The cluster, with Options::redis_cluster; null otherwise.

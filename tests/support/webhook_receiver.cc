@@ -153,6 +153,7 @@ void WebhookReceiver::Exchange(Stream& stream) {
   Request got;
   got.arrived_ms = NowMs();
   got.key = std::string(request["X-Grid-Idempotency-Key"]);
+  got.event = std::string(request["X-Grid-Event"]);
   got.signature = std::string(request["X-Grid-Signature"]);
   got.body = request.body();
   got.signature_valid = WebhookSignatureValid(got.signature, got.body, secret_);
@@ -175,7 +176,10 @@ void WebhookReceiver::Exchange(Stream& stream) {
     }
   }
   http::response<http::string_body> response{static_cast<http::status>(status), 11};
-  response.body() = "{}";
+  // A 204 or 304 has no body (Beast refuses to prepare one).
+  if (status != 204 && status != 304) {
+    response.body() = "{}";
+  }
   response.prepare_payload();
   http::write(stream, response, ec);
 }

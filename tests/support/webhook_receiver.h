@@ -28,6 +28,8 @@ class WebhookReceiver {
  public:
   struct Request {
     std::string key;
+    // X-Grid-Event: "change" for a delivery, "ping" for TestWebhook's.
+    std::string event;
     std::string signature;
     std::string body;
     bool signature_valid = false;

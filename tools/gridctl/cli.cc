@@ -16,6 +16,7 @@
 #include "tools/gridctl/enums.h"
 #include "tools/gridctl/stats.h"
 #include "tools/gridctl/watch.h"
+#include "tools/gridctl/webhooks.h"
 
 namespace grid::gridctl {
 namespace {
@@ -555,6 +556,53 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
     dead_replay.set_all(dead_all);
     run.action = [&](Gateway& stub) {
       return ReplayDeadLetters(stub, dead_replay, run.json, run.options, out, err);
+    };
+  });
+
+  // webhooks status | test | redeliver (ADMIN only)
+  auto* webhooks_cmd = app.add_subcommand(
+      "webhooks", "the department systems' webhook receivers (ADMIN only; grid-webhooks)");
+  webhooks_cmd->require_subcommand(1);
+  v1::GetWebhookStatusRequest webhook_status;
+  auto* webhook_status_cmd = webhooks_cmd->add_subcommand(
+      "status", "each receiver's queues, dead letters and deliveries, as a table");
+  webhook_status_cmd->add_option("--receiver", *webhook_status.mutable_receiver(),
+                                 "one receiver by name (default: all of them)");
+  AddJsonFlag(webhook_status_cmd, run);
+  webhook_status_cmd->callback([&] {
+    run.action = [&](Gateway& stub) {
+      return WebhookStatus(stub, webhook_status, run.json, run.options, out, err);
+    };
+  });
+  v1::TestWebhookRequest webhook_test;
+  auto* webhook_test_cmd = webhooks_cmd->add_subcommand(
+      "test", "send a receiver a signed ping now (X-Grid-Event: ping); fails unless it says 2xx");
+  webhook_test_cmd->add_option("name", *webhook_test.mutable_receiver(), "the receiver")
+      ->required();
+  AddJsonFlag(webhook_test_cmd, run);
+  webhook_test_cmd->callback([&] {
+    run.action = [&](Gateway& stub) {
+      return TestWebhook(stub, webhook_test, run.json, run.options, out, err);
+    };
+  });
+  v1::RedeliverWebhooksRequest webhook_redeliver;
+  int webhook_limit = 0;
+  auto* webhook_redeliver_cmd = webhooks_cmd->add_subcommand(
+      "redeliver",
+      "move a receiver's dead letters back onto its queues, oldest first (they arrive after "
+      "newer changes of their events)");
+  webhook_redeliver_cmd->add_option("name", *webhook_redeliver.mutable_receiver(), "the receiver")
+      ->required();
+  webhook_redeliver_cmd->add_option("--subdistrict", *webhook_redeliver.mutable_subdistrict_id(),
+                                    "only this subdistrict's (default: every subdistrict)");
+  webhook_redeliver_cmd
+      ->add_option("--limit", webhook_limit, "at most this many (default: all of them)")
+      ->check(CLI::PositiveNumber);
+  AddJsonFlag(webhook_redeliver_cmd, run);
+  webhook_redeliver_cmd->callback([&] {
+    webhook_redeliver.set_limit(webhook_limit);
+    run.action = [&](Gateway& stub) {
+      return RedeliverWebhooks(stub, webhook_redeliver, run.json, run.options, out, err);
     };
   });
 

@@ -70,8 +70,11 @@ class AuthorizerTest : public ::testing::Test {
 topology::TopologyPtr* AuthorizerTest::topology_ = nullptr;
 
 TEST_F(AuthorizerTest, TheTableListsEveryRpcOnceAndAdminMayDoAll) {
-  // The dead letters are for ADMINs alone; an OPERATOR may do everything else in their subtree.
-  const std::vector<Rpc> admin_only = {Rpc::kListDeadLetters, Rpc::kReplayDeadLetters};
+  // The dead letters and the webhooks' administration are for ADMINs alone; an OPERATOR may do
+  // everything else in their subtree.
+  const std::vector<Rpc> admin_only = {Rpc::kListDeadLetters, Rpc::kReplayDeadLetters,
+                                       Rpc::kGetWebhookStatus, Rpc::kTestWebhook,
+                                       Rpc::kRedeliverWebhooks};
   for (int i = 0; i < kRpcCount; ++i) {
     const Rpc rpc = static_cast<Rpc>(i);
     const bool only_admin =
@@ -85,6 +88,7 @@ TEST_F(AuthorizerTest, TheTableListsEveryRpcOnceAndAdminMayDoAll) {
   }
   EXPECT_STREQ(RpcName(Rpc::kReplayDeadLetters), "ReplayDeadLetters");
   EXPECT_STREQ(RpcName(Rpc::kWatchEvents), "WatchEvents");
+  EXPECT_STREQ(RpcName(Rpc::kRedeliverWebhooks), "RedeliverWebhooks");
 }
 
 TEST_F(AuthorizerTest, TheRoleColumnsAreAsDocumented) {
@@ -254,7 +258,9 @@ TEST_F(AuthorizerTest, AnOperatorMayDoEverythingInItsSubtree) {
   const v1::Event outside = EventAt("37021200200101", "37021200200101");
   for (int i = 0; i < kRpcCount; ++i) {
     const Rpc rpc = static_cast<Rpc>(i);
-    if (rpc == Rpc::kListDeadLetters || rpc == Rpc::kReplayDeadLetters) {
+    if (rpc == Rpc::kListDeadLetters || rpc == Rpc::kReplayDeadLetters ||
+        rpc == Rpc::kGetWebhookStatus || rpc == Rpc::kTestWebhook ||
+        rpc == Rpc::kRedeliverWebhooks) {
       EXPECT_FALSE(Allowed(op, rpc, kSubdistrict, nullptr)) << RpcName(rpc) << ": ADMIN only";
       continue;
     }

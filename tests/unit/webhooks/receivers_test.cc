@@ -109,6 +109,12 @@ TEST(ReceiversTest, AChangeGoesToTheReceiversWhoseSubtreeHoldsItAndWhoseFiltersP
       (*receivers)->Matching(Change(v1::CHANGE_KIND_DISPATCHED, "", kCommunity, "0501"), topology),
       ElementsAre("sd"));
   EXPECT_EQ((*receivers)->Find("off"), nullptr);
+  // A disabled receiver is sent nothing but is still known (status, ping, redelivery).
+  ASSERT_NE((*receivers)->FindConfigured("off"), nullptr);
+  EXPECT_TRUE((*receivers)->FindConfigured("off")->config.disabled());
+  EXPECT_EQ((*receivers)->FindConfigured("sd"), (*receivers)->Find("sd"));
+  EXPECT_EQ((*receivers)->FindConfigured("nobody"), nullptr);
+  EXPECT_EQ((*receivers)->disabled().size(), 1u);
   (void)kOtherSubdistrict;
 }
 
