@@ -104,7 +104,8 @@ absl::StatusOr<std::string> IssueToken(const Claims& claims, std::string_view se
   if (claims.unit_id.empty()) {
     return absl::InvalidArgumentError("unit: required");
   }
-  if (RoleClaim(claims.role) == "UNSPECIFIED") {
+  // SYSTEM comes with a client system's api key, never in a token (ParseRole refuses it too).
+  if (!ParseRole(RoleClaim(claims.role)).has_value()) {
     return absl::InvalidArgumentError("role: one of WORKER, HANDLER, OPERATOR, ADMIN");
   }
   // libjwt takes C strings and JSON holds text: a claim with a NUL byte or bytes that are not

@@ -133,6 +133,16 @@ TEST_F(TokenTest, AFarFutureExpiryIsNotExpired) {
   EXPECT_EQ(actor->subject(), "x");
 }
 
+TEST_F(TokenTest, NoTokenIsIssuedForAClientSystem) {
+  // Found by the token fuzz target when ROLE_SYSTEM joined the enum: a token claiming SYSTEM was
+  // signed, and refused by the verifier. SYSTEM comes with an api key only.
+  Claims claims = Valid();
+  claims.role = v1::ROLE_SYSTEM;
+  const auto token = IssueToken(claims, kSecret);
+  EXPECT_EQ(token.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(token.status().message(), ::testing::HasSubstr("role"));
+}
+
 TEST_F(TokenTest, ClaimsThatCannotBeSignedAsThemselvesAreRefused) {
   // Found by the token fuzz target: libjwt takes C strings, so a subject with a NUL was signed cut
   // short, and bytes that are not UTF-8 were signed mangled.
