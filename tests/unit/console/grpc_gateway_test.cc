@@ -19,9 +19,11 @@ namespace {
 // Debian's gRPC 1.51 sometimes frees twice on a background thread after a TLS handshake failed
 // (a client refusing the server's certificate, or a server receiving plain text): seen in about
 // one sanitized run in 40, after the test had passed; the same report upstream:
-// open-telemetry/opentelemetry-cpp#4273. The library is not instrumented and the bug is not
-// ours to fix, so the sanitized build skips the failed-handshake tests; the normal build runs
-// them every time.
+// open-telemetry/opentelemetry-cpp#4273. It has also been seen once (2026-12-02) at the end of
+// the successful TLS test, in grpc_cq_internal_unref on a gRPC thread after the test had passed.
+// The library is not instrumented and the bug is not ours to fix, so the sanitized build skips
+// the TLS tests of this file; the normal build runs them every time, and console_tls_test runs
+// TLS end to end.
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
 constexpr bool kAddressSanitizer = true;
@@ -292,6 +294,9 @@ TEST_F(GrpcGatewayTest, ShutdownCancelsRunningWatches) {
 }
 
 TEST_F(GrpcGatewayTest, SpeaksVerifiedTlsWhenGivenTheGatewaysCa) {
+  if (kAddressSanitizer) {
+    GTEST_SKIP() << "gRPC's TLS teardown under ASan (see kAddressSanitizer)";
+  }
   StartServer(true);
   options_.ca_file = grid::testing::SourcePath("tests/unit/console/testdata/ca.pem");
   options_.server_name = "gateway.test";
