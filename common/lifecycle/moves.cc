@@ -46,6 +46,7 @@ void FinishChange(store::Move& move, const policy::WorkingCalendar* calendar) {
   change.set_version(event.version());
   change.set_traffic_light(policy::TrafficLightAt(event.deadlines(), event.state(),
                                                   FromTimestamp(change.at()), calendar));
+  move.yellow_at = policy::YellowAt(event.deadlines(), event.state(), calendar);
 }
 
 void LeaveQueue(const v1::Event& before, store::Move& move) {

@@ -2,6 +2,8 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <algorithm>
+
 #include "common/policy/policy.h"
 
 namespace grid::policy {
@@ -94,6 +96,39 @@ v1::TrafficLight TrafficLightAt(const v1::Deadlines& deadlines, v1::EventState s
     return v1::TRAFFIC_LIGHT_YELLOW;
   }
   return v1::TRAFFIC_LIGHT_RED;
+}
+
+Millis YellowAt(const v1::Deadlines& deadlines, v1::EventState state,
+                const WorkingCalendar* calendar) {
+  const Millis limit = RunningLimit(deadlines, state);
+  const Millis deadline = RunningDeadline(deadlines, state);
+  if (limit <= 0 || deadline <= 0) {
+    return 0;
+  }
+  // Yellow once used * 5 >= limit * 4, where used = limit - TimeLeft: once the time left is at
+  // most limit / 5 (rounded down, as the integer comparison rounds).
+  const Millis left_at_yellow = limit / 5;
+  if (!deadlines.working_time() || calendar == nullptr) {
+    return deadline - left_at_yellow;
+  }
+  // Working time: the time left shrinks only during working hours, so the earliest instant at
+  // which it is at most left_at_yellow is found by bisection between the clock's start (every
+  // read comes after it) and the deadline (where it is 0).
+  Millis lo = std::min(FromTimestamp(deadlines.started_at()), deadline);
+  Millis hi = deadline;
+  if (TimeLeft(deadlines, deadline, lo, calendar) <= left_at_yellow) {
+    return lo;
+  }
+  // Invariant: left(lo) > left_at_yellow >= left(hi).
+  while (hi - lo > 1) {
+    const Millis mid = lo + (hi - lo) / 2;
+    if (TimeLeft(deadlines, deadline, mid, calendar) <= left_at_yellow) {
+      hi = mid;
+    } else {
+      lo = mid;
+    }
+  }
+  return hi;
 }
 
 }  // namespace grid::policy

@@ -40,4 +40,11 @@ Millis RunningDeadline(const v1::Deadlines& deadlines, v1::EventState state);
 v1::TrafficLight TrafficLightAt(const v1::Deadlines& deadlines, v1::EventState state, Millis now,
                                 const WorkingCalendar* calendar = nullptr);
 
+// The earliest instant from which TrafficLightAt says yellow (or red) for as long as the state
+// and the deadlines stay as they are: the light is green before it, yellow from it, and red from
+// the running deadline + 1 ms on. 0 when no limit runs. For the backlog index (common/store),
+// which counts lights by comparing these instants with the time of a read.
+Millis YellowAt(const v1::Deadlines& deadlines, v1::EventState state,
+                const WorkingCalendar* calendar = nullptr);
+
 }  // namespace grid::policy

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/clock/clock.h"
 #include "common/redis/reply.h"
+#include "common/store/backlog.h"
 #include "common/store/event_id.h"
 #include "common/store/keys.h"
 #include "common/store/timers.h"
@@ -110,8 +111,8 @@ absl::StatusOr<std::optional<v1::Event>> ParseEvent(absl::StatusOr<Reply> result
 
 RedisEventStore::RedisEventStore(redis::Client& client)
     : client_(client),
-      file_(redis::Script::FromSource(std::string(kFileEventLua))),
-      apply_(redis::Script::FromSource(std::string(kApplyMoveLua))) {}
+      file_(redis::Script::FromSource(WithBacklogStep(kFileEventLua))),
+      apply_(redis::Script::FromSource(WithBacklogStep(kApplyMoveLua))) {}
 
 RedisEventStore::RedisEventStore(redis::Client& client, boost::asio::any_io_executor batch_on,
                                  size_t max_batch)
@@ -245,7 +246,8 @@ void RedisEventStore::File(const Filing& filing, redis::Deadline deadline,
       EventKey(sd, event.id()), HistoryKey(sd, event.id()),
       RoutingStream(sd),        LiveStream(sd),
       EventsIndexKey(sd),       OpenIndexKey(sd, event.grid_id(), event.category()),
-      EventKey(sd, open_id),    HistoryKey(sd, open_id)};
+      EventKey(sd, open_id),    HistoryKey(sd, open_id),
+      BacklogPrefix(sd)};
   std::vector<std::string> args = {
       event.SerializeAsString(),
       std::to_string(static_cast<int>(event.state())),
@@ -261,7 +263,10 @@ void RedisEventStore::File(const Filing& filing, redis::Deadline deadline,
       merge ? std::to_string(filing.merge->expected_version) : "",
       merge ? filing.merge->event.SerializeAsString() : "",
       merge ? std::to_string(static_cast<int>(filing.merge->event.state())) : "",
-      merge ? filing.merge->change.SerializeAsString() : ""};
+      merge ? filing.merge->change.SerializeAsString() : "",
+      BacklogEntry(event, 0),
+      merge ? open_id : "",
+      merge ? BacklogEntry(filing.merge->event, filing.merge->yellow_at) : ""};
   if (filing.decided_on && event.has_location()) {
     const OpenNear& near = *filing.decided_on;
     for (std::size_t i = 0; i < near.ids.size(); ++i) {
@@ -308,7 +313,8 @@ void RedisEventStore::Apply(const Move& move, redis::Deadline deadline, Callback
                                    OpenIndexKey(sd, event.grid_id(), event.category()),
                                    ReturnCountsKey(sd),
                                    TimersKey(sd),
-                                   OverdueKey(sd)};
+                                   OverdueKey(sd),
+                                   BacklogPrefix(sd)};
   std::vector<std::string> args = {
       std::to_string(move.expected_version),
       event.SerializeAsString(),
@@ -324,7 +330,8 @@ void RedisEventStore::Apply(const Move& move, redis::Deadline deadline, Callback
       move.leave_open_index ? "1" : "0",
       move.count_return_unit,
       timer_due == 0 ? std::string() : std::to_string(timer_due),
-      event.overdue() ? std::to_string(RunningDeadline(event)) : std::string()};
+      event.overdue() ? std::to_string(RunningDeadline(event)) : std::string(),
+      BacklogEntry(event, move.yellow_at)};
   Run(apply_, apply_batch_.get(), std::move(keys), std::move(args), deadline,
       [done = std::move(done), id = event.id()](absl::StatusOr<Reply> result) {
         // The script's own NOTFOUND is an answer about the event, not a failure of the

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/clock/clock.h"
 #include "common/redis/batched_script.h"
 #include "common/redis/client.h"
 #include "common/redis/script.h"
@@ -37,6 +38,10 @@ struct Move {
   bool leave_open_index = false;
   // A unit that returned the event (退回): its return count rises in the same step.
   std::string count_return_unit;
+  // When the event's light turns yellow after the move (policy::YellowAt with the policy's
+  // calendar), for the backlog index (backlog.h); 0 when no clock runs, or to take wall-clock
+  // time.
+  Millis yellow_at = 0;
 };
 
 // The open events near a new report, as read for the duplicate check (FindOpenNear).

@@ -69,6 +69,10 @@ std::string TimersKey(std::string_view subdistrict) { return Tagged(subdistrict,
 
 std::string OverdueKey(std::string_view subdistrict) { return Tagged(subdistrict, ":overdue", ""); }
 
+std::string BacklogPrefix(std::string_view subdistrict) { return Tagged(subdistrict, ":bl:", ""); }
+
+std::string EventKeyPrefix(std::string_view subdistrict) { return EventKey(subdistrict, ""); }
+
 std::string ReturnCountsKey(std::string_view subdistrict) {
   return Tagged(subdistrict, ":returns", "");
 }

@@ -46,6 +46,10 @@ std::string TimersKey(std::string_view subdistrict);
 // Events overdue at DISTRICT level, where nobody is above them (sorted set: event id by the
 // deadline that passed).
 std::string OverdueKey(std::string_view subdistrict);
+// The prefix of the backlog index's keys (common/store/backlog.h, lua/backlog.lua).
+std::string BacklogPrefix(std::string_view subdistrict);
+// The prefix of the event records' keys, EventKey(subdistrict, id) == this + id.
+std::string EventKeyPrefix(std::string_view subdistrict);
 
 // Apps queue reports offline for days: a request id is remembered for eight.
 inline constexpr int kRequestKeyTtlSeconds = 8 * 24 * 3600;

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/lifecycle/moves.h"
+#include "common/policy/deadlines.h"
 #include "common/redis/reply.h"
 #include "common/store/event_id.h"
 #include "services/intake/duplicates.h"
@@ -204,6 +205,8 @@ void Intake::Merge(std::shared_ptr<Filing> filing, store::OpenNear near, const v
   merged.change.set_to_state(open.state());
   merged.change.set_version(merged.event.version());
   merged.change.set_reason(absl::StrCat("duplicate report ", duplicate.id()));
+  merged.yellow_at =
+      policy::YellowAt(merged.event.deadlines(), merged.event.state(), policy_.calendar());
 
   store::Filing step;
   step.event = std::move(duplicate);

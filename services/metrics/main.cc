@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/log/log.h"
+#include "common/policy/deadlines.h"
 #include "common/server/runtime.h"
 #include "common/store/keys.h"
 #include "services/metrics/change_recorder.h"
@@ -85,8 +86,15 @@ int main(int argc, char** argv) {
 
   grid::metrics::StatsReader reader(runtime.redis(), runtime.topology(), runtime.policy(),
                                     runtime.clock());
-  grid::metrics::OpenEventsGauges gauges(runtime.io(), reader, runtime.topology().subdistrict_ids(),
-                                         metrics, std::chrono::milliseconds(gauge_interval_ms));
+  grid::store::BacklogIndex backlog(runtime.redis());
+  const grid::policy::Policy& policy = runtime.policy();
+  grid::metrics::OpenEventsGauges gauges(
+      runtime.io(), reader, backlog,
+      [&policy](const grid::v1::Event& event) {
+        return grid::policy::YellowAt(event.deadlines(), event.state(), policy.calendar());
+      },
+      runtime.clock(), runtime.topology().subdistrict_ids(), metrics,
+      std::chrono::milliseconds(gauge_interval_ms));
   gauges.Start();
   runtime.OnDrain([&gauges, &rederiver](std::function<void()> done) {
     rederiver.Stop();

@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 #include <map>
+#include <optional>
 
 #include "common/server/host.h"
 
@@ -25,37 +26,104 @@ grpc::ServerUnaryReactor* MetricsServiceImpl::GetStats(grpc::CallbackServerConte
 }
 
 struct OpenEventsGauges::State : std::enable_shared_from_this<State> {
-  State(boost::asio::io_context& io, StatsReader& reader, std::vector<std::string> subdistricts,
-        ResponseMetrics& metrics, std::chrono::milliseconds interval)
+  State(boost::asio::io_context& io, StatsReader& reader, store::BacklogIndex& backlog,
+        store::BacklogIndex::YellowAtOf yellow_at, const Clock& clock,
+        std::vector<std::string> subdistricts, ResponseMetrics& metrics,
+        std::chrono::milliseconds interval)
       : reader(reader),
+        backlog(backlog),
+        yellow_at(std::move(yellow_at)),
+        clock(clock),
         subdistricts(std::move(subdistricts)),
         metrics(metrics),
         interval(interval),
         timer(io) {}
 
+  using Labels = std::map<std::string, std::string>;
+
   StatsReader& reader;
+  store::BacklogIndex& backlog;
+  store::BacklogIndex::YellowAtOf yellow_at;
+  const Clock& clock;
   std::vector<std::string> subdistricts;
   ResponseMetrics& metrics;
   std::chrono::milliseconds interval;
   boost::asio::steady_timer timer;
   bool stopped = false;
+  // A Build of some subdistrict's index is running (one at a time).
+  bool building = false;
   // Every series set once, so that one whose events are gone drops back to 0.
-  std::set<std::map<std::string, std::string>> open_seen;
-  std::set<std::map<std::string, std::string>> overdue_seen;
+  std::set<Labels> open_seen;
+  std::set<Labels> overdue_seen;
 
   void Refresh() {
     if (stopped) {
       return;
     }
-    reader.OpenEvents(subdistricts,
-                      [self = shared_from_this()](absl::StatusOr<std::vector<OpenEvent>> events) {
-                        if (!events.ok()) {
-                          spdlog::warn("open events: {}", events.status().ToString());
-                        } else {
-                          self->Set(*events);
-                        }
-                        self->RefreshToday();
+    struct Read {
+      size_t remaining = 0;
+      std::vector<std::optional<store::BacklogFigures>> figures;
+    };
+    auto read = std::make_shared<Read>();
+    read->remaining = subdistricts.size();
+    read->figures.resize(subdistricts.size());
+    if (subdistricts.empty()) {
+      RefreshToday();
+      return;
+    }
+    const Millis now = clock.Now();
+    for (size_t i = 0; i < subdistricts.size(); ++i) {
+      backlog.Figures(
+          subdistricts[i], now,
+          [self = shared_from_this(), read, i](absl::StatusOr<store::BacklogFigures> figures) {
+            // On the Redis client's executor: back to the gauges' own.
+            boost::asio::post(self->timer.get_executor(),
+                              [self, read, i, figures = std::move(figures)]() mutable {
+                                if (!figures.ok()) {
+                                  spdlog::warn("backlog of {}: {}", self->subdistricts[i],
+                                               figures.status().ToString());
+                                } else {
+                                  read->figures[i] = *std::move(figures);
+                                }
+                                if (--read->remaining == 0) {
+                                  self->Set(read->figures);
+                                  self->RefreshToday();
+                                }
+                              });
+          });
+    }
+  }
+
+  // Indexes the first subdistrict whose index is not built, if none is being built; the next
+  // refresh after it finishes starts the next.
+  void BuildNext(const std::vector<std::optional<store::BacklogFigures>>& figures) {
+    if (building || stopped) {
+      return;
+    }
+    for (size_t i = 0; i < figures.size(); ++i) {
+      if (figures[i] && !figures[i]->built) {
+        building = true;
+        const std::string subdistrict = subdistricts[i];
+        spdlog::info("backlog index of {}: indexing the events filed before it existed",
+                     subdistrict);
+        backlog.Build(subdistrict, yellow_at, 500,
+                      [self = shared_from_this(), subdistrict](absl::Status status) {
+                        boost::asio::post(self->timer.get_executor(), [self, subdistrict, status] {
+                          self->building = false;
+                          if (status.ok()) {
+                            spdlog::info("backlog index of {}: built", subdistrict);
+                            // Its figures, and the next subdistrict's build, without waiting
+                            // for the timer (the pending wait is replaced).
+                            self->Refresh();
+                          } else {
+                            spdlog::warn("backlog index of {}: {}; retrying", subdistrict,
+                                         status.ToString());
+                          }
+                        });
                       });
+        return;
+      }
+    }
   }
 
   void RefreshToday() {
@@ -81,23 +149,53 @@ struct OpenEventsGauges::State : std::enable_shared_from_this<State> {
     }
   }
 
-  void Set(const std::vector<OpenEvent>& events) {
-    std::map<std::map<std::string, std::string>, double> open;
-    std::map<std::map<std::string, std::string>, double> overdue;
+  // Sets the series of every subdistrict whose figures were read from a built index; the others
+  // (unreadable now, or still being indexed) keep theirs.
+  void Set(const std::vector<std::optional<store::BacklogFigures>>& figures) {
+    BuildNext(figures);
+    std::set<std::string> fresh;
+    for (size_t i = 0; i < figures.size(); ++i) {
+      if (figures[i] && figures[i]->built) {
+        fresh.insert(subdistricts[i]);
+      }
+    }
+    std::map<Labels, double> open;
+    std::map<Labels, double> overdue;
     for (const auto& labels : open_seen) {
-      open[labels] = 0;
+      if (fresh.count(labels.at("subdistrict")) > 0) {
+        open[labels] = 0;
+      }
     }
     for (const auto& labels : overdue_seen) {
-      overdue[labels] = 0;
+      if (fresh.count(labels.at("subdistrict")) > 0) {
+        overdue[labels] = 0;
+      }
     }
-    for (const OpenEvent& event : events) {
-      open[{{"subdistrict", event.subdistrict},
-            {"level", LevelLabel(event.level)},
-            {"state", StateLabel(event.state)},
-            {"traffic_light", LightLabel(event.light)}}] += 1;
-      auto& late =
-          overdue[{{"subdistrict", event.subdistrict}, {"level", LevelLabel(event.level)}}];
-      late += event.overdue ? 1 : 0;
+    for (size_t i = 0; i < figures.size(); ++i) {
+      if (fresh.count(subdistricts[i]) == 0) {
+        continue;
+      }
+      for (const store::BacklogRow& row : figures[i]->rows) {
+        const std::string level = LevelLabel(row.level);
+        const std::string state = StateLabel(row.state);
+        const std::pair<int, int64_t> lights[] = {
+            {v1::TRAFFIC_LIGHT_GREEN, row.green},
+            {v1::TRAFFIC_LIGHT_YELLOW, row.yellow},
+            {v1::TRAFFIC_LIGHT_RED, row.red},
+            {v1::TRAFFIC_LIGHT_UNSPECIFIED, row.open - row.green - row.yellow - row.red}};
+        for (const auto& [light, count] : lights) {
+          if (count > 0) {
+            open[{{"subdistrict", subdistricts[i]},
+                  {"level", level},
+                  {"state", state},
+                  {"traffic_light", LightLabel(light)}}] += static_cast<double>(count);
+          }
+        }
+        if (row.open > 0) {
+          overdue[{{"subdistrict", subdistricts[i]}, {"level", level}}] +=
+              static_cast<double>(row.overdue);
+        }
+      }
     }
     for (const auto& [labels, value] : open) {
       metrics.open.Add(labels).Set(value);
@@ -123,9 +221,12 @@ struct OpenEventsGauges::State : std::enable_shared_from_this<State> {
 };
 
 OpenEventsGauges::OpenEventsGauges(boost::asio::io_context& io, StatsReader& reader,
+                                   store::BacklogIndex& backlog,
+                                   store::BacklogIndex::YellowAtOf yellow_at, const Clock& clock,
                                    std::vector<std::string> subdistricts, ResponseMetrics& metrics,
                                    std::chrono::milliseconds interval)
-    : state_(std::make_shared<State>(io, reader, std::move(subdistricts), metrics, interval)) {}
+    : state_(std::make_shared<State>(io, reader, backlog, std::move(yellow_at), clock,
+                                     std::move(subdistricts), metrics, interval)) {}
 
 OpenEventsGauges::~OpenEventsGauges() { Stop(); }
 

@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "common/store/backlog.h"
 #include "grid/v1/metrics.grpc.pb.h"
 #include "services/metrics/change_recorder.h"
 #include "services/metrics/stats_reader.h"
@@ -26,12 +27,15 @@ class MetricsServiceImpl final : public v1::MetricsService::CallbackService {
   StatsReader& reader_;
 };
 
-// Sets grid_events_open and grid_events_overdue from a snapshot of the open events, and
-// grid_events_today from today's rollups, every `interval`. Threading: runs on the io_context's
-// thread; Stop before destroying.
+// Sets grid_events_open and grid_events_overdue from the backlog index (common/store/backlog.h:
+// one script call per subdistrict, whatever the size of the backlog), and grid_events_today from
+// today's rollups, every `interval`. A subdistrict whose index is not built yet (events filed
+// before it existed) is indexed first, and keeps its last figures meanwhile. Threading: runs on
+// the io_context's thread; Stop before destroying.
 class OpenEventsGauges final {
  public:
-  OpenEventsGauges(boost::asio::io_context& io, StatsReader& reader,
+  OpenEventsGauges(boost::asio::io_context& io, StatsReader& reader, store::BacklogIndex& backlog,
+                   store::BacklogIndex::YellowAtOf yellow_at, const Clock& clock,
                    std::vector<std::string> subdistricts, ResponseMetrics& metrics,
                    std::chrono::milliseconds interval);
   ~OpenEventsGauges();

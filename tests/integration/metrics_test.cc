@@ -24,6 +24,7 @@
 #include "absl/strings/str_join.h"
 #include "common/clock/clock.h"
 #include "common/redis/client.h"
+#include "common/store/keys.h"
 #include "tests/support/metrics_scenario.h"
 #include "tests/support/paths.h"
 #include "tests/support/poll.h"
@@ -659,6 +660,37 @@ TEST_F(MetricsTest, TheOpenGaugesFollowTheBacklog) {
   EXPECT_EQ(stats->rows(0).overdue(), 1);
   EXPECT_EQ(stats->rows(0).escalated(), 4);
   EXPECT_EQ(stats->rows(0).due(), 1) << "due once, at its first breach";
+}
+
+// Events filed by an older version of the stack, before the backlog index existed, have no
+// entry: the metrics service indexes them once when it starts, and the gauges count them.
+TEST_F(MetricsTest, TheBacklogIndexIsBuiltForEventsFiledBeforeIt) {
+  const std::vector<std::string> ids = {Report(), Report(), Report()};
+  for (const std::string& id : ids) {
+    AwaitWhere(id, Dispatched);
+  }
+  stack_->StopService("grid-metrics", SIGTERM);
+  // As the older version left Redis: records without entries, no index.
+  for (const std::string& id : ids) {
+    EXPECT_EQ(Redis({"HDEL", store::EventKey(kSubdistrict, id), "bl"}).integer, 1);
+  }
+  for (const redis::Reply& key :
+       Redis({"KEYS", store::BacklogPrefix(kSubdistrict) + "*"}).elements) {
+    Redis({"DEL", key.str});
+  }
+  auto started = stack_->StartService("grid-metrics");
+  ASSERT_TRUE(started.ok()) << started;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        return MetricSample(MetricsPage("grid-metrics"), "grid_events_open",
+                            {{"subdistrict", kSubdistrict}, {"state", "dispatched"}}) == 3;
+      },
+      kDeadline))
+      << MetricsPage("grid-metrics");
+  EXPECT_EQ(Redis({"EXISTS", store::BacklogPrefix(kSubdistrict) + "built"}).integer, 1);
+  for (const std::string& id : ids) {
+    EXPECT_EQ(Redis({"HEXISTS", store::EventKey(kSubdistrict, id), "bl"}).integer, 1) << id;
+  }
 }
 
 // The command centre's day is the Beijing day: changes at 07:59 and 08:01 Beijing time (two

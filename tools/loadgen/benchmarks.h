@@ -199,6 +199,19 @@ struct ConsoleBenchOptions {
 // minus EventChange.at; beside the same figure for gRPC watchers of the gateway in the same run.
 absl::Status RunConsole(const ConsoleBenchOptions& options, std::ostream& out);
 
+struct BacklogOptions {
+  // The two backlogs compared: open events in the records.
+  int small = 1000;
+  int large = 1000000;
+  // Events in flight while seeding.
+  int window = 2000;
+};
+
+// What the open-backlog gauges cost Redis per refresh (commands, bytes, time) from the backlog
+// index, with a small and a large backlog, beside what reading every open record cost before;
+// and the index's memory per open event. Its own redis-server, no services.
+absl::Status RunBacklog(const BacklogOptions& options, std::ostream& out);
+
 struct RederiveOptions {
   // Events in the records when the metrics service starts without local-day rollups.
   int events = 20000;

@@ -7,6 +7,7 @@
 //   grid-loadgen soak       [--days 7] [--day-seconds 60] [--reports-per-day 400]
 //   grid-loadgen console    [--clients 500] [--rate 200] [--seconds 10] [--grpc-watchers 500]
 //   grid-loadgen rederive   [--events 20000]
+//   grid-loadgen backlog    [--small 1000 --large 1000000]
 //   grid-loadgen webhooks   [--events 2000] [--rate 100] [--concurrency 8]
 #include <spdlog/spdlog.h>
 
@@ -233,6 +234,17 @@ int main(int argc, char** argv) {
                    "fail when the re-derivation takes longer")
       ->capture_default_str();
 
+  grid::loadgen::BacklogOptions backlog;
+  CLI::App* backlog_command = app.add_subcommand(
+      "backlog",
+      "what the open-backlog gauges cost Redis per refresh, with a small and a large backlog");
+  backlog_command->add_option("--small", backlog.small, "open events in the small backlog")
+      ->capture_default_str();
+  backlog_command->add_option("--large", backlog.large, "open events in the large backlog")
+      ->capture_default_str();
+  backlog_command->add_option("--window", backlog.window, "events in flight while seeding")
+      ->capture_default_str();
+
   grid::loadgen::ChaosOptions chaos;
   CLI::App* chaos_command = app.add_subcommand(
       "chaos",
@@ -258,6 +270,7 @@ int main(int argc, char** argv) {
       : soak_command->parsed()       ? grid::loadgen::RunSoak(soak, std::cout)
       : console_command->parsed()    ? grid::loadgen::RunConsole(console, std::cout)
       : rederive_command->parsed()   ? grid::loadgen::RunRederive(rederive, std::cout)
+      : backlog_command->parsed()    ? grid::loadgen::RunBacklog(backlog, std::cout)
       : chaos_command->parsed()      ? grid::loadgen::RunChaos(chaos, std::cout)
       : ingest_command->parsed()     ? grid::loadgen::RunIngest(ingest, std::cout)
       : cluster_command->parsed()    ? grid::loadgen::RunCluster(cluster, std::cout)

@@ -14,6 +14,7 @@
 -- KEYS[8] return counts hash  {sd}:returns      (ignored when ARGV[13] == '')
 -- KEYS[9] escalation timers   {sd}:timers
 -- KEYS[10] overdue events     {sd}:overdue (zset: id by the deadline that passed)
+-- KEYS[11] backlog index       {sd}:bl: (a prefix; backlog.lua)
 -- ARGV[1] the version the caller read
 -- ARGV[2] the new event, serialized grid.v1.Event, with version ARGV[1] + 1
 -- ARGV[3] the new state number
@@ -29,6 +30,7 @@
 -- ARGV[13] the unit whose return count rises, or ''
 -- ARGV[14] when the event's timer is due next, UTC ms, or '' when no clock runs (the timer goes)
 -- ARGV[15] the deadline the event is overdue against, UTC ms, or '' when it is not overdue
+-- ARGV[16] the event's backlog entry after the move, '' when it is no longer open
 -- Returns {1, new version} when applied, {0, current version} when the version moved on, and an
 -- error reply "NOTFOUND" when there is no such event.
 local current = redis.call('HGET', KEYS[1], 'version')
@@ -40,6 +42,7 @@ if current ~= ARGV[1] then
 end
 local version = tonumber(current) + 1
 redis.call('HSET', KEYS[1], 'pb', ARGV[2], 'state', ARGV[3], 'version', version)
+backlog_step(KEYS[11], KEYS[1], ARGV[6], ARGV[16])
 redis.call('RPUSH', KEYS[2], ARGV[4])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'c', ARGV[4])
 if ARGV[7] == '1' then

@@ -20,7 +20,8 @@
 -- KEYS[6] open index (geo)     {sd}:open:<grid>:<category>
 -- KEYS[7] open event hash      {sd}:ev:<open id> (a duplicate's; else any key of the slot)
 -- KEYS[8] open history list    {sd}:hist:<open id> (likewise)
--- KEYS[9..] the hashes of the open events the decision was made on, in ARGV's order
+-- KEYS[9] backlog index        {sd}:bl: (a prefix; backlog.lua)
+-- KEYS[10..] the hashes of the open events the decision was made on, in ARGV's order
 -- ARGV[1] the new event, serialized grid.v1.Event (version 1)
 -- ARGV[2] the new event's state number
 -- ARGV[3] its REPORTED change, serialized grid.v1.EventChange
@@ -36,7 +37,10 @@
 -- ARGV[13] the open event after the merge, serialized, with version ARGV[12] + 1
 -- ARGV[14] the open event's state number
 -- ARGV[15] the open event's DUPLICATE_MERGED change, serialized
--- ARGV[16..] per event the decision was made on: its id, then its version as read ('' when its
+-- ARGV[16] the new event's backlog entry ('' for a duplicate, which is not open)
+-- ARGV[17] the open event's id (a duplicate's; else '')
+-- ARGV[18] the open event's backlog entry after the merge
+-- ARGV[19..] per event the decision was made on: its id, then its version as read ('' when its
 --            record was gone)
 -- Returns {1, id} when filed, {2, id} when the id exists, {3, ''} when the decision is stale.
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -45,7 +49,7 @@ end
 if ARGV[9] ~= '' then
   local near = redis.call('GEOSEARCH', KEYS[6], 'FROMLONLAT', ARGV[7], ARGV[8], 'BYRADIUS',
                           ARGV[9], 'm', 'ASC', 'COUNT', ARGV[10])
-  local seen = (#ARGV - 15) / 2
+  local seen = (#ARGV - 18) / 2
   if #near ~= seen then
     return {3, ''}
   end
@@ -54,11 +58,11 @@ if ARGV[9] ~= '' then
     found[id] = true
   end
   for i = 1, seen do
-    if not found[ARGV[14 + 2 * i]] then
+    if not found[ARGV[17 + 2 * i]] then
       return {3, ''}
     end
-    local version = redis.call('HGET', KEYS[8 + i], 'version') or ''
-    if version ~= ARGV[15 + 2 * i] then
+    local version = redis.call('HGET', KEYS[9 + i], 'version') or ''
+    if version ~= ARGV[18 + 2 * i] then
       return {3, ''}
     end
   end
@@ -73,11 +77,13 @@ if ARGV[11] == '1' then
   redis.call('ZADD', KEYS[5], ARGV[6], ARGV[4])
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'c', ARGV[3])
   redis.call('HSET', KEYS[7], 'pb', ARGV[13], 'state', ARGV[14], 'version', tonumber(current) + 1)
+  backlog_step(KEYS[9], KEYS[7], ARGV[17], ARGV[18])
   redis.call('RPUSH', KEYS[8], ARGV[15])
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'c', ARGV[15])
   return {1, ARGV[4]}
 end
 redis.call('HSET', KEYS[1], 'pb', ARGV[1], 'state', ARGV[2], 'version', 1)
+backlog_step(KEYS[9], KEYS[1], ARGV[4], ARGV[16])
 redis.call('RPUSH', KEYS[2], ARGV[3])
 redis.call('XADD', KEYS[3], '*', 'id', ARGV[4])
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'c', ARGV[3])
