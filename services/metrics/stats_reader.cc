@@ -230,38 +230,81 @@ void StatsReader::OpenEvents(const std::vector<std::string>& subdistricts, OpenD
   const Millis now = clock_.Now();
   for (const std::string& subdistrict : subdistricts) {
     state->pending.Add();
-    redis_.Command({"HKEYS", OpenEventsKey(subdistrict)}, [this, state, subdistrict, now](
-                                                              absl::StatusOr<redis::Reply> reply) {
-      if (absl::Status status = ArrayOrError(reply); !status.ok()) {
-        state->error = status;
-        state->pending.Release();
-        return;
-      }
-      for (const redis::Reply& id : reply->elements) {
-        state->pending.Add();
-        redis_.Command(
-            {"HGET", store::EventKey(subdistrict, id.str), "pb"},
-            [this, state, subdistrict, id = id.str, now](absl::StatusOr<redis::Reply> record) {
-              v1::Event event;
-              if (absl::Status status = redis::StatusOf(record); !status.ok()) {
-                state->error = status;
-              } else if (record->IsString() && event.ParseFromString(record->str)) {
-                if (lifecycle::IsFinal(event.state())) {
-                  // The record is the truth: a backlog entry left by an older step
-                  // delivered after the event's bookkeeping expired goes.
-                  redis_.Command({"HDEL", OpenEventsKey(subdistrict), id},
-                                 [](absl::StatusOr<redis::Reply>) {});
-                } else {
-                  state->events.push_back(OpenEventOf(event, subdistrict, now));
-                }
-              }
-              state->pending.Release();
-            });
-      }
-      state->pending.Release();
-    });
+    redis_.Command({"HKEYS", OpenEventsKey(subdistrict)},
+                   [this, state, subdistrict, now](absl::StatusOr<redis::Reply> reply) {
+                     if (absl::Status status = ArrayOrError(reply); !status.ok()) {
+                       state->error = status;
+                       state->pending.Release();
+                       return;
+                     }
+                     auto ids = std::make_shared<std::vector<std::string>>();
+                     ids->reserve(reply->elements.size());
+                     for (redis::Reply& id : reply->elements) {
+                       ids->push_back(std::move(id.str));
+                     }
+                     ReadOpenRecords(subdistrict, std::move(ids), 0, now,
+                                     [state](absl::Status status, std::vector<OpenEvent> events) {
+                                       if (!status.ok()) {
+                                         state->error = status;
+                                       }
+                                       for (OpenEvent& event : events) {
+                                         state->events.push_back(std::move(event));
+                                       }
+                                       state->pending.Release();
+                                     });
+                   });
   }
   state->pending.Release();
+}
+
+void StatsReader::ReadOpenRecords(const std::string& subdistrict,
+                                  std::shared_ptr<const std::vector<std::string>> ids, size_t first,
+                                  Millis now,
+                                  std::function<void(absl::Status, std::vector<OpenEvent>)> done) {
+  // A chunk at a time: the Redis client lets only so many commands wait for replies (20,000 by
+  // default), and a subdistrict's backlog can be larger.
+  const size_t last = std::min(ids->size(), first + kOpenRecordsChunk);
+  struct Chunk {
+    Pending pending;
+    std::vector<OpenEvent> events;
+    absl::Status error;
+  };
+  auto chunk = std::make_shared<Chunk>();
+  chunk->pending.done = [this, chunk, subdistrict, ids, last, now, done = std::move(done)]() {
+    if (!chunk->error.ok() || last == ids->size()) {
+      done(chunk->error, std::move(chunk->events));
+      return;
+    }
+    ReadOpenRecords(subdistrict, ids, last, now,
+                    [chunk, done](absl::Status status, std::vector<OpenEvent> events) {
+                      for (OpenEvent& event : events) {
+                        chunk->events.push_back(std::move(event));
+                      }
+                      done(status, std::move(chunk->events));
+                    });
+  };
+  for (size_t i = first; i < last; ++i) {
+    const std::string& id = (*ids)[i];
+    chunk->pending.Add();
+    redis_.Command({"HGET", store::EventKey(subdistrict, id), "pb"},
+                   [this, chunk, subdistrict, id, now](absl::StatusOr<redis::Reply> record) {
+                     v1::Event event;
+                     if (absl::Status status = redis::StatusOf(record); !status.ok()) {
+                       chunk->error = status;
+                     } else if (record->IsString() && event.ParseFromString(record->str)) {
+                       if (lifecycle::IsFinal(event.state())) {
+                         // The record is the truth: a backlog entry left by an older step delivered
+                         // after the event's bookkeeping expired goes.
+                         redis_.Command({"HDEL", OpenEventsKey(subdistrict), id},
+                                        [](absl::StatusOr<redis::Reply>) {});
+                       } else {
+                         chunk->events.push_back(OpenEventOf(event, subdistrict, now));
+                       }
+                     }
+                     chunk->pending.Release();
+                   });
+  }
+  chunk->pending.Release();
 }
 
 namespace {

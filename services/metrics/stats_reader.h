@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -80,7 +81,14 @@ class StatsReader final {
 
   const LocalDays& days() const { return days_; }
 
+  // OpenEvents reads this many records of a subdistrict at a time.
+  static constexpr size_t kOpenRecordsChunk = 5000;
+
  private:
+  // Reads the records of ids[first..] in chunks, then calls `done` with the open ones.
+  void ReadOpenRecords(const std::string& subdistrict,
+                       std::shared_ptr<const std::vector<std::string>> ids, size_t first,
+                       Millis now, std::function<void(absl::Status, std::vector<OpenEvent>)> done);
   OpenEvent OpenEventOf(const v1::Event& event, const std::string& subdistrict, Millis now) const;
 
   redis::Client& redis_;

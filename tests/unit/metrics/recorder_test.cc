@@ -374,6 +374,30 @@ TEST_F(RecorderTest, TheOpenBacklogTakesOnlyEventsWhoseRecordIsOpen) {
       std::chrono::seconds(5)));
 }
 
+// More open events in a subdistrict than the Redis client lets wait for replies at once (20,000):
+// GetStats reads their records a chunk at a time, and counts them all.
+TEST_F(RecorderTest, TheOpenBacklogIsReadInChunksPastTheClientsPendingLimit) {
+  constexpr int kOpen = 25'000;
+  v1::Event event;
+  event.set_subdistrict_id(kSubdistrict);
+  event.set_state(v1::EVENT_STATE_DISPATCHED);
+  event.set_level(v1::LEVEL_GRID);
+  // One script writes them all: the test's own client would meet the same limit.
+  Redis({"EVAL",
+         "for i = 1, tonumber(ARGV[1]) do local id = 'E' .. i; "
+         "redis.call('HSET', ARGV[2] .. id, 'pb', ARGV[3], 'state', '2'); "
+         "redis.call('HSET', KEYS[1], id, '2') end return 1",
+         "1", OpenEventsKey(kSubdistrict), std::to_string(kOpen),
+         store::EventKeyPrefix(kSubdistrict), event.SerializeAsString()});
+  FakeClock clock(kNow);
+  StatsReader reader(*client_, grid::testing::ShippedTopology(), grid::testing::ShippedPolicy(),
+                     clock);
+  auto open = Wait<std::vector<OpenEvent>>(
+      [&](auto done) { reader.OpenEvents({kSubdistrict}, std::move(done)); });
+  ASSERT_TRUE(open.ok()) << open.status();
+  EXPECT_EQ(open->size(), static_cast<size_t>(kOpen));
+}
+
 // "Today" is the Beijing day at the service's clock: at 07:59 and at 08:01 alike, which used to
 // be two different UTC days.
 TEST_F(RecorderTest, TodayIsTheBeijingDayAtTheServicesClock) {
