@@ -56,6 +56,8 @@ store::Move Remind(const v1::Event& event, const Context& context, v1::ChangeRea
   move.change.set_to_state(event.state());
   move.change.set_version(move.event.version());
   move.change.set_traffic_light(v1::TRAFFIC_LIGHT_RED);
+  move.yellow_at =
+      policy::YellowAt(move.event.deadlines(), move.event.state(), context.policy.calendar());
   return move;
 }
 
@@ -155,6 +157,8 @@ absl::StatusOr<store::Move> Supervise(const v1::Event& event, const Context& con
   move.join_queue_unit = event.unit_id();
   move.join_queue_score =
       static_cast<double>(policy::RunningDeadline(next.deadlines(), next.state()));
+  // The backlog index's yellow instant follows the (maybe shorter) deadline.
+  move.yellow_at = policy::YellowAt(next.deadlines(), next.state(), context.policy.calendar());
   return move;
 }
 

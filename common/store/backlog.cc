@@ -22,6 +22,9 @@ bool IsFinal(v1::EventState state) {
 }
 
 Millis RunningLimit(const v1::Event& event) {
+  if (event.state() != v1::EVENT_STATE_DISPATCHED && event.state() != v1::EVENT_STATE_ACCEPTED) {
+    return 0;
+  }
   const auto& d = event.deadlines();
   const google::protobuf::Duration& limit =
       event.state() == v1::EVENT_STATE_DISPATCHED ? d.accept_limit() : d.resolve_limit();
@@ -40,9 +43,12 @@ std::string BacklogEntry(const v1::Event& event, Millis yellow_at) {
   }
   Millis yellow = 0;
   Millis red = 0;
-  if (const Millis deadline = RunningDeadline(event); deadline > 0) {
+  // As the traffic light: no light without a running limit (policy::TrafficLightAt).
+  const Millis deadline = RunningDeadline(event);
+  const Millis limit = RunningLimit(event);
+  if (deadline > 0 && limit > 0) {
     red = deadline + 1;
-    yellow = yellow_at > 0 ? yellow_at : deadline - RunningLimit(event) / 5;
+    yellow = yellow_at > 0 ? yellow_at : deadline - limit / 5;
   }
   return absl::StrCat(static_cast<int>(event.state()), "|", static_cast<int>(event.level()), "|",
                       event.overdue() ? 1 : 0, "|", yellow, "|", red);

@@ -214,83 +214,70 @@ OpenEvent StatsReader::OpenEventOf(const v1::Event& event, const std::string& su
 }
 
 void StatsReader::OpenEvents(const std::vector<std::string>& subdistricts, OpenDone done) {
+  // First the open events' ids of every subdistrict, then their records a chunk at a time: the
+  // Redis client lets only so many commands wait for replies (20,000 by default), and a backlog
+  // can be larger.
   struct State {
     Pending pending;
+    // (subdistrict, id) of every open event.
+    std::vector<std::pair<std::string, std::string>> ids;
     std::vector<OpenEvent> events;
     absl::Status error;
+    OpenDone done;
   };
   auto state = std::make_shared<State>();
-  state->pending.done = [state, done = std::move(done)] {
-    if (!state->error.ok()) {
-      done(state->error);
-    } else {
-      done(std::move(state->events));
-    }
-  };
+  state->done = std::move(done);
   const Millis now = clock_.Now();
+  state->pending.done = [this, state, now] {
+    if (!state->error.ok()) {
+      auto finish = std::move(state->done);
+      finish(state->error);
+      return;
+    }
+    ReadOpenRecords(state, 0, now);
+  };
   for (const std::string& subdistrict : subdistricts) {
     state->pending.Add();
     redis_.Command({"HKEYS", OpenEventsKey(subdistrict)},
-                   [this, state, subdistrict, now](absl::StatusOr<redis::Reply> reply) {
+                   [state, subdistrict](absl::StatusOr<redis::Reply> reply) {
                      if (absl::Status status = ArrayOrError(reply); !status.ok()) {
                        state->error = status;
-                       state->pending.Release();
-                       return;
+                     } else {
+                       for (redis::Reply& id : reply->elements) {
+                         state->ids.emplace_back(subdistrict, std::move(id.str));
+                       }
                      }
-                     auto ids = std::make_shared<std::vector<std::string>>();
-                     ids->reserve(reply->elements.size());
-                     for (redis::Reply& id : reply->elements) {
-                       ids->push_back(std::move(id.str));
-                     }
-                     ReadOpenRecords(subdistrict, std::move(ids), 0, now,
-                                     [state](absl::Status status, std::vector<OpenEvent> events) {
-                                       if (!status.ok()) {
-                                         state->error = status;
-                                       }
-                                       for (OpenEvent& event : events) {
-                                         state->events.push_back(std::move(event));
-                                       }
-                                       state->pending.Release();
-                                     });
+                     state->pending.Release();
                    });
   }
   state->pending.Release();
 }
 
-void StatsReader::ReadOpenRecords(const std::string& subdistrict,
-                                  std::shared_ptr<const std::vector<std::string>> ids, size_t first,
-                                  Millis now,
-                                  std::function<void(absl::Status, std::vector<OpenEvent>)> done) {
-  // A chunk at a time: the Redis client lets only so many commands wait for replies (20,000 by
-  // default), and a subdistrict's backlog can be larger.
-  const size_t last = std::min(ids->size(), first + kOpenRecordsChunk);
-  struct Chunk {
-    Pending pending;
-    std::vector<OpenEvent> events;
-    absl::Status error;
-  };
-  auto chunk = std::make_shared<Chunk>();
-  chunk->pending.done = [this, chunk, subdistrict, ids, last, now, done = std::move(done)]() {
-    if (!chunk->error.ok() || last == ids->size()) {
-      done(chunk->error, std::move(chunk->events));
+template <class State>
+void StatsReader::ReadOpenRecords(std::shared_ptr<State> state, size_t first, Millis now) {
+  const size_t last = std::min(state->ids.size(), first + kOpenRecordsChunk);
+  auto chunk = std::make_shared<Pending>();
+  chunk->done = [this, state, last, now] {
+    if (!state->error.ok() || last == state->ids.size()) {
+      auto finish = std::move(state->done);
+      if (!state->error.ok()) {
+        finish(state->error);
+      } else {
+        finish(std::move(state->events));
+      }
       return;
     }
-    ReadOpenRecords(subdistrict, ids, last, now,
-                    [chunk, done](absl::Status status, std::vector<OpenEvent> events) {
-                      for (OpenEvent& event : events) {
-                        chunk->events.push_back(std::move(event));
-                      }
-                      done(status, std::move(chunk->events));
-                    });
+    ReadOpenRecords(state, last, now);
   };
   for (size_t i = first; i < last; ++i) {
-    const std::string& id = (*ids)[i];
-    chunk->pending.Add();
+    const auto& [subdistrict, id] = state->ids[i];
+    chunk->Add();
     redis_.Command({"HGET", store::EventKey(subdistrict, id), "pb"},
-                   [this, chunk, subdistrict, id, now](absl::StatusOr<redis::Reply> record) {
+                   [this, state, chunk, i, now](absl::StatusOr<redis::Reply> record) {
+                     const auto& [subdistrict, id] = state->ids[i];
                      v1::Event event;
                      if (absl::Status status = redis::StatusOf(record); !status.ok()) {
-                       chunk->error = status;
+                       state->error = status;
                      } else if (record->IsString() && event.ParseFromString(record->str)) {
                        if (lifecycle::IsFinal(event.state())) {
                          // The record is the truth: a backlog entry left by an older step delivered
@@ -298,13 +285,13 @@ void StatsReader::ReadOpenRecords(const std::string& subdistrict,
                          redis_.Command({"HDEL", OpenEventsKey(subdistrict), id},
                                         [](absl::StatusOr<redis::Reply>) {});
                        } else {
-                         chunk->events.push_back(OpenEventOf(event, subdistrict, now));
+                         state->events.push_back(OpenEventOf(event, subdistrict, now));
                        }
                      }
-                     chunk->pending.Release();
+                     chunk->Release();
                    });
   }
-  chunk->pending.Release();
+  chunk->Release();
 }
 
 namespace {

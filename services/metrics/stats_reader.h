@@ -81,14 +81,14 @@ class StatsReader final {
 
   const LocalDays& days() const { return days_; }
 
-  // OpenEvents reads this many records of a subdistrict at a time.
-  static constexpr size_t kOpenRecordsChunk = 5000;
+  // OpenEvents reads this many records at a time (of all its subdistricts together).
+  static constexpr size_t kOpenRecordsChunk = 2000;
 
  private:
-  // Reads the records of ids[first..] in chunks, then calls `done` with the open ones.
-  void ReadOpenRecords(const std::string& subdistrict,
-                       std::shared_ptr<const std::vector<std::string>> ids, size_t first,
-                       Millis now, std::function<void(absl::Status, std::vector<OpenEvent>)> done);
+  // Reads the records of state->ids[first..] a chunk at a time into state->events, then calls
+  // state->done. `State` is OpenEvents' own.
+  template <class State>
+  void ReadOpenRecords(std::shared_ptr<State> state, size_t first, Millis now);
   OpenEvent OpenEventOf(const v1::Event& event, const std::string& subdistrict, Millis now) const;
 
   redis::Client& redis_;

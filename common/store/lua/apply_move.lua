@@ -41,8 +41,8 @@ if current ~= ARGV[1] then
   return {0, tonumber(current)}
 end
 local version = tonumber(current) + 1
-redis.call('HSET', KEYS[1], 'pb', ARGV[2], 'state', ARGV[3], 'version', version)
 backlog_step(KEYS[11], KEYS[1], ARGV[6], ARGV[16])
+redis.call('HSET', KEYS[1], 'pb', ARGV[2], 'state', ARGV[3], 'version', version)
 redis.call('RPUSH', KEYS[2], ARGV[4])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'c', ARGV[4])
 if ARGV[7] == '1' then

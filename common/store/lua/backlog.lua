@@ -11,18 +11,24 @@
 -- (0: no clock runs), so that the next step knows what to take away; an event that is not open
 -- has none.
 local function backlog_step(prefix, record, id, entry)
+  local s, l, f, y, r = string.match(entry, '^(%d+)|(%d+)|(%d)|(%d+)|(%d+)$')
+  if entry ~= '' and not s then
+    -- Refused before any write, so that the calling script writes nothing either (each caller
+    -- calls this before its own writes).
+    error('backlog entry is malformed: ' .. entry)
+  end
   local was = redis.call('HGET', record, 'bl')
   if was == entry or (not was and entry == '') then
     return
   end
   if was then
-    local s, l, f, y, r = string.match(was, '^(%d+)|(%d+)|(%d)|(%d+)|(%d+)$')
-    if s then
-      local ls = l .. '|' .. s
-      redis.call('HINCRBY', prefix .. 'n', ls .. '|' .. f, -1)
-      if y ~= '0' then
-        redis.call('ZREM', prefix .. 'y:' .. ls, id)
-        redis.call('ZREM', prefix .. 'r:' .. ls .. '|' .. f, id)
+    local ws, wl, wf, wy = string.match(was, '^(%d+)|(%d+)|(%d)|(%d+)|(%d+)$')
+    if ws then
+      local wls = wl .. '|' .. ws
+      redis.call('HINCRBY', prefix .. 'n', wls .. '|' .. wf, -1)
+      if wy ~= '0' then
+        redis.call('ZREM', prefix .. 'y:' .. wls, id)
+        redis.call('ZREM', prefix .. 'r:' .. wls .. '|' .. wf, id)
       end
     end
   end
@@ -30,7 +36,6 @@ local function backlog_step(prefix, record, id, entry)
     redis.call('HDEL', record, 'bl')
     return
   end
-  local s, l, f, y, r = string.match(entry, '^(%d+)|(%d+)|(%d)|(%d+)|(%d+)$')
   local ls = l .. '|' .. s
   redis.call('HINCRBY', prefix .. 'n', ls .. '|' .. f, 1)
   if y ~= '0' then

@@ -72,18 +72,18 @@ if ARGV[11] == '1' then
   if current ~= ARGV[12] then
     return {3, ''}
   end
+  backlog_step(KEYS[9], KEYS[7], ARGV[17], ARGV[18])
   redis.call('HSET', KEYS[1], 'pb', ARGV[1], 'state', ARGV[2], 'version', 1)
   redis.call('RPUSH', KEYS[2], ARGV[3])
   redis.call('ZADD', KEYS[5], ARGV[6], ARGV[4])
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'c', ARGV[3])
   redis.call('HSET', KEYS[7], 'pb', ARGV[13], 'state', ARGV[14], 'version', tonumber(current) + 1)
-  backlog_step(KEYS[9], KEYS[7], ARGV[17], ARGV[18])
   redis.call('RPUSH', KEYS[8], ARGV[15])
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'c', ARGV[15])
   return {1, ARGV[4]}
 end
-redis.call('HSET', KEYS[1], 'pb', ARGV[1], 'state', ARGV[2], 'version', 1)
 backlog_step(KEYS[9], KEYS[1], ARGV[4], ARGV[16])
+redis.call('HSET', KEYS[1], 'pb', ARGV[1], 'state', ARGV[2], 'version', 1)
 redis.call('RPUSH', KEYS[2], ARGV[3])
 redis.call('XADD', KEYS[3], '*', 'id', ARGV[4])
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'c', ARGV[3])

@@ -296,6 +296,9 @@ TEST_F(EventStoreTest, AMergeFilesTheDuplicateAndBumpsTheOpenEventTogether) {
   EXPECT_EQ(Redis({"XLEN", RoutingStream(kSd)}).integer, 1) << "the duplicate is not routed";
   EXPECT_EQ(Near(report, 100)->ids, std::vector<std::string>{open.id()})
       << "a duplicate is not an open event of its own";
+  // The backlog index ("<level>|<state>|<flagged>"): the open event once, the duplicate not.
+  EXPECT_EQ(Redis({"HGET", BacklogPrefix(kSd) + "n", "0|1|0"}).str, "1");
+  EXPECT_EQ(Redis({"HEXISTS", EventKey(kSd, report.id()), "bl"}).integer, 0);
 
   // A second merge decided on the same (now stale) read writes nothing.
   const v1::Event second = Located(Reported());
@@ -303,6 +306,7 @@ TEST_F(EventStoreTest, AMergeFilesTheDuplicateAndBumpsTheOpenEventTogether) {
   ASSERT_TRUE(stale.ok());
   EXPECT_EQ(stale->outcome, CreateResult::Outcome::kStale);
   EXPECT_EQ(Redis({"EXISTS", EventKey(kSd, second.id())}).integer, 0);
+  EXPECT_EQ(Redis({"HGET", BacklogPrefix(kSd) + "n", "0|1|0"}).str, "1");
 }
 
 TEST_F(EventStoreTest, ACreateDecidedOnWhatNoLongerHoldsWritesNothing) {
