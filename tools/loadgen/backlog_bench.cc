@@ -16,6 +16,7 @@
 #include "common/store/event_store.h"
 #include "common/store/keys.h"
 #include "services/metrics/metrics_keys.h"
+#include "services/routing/queries.h"
 #include "tests/support/redis_server.h"
 #include "tools/loadgen/bench_stack.h"
 #include "tools/loadgen/benchmarks.h"
@@ -186,6 +187,21 @@ absl::Status ReadSnapshot(redis::Client& redis, const std::vector<std::string>& 
   return absl::OkStatus();
 }
 
+// One ListEvents call, as routing answers it; `listed` gets the page's size.
+absl::Status ListEvents(routing::EventQueries& queries, const v1::ListEventsRequest& request,
+                        int* listed) {
+  std::promise<absl::StatusOr<v1::ListEventsResponse>> promise;
+  queries.ListEvents(request, [&promise](absl::StatusOr<v1::ListEventsResponse> response) {
+    promise.set_value(std::move(response));
+  });
+  auto response = promise.get_future().get();
+  if (!response.ok()) {
+    return response.status();
+  }
+  *listed = response->events_size();
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status RunBacklog(const BacklogOptions& options, std::ostream& out) {
@@ -208,6 +224,8 @@ absl::Status RunBacklog(const BacklogOptions& options, std::ostream& out) {
       "%d open events (%zu subdistricts); machine: %u cores\n",
       options.small, options.large, subdistricts.size(), Cores());
 
+  SystemClock clock;
+  const SystemClock& clock_for_queries = clock;
   testing::RedisServer server;
   if (absl::Status started = server.Start(); !started.ok()) {
     return started;
@@ -238,14 +256,28 @@ absl::Status RunBacklog(const BacklogOptions& options, std::ostream& out) {
 
   store::RedisEventStore store(redis, io.get_executor());
   store::BacklogIndex index(redis);
+  routing::EventQueries queries(redis, *config->topology, clock_for_queries);
+  // A community's open events: its subtree, DISPATCHED (every seeded event is), the first page.
+  const v1::Unit* community = nullptr;
+  for (const std::string& grid : grids) {
+    community = config->topology->Find(config->topology->Find(grid)->parent_id());
+    break;
+  }
+  v1::ListEventsRequest newest;
+  newest.set_page_size(50);
+  v1::ListEventsRequest of_community = newest;
+  of_community.set_unit_id(community->id());
+  of_community.add_states(v1::EVENT_STATE_DISPATCHED);
   Seeder seeder(store, options.window);
   absl::flat_hash_set<std::string> ids;
-  SystemClock clock;
   const Millis now = clock.Now();
   int seeded = 0;
   std::map<int, Cost> index_costs;
   std::map<int, Cost> snapshot_costs;
   std::map<int, long long> index_memory;
+  std::map<int, Cost> newest_costs;
+  std::map<int, Cost> community_costs;
+  std::map<int, int> community_listed;
   for (int target : {options.small, options.large}) {
     const auto seed_begin = SteadyClock::now();
     for (; seeded < target; ++seeded) {
@@ -303,6 +335,24 @@ absl::Status RunBacklog(const BacklogOptions& options, std::ostream& out) {
       }
     }
     index_memory[target] = bytes;
+    int listed = 0;
+    auto page = Measure(redis, [&] { return ListEvents(queries, newest, &listed); });
+    if (!page.ok()) {
+      return page.status();
+    }
+    newest_costs[target] = *page;
+    auto community_page =
+        Measure(redis, [&] { return ListEvents(queries, of_community, &listed); });
+    if (!community_page.ok()) {
+      return community_page.status();
+    }
+    community_costs[target] = *community_page;
+    community_listed[target] = listed;
+    out << absl::StrFormat(
+        "%8d open: ListEvents newest 50: %5lld commands, %8lld bytes out, %7.2f ms | of "
+        "community %s, DISPATCHED: %d listed, %5lld commands, %8lld bytes out, %7.2f ms\n",
+        target, page->commands, page->bytes_out, page->ms, community->id(), listed,
+        community_page->commands, community_page->bytes_out, community_page->ms);
     out << absl::StrFormat(
         "%8d open: index read %5lld commands, %7lld bytes in, %7lld bytes out, %8.2f ms | "
         "record snapshot %8lld commands, %10lld bytes in, %11lld bytes out, %9.1f ms | index "
@@ -318,14 +368,17 @@ absl::Status RunBacklog(const BacklogOptions& options, std::ostream& out) {
   out << absl::StrFormat(
       "backlog_small=%d backlog_large=%d index_commands_ratio=%.2f index_bytes_ratio=%.2f "
       "index_ms_ratio=%.2f snapshot_commands_ratio=%.1f snapshot_bytes_ratio=%.1f "
-      "index_bytes_per_open_event=%.0f\n",
+      "index_bytes_per_open_event=%.0f list_newest_commands_ratio=%.2f "
+      "list_community_commands_ratio=%.2f\n",
       options.small, options.large, ratio(large.commands, small.commands),
       ratio(large.bytes_in + large.bytes_out, small.bytes_in + small.bytes_out),
       small.ms == 0 ? 0.0 : large.ms / small.ms,
       ratio(snapshot_costs[options.large].commands, snapshot_costs[options.small].commands),
       ratio(snapshot_costs[options.large].bytes_in + snapshot_costs[options.large].bytes_out,
             snapshot_costs[options.small].bytes_in + snapshot_costs[options.small].bytes_out),
-      static_cast<double>(index_memory[options.large]) / options.large);
+      static_cast<double>(index_memory[options.large]) / options.large,
+      ratio(newest_costs[options.large].commands, newest_costs[options.small].commands),
+      ratio(community_costs[options.large].commands, community_costs[options.small].commands));
   return absl::OkStatus();
 }
 
