@@ -41,6 +41,9 @@ class DurableEventStore final : public EventStore {
 
   void Reserve(const v1::Event& event, redis::Deadline deadline,
                Callback<Reservation> done) override;
+  // Not waited for: a settled reservation lost in a failover leaves the whole one, which answers
+  // the same.
+  void Settle(const v1::Event& event) override { store_.Settle(event); }
   void FindOpenNear(const v1::Event& event, double radius_meters, redis::Deadline deadline,
                     Callback<OpenNear> done) override;
   void File(const Filing& filing, redis::Deadline deadline, Callback<CreateResult> done) override;

@@ -168,6 +168,24 @@ void RedisEventStore::Reserve(const v1::Event& event, redis::Deadline deadline,
       });
 }
 
+v1::Event SettledReservation(const v1::Event& event) {
+  v1::Event settled;
+  settled.set_id(event.id());
+  settled.set_reporter_id(event.reporter_id());
+  settled.set_client_request_id(event.client_request_id());
+  return settled;
+}
+
+void RedisEventStore::Settle(const v1::Event& event) {
+  if (event.client_request_id().empty()) {
+    return;
+  }
+  // XX: never makes a reservation; KEEPTTL: it ends when the whole one would have.
+  client_.Command({"SET", RequestKey(event.reporter_id(), event.client_request_id()),
+                   SettledReservation(event).SerializeAsString(), "XX", "KEEPTTL"},
+                  [](absl::StatusOr<Reply>) {});
+}
+
 void RedisEventStore::FindOpenNear(const v1::Event& event, double radius_meters,
                                    redis::Deadline deadline, Callback<OpenNear> done) {
   if (!event.has_location()) {

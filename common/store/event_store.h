@@ -87,6 +87,9 @@ struct CreateResult {
   std::string event_id;
 };
 
+// What a settled reservation keeps of the event it stands for (EventStore::Settle).
+v1::Event SettledReservation(const v1::Event& event);
+
 // A client request id's reservation (Reserve).
 struct Reservation {
   // True when this call reserved the key; false when an earlier call had: `event` is then the
@@ -125,6 +128,11 @@ class EventStore {
   // reservation whose retry files the stored event.
   virtual void Reserve(const v1::Event& event, redis::Deadline deadline,
                        Callback<Reservation> done) = 0;
+  // Once `event`, reserved under its client request id, is filed: its reservation keeps only
+  // what a retry needs to find it (the id, reporter and request id; no created_at, which tells a
+  // settled reservation from a whole one) for the rest of its time, since the record now holds
+  // the rest. Best effort, unanswered: a reservation left whole answers a retry the same way.
+  virtual void Settle(const v1::Event& event) { (void)event; }
   // The open events of `event`'s grid and category within `radius_meters` of its location, with
   // their records, for the duplicate decision. Empty when the event has no location.
   virtual void FindOpenNear(const v1::Event& event, double radius_meters, redis::Deadline deadline,
@@ -187,6 +195,7 @@ class RedisEventStore final : public EventStore {
 
   void Reserve(const v1::Event& event, redis::Deadline deadline,
                Callback<Reservation> done) override;
+  void Settle(const v1::Event& event) override;
   void FindOpenNear(const v1::Event& event, double radius_meters, redis::Deadline deadline,
                     Callback<OpenNear> done) override;
   void File(const Filing& filing, redis::Deadline deadline, Callback<CreateResult> done) override;

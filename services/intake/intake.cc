@@ -148,6 +148,11 @@ void Intake::Reserve(std::shared_ptr<Filing> filing) {
                                   filing->done(filed.status());
                                 } else if (filed->has_value()) {
                                   filing->Answer(**filed);
+                                } else if (!filing->event.has_created_at()) {
+                                  // Settled: it was filed, and its record is gone since.
+                                  filing->done(absl::NotFoundError(absl::StrCat(
+                                      "client_request_id: this request was filed as event ",
+                                      filing->event.id(), ", which is no longer kept")));
                                 } else {
                                   Decide(filing);
                                 }
@@ -235,6 +240,8 @@ void Intake::File(std::shared_ptr<Filing> filing, store::Filing step) {
         switch (result->outcome) {
           case store::CreateResult::Outcome::kCreated:
             filing->Answer(*filed);
+            // The record holds the event now: its reservation need only find it.
+            store_.Settle(*filed);
             return;
           case store::CreateResult::Outcome::kExists:
             if (!filing->event.client_request_id().empty()) {

@@ -154,6 +154,34 @@ TEST_F(IntakeFilingTest, ARequestIdIsHonouredForAGridOfAnotherSubdistrict) {
   EXPECT_NE(other.event_id(), first.event_id());
 }
 
+// Once filed, a reservation keeps only what a retry needs to find the event (its id), not the
+// whole event, for the rest of its eight days; a retry still answers that event.
+TEST_F(IntakeFilingTest, AFiledReportsReservationKeepsOnlyItsIdAndStillAnswersARetry) {
+  v1::ReportEventResponse first;
+  ASSERT_TRUE(ReportViaGateway(MakeReport(kGridSd2, "app-settle-1"), first).ok());
+  v1::Event reserved;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        reserved = Reserved("app-settle-1");
+        return !reserved.has_created_at();
+      },
+      std::chrono::seconds(5)))
+      << reserved.ShortDebugString();
+  EXPECT_EQ(reserved.id(), first.event_id());
+  EXPECT_EQ(reserved.client_request_id(), "app-settle-1");
+  EXPECT_TRUE(reserved.grid_id().empty());
+  EXPECT_GT(Redis({"TTL", store::RequestKey(Stack::Admin().subject(), "app-settle-1")}).integer,
+            7 * 24 * 3600)
+      << "it ends when the whole reservation would have";
+
+  v1::ReportEventResponse again;
+  const grpc::Status status = ReportViaGateway(MakeReport(kGridSd2, "app-settle-1"), again);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(again.replayed());
+  EXPECT_EQ(again.event_id(), first.event_id());
+  EXPECT_EQ(again.event().grid_id(), kGridSd2);
+}
+
 TEST_F(IntakeFilingTest, AnIntakeKilledBetweenReservationAndFilingLeavesOneEventForTheRetry) {
   std::string address;
   std::unique_ptr<Process> replica = StoppingReplica(address);
