@@ -34,48 +34,75 @@ using redis::Reply;
 using Replies = std::vector<Reply>;
 using Command = std::vector<std::string>;
 
-// Issues every command at once, so that they share one pipeline, and calls `done` once, after
-// the last reply: with all the replies in order, or with the first failure (an error reply is a
-// failure too, mapped by redis::StatusOf, so that no list is answered short). With no commands,
-// calls `done` inline. The caller must not touch state shared with `done` after the call: when
-// issued from outside the client's thread, the replies may all arrive before it returns.
+// At most this many commands of one CommandAll wait for replies at once: the Redis client takes
+// only so many (20,000 by default), and a department's queue can be longer.
+constexpr std::size_t kCommandChunk = 2000;
+
+// Issues the commands a chunk at a time (each chunk at once, so that it shares one pipeline),
+// and calls `done` once, after the last reply: with all the replies in order, or with the first
+// failure (an error reply is a failure too, mapped by redis::StatusOf, so that no list is
+// answered short; the chunks after a failure are not sent). With no commands, calls `done`
+// inline. The caller must not touch state shared with `done` after the call: when issued from
+// outside the client's thread, the replies may all arrive before it returns.
 void CommandAll(redis::Client& client, std::vector<Command> commands,
                 std::function<void(absl::StatusOr<Replies>)> done) {
   if (commands.empty()) {
     done(Replies());
     return;
   }
-  struct Gather {
+  struct Gather : std::enable_shared_from_this<Gather> {
+    redis::Client* client = nullptr;
+    std::vector<Command> commands;
     Replies replies;
+    std::size_t sent = 0;
     std::size_t remaining = 0;
     absl::Status status;
     std::function<void(absl::StatusOr<Replies>)> done;
-  };
-  auto gather = std::make_shared<Gather>();
-  gather->replies.resize(commands.size());
-  gather->remaining = commands.size();
-  gather->done = std::move(done);
-  // The client runs its callbacks one at a time: Gather needs no lock.
-  for (std::size_t i = 0; i < commands.size(); ++i) {
-    client.Command(std::move(commands[i]), [gather, i](absl::StatusOr<Reply> result) {
+
+    void SendChunk() {
+      const std::size_t first = sent;
+      const std::size_t last = std::min(commands.size(), first + kCommandChunk);
+      sent = last;
+      remaining = last - first;
+      // The client runs its callbacks one at a time: Gather needs no lock.
+      for (std::size_t i = first; i < last; ++i) {
+        client->Command(std::move(commands[i]),
+                        [self = shared_from_this(), i](absl::StatusOr<Reply> result) {
+                          self->Answered(i, std::move(result));
+                        });
+      }
+    }
+
+    void Answered(std::size_t i, absl::StatusOr<Reply> result) {
       absl::StatusOr<Reply> reply = redis::Checked(std::move(result));
       if (!reply.ok()) {
-        if (gather->status.ok()) {
-          gather->status = reply.status();
+        if (status.ok()) {
+          status = reply.status();
         }
       } else {
-        gather->replies[i] = std::move(*reply);
+        replies[i] = std::move(*reply);
       }
-      if (--gather->remaining > 0) {
+      if (--remaining > 0) {
         return;
       }
-      if (gather->status.ok()) {
-        gather->done(std::move(gather->replies));
-      } else {
-        gather->done(gather->status);
+      if (status.ok() && sent < commands.size()) {
+        SendChunk();
+        return;
       }
-    });
-  }
+      auto finish = std::move(done);
+      if (status.ok()) {
+        finish(std::move(replies));
+      } else {
+        finish(status);
+      }
+    }
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->client = &client;
+  gather->commands = std::move(commands);
+  gather->replies.resize(gather->commands.size());
+  gather->done = std::move(done);
+  gather->SendChunk();
 }
 
 // The event in the reply to HGET <event key> pb; nullopt when the record is gone.

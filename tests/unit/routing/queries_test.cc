@@ -263,6 +263,30 @@ TEST_F(QueriesTest, QueueIsInOrderOfUrgencyAndPaged) {
   EXPECT_THAT(second->next_page_token(), IsEmpty());
 }
 
+// A queue longer than the Redis client lets wait for replies at once (20,000): its records are
+// read a chunk at a time, and the page is the queue's first.
+TEST_F(QueriesTest, AQueueLongerThanTheClientsPendingLimitIsListed) {
+  constexpr int kQueued = 25'000;
+  v1::Event event;
+  event.set_subdistrict_id(kSd1);
+  event.set_grid_id(kGrid1);
+  event.set_category("0701");
+  event.set_state(v1::EVENT_STATE_RESOLVED);  // no clock runs: ordered by update, then id
+  event.set_level(v1::LEVEL_COMMUNITY);
+  event.set_unit_id(kCommunity1);
+  // One script writes them all: the test's own client would meet the same limit.
+  Redis({"EVAL",
+         "for i = 1, tonumber(ARGV[1]) do local id = string.format('%s-%016d', ARGV[4], i); "
+         "redis.call('HSET', ARGV[2] .. id, 'pb', ARGV[3], 'state', '4', 'version', '1'); "
+         "redis.call('ZADD', KEYS[1], i, id) end return 1",
+         "1", store::QueueKey(kSd1, kCommunity1), std::to_string(kQueued),
+         store::EventKeyPrefix(kSd1), event.SerializeAsString(), kSd1});
+  auto page = Queue(kCommunity1, 10);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->items_size(), 10);
+  EXPECT_THAT(page->next_page_token(), ::testing::Not(IsEmpty()));
+}
+
 TEST_F(QueriesTest, OrderFollowsTheClock) {
   File("long", kGrid1, "0701", kT0,
        At(v1::EVENT_STATE_DISPATCHED, v1::LEVEL_COMMUNITY, kCommunity1, kT0, 100 * kMinute));
