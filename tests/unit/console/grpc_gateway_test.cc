@@ -21,9 +21,13 @@ namespace {
 // one sanitized run in 40, after the test had passed; the same report upstream:
 // open-telemetry/opentelemetry-cpp#4273. It has also been seen once (2026-12-02) at the end of
 // the successful TLS test, in grpc_cq_internal_unref on a gRPC thread after the test had passed.
-// The library is not instrumented and the bug is not ours to fix, so the sanitized build skips
-// the TLS tests of this file; the normal build runs them every time, and console_tls_test runs
-// TLS end to end.
+// On 2026-12-02 it struck a plain-text test too (ForwardsTheBearerTokenWithADeadline, the
+// same double free in grpc_cq_internal_unref on a gRPC thread): the teardown of this fixture's
+// in-process server and client, not TLS. The library is not instrumented and the bug is not
+// ours to fix, so the sanitized build skips every test of this fixture (the gRPC client of the
+// console, against an in-process server); the normal build runs them every time, and the
+// console's integration tests (console_test, console_tls_test) run the same client against the
+// real gateway.
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
 constexpr bool kAddressSanitizer = true;
@@ -144,6 +148,13 @@ class Recorder final : public WatchObserver {
 
 class GrpcGatewayTest : public ::testing::Test {
  protected:
+  void SetUp() override {
+    if (kAddressSanitizer) {
+      GTEST_SKIP() << "Debian gRPC 1.51's completion-queue teardown under ASan (see "
+                      "kAddressSanitizer)";
+    }
+  }
+
   void StartServer(bool tls) {
     grpc::ServerBuilder builder;
     std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
@@ -294,9 +305,6 @@ TEST_F(GrpcGatewayTest, ShutdownCancelsRunningWatches) {
 }
 
 TEST_F(GrpcGatewayTest, SpeaksVerifiedTlsWhenGivenTheGatewaysCa) {
-  if (kAddressSanitizer) {
-    GTEST_SKIP() << "gRPC's TLS teardown under ASan (see kAddressSanitizer)";
-  }
   StartServer(true);
   options_.ca_file = grid::testing::SourcePath("tests/unit/console/testdata/ca.pem");
   options_.server_name = "gateway.test";
@@ -307,9 +315,6 @@ TEST_F(GrpcGatewayTest, SpeaksVerifiedTlsWhenGivenTheGatewaysCa) {
 }
 
 TEST_F(GrpcGatewayTest, RefusesAGatewayItsCaDidNotSign) {
-  if (kAddressSanitizer) {
-    GTEST_SKIP() << "gRPC's failed-handshake path under ASan (see kAddressSanitizer)";
-  }
   StartServer(true);
   options_.ca_file = grid::testing::SourcePath("tests/unit/console/testdata/other-ca.pem");
   options_.server_name = "gateway.test";
@@ -342,9 +347,6 @@ TEST(PublicGatewayStatusTest, OnlyConnectionFailuresAreReworded) {
 }
 
 TEST_F(GrpcGatewayTest, PlainTextToATlsGatewayFails) {
-  if (kAddressSanitizer) {
-    GTEST_SKIP() << "gRPC's failed-handshake path under ASan (see kAddressSanitizer)";
-  }
   StartServer(true);
   Connect();
   auto [result, response] = GetEvent("tok");
