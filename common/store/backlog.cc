@@ -21,16 +21,6 @@ bool IsFinal(v1::EventState state) {
          state == v1::EVENT_STATE_CANCELLED;
 }
 
-Millis RunningLimit(const v1::Event& event) {
-  if (event.state() != v1::EVENT_STATE_DISPATCHED && event.state() != v1::EVENT_STATE_ACCEPTED) {
-    return 0;
-  }
-  const auto& d = event.deadlines();
-  const google::protobuf::Duration& limit =
-      event.state() == v1::EVENT_STATE_DISPATCHED ? d.accept_limit() : d.resolve_limit();
-  return limit.seconds() * 1000 + limit.nanos() / 1'000'000;
-}
-
 absl::StatusOr<long long> IntegerAt(const redis::Reply& reply, size_t i) {
   return reply.elements[i].AsInteger();
 }

@@ -23,4 +23,16 @@ Millis RunningDeadline(const v1::Event& event) {
   }
 }
 
+Millis RunningLimit(const v1::Event& event) {
+  const auto& d = event.deadlines();
+  switch (event.state()) {
+    case v1::EVENT_STATE_DISPATCHED:
+      return d.accept_limit().seconds() * 1000 + d.accept_limit().nanos() / 1'000'000;
+    case v1::EVENT_STATE_ACCEPTED:
+      return d.resolve_limit().seconds() * 1000 + d.resolve_limit().nanos() / 1'000'000;
+    default:
+      return 0;
+  }
+}
+
 }  // namespace grid::store

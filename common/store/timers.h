@@ -14,4 +14,7 @@ Millis TimerDue(const v1::Event& event);
 // The running limit's deadline: accept_by while DISPATCHED, resolve_by while ACCEPTED, else 0.
 Millis RunningDeadline(const v1::Event& event);
 
+// The running limit's length: accept_limit while DISPATCHED, resolve_limit while ACCEPTED, else 0.
+Millis RunningLimit(const v1::Event& event);
+
 }  // namespace grid::store

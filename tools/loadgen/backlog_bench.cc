@@ -258,11 +258,8 @@ absl::Status RunBacklog(const BacklogOptions& options, std::ostream& out) {
   store::BacklogIndex index(redis);
   routing::EventQueries queries(redis, *config->topology, clock_for_queries);
   // A community's open events: its subtree, DISPATCHED (every seeded event is), the first page.
-  const v1::Unit* community = nullptr;
-  for (const std::string& grid : grids) {
-    community = config->topology->Find(config->topology->Find(grid)->parent_id());
-    break;
-  }
+  const v1::Unit* community =
+      config->topology->Find(config->topology->Find(grids.front())->parent_id());
   v1::ListEventsRequest newest;
   newest.set_page_size(50);
   v1::ListEventsRequest of_community = newest;
