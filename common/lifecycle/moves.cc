@@ -265,11 +265,13 @@ absl::StatusOr<store::Move> Return(const v1::Event& event, const Context& contex
   const v1::Unit* next = nullptr;
   v1::Level level = event.level();
   if (level == v1::LEVEL_DISTRICT) {
-    // The rule's department, then its fallbacks, then the command centre itself.
+    // The rule's department, then its fallbacks, then the event's district command centre.
     std::vector<std::string> candidates = {rule->department_id()};
     candidates.insert(candidates.end(), rule->fallback_department_ids().begin(),
                       rule->fallback_department_ids().end());
-    candidates.push_back(context.topology.district_id());
+    if (const v1::Unit* district = context.topology.DistrictOf(event.grid_id())) {
+      candidates.push_back(district->id());
+    }
     for (const std::string& id : candidates) {
       if (!id.empty() && !is_refused(id)) {
         next = context.topology.Find(id);
@@ -316,9 +318,12 @@ absl::StatusOr<store::Move> Suspend(const v1::Event& event, const Context& conte
     return absl::InvalidArgumentError(
         absl::StrCat("approver_unit_id: unknown unit ", input::Quote(approver_unit_id)));
   }
+  // Above the event: an ancestor of its grid, or a department of its district.
+  const v1::Unit* district = context.topology.DistrictOf(event.grid_id());
   const bool above = approver->level() > event.level() &&
-                     (approver->level() == v1::LEVEL_DISTRICT ||
-                      context.topology.InSubtree(event.grid_id(), approver->id()));
+                     (context.topology.InSubtree(event.grid_id(), approver->id()) ||
+                      (approver->kind() == v1::UNIT_KIND_DEPARTMENT && district != nullptr &&
+                       context.topology.DistrictOf(approver->id()) == district));
   if (!above) {
     return absl::InvalidArgumentError(absl::StrCat(
         "approver_unit_id: ", input::Quote(approver_unit_id), " is not a unit above the event's ",
@@ -433,8 +438,13 @@ absl::StatusOr<store::Move> Reassign(const v1::Event& event, const Context& cont
     return absl::InvalidArgumentError(
         absl::StrCat("unit_id: the event is already at ", input::Quote(unit_id)));
   }
-  const bool reaches = unit->kind() == v1::UNIT_KIND_DEPARTMENT ||
-                       context.topology.InSubtree(event.grid_id(), unit_id);
+  // An ancestor of the grid up to its district, or a department of that district; never a
+  // city or province (they watch and count) nor another district's unit.
+  const v1::Unit* district = context.topology.DistrictOf(event.grid_id());
+  const bool reaches = unit->level() <= v1::LEVEL_DISTRICT && district != nullptr &&
+                       context.topology.DistrictOf(unit_id) == district &&
+                       (unit->kind() == v1::UNIT_KIND_DEPARTMENT ||
+                        context.topology.InSubtree(event.grid_id(), unit_id));
   if (!reaches) {
     return absl::InvalidArgumentError(absl::StrCat("unit_id: ", input::Quote(unit_id),
                                                    " does not cover the event's grid \"",

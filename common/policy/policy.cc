@@ -1,8 +1,11 @@
 #include "common/policy/policy.h"
 
+#include <google/protobuf/util/message_differencer.h>
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <system_error>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -186,6 +189,188 @@ absl::Status Policy::Index(const topology::Topology& topology) {
     return absl::InvalidArgumentError("offline_window: must be positive");
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+// The departments the rules of `data` name must belong to `district`.
+absl::Status CheckDepartmentsOf(const v1::Policy& data, const topology::Topology& topology,
+                                const std::string& district) {
+  for (int i = 0; i < data.rules_size(); ++i) {
+    const v1::Rule& rule = data.rules(i);
+    std::vector<std::pair<std::string, std::string>> named;
+    if (!rule.department_id().empty()) {
+      named.emplace_back(absl::StrCat("rules[", i, "].department_id"), rule.department_id());
+    }
+    for (int j = 0; j < rule.fallback_department_ids_size(); ++j) {
+      named.emplace_back(absl::StrCat("rules[", i, "].fallback_department_ids[", j, "]"),
+                         rule.fallback_department_ids(j));
+    }
+    for (const auto& [field, id] : named) {
+      const v1::Unit* owner = topology.DistrictOf(id);
+      if (owner == nullptr || owner->id() != district) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, ": department \"", id, "\" belongs to district ",
+                         owner == nullptr ? std::string("(none)") : owner->id(), ", not to ",
+                         district, ", which this policy serves"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const Policy>> Policy::BuildAll(std::vector<v1::Policy> data,
+                                                               const topology::Topology& topology) {
+  std::shared_ptr<Policy> fallback;
+  absl::flat_hash_map<std::string, std::shared_ptr<const Policy>> districts;
+  for (v1::Policy& one : data) {
+    const std::string district = one.district_id();
+    const std::string label = district.empty() ? std::string("default policy")
+                                               : absl::StrCat("policy of district ", district);
+    if (!district.empty()) {
+      const v1::Unit* unit = topology.Find(district);
+      if (unit == nullptr || unit->level() != v1::LEVEL_DISTRICT ||
+          unit->kind() == v1::UNIT_KIND_DEPARTMENT) {
+        return absl::InvalidArgumentError(absl::StrCat(label, ": district_id: \"", district,
+                                                       "\" is not a district of the topology"));
+      }
+      if (districts.contains(district)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(label, ": district_id: a second policy for district ", district));
+      }
+    } else if (fallback != nullptr) {
+      return absl::InvalidArgumentError(
+          "district_id: two policies without one; only the default policy leaves it empty");
+    }
+    std::shared_ptr<Policy> policy(new Policy(std::move(one)));
+    if (auto status = policy->Index(topology); !status.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(label, ": ", status.message()));
+    }
+    if (district.empty()) {
+      fallback = std::move(policy);
+    } else {
+      if (auto status = CheckDepartmentsOf(policy->data(), topology, district); !status.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(label, ": ", status.message()));
+      }
+      districts.emplace(district, std::move(policy));
+    }
+  }
+  if (fallback == nullptr) {
+    // No default: every district has its own, and the first district's stands for the others
+    // where no district applies (a copy, so that it does not hold itself).
+    for (const std::string& district : topology.district_ids()) {
+      if (!districts.contains(district)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "district_id: district ", district,
+            " has no policy and there is no default policy (one without district_id)"));
+      }
+    }
+    if (districts.empty()) {
+      return absl::InvalidArgumentError("no policy given");
+    }
+    fallback.reset(new Policy(districts.at(topology.district_ids().front())->data()));
+    if (auto status = fallback->Index(topology); !status.ok()) {
+      return status;
+    }
+  }
+  for (const std::string& district : topology.district_ids()) {
+    if (!districts.contains(district)) {
+      if (auto status = CheckDepartmentsOf(fallback->data(), topology, district); !status.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("default policy: ", status.message(),
+                                                       " (give district ", district,
+                                                       " a policy of its own)"));
+      }
+    }
+  }
+  for (const auto& [district, policy] : districts) {
+    if (!google::protobuf::util::MessageDifferencer::Equals(policy->data().calendar(),
+                                                            fallback->data().calendar())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "policy of district ", district,
+          ": calendar: differs from the default policy's (one deployment keeps one working "
+          "calendar)"));
+    }
+  }
+  fallback->districts_ = std::move(districts);
+  return std::shared_ptr<const Policy>(std::move(fallback));
+}
+
+absl::StatusOr<std::shared_ptr<const Policy>> Policy::LoadAll(
+    const std::string& default_path, const std::vector<std::string>& district_paths,
+    const topology::Topology& topology) {
+  // An empty default path: no default policy (every district has its own).
+  std::vector<std::string> paths = {default_path};
+  for (const std::string& path : district_paths) {
+    std::error_code error;
+    if (!std::filesystem::is_directory(path, error)) {
+      paths.push_back(path);
+      continue;
+    }
+    // A directory: each of its *.json files, in name order.
+    std::vector<std::string> files;
+    for (const auto& entry : std::filesystem::directory_iterator(path, error)) {
+      if (entry.path().extension() == ".json") {
+        files.push_back(entry.path().string());
+      }
+    }
+    if (error) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": ", error.message()));
+    }
+    std::sort(files.begin(), files.end());
+    paths.insert(paths.end(), files.begin(), files.end());
+  }
+  std::vector<v1::Policy> data(paths.size());
+  for (size_t i = default_path.empty() ? 1 : 0; i < paths.size(); ++i) {
+    if (auto status = config::LoadJsonFile(paths[i], data[i]); !status.ok()) {
+      return status;
+    }
+    if (i == 0 && !data[i].district_id().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(paths[i],
+                       ": district_id: set on the default policy (--policy); a district's policy "
+                       "goes in --district-policy"));
+    }
+    if (i > 0 && data[i].district_id().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(paths[i], ": district_id: required in a district's policy"));
+    }
+  }
+  if (default_path.empty()) {
+    data.erase(data.begin());
+  }
+  auto built = BuildAll(data, topology);
+  if (!built.ok()) {
+    // Name the file of the policy at fault: each message starts with its label.
+    std::string message(built.status().message());
+    const size_t first = default_path.empty() ? 1 : 0;
+    for (size_t i = 1; i < paths.size(); ++i) {
+      if (absl::StartsWith(
+              message, absl::StrCat("policy of district ", data[i - first].district_id(), ":"))) {
+        return absl::InvalidArgumentError(absl::StrCat(paths[i], ": ", message));
+      }
+    }
+    return absl::InvalidArgumentError(default_path.empty() ? message
+                                                           : absl::StrCat(paths[0], ": ", message));
+  }
+  return built;
+}
+
+const Policy& Policy::For(std::string_view district_id) const {
+  if (districts_.empty()) {
+    return *this;
+  }
+  auto it = districts_.find(absl::string_view(district_id.data(), district_id.size()));
+  return it == districts_.end() ? *this : *it->second;
+}
+
+const Policy& Policy::ForUnit(const topology::Topology& topology, std::string_view unit_id) const {
+  if (districts_.empty()) {
+    return *this;
+  }
+  const v1::Unit* district = topology.DistrictOf(unit_id);
+  return district == nullptr ? *this : For(district->id());
 }
 
 Millis Policy::OfflineWindow() const {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -16,6 +17,11 @@
 namespace grid::policy {
 
 // Immutable once built; safe to share between threads.
+//
+// A deployment of several districts gives each district its policy: the default policy (no
+// district_id) holds the policies of the districts that have their own (BuildAll, LoadAll), and
+// For() picks the one of an event's district. One working calendar serves them all (the
+// command centre's days and the time limits count the same hours everywhere).
 class Policy final {
  public:
   // Checks `data` against `topology`; errors name the field at fault, e.g.
@@ -26,7 +32,30 @@ class Policy final {
   static absl::StatusOr<std::shared_ptr<const Policy>> Load(const std::string& path,
                                                             const topology::Topology& topology);
 
+  // The default policy with the policies of single districts: `data` holds at most one without
+  // district_id (the default, for every district without its own) and at most one per district;
+  // without a default, every district has its own (and the first district's answers For() of a
+  // unit outside every district).
+  // Besides each policy's own checks: every district_id names a district of `topology`; the
+  // departments a policy's rules name belong to every district it serves; every calendar equals
+  // the default's. Errors name the policy (its district) and the field, e.g. "policy of district
+  // 370213: rules[2].department_id: department \"370212D01\" belongs to district 370212".
+  static absl::StatusOr<std::shared_ptr<const Policy>> BuildAll(std::vector<v1::Policy> data,
+                                                                const topology::Topology& topology);
+  // Loads `default_path` (empty: no default) and `district_paths` (each a JSON file of one
+  // district's policy, or a directory of them: its *.json files) and builds them as BuildAll
+  // does; errors name the file.
+  static absl::StatusOr<std::shared_ptr<const Policy>> LoadAll(
+      const std::string& default_path, const std::vector<std::string>& district_paths,
+      const topology::Topology& topology);
+
   const v1::Policy& data() const { return data_; }
+
+  // The policy of `district_id`: the district's own, or this one (the default). Called on the
+  // default policy.
+  const Policy& For(std::string_view district_id) const;
+  // The policy of the district that `unit_id` (a grid, say) belongs to.
+  const Policy& ForUnit(const topology::Topology& topology, std::string_view unit_id) const;
 
   // The listed category with this code, or nullptr.
   const v1::Category* FindCategory(std::string_view code) const;
@@ -53,6 +82,8 @@ class Policy final {
   absl::flat_hash_map<std::string, int> categories_;
   absl::flat_hash_map<std::string, int> rules_;
   std::optional<WorkingCalendar> calendar_;
+  // The policies of districts with their own (on the default policy only).
+  absl::flat_hash_map<std::string, std::shared_ptr<const Policy>> districts_;
 };
 
 using PolicyPtr = std::shared_ptr<const Policy>;

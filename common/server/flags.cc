@@ -24,6 +24,11 @@ void AddCommonFlags(CLI::App& app, CommonFlags& flags, const std::string& defaul
   app.add_option("--policy", flags.policy, "policy JSON file (grid.v1.Policy)")
       ->envname("GRID_POLICY")
       ->capture_default_str();
+  app.add_option("--district-policy", flags.district_policies,
+                 "the policy JSON file of one district (its district_id set), or a directory of "
+                 "them, for a topology of several districts; repeat as needed")
+      ->envname("GRID_DISTRICT_POLICIES")
+      ->delimiter(',');
   app.add_option("--log-level", flags.log_level, "debug, info, warn or error")
       ->envname("GRID_LOG_LEVEL")
       ->capture_default_str();

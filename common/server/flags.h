@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 #include "common/server/tls.h"
 
@@ -22,6 +23,8 @@ struct CommonFlags {
   std::string topology = "deploy/config/laoshan-topology.json";
   // Policy JSON (grid.v1.Policy).
   std::string policy = "deploy/config/policy.json";
+  // Policies of single districts (their district_id set), for a deployment of several.
+  std::vector<std::string> district_policies;
   // spdlog level.
   std::string log_level = "info";
   // TLS (and mutual TLS) of the gRPC port; empty: plaintext.

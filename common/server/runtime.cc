@@ -64,7 +64,7 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const CommonFlags& flag
     return topology.status();
   }
   runtime->topology_ = *std::move(topology);
-  auto policy = policy::Policy::Load(flags.policy, *runtime->topology_);
+  auto policy = policy::Policy::LoadAll(flags.policy, flags.district_policies, *runtime->topology_);
   if (!policy.ok()) {
     return policy.status();
   }

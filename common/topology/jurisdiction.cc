@@ -41,14 +41,19 @@ Roots RootsOfChange(const Topology& topology, const v1::EventChange& change) {
       continue;  // Unknown units are in no subtree.
     }
     add(unit->id());
-    for (v1::Level level : {v1::LEVEL_GRID, v1::LEVEL_COMMUNITY, v1::LEVEL_ZONE,
-                            v1::LEVEL_SUBDISTRICT, v1::LEVEL_DISTRICT}) {
-      if (const v1::Unit* ancestor = topology.AncestorAt(unit->id(), level)) {
+    // A department has no ancestors by level but lies below its district, and so below the
+    // district's city and province.
+    const v1::Unit* district = topology.DistrictOf(unit->id());
+    const std::string_view chain = district != nullptr ? district->id() : unit->id();
+    for (int level = v1::LEVEL_GRID; level <= v1::LEVEL_PROVINCE; ++level) {
+      if (const v1::Unit* ancestor =
+              topology.AncestorAt(unit->id(), static_cast<v1::Level>(level))) {
+        add(ancestor->id());
+      }
+      if (const v1::Unit* ancestor = topology.AncestorAt(chain, static_cast<v1::Level>(level))) {
         add(ancestor->id());
       }
     }
-    // A department has no ancestors by level but lies below the district.
-    add(topology.district_id());
   }
   return roots;
 }

@@ -11,7 +11,7 @@
 namespace grid::topology {
 namespace {
 
-bool ValidLevel(v1::Level level) { return level >= v1::LEVEL_GRID && level <= v1::LEVEL_DISTRICT; }
+bool ValidLevel(v1::Level level) { return level >= v1::LEVEL_GRID && level <= v1::LEVEL_PROVINCE; }
 
 // A unit id goes into Redis keys (a subdistrict's as the hash tag "{id}"), watch cursors
 // ("id=position,...") and URLs, so it keeps to letters, digits, '-' and '_'.
@@ -36,6 +36,10 @@ std::string_view LevelName(v1::Level level) {
       return "subdistrict";
     case v1::LEVEL_DISTRICT:
       return "district";
+    case v1::LEVEL_CITY:
+      return "city";
+    case v1::LEVEL_PROVINCE:
+      return "province";
     default:
       return "unspecified";
   }
@@ -63,8 +67,10 @@ absl::StatusOr<std::shared_ptr<const Topology>> Topology::Load(const std::string
 
 absl::Status Topology::Index() {
   const int n = data_.units_size();
-  if (data_.district_id().empty()) {
-    return absl::InvalidArgumentError("district_id: required");
+  if (data_.district_id().empty() == data_.root_id().empty()) {
+    return absl::InvalidArgumentError(
+        data_.district_id().empty() ? "district_id: required (or root_id, for several districts)"
+                                    : "root_id: set together with district_id; set one");
   }
   nodes_.resize(n);
   by_id_.reserve(n);
@@ -88,22 +94,27 @@ absl::Status Topology::Index() {
     }
     nodes_[i].unit = &unit;
   }
-  const int district = IndexOf(data_.district_id());
-  if (district < 0 || data_.units(district).level() != v1::LEVEL_DISTRICT ||
-      data_.units(district).kind() == v1::UNIT_KIND_DEPARTMENT) {
+  const int top = IndexOf(root_id());
+  if (!data_.district_id().empty()) {
+    if (top < 0 || data_.units(top).level() != v1::LEVEL_DISTRICT ||
+        data_.units(top).kind() == v1::UNIT_KIND_DEPARTMENT) {
+      return absl::InvalidArgumentError(absl::StrCat("district_id: \"", data_.district_id(),
+                                                     "\" is not a district unit in units"));
+    }
+  } else if (top < 0 || data_.units(top).level() < v1::LEVEL_CITY) {
     return absl::InvalidArgumentError(
-        absl::StrCat("district_id: \"", data_.district_id(), "\" is not a district unit in units"));
+        absl::StrCat("root_id: \"", data_.root_id(), "\" is not a city or province unit in units"));
   }
-  // Parents must exist and sit exactly one level up (departments: under the district, at its
-  // level), which also rules out cycles.
+  // Parents must exist and sit exactly one level up (departments: under a district, at its
+  // level; a district: under a city or province), which also rules out cycles.
   for (int i = 0; i < n; ++i) {
     const v1::Unit& unit = data_.units(i);
     const std::string field = absl::StrCat("units[", i, "]");
     const bool department = unit.kind() == v1::UNIT_KIND_DEPARTMENT;
-    if (i == district) {
+    if (i == top) {
       if (!unit.parent_id().empty()) {
         return absl::InvalidArgumentError(
-            absl::StrCat(field, ".parent_id: the district has no parent"));
+            absl::StrCat(field, ".parent_id: the top unit \"", unit.id(), "\" has no parent"));
       }
       continue;
     }
@@ -112,33 +123,48 @@ absl::Status Topology::Index() {
       return absl::InvalidArgumentError(absl::StrCat(
           field, ".parent_id: unknown unit \"", unit.parent_id(), "\" (unit \"", unit.id(), "\")"));
     }
-    const v1::Level parent_level = data_.units(parent).level();
+    const v1::Unit& parent_unit = data_.units(parent);
+    const v1::Level parent_level = parent_unit.level();
+    const bool parent_is_department = parent_unit.kind() == v1::UNIT_KIND_DEPARTMENT;
     if (department) {
-      if (unit.level() != v1::LEVEL_DISTRICT || parent != district) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(field, ": department \"", unit.id(),
-                         "\" must be at LEVEL_DISTRICT under the district"));
+      if (unit.level() != v1::LEVEL_DISTRICT || parent_level != v1::LEVEL_DISTRICT ||
+          parent_is_department) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            field, ": department \"", unit.id(), "\" must be at LEVEL_DISTRICT under a district"));
       }
-    } else if (unit.level() == v1::LEVEL_DISTRICT || parent_level != unit.level() + 1 ||
-               data_.units(parent).kind() == v1::UNIT_KIND_DEPARTMENT) {
+      continue;
+    }
+    // A district may sit directly under a province (省直辖); every other unit one level down.
+    const bool fits = !parent_is_department &&
+                      (parent_level == unit.level() + 1 ||
+                       (unit.level() == v1::LEVEL_DISTRICT && parent_level == v1::LEVEL_PROVINCE));
+    if (!fits) {
       return absl::InvalidArgumentError(absl::StrCat(field, ".parent_id: \"", unit.parent_id(),
                                                      "\" is not one level above unit \"", unit.id(),
                                                      "\""));
     }
   }
-  // Ancestor tables: fill top-down by walking parents (depth is at most five).
+  // Ancestor tables: fill top-down by walking parents (depth is at most seven).
   for (int i = 0; i < n; ++i) {
+    Node& node = nodes_[i];
     int cursor = i;
     while (cursor >= 0) {
       const v1::Unit& unit = data_.units(cursor);
       if (unit.kind() != v1::UNIT_KIND_DEPARTMENT || cursor == i) {
-        nodes_[i].ancestors[unit.level()] = cursor;
+        node.ancestors[unit.level()] = cursor;
+      }
+      if (node.district < 0 && unit.level() == v1::LEVEL_DISTRICT &&
+          unit.kind() != v1::UNIT_KIND_DEPARTMENT) {
+        node.district = cursor;
       }
       cursor = unit.parent_id().empty() ? -1 : IndexOf(unit.parent_id());
     }
     const v1::Unit& unit = data_.units(i);
     if (unit.level() == v1::LEVEL_SUBDISTRICT) {
       subdistrict_ids_.push_back(unit.id());
+    }
+    if (unit.level() == v1::LEVEL_DISTRICT && unit.kind() != v1::UNIT_KIND_DEPARTMENT) {
+      district_ids_.push_back(unit.id());
     }
   }
   for (int i = 0; i < data_.workers_size(); ++i) {
@@ -209,9 +235,20 @@ bool Topology::InSubtree(std::string_view unit_id, std::string_view root_id) con
     return false;
   }
   if (nodes_[i].unit->kind() == v1::UNIT_KIND_DEPARTMENT) {
-    return root_unit->id() == district_id();
+    // Below its district, and so below the district's city and province.
+    const int district = nodes_[i].district;
+    return district >= 0 && root_unit->level() >= v1::LEVEL_DISTRICT &&
+           nodes_[district].ancestors[root_unit->level()] == root;
   }
   return nodes_[i].ancestors[root_unit->level()] == root;
+}
+
+const v1::Unit* Topology::DistrictOf(std::string_view unit_id) const {
+  const int i = IndexOf(unit_id);
+  if (i < 0 || nodes_[i].district < 0) {
+    return nullptr;
+  }
+  return nodes_[nodes_[i].district].unit;
 }
 
 std::string_view Topology::SubdistrictOf(std::string_view unit_id) const {
@@ -219,10 +256,38 @@ std::string_view Topology::SubdistrictOf(std::string_view unit_id) const {
   return subdistrict == nullptr ? std::string_view() : std::string_view(subdistrict->id());
 }
 
+std::vector<std::string> Topology::ShardsOf(std::string_view unit_id) const {
+  if (unit_id.empty()) {
+    return subdistrict_ids_;
+  }
+  const v1::Unit* unit = Find(unit_id);
+  if (unit == nullptr) {
+    return {};
+  }
+  if (const std::string_view own = SubdistrictOf(unit_id); !own.empty()) {
+    return {std::string(own)};
+  }
+  if (unit_id == root_id()) {
+    return subdistrict_ids_;
+  }
+  const v1::Unit* district = DistrictOf(unit_id);
+  const std::string_view root = district != nullptr ? std::string_view(district->id()) : unit_id;
+  std::vector<std::string> shards;
+  for (const std::string& sd : subdistrict_ids_) {
+    if (InSubtree(sd, root)) {
+      shards.push_back(sd);
+    }
+  }
+  return shards;
+}
+
 std::vector<v1::LevelCount> Topology::CountLevels(std::string_view root_id) const {
-  const std::string_view root = root_id.empty() ? std::string_view(district_id()) : root_id;
-  std::vector<v1::LevelCount> counts(5);
-  for (int level = v1::LEVEL_GRID; level <= v1::LEVEL_DISTRICT; ++level) {
+  const std::string_view root = root_id.empty() ? std::string_view(this->root_id()) : root_id;
+  const v1::Unit* root_unit = Find(root);
+  // Up to the root's level, and at least the five levels of a district.
+  const int top = std::max<int>(v1::LEVEL_DISTRICT, root_unit == nullptr ? 0 : root_unit->level());
+  std::vector<v1::LevelCount> counts(top);
+  for (int level = v1::LEVEL_GRID; level <= top; ++level) {
     counts[level - 1].set_level(static_cast<v1::Level>(level));
   }
   for (const Node& node : nodes_) {
@@ -240,7 +305,7 @@ std::vector<v1::LevelCount> Topology::CountLevels(std::string_view root_id) cons
 }
 
 int Topology::CountWorkers(std::string_view root_id) const {
-  const std::string_view root = root_id.empty() ? std::string_view(district_id()) : root_id;
+  const std::string_view root = root_id.empty() ? std::string_view(this->root_id()) : root_id;
   int count = 0;
   for (const v1::Worker& worker : data_.workers()) {
     count += InSubtree(worker.grid_id(), root) ? 1 : 0;

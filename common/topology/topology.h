@@ -1,5 +1,9 @@
 // The five-level hierarchy, indexed for the hot path: unit look-up, ancestor at a level and
 // subtree membership are a hash probe and an array read, with no allocation.
+//
+// One district, or several under a city or province (v1::Topology.root_id): each district keeps
+// its own five levels and departments; events live and escalate within their grid's district,
+// and a unit above the districts (a city's or province's command centre) only watches and counts.
 #pragma once
 
 #include <array>
@@ -24,7 +28,17 @@ class Topology final {
   static absl::StatusOr<std::shared_ptr<const Topology>> Load(const std::string& path);
 
   const v1::Topology& data() const { return data_; }
-  const std::string& district_id() const { return data_.district_id(); }
+  // The top unit: the district, or the city or province above several districts. Scopes that
+  // name no unit (an ADMIN's) cover its subtree.
+  const std::string& root_id() const {
+    return data_.district_id().empty() ? data_.root_id() : data_.district_id();
+  }
+  // The district units, in topology order (one for a single district).
+  const std::vector<std::string>& district_ids() const { return district_ids_; }
+  // The district a unit belongs to: the unit itself for a district, a department's parent, a
+  // geographic unit's ancestor at LEVEL_DISTRICT; nullptr for unknown units and those above
+  // the districts.
+  const v1::Unit* DistrictOf(std::string_view unit_id) const;
 
   // The unit with this id, or nullptr.
   const v1::Unit* Find(std::string_view id) const;
@@ -33,17 +47,24 @@ class Topology final {
   // The unit's ancestor at `level` (the unit itself at its own level); nullptr when the unit is
   // unknown, is a department, or sits above `level`.
   const v1::Unit* AncestorAt(std::string_view unit_id, v1::Level level) const;
-  // True when `unit_id` is `root_id` or lies below it. A department lies below the district.
+  // True when `unit_id` is `root_id` or lies below it. A department lies below its district (and
+  // the district's city and province), beside the district's subdistricts.
   bool InSubtree(std::string_view unit_id, std::string_view root_id) const;
   // The id of the subdistrict that a unit at or below SUBDISTRICT level belongs to; empty for the
-  // district and its departments.
+  // districts, their departments and the units above them.
   std::string_view SubdistrictOf(std::string_view unit_id) const;
   // The ids of all subdistricts, in topology order.
   const std::vector<std::string>& subdistrict_ids() const { return subdistrict_ids_; }
+  // The subdistricts whose shards can hold events in the subtree of `unit_id`, in topology
+  // order: its own for a unit at or below SUBDISTRICT, those of its district for a department,
+  // those below it for a district, city or province; all for an empty id, none for an unknown
+  // one.
+  std::vector<std::string> ShardsOf(std::string_view unit_id) const;
 
-  // Unit counts per level (GRID first) within the subtree of `root_id` (empty: the district).
+  // Unit counts per level (GRID first, up to the root's level) within the subtree of `root_id`
+  // (empty: the top unit).
   std::vector<v1::LevelCount> CountLevels(std::string_view root_id) const;
-  // Workers whose grid lies within the subtree of `root_id` (empty: the district).
+  // Workers whose grid lies within the subtree of `root_id` (empty: the top unit).
   int CountWorkers(std::string_view root_id) const;
 
   // How far a location may be from the nearest grid centre when the topology has no bounds.
@@ -59,7 +80,11 @@ class Topology final {
   struct Node {
     const v1::Unit* unit = nullptr;
     // ancestors[level] = node index of the ancestor at that level, or -1. Indexed by v1::Level.
-    std::array<int, 6> ancestors{-1, -1, -1, -1, -1, -1};
+    // A department has only itself at DISTRICT level; its district is `district`.
+    std::array<int, v1::Level_ARRAYSIZE> ancestors;
+    // The node index of the unit's district, or -1 (a unit above the districts).
+    int district = -1;
+    Node() { ancestors.fill(-1); }
   };
 
   explicit Topology(v1::Topology data) : data_(std::move(data)) {}
@@ -71,6 +96,7 @@ class Topology final {
   absl::flat_hash_map<std::string, int> by_id_;
   absl::flat_hash_map<std::string, int> workers_by_id_;
   std::vector<std::string> subdistrict_ids_;
+  std::vector<std::string> district_ids_;
   // The grids that have a centre, by latitude (NearestGrid).
   struct Centre {
     double lat = 0;
@@ -82,7 +108,8 @@ class Topology final {
 
 using TopologyPtr = std::shared_ptr<const Topology>;
 
-// The display name of a level: "grid", "community", "zone", "subdistrict", "district".
+// The display name of a level: "grid", "community", "zone", "subdistrict", "district", "city",
+// "province".
 std::string_view LevelName(v1::Level level);
 
 }  // namespace grid::topology

@@ -45,8 +45,9 @@ grpc::ServerUnaryReactor* EscalationServiceImpl::EscalateEvent(
         if (auto held = lifecycle::CheckHandlerHoldsEvent(request->actor(), event); !held.ok()) {
           return held;
         }
-        return lifecycle::Escalate(event, {topology_, policy_, now, request->actor()},
-                                   request->reason());
+        return lifecycle::Escalate(
+            event, {topology_, policy_.ForUnit(topology_, event.grid_id()), now, request->actor()},
+            request->reason());
       },
       [reactor, response](absl::StatusOr<v1::Event> event) {
         if (event.ok()) {
@@ -65,8 +66,9 @@ grpc::ServerUnaryReactor* EscalationServiceImpl::SuperviseEvent(
   runner_.Run(
       request->event_id(), 0,
       [this, request, limit](const v1::Event& event, Millis now) {
-        return lifecycle::Supervise(event, {topology_, policy_, now, request->actor()},
-                                    request->note(), limit);
+        return lifecycle::Supervise(
+            event, {topology_, policy_.ForUnit(topology_, event.grid_id()), now, request->actor()},
+            request->note(), limit);
       },
       [reactor, response](absl::StatusOr<v1::Event> event) {
         if (event.ok()) {
@@ -81,8 +83,7 @@ grpc::ServerUnaryReactor* EscalationServiceImpl::ListOverdueEvents(
     grpc::CallbackServerContext* context, const v1::ListOverdueEventsRequest* request,
     v1::ListOverdueEventsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const std::string root =
-      request->unit_id().empty() ? topology_.district_id() : request->unit_id();
+  const std::string root = request->unit_id().empty() ? topology_.root_id() : request->unit_id();
   if (topology_.Find(root) == nullptr) {
     reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
                                  absl::StrCat("unit_id: unknown unit \"", root, "\"")));
@@ -102,13 +103,7 @@ grpc::ServerUnaryReactor* EscalationServiceImpl::ListOverdueEvents(
   }
   const int page_size =
       std::min(request->page_size() == 0 ? kDefaultPageSize : request->page_size(), kMaxPageSize);
-  std::vector<std::string> shards;
-  const std::string_view own = topology_.SubdistrictOf(root);
-  if (!own.empty()) {
-    shards.emplace_back(own);
-  } else {
-    shards = topology_.subdistrict_ids();
-  }
+  std::vector<std::string> shards = topology_.ShardsOf(root);
 
   // Candidates: overdue at DISTRICT level, and timers already due (limits just passed).
   struct Gather {

@@ -253,7 +253,8 @@ struct Escalator::State : std::enable_shared_from_this<State> {
       }
       const v1::Event& event = **read;
       const Millis now = self->clock.Now();
-      const lifecycle::Context context{self->topology, self->policy, now, v1::Actor()};
+      const lifecycle::Context context{
+          self->topology, self->policy.ForUnit(self->topology, event.grid_id()), now, v1::Actor()};
       std::optional<store::Move> move = lifecycle::OnTimer(event, context);
       if (!move) {
         // Not due (the event moved on, or the clock was pushed back): put the timer where the

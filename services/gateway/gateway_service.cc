@@ -656,7 +656,7 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::GetTopology(grpc::CallbackServerCo
   response->set_worker_count(topology_.CountWorkers(root));
   response->set_version(topology_.data().version());
   if (request->include_units()) {
-    const std::string& scope = root.empty() ? topology_.district_id() : root;
+    const std::string& scope = root.empty() ? topology_.root_id() : root;
     for (const v1::Unit& unit : topology_.data().units()) {
       if (topology_.InSubtree(unit.id(), scope)) {
         *response->add_units() = unit;

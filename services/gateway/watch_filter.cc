@@ -9,16 +9,17 @@ absl::StatusOr<WatchFilter> WatchFilter::FromRequest(const v1::WatchEventsReques
                                                      const topology::Topology& topology,
                                                      const auth::WatchScope& scope) {
   WatchFilter filter;
-  filter.root_ = scope.unit_id.empty() ? topology.district_id() : scope.unit_id;
+  filter.root_ = scope.unit_id.empty() ? topology.root_id() : scope.unit_id;
   filter.queue_only_ = scope.queue_only;
   if (topology.Find(filter.root_) == nullptr) {
     return absl::NotFoundError(absl::StrCat("unit_id: unknown unit \"", filter.root_, "\""));
   }
   for (int i = 0; i < request.levels_size(); ++i) {
     const int level = request.levels(i);
-    if (level <= v1::LEVEL_UNSPECIFIED || level > v1::Level_MAX || !v1::Level_IsValid(level)) {
+    // Events never sit above the district (LEVEL_CITY and LEVEL_PROVINCE only watch).
+    if (level <= v1::LEVEL_UNSPECIFIED || level > v1::LEVEL_DISTRICT) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "levels[", i, "]: ", level, " is not a level (LEVEL_GRID to LEVEL_DISTRICT)"));
+          "levels[", i, "]: ", level, " is not a level of events (LEVEL_GRID to LEVEL_DISTRICT)"));
     }
     filter.levels_ |= 1u << level;
   }

@@ -168,21 +168,21 @@ void Intake::Decide(std::shared_ptr<Filing> filing) {
                      " (the open events near the report keep changing); retry later")));
     return;
   }
-  const v1::DuplicateRule& rule = policy_.data().duplicates();
+  const v1::DuplicateRule& rule =
+      policy_.ForUnit(topology_, filing->event.grid_id()).data().duplicates();
   if (!rule.enabled() || !filing->event.has_location()) {
     Create(std::move(filing), std::nullopt);
     return;
   }
   store_.FindOpenNear(filing->event, rule.radius_meters(), filing->deadline,
-                      [this, filing](absl::StatusOr<store::OpenNear> near) {
+                      [this, filing, rule = &rule](absl::StatusOr<store::OpenNear> near) {
                         if (!near.ok()) {
                           filing->done(near.status());
                           return;
                         }
                         // Nearest first; the first that passes the whole rule wins.
                         for (const std::optional<v1::Event>& open : near->events) {
-                          if (open.has_value() &&
-                              IsDuplicateOf(*open, filing->event, policy_.data().duplicates())) {
+                          if (open.has_value() && IsDuplicateOf(*open, filing->event, *rule)) {
                             const v1::Event target = *open;
                             Merge(filing, *std::move(near), target);
                             return;
@@ -201,7 +201,8 @@ void Intake::Merge(std::shared_ptr<Filing> filing, store::OpenNear near, const v
   change.set_reason_code(v1::CHANGE_REASON_POLICY);
   change.set_reason(absl::StrCat("duplicate of ", open.id()));
 
-  const lifecycle::Context context{topology_, policy_, filing->now, filing->actor};
+  const lifecycle::Context context{topology_, policy_.ForUnit(topology_, open.grid_id()),
+                                   filing->now, filing->actor};
   store::Move merged =
       lifecycle::BeginMove(open, context, v1::CHANGE_KIND_DUPLICATE_MERGED, open.state());
   merged.event.set_duplicate_count(open.duplicate_count() + 1);
@@ -211,7 +212,7 @@ void Intake::Merge(std::shared_ptr<Filing> filing, store::OpenNear near, const v
   merged.change.set_version(merged.event.version());
   merged.change.set_reason(absl::StrCat("duplicate report ", duplicate.id()));
   merged.yellow_at =
-      policy::YellowAt(merged.event.deadlines(), merged.event.state(), policy_.calendar());
+      policy::YellowAt(merged.event.deadlines(), merged.event.state(), context.policy.calendar());
 
   store::Filing step;
   step.event = std::move(duplicate);

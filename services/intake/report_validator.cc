@@ -69,7 +69,9 @@ absl::Status ValidateReport(const v1::Report& report, const v1::Actor& actor,
   if (report.category().empty()) {
     return Invalid("category", "required");
   }
-  if (policy.FindCategory(report.category()) == nullptr) {
+  // The grid's district's policy (its own categories and offline window).
+  const policy::Policy& own = policy.ForUnit(topology, report.grid_id());
+  if (own.FindCategory(report.category()) == nullptr) {
     return Invalid("category", absl::StrCat("unknown category ", input::Quote(report.category())));
   }
   if (report.severity() == v1::SEVERITY_UNSPECIFIED) {
@@ -119,7 +121,7 @@ absl::Status ValidateReport(const v1::Report& report, const v1::Actor& actor,
                                   input::Quote(report.grid_id())));
     }
   }
-  return CheckReportedAt(report, policy, now);
+  return CheckReportedAt(report, own, now);
 }
 
 }  // namespace grid::intake

@@ -92,8 +92,7 @@ std::map<std::string, std::string> GroupOf(const std::vector<v1::StatsDimension>
         group["severity"] = SeverityLabel(severity);
         break;
       case v1::STATS_DIMENSION_UNIT:
-        group["unit"] =
-            ChildOf(topology, root_id.empty() ? topology.district_id() : root_id, unit_id);
+        group["unit"] = ChildOf(topology, root_id.empty() ? topology.root_id() : root_id, unit_id);
         break;
       default:
         break;
@@ -404,13 +403,7 @@ void StatsReader::GetStats(const v1::GetStatsRequest& request, Done done) {
     return;
   }
   const DayWindow window = *resolved;
-  std::vector<std::string> subdistricts;
-  if (const std::string_view own = root.empty() ? "" : topology_.SubdistrictOf(root);
-      !own.empty()) {
-    subdistricts.emplace_back(own);
-  } else {
-    subdistricts = topology_.subdistrict_ids();
-  }
+  const std::vector<std::string> subdistricts = topology_.ShardsOf(root);
 
   struct State {
     Pending pending;

@@ -245,16 +245,23 @@ DeadLetterStore::DeadLetterStore(redis::Client& redis, const topology::Topology&
 
 absl::StatusOr<std::vector<std::string>> DeadLetterStore::Subdistricts(
     const std::string& unit_id) const {
-  if (unit_id.empty() || unit_id == topology_.district_id()) {
+  if (unit_id.empty() || unit_id == topology_.root_id()) {
     return topology_.subdistrict_ids();
   }
+  const v1::Unit* unit = topology_.Find(unit_id);
+  if (unit == nullptr || unit->kind() == v1::UNIT_KIND_DEPARTMENT ||
+      unit->level() < v1::LEVEL_SUBDISTRICT) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unit_id: \"", unit_id, "\" is not a subdistrict (nor a district, city or province)"));
+  }
+  // A subdistrict itself, or every subdistrict of a district, city or province.
+  std::vector<std::string> subdistricts;
   for (const std::string& sd : topology_.subdistrict_ids()) {
-    if (sd == unit_id) {
-      return std::vector<std::string>{sd};
+    if (topology_.InSubtree(sd, unit_id)) {
+      subdistricts.push_back(sd);
     }
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unit_id: \"", unit_id, "\" is not a subdistrict (nor the district)"));
+  return subdistricts;
 }
 
 void DeadLetterStore::List(const v1::ListDeadLettersRequest& request,

@@ -73,7 +73,8 @@ void Dispatcher::Dispatch(const store::StreamEntry& entry, int attempt,
     const v1::Event& current = **event;
     const Millis now = clock_.Now();
     // The system dispatches: no person is the actor.
-    const lifecycle::Context context{topology_, policy_, now, v1::Actor()};
+    const lifecycle::Context context{topology_, policy_.ForUnit(topology_, current.grid_id()), now,
+                                     v1::Actor()};
     absl::StatusOr<store::Move> move = lifecycle::Dispatch(current, context);
     if (!move.ok()) {
       // No rule or no unit for it: the event stays REPORTED, and the entry waits in the dead

@@ -133,11 +133,7 @@ absl::StatusOr<std::size_t> PageSize(std::int32_t requested) {
 
 // The subdistricts whose shards hold the queue or the events of `unit_id`.
 std::vector<std::string> ShardsOf(const topology::Topology& topology, std::string_view unit_id) {
-  const std::string_view subdistrict = topology.SubdistrictOf(unit_id);
-  if (!subdistrict.empty()) {
-    return {std::string(subdistrict)};
-  }
-  return topology.subdistrict_ids();
+  return topology.ShardsOf(unit_id);
 }
 
 // Page tokens are "<tag>|<field>|...", URL-safe base64: opaque to callers, and a tag per list so
@@ -673,11 +669,12 @@ void EventQueries::ListEvents(const v1::ListEventsRequest& request,
       return;
     }
     filters.unit_id = request.unit_id();
-    const std::string_view subdistrict = topology_.SubdistrictOf(request.unit_id());
-    if (!subdistrict.empty()) {
-      // Within the subdistrict filter, if any: a unit of another subdistrict leaves no shard.
-      std::erase_if(shards, [subdistrict](const std::string& s) { return s != subdistrict; });
-    }
+    // Within the subdistrict filter, if any: a unit of another subdistrict (or district) leaves
+    // no shard.
+    const std::vector<std::string> own = topology_.ShardsOf(request.unit_id());
+    std::erase_if(shards, [&own](const std::string& s) {
+      return std::find(own.begin(), own.end(), s) == own.end();
+    });
   }
   auto after = TimeFilter(request.has_reported_after(), request.reported_after(), "reported_after");
   auto before =
@@ -704,9 +701,10 @@ void EventQueries::ListEvents(const v1::ListEventsRequest& request,
   }
   for (int i = 0; i < request.levels_size(); ++i) {
     const int level = request.levels(i);
-    if (level == v1::LEVEL_UNSPECIFIED || !v1::Level_IsValid(level)) {
+    // Events never sit above the district (LEVEL_CITY and LEVEL_PROVINCE only watch).
+    if (level <= v1::LEVEL_UNSPECIFIED || level > v1::LEVEL_DISTRICT) {
       done(absl::InvalidArgumentError(absl::StrCat(
-          "levels[", i, "]: ", level, " is not a level (LEVEL_GRID to LEVEL_DISTRICT)")));
+          "levels[", i, "]: ", level, " is not a level of events (LEVEL_GRID to LEVEL_DISTRICT)")));
       return;
     }
   }

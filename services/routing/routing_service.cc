@@ -30,7 +30,8 @@ grpc::ServerUnaryReactor* RoutingServiceImpl::Move(grpc::CallbackServerContext* 
         if (auto held = lifecycle::CheckHandlerHoldsEvent(request->actor(), event); !held.ok()) {
           return held;
         }
-        const lifecycle::Context move_context{topology_, policy_, now, request->actor()};
+        const lifecycle::Context move_context{
+            topology_, policy_.ForUnit(topology_, event.grid_id()), now, request->actor()};
         return decide(event, move_context);
       },
       [reactor, response](absl::StatusOr<v1::Event> event) {

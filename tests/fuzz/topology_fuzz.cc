@@ -18,8 +18,8 @@ void Query(const grid::topology::Topology& topology) {
       (void)topology.AncestorAt(unit.id(), static_cast<grid::v1::Level>(level));
     }
     (void)topology.SubdistrictOf(unit.id());
-    (void)topology.InSubtree(unit.id(), topology.district_id());
-    (void)topology.InSubtree(topology.district_id(), unit.id());
+    (void)topology.InSubtree(unit.id(), topology.root_id());
+    (void)topology.InSubtree(topology.root_id(), unit.id());
     (void)topology.CountLevels(unit.id());
     (void)topology.CountWorkers(unit.id());
   }

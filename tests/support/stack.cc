@@ -42,14 +42,16 @@ Stack::Stack(Options options)
     jwt_secret_ += "0123456789abcdef"[random() % 16];
   }
   std::ofstream(dir_ / "jwt-secret") << jwt_secret_ << "\n";
-  // A client system of the whole district with a key of the stack's own (api_key()).
+  // A client system of the whole district (Options::api_client_unit) with a key of the stack's
+  // own (api_key()).
   api_key_ = "test-api-key-";
   for (int i = 0; i < 40; ++i) {
     api_key_ += "0123456789abcdef"[random() % 16];
   }
   std::ofstream(dir_ / "api-keys.json")
       << R"({"clients": [{"name": ")" << kApiClient << R"(", "key_sha256": ")"
-      << auth::Sha256Hex(api_key_) << R"(", "unit_id": "370212", "source": "SOURCE_OPEN311"}]})"
+      << auth::Sha256Hex(api_key_) << R"(", "unit_id": ")" << options_.api_client_unit
+      << R"(", "source": "SOURCE_OPEN311"}]})"
       << "\n";
   for (const std::string& name : ServiceNames()) {
     services_[name] = Service{FreePort(), FreePort(), secured() ? FreePort() : 0, nullptr};
@@ -171,12 +173,13 @@ std::vector<std::string> Stack::Args(const std::string& name, int port, int metr
     }
     return args;
   }
-  std::vector<std::string> args = {"--listen",         "127.0.0.1:" + std::to_string(port),
-                                   "--metrics-listen", "127.0.0.1:" + std::to_string(metrics_port),
-                                   "--redis",          "127.0.0.1:" + std::to_string(redis_.port()),
-                                   "--topology",       SourcePath(options_.topology),
-                                   "--policy",         SourcePath(options_.policy),
-                                   "--log-level",      "debug"};
+  std::vector<std::string> args = {
+      "--listen",         "127.0.0.1:" + std::to_string(port),
+      "--metrics-listen", "127.0.0.1:" + std::to_string(metrics_port),
+      "--redis",          "127.0.0.1:" + std::to_string(redis_.port()),
+      "--topology",       SourcePath(options_.topology),
+      "--policy",         options_.policy.empty() ? std::string() : SourcePath(options_.policy),
+      "--log-level",      "debug"};
   if (cluster_ != nullptr) {
     args.insert(args.end(), {"--redis-cluster", cluster_->Seeds()});
   }

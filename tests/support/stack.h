@@ -30,6 +30,8 @@ class Stack final {
  public:
   struct Options {
     std::string topology = "deploy/config/laoshan-topology.json";  // Relative to the source.
+    // Empty: none (every district of the topology has its own, given in extra_args as
+    // --district-policy).
     std::string policy = "deploy/config/policy.json";
     // Extra command-line arguments per service binary, e.g. {"grid-routing", {"--reclaim-idle-ms",
     // "500"}}.
@@ -61,6 +63,8 @@ class Stack final {
     // absolute path, or relative to the source), and give the gateway its address (--webhooks).
     // Empty: not started.
     std::string webhooks_config;
+    // The unit of the stack's api client (api_key()): the top of the topology.
+    std::string api_client_unit = "370212";
   };
 
   // The console's binary name (not among ServiceNames: it is started on request).

@@ -14,13 +14,16 @@ absl::StatusOr<StackConfig> LoadStackConfig() {
   return LoadStackConfig(testing::Stack::Options().topology);
 }
 
-absl::StatusOr<StackConfig> LoadStackConfig(const std::string& topology_path) {
+absl::StatusOr<StackConfig> LoadStackConfig(const std::string& topology_path,
+                                            const std::string& district_policies) {
   const testing::Stack::Options defaults;
   auto topology = topology::Topology::Load(testing::SourcePath(topology_path));
   if (!topology.ok()) {
     return topology.status();
   }
-  auto policy = policy::Policy::Load(testing::SourcePath(defaults.policy), **topology);
+  auto policy = district_policies.empty()
+                    ? policy::Policy::Load(testing::SourcePath(defaults.policy), **topology)
+                    : policy::Policy::LoadAll("", {district_policies}, **topology);
   if (!policy.ok()) {
     return policy.status();
   }

@@ -19,8 +19,10 @@ struct StackConfig {
   policy::PolicyPtr policy;
 };
 absl::StatusOr<StackConfig> LoadStackConfig();
-// The same with another topology file (absolute, or relative to the source).
-absl::StatusOr<StackConfig> LoadStackConfig(const std::string& topology_path);
+// The same with another topology file (absolute, or relative to the source), and with a
+// directory of district policies (--district-policy) instead of the default policy when given.
+absl::StatusOr<StackConfig> LoadStackConfig(const std::string& topology_path,
+                                            const std::string& district_policies = "");
 
 // Starts `stack` and prints a line saying where and how long it took; on failure the status
 // carries the services' logs.

@@ -299,7 +299,7 @@ absl::Status RunChaos(const ChaosOptions& options, std::ostream& out) {
   const std::vector<std::string> grids = GridIds(*config->topology);
   const std::vector<std::string> categories = SpreadCategories(*config->policy);
   const std::vector<std::string>& subdistricts = config->topology->subdistrict_ids();
-  const std::string& district = config->topology->district_id();
+  const std::string& district = config->topology->root_id();
   out << absl::StrFormat(
       "grid-loadgen chaos: seed %d (repeat with --seed %d), %d s of reports at %g/s from %d "
       "callers; machine: %u cores\nschedule:\n",

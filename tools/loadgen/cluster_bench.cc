@@ -1,9 +1,10 @@
 // grid-loadgen cluster: see benchmarks.h.
 //
 // Three configurations, one after the other, each on a stack of its own: Laoshan's topology on one
-// redis-server, the same on a Redis Cluster, and a province-sized topology (tools/topogen) on one
-// redis-server. The first two run the dispatch workload at a fixed rate and then at saturation;
-// the third the fixed-rate workload only (routing's latency against the topology's size).
+// redis-server, the same on a Redis Cluster, and a province (tools/topogen: 136 districts under 16
+// cities, each with its own policy) on one redis-server. The first two run the dispatch workload at
+// a fixed rate and then at saturation; the third the fixed-rate workload only (routing's latency
+// against the topology's size).
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
@@ -14,7 +15,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/config/json_file.h"
 #include "grid/v1/gateway.grpc.pb.h"
+#include "tests/support/paths.h"
 #include "tools/loadgen/bench_stack.h"
 #include "tools/loadgen/benchmarks.h"
 #include "tools/loadgen/grpc_calls.h"
@@ -45,7 +48,7 @@ absl::StatusOr<Saturation> Saturate(testing::Stack& stack, const StackConfig& co
                                     int outstanding, int seconds, std::ostream& out) {
   const std::vector<std::string> grids = GridIds(*config.topology);
   const std::vector<std::string> categories = SpreadCategories(*config.policy);
-  const std::string& district = config.topology->district_id();
+  const std::string& district = config.topology->root_id();
   const std::string token = stack.Token("grid-loadgen", v1::ROLE_OPERATOR, district);
   const std::string run_id = absl::StrCat("loadgen-", getpid());
   grpc::ChannelArguments arguments;
@@ -145,46 +148,74 @@ absl::StatusOr<Configuration> Run(const std::string& name, testing::Stack::Optio
 
 double Ratio(double a, double b) { return b > 0 ? a / b : 0; }
 
-// A province-sized topology in a temporary file, removed when this goes.
+// A province in a temporary directory, removed when this goes: tools/topogen's region of
+// `districts` districts under `cities` cities (Shandong: 136 under 16), `grids` grids together,
+// and each district's policy (the shipped policy moved onto its departments).
 class ProvinceTopology {
  public:
   ~ProvinceTopology() {
-    if (!path_.empty()) {
-      std::remove(path_.c_str());
+    if (!dir_.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir_, ignored);
     }
   }
 
-  absl::Status Write(int grids, std::ostream& out) {
-    topogen::Options options;
-    options.grids = grids;
+  absl::Status Write(int grids, int districts, int cities, std::ostream& out) {
     const auto begin = std::chrono::steady_clock::now();
-    auto topology = topogen::Generate(options);
+    topogen::RegionOptions options;
+    options.grids = grids;
+    options.districts = districts;
+    options.cities = cities;
+    auto topology = topogen::GenerateRegion(options);
     if (!topology.ok()) {
       return topology.status();
     }
-    path_ =
-        (std::filesystem::temp_directory_path() / absl::StrCat("grid-province-", getpid(), ".json"))
-            .string();
-    std::ofstream file(path_);
+    v1::Policy model;
+    if (auto status =
+            config::LoadJsonFile(testing::SourcePath(testing::Stack::Options().policy), model);
+        !status.ok()) {
+      return status;
+    }
+    auto policies = topogen::DistrictPolicies(*topology, model);
+    if (!policies.ok()) {
+      return policies.status();
+    }
+    dir_ = std::filesystem::temp_directory_path() / absl::StrCat("grid-province-", getpid());
+    std::filesystem::create_directories(dir_ / "policies");
+    std::ofstream file(path());
     file << topogen::ToJson(*topology);
     file.close();
-    if (!file) {
-      return absl::InternalError(absl::StrCat("cannot write ", path_));
+    for (const v1::Policy& policy : *policies) {
+      std::ofstream one(dir_ / "policies" / (policy.district_id() + ".json"));
+      one << topogen::ToJson(policy);
+      if (!one) {
+        return absl::InternalError(absl::StrCat("cannot write ", policies_dir()));
+      }
     }
-    auto counts = topogen::ResolveCounts(options);
+    if (!file) {
+      return absl::InternalError(absl::StrCat("cannot write ", path()));
+    }
+    int counts[v1::Level_ARRAYSIZE] = {};
+    for (const v1::Unit& unit : topology->units()) {
+      counts[unit.level()] += unit.kind() == v1::UNIT_KIND_DEPARTMENT ? 0 : 1;
+    }
     out << absl::StrFormat(
-        "province topology (tools/topogen --grids %d): %d subdistricts, %d communities, %d "
-        "grids, %d workers, %.0f MB of JSON, generated in %.1f s\n",
-        grids, counts->subdistricts, counts->communities, counts->grids, counts->workers,
-        static_cast<double>(std::filesystem::file_size(path_)) / 1e6,
+        "province topology (tools/topogen --districts %d --cities %d --grids %d): %d districts, "
+        "%d subdistricts, %d communities, %d grids, %d workers, %.0f MB of JSON and %d district "
+        "policies, generated in %.1f s\n",
+        districts, cities, grids, counts[v1::LEVEL_DISTRICT], counts[v1::LEVEL_SUBDISTRICT],
+        counts[v1::LEVEL_COMMUNITY], counts[v1::LEVEL_GRID], topology->workers_size(),
+        static_cast<double>(std::filesystem::file_size(path())) / 1e6,
+        static_cast<int>(policies->size()),
         std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count());
     return absl::OkStatus();
   }
 
-  const std::string& path() const { return path_; }
+  std::string path() const { return (dir_ / "topology.json").string(); }
+  std::string policies_dir() const { return (dir_ / "policies").string(); }
 
  private:
-  std::string path_;
+  std::filesystem::path dir_;
 };
 
 }  // namespace
@@ -224,11 +255,13 @@ absl::Status RunCluster(const ClusterOptions& options, std::ostream& out) {
   ProvinceTopology province_file;
   if (options.province_grids > 0) {
     out << "\n";
-    if (auto status = province_file.Write(options.province_grids, out); !status.ok()) {
+    if (auto status = province_file.Write(options.province_grids, options.province_districts,
+                                          options.province_cities, out);
+        !status.ok()) {
       return status;
     }
     const auto load_begin = std::chrono::steady_clock::now();
-    auto config = LoadStackConfig(province_file.path());
+    auto config = LoadStackConfig(province_file.path(), province_file.policies_dir());
     if (!config.ok()) {
       return config.status();
     }
@@ -237,6 +270,11 @@ absl::Status RunCluster(const ClusterOptions& options, std::ostream& out) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - load_begin).count());
     testing::Stack::Options big;
     big.topology = province_file.path();
+    big.policy = "";
+    big.api_client_unit = config->topology->root_id();
+    for (const std::string& name : testing::Stack::ServiceNames()) {
+      big.extra_args[name] = {"--district-policy", province_file.policies_dir()};
+    }
     auto ran = Run("province, one redis-server", big, *config, options, false, out);
     if (!ran.ok()) {
       return ran.status();

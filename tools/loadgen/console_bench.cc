@@ -232,7 +232,7 @@ absl::Status RunConsole(const ConsoleBenchOptions& options, std::ostream& out) {
     return status;
   }
   out << "console at 127.0.0.1:" << stack.console_port() << "\n";
-  const std::string& district = topology.district_id();
+  const std::string& district = topology.root_id();
   const std::string token = stack.Token("grid-loadgen", v1::ROLE_ADMIN, district);
   const auto unit_of = [&](int i, int district_count) -> std::string {
     return i < district_count

@@ -91,8 +91,7 @@ absl::StatusOr<DispatchFigures> MeasureDispatch(testing::Stack& stack, const Sta
       "cores\n",
       options.events, options.rate, options.concurrency, options.warmup, Cores());
   out << "load: " << grids.size() << " grids, categories " << absl::StrJoin(categories, " ")
-      << ", SEVERITY_NORMAL, no location, an operator at " << config.topology->district_id()
-      << "\n";
+      << ", SEVERITY_NORMAL, no location, an operator at " << config.topology->root_id() << "\n";
 
   if (auto status = StartStack(stack, out); !status.ok()) {
     return status;
@@ -102,7 +101,7 @@ absl::StatusOr<DispatchFigures> MeasureDispatch(testing::Stack& stack, const Sta
   auto health = grpc::health::v1::Health::NewStub(channel);
   auto gateway = v1::GatewayService::NewStub(channel);
   const std::string run_id = absl::StrCat("loadgen-", getpid());
-  const std::string& district = config.topology->district_id();
+  const std::string& district = config.topology->root_id();
   // The reports' actor (workload.h): an operator of the district, as a bearer token.
   const std::string token = stack.Token("grid-loadgen", v1::ROLE_OPERATOR, district);
 

@@ -592,8 +592,7 @@ absl::StatusOr<GridFigures> RunGrid(const IngestOptions& options, std::ostream& 
       ids.push_back(std::move(event.event_id));
     }
     std::vector<std::string> last_state;
-    const std::string reader =
-        stack.Token("grid-loadgen", v1::ROLE_OPERATOR, topology.district_id());
+    const std::string reader = stack.Token("grid-loadgen", v1::ROLE_OPERATOR, topology.root_id());
     const auto events = ReadBackDispatched(*channels.front().gateway, reader, ids,
                                            options.outstanding, kDispatchDeadline, last_state);
     std::vector<double> dispatch_ms;

@@ -62,6 +62,14 @@ int main(int argc, char** argv) {
       ->add_option("--province-grids", cluster.province_grids,
                    "grids of the province-sized topology (0: skip it)")
       ->capture_default_str();
+  cluster_command
+      ->add_option("--province-districts", cluster.province_districts,
+                   "districts of the province (tools/topogen --districts)")
+      ->capture_default_str();
+  cluster_command
+      ->add_option("--province-cities", cluster.province_cities,
+                   "cities of the province (tools/topogen --cities)")
+      ->capture_default_str();
 
   grid::loadgen::WebhooksOptions webhooks;
   CLI::App* webhooks_command = app.add_subcommand(

@@ -147,7 +147,7 @@ absl::Status RunWatch(const WatchOptions& options, std::ostream& out) {
   if (auto status = StartStack(stack, out); !status.ok()) {
     return status;
   }
-  const std::string& district = topology.district_id();
+  const std::string& district = topology.root_id();
   const std::string token = stack.Token("grid-loadgen", v1::ROLE_ADMIN, district);
 
   std::vector<std::unique_ptr<v1::GatewayService::Stub>> stubs;

@@ -40,7 +40,7 @@ absl::Status RunWebhooks(const WebhooksOptions& options, std::ostream& out) {
   }
   const std::vector<std::string> grids = GridIds(*config->topology);
   const std::vector<std::string> categories = SpreadCategories(*config->policy);
-  const std::string& district = config->topology->district_id();
+  const std::string& district = config->topology->root_id();
   out << absl::StrFormat(
       "grid-loadgen webhooks: %d reports at %g/s (each a REPORTED and a DISPATCHED change: %g "
       "changes/s) from %d callers (+%d warm-up), to one receiver of the district over HTTP on "

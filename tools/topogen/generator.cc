@@ -81,6 +81,8 @@ enum class Stream : uint64_t {
   kSubdistrictNames = 4,
   kWorkerNames = 5,
   kJitter = 6,
+  kCityNames = 7,
+  kDistrictNames = 8,
 };
 
 Rng StreamRng(uint64_t seed, Stream stream) {
@@ -727,14 +729,179 @@ absl::StatusOr<Topology> Generate(const Options& options) {
   return Builder(options, *counts).Build();
 }
 
-std::string ToJson(const Topology& topology) {
+absl::StatusOr<Topology> GenerateRegion(const RegionOptions& options) {
+  if (options.cities < 1 || options.cities > 99) {
+    return absl::InvalidArgumentError(
+        Cat("--cities must be 1 to 99 (a 2-digit city sequence), got ", options.cities));
+  }
+  if (options.districts < 2 || options.districts < options.cities ||
+      options.districts > options.cities * 99) {
+    return absl::InvalidArgumentError(
+        Cat("--districts must be 2 or more, at least one a city and at most 99 a city (",
+            options.cities, " cities), got ", options.districts));
+  }
+  const bool province = options.cities > 1;
+  const std::string root_id =
+      !options.root_id.empty() ? options.root_id : (province ? "370000" : "370200");
+  if (!IsDigits(root_id, 6) || (province && root_id.substr(2) != "0000") ||
+      (!province && (root_id.substr(4) != "00" || root_id.substr(2, 2) == "00"))) {
+    return absl::InvalidArgumentError(
+        Cat("--root-id must be a 6-digit ",
+            province ? "province code such as 370000" : "city code such as 370200", ", got \"",
+            root_id, "\""));
+  }
+  if (options.grids < options.districts || options.grids > kMaxGrids) {
+    return absl::InvalidArgumentError(Cat("--grids must be at least one a district (",
+                                          options.districts, ") and at most ", kMaxGrids, ", got ",
+                                          options.grids));
+  }
+  const int workers =
+      options.workers.value_or(RoundedRatio(options.grids, kLaoshanWorkers, kLaoshanGrids));
+  if (workers < options.grids) {
+    return absl::InvalidArgumentError(Cat("--workers ", workers, " is fewer than the ",
+                                          options.grids, " grids: every grid needs a grid worker"));
+  }
+  Topology region;
+  region.set_root_id(root_id);
+  region.set_version(!options.version.empty()
+                         ? options.version
+                         : Cat("synthetic-region-", root_id, "-", options.cities, "city-",
+                               options.districts, "d-", options.grids, "g-", workers, "w"));
+  Unit* root = region.add_units();
+  root->set_id(root_id);
+  root->set_level(province ? grid::v1::LEVEL_PROVINCE : grid::v1::LEVEL_CITY);
+  root->set_name(!options.root_name.empty() ? options.root_name
+                                            : std::string(province ? "山东省" : "青岛市"));
+  root->set_kind(grid::v1::UNIT_KIND_AREA);
+  std::vector<std::string> city_ids;
+  if (province) {
+    const std::vector<size_t> names = PlaceOrder(StreamRng(options.seed, Stream::kCityNames));
+    for (int c = 0; c < options.cities; ++c) {
+      Unit* city = region.add_units();
+      city->set_id(Cat(root_id.substr(0, 2), Padded(c + 1, 2), "00"));
+      city->set_level(grid::v1::LEVEL_CITY);
+      city->set_parent_id(root_id);
+      city->set_name(Cat(NthPlace(names, c), "市"));
+      city->set_kind(grid::v1::UNIT_KIND_AREA);
+      city_ids.push_back(city->id());
+    }
+  } else {
+    city_ids.push_back(root_id);
+  }
+  // Each district on a tile of the largest district's size, in a square arrangement.
+  const std::vector<size_t> names = PlaceOrder(StreamRng(options.seed, Stream::kDistrictNames));
+  std::vector<Topology> districts;
+  districts.reserve(options.districts);
+  double height = 0;
+  double width = 0;
+  for (int d = 0; d < options.districts; ++d) {
+    const int city = static_cast<int>(static_cast<int64_t>(d) * options.cities / options.districts);
+    const int first = static_cast<int>(
+        (static_cast<int64_t>(city) * options.districts + options.cities - 1) / options.cities);
+    Options one;
+    one.district_id = Cat(city_ids[city].substr(0, 4), Padded(d - first + 1, 2));
+    one.district_name = Cat(NthPlace(names, d), "区");
+    one.grids = static_cast<int>((static_cast<int64_t>(d) + 1) * options.grids / options.districts -
+                                 static_cast<int64_t>(d) * options.grids / options.districts);
+    one.workers = static_cast<int>((static_cast<int64_t>(d) + 1) * workers / options.districts -
+                                   static_cast<int64_t>(d) * workers / options.districts);
+    one.seed = options.seed + static_cast<uint64_t>(d);
+    one.version = "region";
+    absl::StatusOr<Topology> district = Generate(one);
+    if (!district.ok()) {
+      return absl::InvalidArgumentError(
+          Cat("district ", one.district_id, ": ", district.status().message()));
+    }
+    const auto& box = district->bounds();
+    height = std::max(height, box.north_east().lat() - box.south_west().lat());
+    width = std::max(width, box.north_east().lng() - box.south_west().lng());
+    for (Unit& unit : *district->mutable_units()) {
+      if (unit.id() == one.district_id) {
+        unit.set_parent_id(city_ids[city]);
+      }
+    }
+    districts.push_back(*std::move(district));
+  }
+  int columns = 1;
+  while (columns * columns < options.districts) {
+    ++columns;
+  }
+  const auto shift = [](Location& location, double dlat, double dlng) {
+    location = MakeLocation(location.lat() + dlat, location.lng() + dlng);
+  };
+  Box bounds{90, 180, -90, -180};
+  for (int d = 0; d < options.districts; ++d) {
+    Topology& district = districts[d];
+    const double dlat = height * (d / columns);
+    const double dlng = width * (d % columns);
+    auto& box = *district.mutable_bounds();
+    shift(*box.mutable_south_west(), dlat, dlng);
+    shift(*box.mutable_north_east(), dlat, dlng);
+    bounds.south = std::min(bounds.south, box.south_west().lat());
+    bounds.west = std::min(bounds.west, box.south_west().lng());
+    bounds.north = std::max(bounds.north, box.north_east().lat());
+    bounds.east = std::max(bounds.east, box.north_east().lng());
+    for (Unit& unit : *district.mutable_units()) {
+      if (unit.has_center()) {
+        shift(*unit.mutable_center(), dlat, dlng);
+      }
+      region.add_units()->Swap(&unit);
+    }
+    for (grid::v1::Worker& worker : *district.mutable_workers()) {
+      region.add_workers()->Swap(&worker);
+    }
+  }
+  *region.mutable_bounds()->mutable_south_west() = MakeLocation(bounds.south, bounds.west);
+  *region.mutable_bounds()->mutable_north_east() = MakeLocation(bounds.north, bounds.east);
+  return region;
+}
+
+absl::StatusOr<std::vector<grid::v1::Policy>> DistrictPolicies(const Topology& region,
+                                                               const grid::v1::Policy& model) {
+  const auto moved = [](const std::string& id, const std::string& district,
+                        std::string* out) -> absl::Status {
+    if (id.size() < 8 || !IsDigits(id.substr(0, 6), 6) || id[6] != 'D' ||
+        !IsDigits(id.substr(7), id.size() - 7)) {
+      return absl::InvalidArgumentError(
+          Cat("department \"", id, "\" is not <district code>D<number> (e.g. 370212D05)"));
+    }
+    *out = Cat(district, id.substr(6));
+    return absl::OkStatus();
+  };
+  std::vector<grid::v1::Policy> policies;
+  for (const Unit& unit : region.units()) {
+    if (unit.level() != grid::v1::LEVEL_DISTRICT || unit.kind() == grid::v1::UNIT_KIND_DEPARTMENT) {
+      continue;
+    }
+    grid::v1::Policy policy = model;
+    policy.set_district_id(unit.id());
+    policy.set_version(Cat(model.version(), "@", unit.id()));
+    for (grid::v1::Rule& rule : *policy.mutable_rules()) {
+      if (!rule.department_id().empty()) {
+        if (auto status = moved(rule.department_id(), unit.id(), rule.mutable_department_id());
+            !status.ok()) {
+          return status;
+        }
+      }
+      for (std::string& fallback : *rule.mutable_fallback_department_ids()) {
+        if (auto status = moved(fallback, unit.id(), &fallback); !status.ok()) {
+          return status;
+        }
+      }
+    }
+    policies.push_back(std::move(policy));
+  }
+  return policies;
+}
+
+std::string ToJson(const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions print_options;
   print_options.add_whitespace = true;
   print_options.preserve_proto_field_names = true;
   std::string json;
-  const auto status = google::protobuf::util::MessageToJsonString(topology, &json, print_options);
+  const auto status = google::protobuf::util::MessageToJsonString(message, &json, print_options);
   // Printing a message built in memory cannot fail short of a protobuf bug.
-  Require(status.ok(), "MessageToJsonString failed on a generated topology");
+  Require(status.ok(), "MessageToJsonString failed on a generated message");
   if (json.empty() || json.back() != '\n') {
     json.push_back('\n');
   }

@@ -10,8 +10,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "grid/v1/policy.pb.h"
 #include "grid/v1/topology.pb.h"
 
 namespace grid::topogen {
@@ -77,8 +79,45 @@ absl::StatusOr<Counts> ResolveCounts(const Options& options);
 // ResolveCounts does, or on a district id that is not 6 digits.
 absl::StatusOr<grid::v1::Topology> Generate(const Options& options);
 
+// Several districts under one city, or under a province and its cities (Topology.root_id): a
+// city's or a province's deployment. Each district is generated as Generate does (its own
+// subdistricts, management areas, communities, grids, workers and departments, with Laoshan's
+// ratios and its own seed) and placed on a tile of its own, east and north of the first, so that
+// every grid centre is the nearest of its own district's.
+struct RegionOptions {
+  // Districts (2 to 99 per city).
+  int districts = 10;
+  // Cities: 1 makes the city the top unit; more put a province above them, the districts
+  // spread evenly over the cities.
+  int cities = 1;
+  // The top unit's 6-digit code; empty picks 370200 (Qingdao) for one city, 370000 (Shandong)
+  // for a province. A city's code is the province's first two digits, its sequence and "00"; a
+  // district's, its city's first four digits and its sequence.
+  std::string root_id;
+  // The top unit's name; empty picks 青岛市 or 山东省.
+  std::string root_name;
+  // Base grids of all districts together, split evenly.
+  int grids = 6540;
+  // Grid workers of all districts together; default grids * 1.12.
+  std::optional<int> workers;
+  // Seed of the invented details; district i uses seed + i.
+  uint64_t seed = kDefaultSeed;
+  // Topology.version; empty picks a label naming the counts.
+  std::string version;
+};
+
+// Builds the region. An error names the flag at fault (--districts, --cities, --root-id,
+// --grids, --workers).
+absl::StatusOr<grid::v1::Topology> GenerateRegion(const RegionOptions& options);
+
+// One policy per district of `region`, from `model`, a policy written for one generated district:
+// each is the model with its district_id set and every department id ("370212D05") moved to the
+// district's own ("370213D05"). Errors name a department id that is not "<6 digits>D<digits>".
+absl::StatusOr<std::vector<grid::v1::Policy>> DistrictPolicies(const grid::v1::Topology& region,
+                                                               const grid::v1::Policy& model);
+
 // Protobuf JSON: proto field names, enums by name, pretty-printed, ending in a newline. This is the
 // format of deploy/config/laoshan-topology.json.
-std::string ToJson(const grid::v1::Topology& topology);
+std::string ToJson(const google::protobuf::Message& message);
 
 }  // namespace grid::topogen

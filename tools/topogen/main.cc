@@ -1,7 +1,9 @@
 // grid-topogen: prints a deterministic five-level topology as protobuf JSON.
 //
 //   grid-topogen --out deploy/config/laoshan-topology.json   # Laoshan, the checked-in file
-//   grid-topogen --grids 100000 --out /tmp/province.json      # a province-sized load test
+//   grid-topogen --grids 100000 --out /tmp/big.json           # one district, province-sized
+//   grid-topogen --districts 136 --cities 16 --grids 100000 --workers 120000
+//       --out /tmp/province.json                              # a province of 136 districts
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -48,7 +50,7 @@ int main(int argc, char** argv) {
   grid::topogen::AddFlags(app, command_line);
   CLI11_PARSE(app, argc, argv);
 
-  const auto topology = grid::topogen::Generate(command_line.options);
+  const auto topology = grid::topogen::GenerateFrom(command_line);
   if (!topology.ok()) {
     std::cerr << "grid-topogen: " << topology.status().message() << '\n';
     return 2;
@@ -64,5 +66,14 @@ int main(int argc, char** argv) {
   std::cerr << "grid-topogen: wrote " << topology->units_size() << " units and "
             << topology->workers_size() << " workers (" << topology->version() << ") to "
             << command_line.out_path << '\n';
+  const auto policies = grid::topogen::WriteDistrictPolicies(command_line, *topology);
+  if (!policies.ok()) {
+    std::cerr << "grid-topogen: " << policies.status().message() << '\n';
+    return 2;
+  }
+  if (*policies > 0) {
+    std::cerr << "grid-topogen: wrote " << *policies << " district policies to "
+              << command_line.policy_dir << '\n';
+  }
   return 0;
 }

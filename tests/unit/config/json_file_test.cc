@@ -32,9 +32,9 @@ TEST(ParseJsonTest, UnknownFieldIsAnErrorNamingIt) {
 TEST(ParseJsonTest, BadEnumValueNamesTheValue) {
   v1::Topology topology;
   auto status =
-      ParseJson(R"({"units": [{"id": "1", "level": "LEVEL_PROVINCE"}]})", "t.json", topology);
+      ParseJson(R"({"units": [{"id": "1", "level": "LEVEL_CONTINENT"}]})", "t.json", topology);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(status.message()), HasSubstr("LEVEL_PROVINCE"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("LEVEL_CONTINENT"));
   EXPECT_EQ(topology.units_size(), 0) << "nothing half-parsed is left behind";
 }
 

@@ -61,7 +61,7 @@ TEST_F(LaoshanTest, HasThePublicCounts) {
   EXPECT_EQ(counts[4].units(), 1);
   EXPECT_GE(counts[4].departments(), 20);
   EXPECT_EQ(topology().CountWorkers(""), 735);
-  EXPECT_EQ(topology().district_id(), "370212");
+  EXPECT_EQ(topology().root_id(), "370212");
   EXPECT_EQ(topology().subdistrict_ids().size(), 5u);
 }
 

@@ -182,7 +182,7 @@ v1::EventChange Move(const std::string& event_id, const std::string& grid, const
 
 TEST(WatchFilterTest, EmptyMatchesEverything) {
   const WatchFilter all = Filter({});
-  EXPECT_EQ(all.root(), ShippedTopology().district_id());
+  EXPECT_EQ(all.root(), ShippedTopology().root_id());
   EXPECT_TRUE(all.Matches(Change("e", kGrid), ShippedTopology()));
   EXPECT_TRUE(all.Matches(Change("e", kOtherGrid), ShippedTopology()));
   // A department's work is below the district.
@@ -284,7 +284,7 @@ TEST(WatchFilterTest, RejectsBadRequestsNamingTheField) {
   // An empty scope is the district.
   auto district = WatchFilter::FromRequest({}, ShippedTopology(), auth::WatchScope{});
   ASSERT_TRUE(district.ok());
-  EXPECT_EQ(district->root(), ShippedTopology().district_id());
+  EXPECT_EQ(district->root(), ShippedTopology().root_id());
 }
 
 // --- watcher and hub ---

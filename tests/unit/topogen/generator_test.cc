@@ -385,6 +385,141 @@ INSTANTIATE_TEST_SUITE_P(
         BadOptionsCase{"--subdistricts 0", "--subdistricts must be at least 1"}),
     CaseName);
 
+// --- Regions: several districts under a city or a province -------------------------------------
+
+Topology MustGenerateFrom(const std::string& flags) {
+  CLI::App app;
+  CommandLine command_line;
+  AddFlags(app, command_line);
+  app.parse(flags, false);
+  absl::StatusOr<Topology> topology = GenerateFrom(command_line);
+  EXPECT_TRUE(topology.ok()) << flags << ": " << topology.status();
+  return topology.ok() ? *std::move(topology) : Topology();
+}
+
+TEST(TopogenRegionTest, AProvinceOfCitiesAndDistrictsNestsItsCodesAndSplitsTheCounts) {
+  const Topology province =
+      MustGenerateFrom("--districts 7 --cities 3 --grids 700 --workers 800 --seed 5");
+  EXPECT_EQ(province.root_id(), "370000");
+  EXPECT_TRUE(province.district_id().empty());
+  std::map<Level, int> levels;
+  std::map<std::string, int> grids_per_district;
+  std::set<std::string> ids;
+  for (const Unit& unit : province.units()) {
+    EXPECT_TRUE(ids.insert(unit.id()).second) << "duplicate " << unit.id();
+    if (unit.kind() != grid::v1::UNIT_KIND_DEPARTMENT) {
+      ++levels[unit.level()];
+    }
+    if (unit.level() == grid::v1::LEVEL_CITY) {
+      EXPECT_EQ(unit.parent_id(), "370000");
+      EXPECT_TRUE(IsDigits(unit.id(), 6) && StartsWith(unit.id(), "37") &&
+                  unit.id().substr(4) == "00")
+          << unit.id();
+    }
+    if (unit.level() == grid::v1::LEVEL_DISTRICT && unit.kind() != grid::v1::UNIT_KIND_DEPARTMENT) {
+      EXPECT_EQ(unit.parent_id().substr(0, 4), unit.id().substr(0, 4)) << "in its city";
+      EXPECT_THAT(unit.name(), ::testing::EndsWith("区"));
+    }
+    if (unit.level() == grid::v1::LEVEL_GRID) {
+      ++grids_per_district[unit.id().substr(0, 6)];
+    }
+  }
+  EXPECT_EQ(levels[grid::v1::LEVEL_PROVINCE], 1);
+  EXPECT_EQ(levels[grid::v1::LEVEL_CITY], 3);
+  EXPECT_EQ(levels[grid::v1::LEVEL_DISTRICT], 7);
+  EXPECT_EQ(levels[grid::v1::LEVEL_GRID], 700);
+  EXPECT_EQ(province.workers_size(), 800);
+  ASSERT_EQ(grids_per_district.size(), 7u);
+  for (const auto& [district, grids] : grids_per_district) {
+    EXPECT_EQ(grids, 100) << district;
+  }
+  // Every grid centre lies inside the province's bounds.
+  for (const Unit& unit : province.units()) {
+    if (unit.level() == grid::v1::LEVEL_GRID) {
+      EXPECT_GE(unit.center().lat(), province.bounds().south_west().lat()) << unit.id();
+      EXPECT_LE(unit.center().lng(), province.bounds().north_east().lng()) << unit.id();
+    }
+  }
+}
+
+TEST(TopogenRegionTest, OneCityIsTheTopAndGridsDefaultToLaoshansPerDistrict) {
+  const Topology city = MustGenerateFrom("--districts 2");
+  EXPECT_EQ(city.root_id(), "370200");
+  int grids = 0;
+  for (const Unit& unit : city.units()) {
+    grids += unit.level() == grid::v1::LEVEL_GRID;
+    if (unit.id() == "370201" || unit.id() == "370202") {
+      EXPECT_EQ(unit.parent_id(), "370200");
+    }
+  }
+  EXPECT_EQ(grids, 2 * kLaoshanGrids);
+  EXPECT_EQ(ToJson(city), ToJson(MustGenerateFrom("--districts 2"))) << "deterministic";
+}
+
+TEST(TopogenRegionTest, DistrictPoliciesMoveTheDepartmentsOntoEachDistrict) {
+  const Topology city = MustGenerateFrom("--districts 3 --grids 90");
+  Policy model;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  ReadSourceFile("deploy/config/policy.json"), &model)
+                  .ok());
+  auto policies = DistrictPolicies(city, model);
+  ASSERT_TRUE(policies.ok()) << policies.status();
+  ASSERT_EQ(policies->size(), 3u);
+  std::set<std::string> departments;
+  for (const Unit& unit : city.units()) {
+    if (unit.kind() == grid::v1::UNIT_KIND_DEPARTMENT) {
+      departments.insert(unit.id());
+    }
+  }
+  for (const Policy& policy : *policies) {
+    for (const Rule& rule : policy.rules()) {
+      if (!rule.department_id().empty()) {
+        EXPECT_TRUE(StartsWith(rule.department_id(), policy.district_id())) << rule.id();
+        EXPECT_TRUE(departments.count(rule.department_id())) << rule.department_id();
+      }
+      for (const std::string& fallback : rule.fallback_department_ids()) {
+        EXPECT_TRUE(StartsWith(fallback, policy.district_id())) << rule.id();
+      }
+    }
+  }
+  model.mutable_rules(0)->set_department_id("city-management");
+  auto bad = DistrictPolicies(city, model);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("\"city-management\""));
+}
+
+struct BadRegionCase {
+  std::string flags;
+  std::string message;
+};
+
+void PrintTo(const BadRegionCase& bad, std::ostream* out) { *out << "\"" << bad.flags << "\""; }
+
+class TopogenBadRegionTest : public ::testing::TestWithParam<BadRegionCase> {};
+
+TEST_P(TopogenBadRegionTest, FailsNamingTheFlag) {
+  CLI::App app;
+  CommandLine command_line;
+  AddFlags(app, command_line);
+  app.parse(GetParam().flags, false);
+  const absl::StatusOr<Topology> topology = GenerateFrom(command_line);
+  ASSERT_FALSE(topology.ok()) << GetParam().flags;
+  EXPECT_EQ(topology.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(topology.status().message()), HasSubstr(GetParam().message));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, TopogenBadRegionTest,
+    ::testing::Values(BadRegionCase{"--districts 2 --cities 3", "--districts must be"},
+                      BadRegionCase{"--districts 200", "at most 99 a city"},
+                      BadRegionCase{"--districts 2 --cities 100", "--cities must be 1 to 99"},
+                      BadRegionCase{"--districts 3 --grids 2", "--grids must be at least one"},
+                      BadRegionCase{"--districts 2 --root-id 370201", "--root-id must be"},
+                      BadRegionCase{"--districts 4 --cities 2 --root-id 370200",
+                                    "province code such as 370000"},
+                      BadRegionCase{"--districts 2 --communities 9", "--communities: not with"},
+                      BadRegionCase{"--districts 2 --district-id 370212", "--district-id: not"}));
+
 // --- deploy/config/policy.json against the generated topology --------------------------------
 
 class PolicyTest : public ::testing::Test {

@@ -11,7 +11,11 @@ export type Level =
   | 'LEVEL_COMMUNITY'
   | 'LEVEL_ZONE'
   | 'LEVEL_SUBDISTRICT'
-  | 'LEVEL_DISTRICT';
+  | 'LEVEL_DISTRICT'
+  // Above the districts, in a deployment of several: a city's or a province's unit. Events
+  // never sit there, so LEVELS (the levels an event can be at) stops at the district.
+  | 'LEVEL_CITY'
+  | 'LEVEL_PROVINCE';
 export const LEVELS: readonly Level[] = [
   'LEVEL_GRID',
   'LEVEL_COMMUNITY',

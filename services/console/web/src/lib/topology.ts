@@ -128,6 +128,10 @@ export function levelRank(level: Level): number {
       return 4;
     case 'LEVEL_DISTRICT':
       return 5;
+    case 'LEVEL_CITY':
+      return 6;
+    case 'LEVEL_PROVINCE':
+      return 7;
     default:
       return 0;
   }
