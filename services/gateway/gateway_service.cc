@@ -614,15 +614,18 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::ListCategories(
     grpc::CallbackServerContext* context, const v1::ListCategoriesRequest* /*request*/,
     v1::ListCategoriesResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  v1::Actor caller;
   if (access_ != nullptr) {
-    v1::Actor caller;
     if (grpc::Status admitted = access_->AdmitRole(*context, auth::Rpc::kListCategories, caller);
         !admitted.ok()) {
       reactor->Finish(admitted);
       return reactor;
     }
   }
-  *response = categories_;
+  if (policy_ != nullptr) {
+    *response->mutable_categories() =
+        policy_->ForUnit(topology_, caller.unit_id()).data().categories();
+  }
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

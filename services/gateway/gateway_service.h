@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "common/auth/authorizer.h"
+#include "common/policy/policy.h"
 #include "common/topology/topology.h"
 #include "grid/v1/deadletters.grpc.pb.h"
 #include "grid/v1/escalation.grpc.pb.h"
@@ -160,7 +161,7 @@ class GatewayServiceImpl final
   grpc::ServerUnaryReactor* ReplayDeadLetters(grpc::CallbackServerContext* context,
                                               const v1::ReplayDeadLettersRequest* request,
                                               v1::ReplayDeadLettersResponse* response) override;
-  // The policy's categories, as SetCategories gave them; any caller (Access::Admit).
+  // The categories of the caller's district's policy (SetPolicy); any caller (Access::Admit).
   grpc::ServerUnaryReactor* ListCategories(grpc::CallbackServerContext* context,
                                            const v1::ListCategoriesRequest* request,
                                            v1::ListCategoriesResponse* response) override;
@@ -184,10 +185,10 @@ class GatewayServiceImpl final
   // Watches one subject may hold at once (0: no cap); kDefaultWatchesPerSubject until set.
   // Call before serving.
   void SetWatchesPerSubject(std::size_t cap) { watch_quota_ = std::make_unique<WatchQuota>(cap); }
-  // What ListCategories answers: the policy's categories. Before the server starts.
-  void SetCategories(const google::protobuf::RepeatedPtrField<v1::Category>& categories) {
-    *categories_.mutable_categories() = categories;
-  }
+  // What ListCategories answers: the categories of the caller's district's policy (the default
+  // policy's for a caller above the districts, or without authentication). Borrowed; set before
+  // the server starts.
+  void SetPolicy(const policy::Policy& policy) { policy_ = &policy; }
   // How reports are forwarded to intake under load (report_batcher.h); the defaults unless set.
   // Before the server starts.
   void SetReportBatching(ReportBatcher::Options options);
@@ -237,7 +238,7 @@ class GatewayServiceImpl final
   // Forwards ReportEvent (with access_) to backends_.intake.
   std::unique_ptr<ReportBatcher> reports_;
   WatchHub* watch_hub_ = nullptr;
-  v1::ListCategoriesResponse categories_;
+  const policy::Policy* policy_ = nullptr;
   std::unique_ptr<WatchQuota> watch_quota_ =
       std::make_unique<WatchQuota>(kDefaultWatchesPerSubject);
 };

@@ -165,7 +165,7 @@ int main(int argc, char** argv) {
                                             std::move(access));
   report_batching.registry = &(*runtime)->telemetry().registry();
   service.SetReportBatching(report_batching);
-  service.SetCategories((*runtime)->policy().data().categories());
+  service.SetPolicy((*runtime)->policy());
   // One reader of the live streams for every watcher of this process, on a connection of its own
   // (XREAD BLOCK holds it).
   watch.heartbeat = std::chrono::seconds(watch_heartbeat_seconds);

@@ -85,6 +85,11 @@ std::map<std::string, std::string> GroupOf(const std::vector<v1::StatsDimension>
       case v1::STATS_DIMENSION_SUBDISTRICT:
         group["subdistrict"] = subdistrict;
         break;
+      case v1::STATS_DIMENSION_DISTRICT: {
+        const v1::Unit* district = topology.DistrictOf(subdistrict);
+        group["district"] = district != nullptr ? district->id() : "";
+        break;
+      }
       case v1::STATS_DIMENSION_CATEGORY_CLASS:
         group["category_class"] = category_class;
         break;

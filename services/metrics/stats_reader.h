@@ -32,7 +32,7 @@ struct OpenEvent {
 };
 
 // Which group a count belongs to, by the requested dimensions (rows keyed by dimension name:
-// "level", "subdistrict", "category_class", "severity", "unit"). The unit dimension is the child
+// "level", "subdistrict", "category_class", "severity", "unit", "district"). The unit dimension is the child
 // of `root_id` on the unit's path (the root itself for the root's own counts).
 std::map<std::string, std::string> GroupOf(const std::vector<v1::StatsDimension>& dimensions,
                                            const topology::Topology& topology,

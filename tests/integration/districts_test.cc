@@ -9,12 +9,16 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/config/json_file.h"
+#include "common/redis/slot.h"
+#include "common/store/keys.h"
 #include "tests/support/paths.h"
 #include "tests/support/poll.h"
 #include "tests/support/region_config.h"
@@ -33,6 +37,7 @@ constexpr std::chrono::seconds kDeadline{40};
 constexpr char kCity[] = "370200";
 constexpr char kA[] = "370201";
 constexpr char kB[] = "370202";
+constexpr char kTeaGardens[] = "9901";
 
 // One WatchEvents call as `actor`, read on a thread of its own until cancelled.
 class Watch {
@@ -83,14 +88,24 @@ class Watch {
 
 class DistrictsTest : public testing::StackTest {
  protected:
-  void SetUp() override {
-    v1::Policy quick;
-    ASSERT_TRUE(config::LoadJsonFile(
-                    testing::SourcePath("tests/integration/testdata/policy-quick.json"), quick)
-                    .ok());
-    auto region = testing::MakeTwoDistrictCity(quick);
+#ifndef GRID_DISTRICTS_ON_A_CLUSTER
+  // One Redis, two small districts (one subdistrict each) with the quick policy.
+  void SetUp() override { StartRegion("tests/integration/testdata/policy-quick.json", 80, 0); }
+#else
+  // Three masters, two districts of Laoshan's size (ten subdistricts) with the shipped policy.
+  void SetUp() override { StartRegion("deploy/config/policy.json", 2 * 654, 3); }
+#endif
+
+  void StartRegion(const std::string& model_path, int grids, int masters) {
+    v1::Policy model;
+    ASSERT_TRUE(config::LoadJsonFile(testing::SourcePath(model_path), model).ok());
+    auto region = testing::MakeTwoDistrictCity(model, grids);
     ASSERT_TRUE(region.ok()) << region.status();
     region_ = *std::move(region);
+    // A category of district B's own (its tea gardens), unknown to district A.
+    v1::Category* tea = region_.district_policies[1].add_categories();
+    tea->set_code(kTeaGardens);
+    tea->set_name("茶园巡查");
     dir_ =
         std::filesystem::temp_directory_path() / ("grid-districts-" + std::to_string(::getpid()));
     auto topology = testing::WriteRegion(region_, dir_.string());
@@ -99,6 +114,7 @@ class DistrictsTest : public testing::StackTest {
     options.topology = *topology;
     options.policy = "";  // Every district has its own.
     options.api_client_unit = kCity;
+    options.redis_cluster = masters;
     for (const std::string& name : Stack::ServiceNames()) {
       options.extra_args[name] = {"--district-policy", (dir_ / "policies").string()};
     }
@@ -123,18 +139,37 @@ class DistrictsTest : public testing::StackTest {
     return "";
   }
 
-  // A noise report (0408, routed to the grid first), unlocated, filed by the city's admin.
-  std::string Report(const std::string& grid) {
+  // A report (noise, 0408, routed to the grid first), unlocated, filed by the city's admin.
+  grpc::Status TryReport(const std::string& grid, const std::string& category,
+                         std::string* event_id) {
     v1::ReportEventRequest request;
     v1::Report& report = *request.mutable_report();
     report.set_grid_id(grid);
-    report.set_category("0408");
+    report.set_category(category);
     report.set_severity(v1::SEVERITY_NORMAL);
     report.set_description("夜间施工噪音");
     v1::ReportEventResponse response;
     const grpc::Status status = gateway().ReportEvent(Context(admin_).get(), request, &response);
+    *event_id = response.event_id();
+    return status;
+  }
+  std::string Report(const std::string& grid) {
+    std::string id;
+    const grpc::Status status = TryReport(grid, "0408", &id);
     EXPECT_TRUE(status.ok()) << status.error_message();
-    return response.event_id();
+    return id;
+  }
+
+  std::vector<std::string> CategoriesOf(const v1::Actor& actor) {
+    v1::ListCategoriesResponse response;
+    const grpc::Status status =
+        gateway().ListCategories(Context(actor).get(), v1::ListCategoriesRequest(), &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    std::vector<std::string> codes;
+    for (const v1::Category& category : response.categories()) {
+      codes.push_back(category.code());
+    }
+    return codes;
   }
 
   std::vector<std::string> ListedIds(const v1::Actor& actor) {
@@ -163,6 +198,7 @@ class DistrictsTest : public testing::StackTest {
   const v1::Actor admin_ = MakeActor(v1::ROLE_ADMIN, "city-admin", kCity);
 };
 
+#ifndef GRID_DISTRICTS_ON_A_CLUSTER
 TEST_F(DistrictsTest, EachDistrictHandlesItsOwnAndTheCitySeesBoth) {
   const v1::Actor city = MakeActor(v1::ROLE_OPERATOR, "op-city", kCity);
   const v1::Actor op_a = MakeActor(v1::ROLE_OPERATOR, "op-a", kA);
@@ -221,25 +257,29 @@ TEST_F(DistrictsTest, EachDistrictHandlesItsOwnAndTheCitySeesBoth) {
   EXPECT_THAT(a_watch.Events(), Contains(in_a));
   EXPECT_THAT(a_watch.Events(), Not(Contains(in_b)));
 
-  // GetStats by unit from the city: one row per district, each counting its own report.
+  // GetStats from the city, by unit (its children: the districts) and by district: one row per
+  // district, each counting its own report.
   v1::GetStatsRequest stats;
-  stats.add_group_by(v1::STATS_DIMENSION_UNIT);
   v1::GetStatsResponse figures;
-  EXPECT_TRUE(PollUntil(
-      [&] {
-        figures.Clear();
-        if (!gateway().GetStats(Context(city).get(), stats, &figures).ok()) {
-          return false;
-        }
-        int districts = 0;
-        for (const v1::StatsRow& row : figures.rows()) {
-          const auto unit = row.group().find("unit");
-          districts += unit != row.group().end() && (unit->second == kA || unit->second == kB) &&
-                       row.reported() >= 1;
-        }
-        return districts == 2;
-      },
-      kDeadline))
+  const auto districts_counted = [&](v1::StatsDimension dimension, const std::string& key) {
+    stats.clear_group_by();
+    stats.add_group_by(dimension);
+    figures.Clear();
+    if (!gateway().GetStats(Context(city).get(), stats, &figures).ok()) {
+      return false;
+    }
+    int districts = 0;
+    for (const v1::StatsRow& row : figures.rows()) {
+      const auto value = row.group().find(key);
+      districts += value != row.group().end() && (value->second == kA || value->second == kB) &&
+                   row.reported() >= 1;
+    }
+    return districts == 2;
+  };
+  EXPECT_TRUE(
+      PollUntil([&] { return districts_counted(v1::STATS_DIMENSION_UNIT, "unit"); }, kDeadline))
+      << figures.ShortDebugString();
+  EXPECT_TRUE(districts_counted(v1::STATS_DIMENSION_DISTRICT, "district"))
       << figures.ShortDebugString();
   // A district's operator asking for the city: refused.
   stats.set_unit_id(kCity);
@@ -259,6 +299,72 @@ TEST_F(DistrictsTest, EachDistrictHandlesItsOwnAndTheCitySeesBoth) {
   }
   EXPECT_TRUE(counted) << tree.ShortDebugString();
 }
+
+// Each district's policy has its own categories: the catalogue a caller gets is their district's,
+// and a report is checked against its grid's district.
+TEST_F(DistrictsTest, EachDistrictKeepsItsOwnCategories) {
+  const v1::Actor op_a = MakeActor(v1::ROLE_OPERATOR, "op-a", kA);
+  const v1::Actor op_b = MakeActor(v1::ROLE_OPERATOR, "op-b", kB);
+  EXPECT_THAT(CategoriesOf(op_b), Contains(kTeaGardens));
+  EXPECT_THAT(CategoriesOf(op_a), Not(Contains(kTeaGardens)));
+  EXPECT_THAT(CategoriesOf(op_a), Contains("0408"));
+
+  std::string id;
+  const grpc::Status in_b = TryReport(FirstGridOf(kB), kTeaGardens, &id);
+  ASSERT_TRUE(in_b.ok()) << in_b.error_message();
+  AwaitWhere(
+      id, [](const v1::Event& e) { return e.state() == v1::EVENT_STATE_DISPATCHED; }, kDeadline);
+  const grpc::Status in_a = TryReport(FirstGridOf(kA), kTeaGardens, &id);
+  EXPECT_EQ(in_a.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(in_a.error_message(), ::testing::HasSubstr("category: unknown category \"9901\""));
+}
+#else
+// Several districts share a Redis Cluster as they share one Redis: every subdistrict's reports
+// are filed and dispatched inside their district, with every master holding a subdistrict that
+// has live traffic; the city sees them all, a district its own.
+TEST_F(DistrictsTest, BothDistrictsRunOnAClusterWithTrafficOnEveryMaster) {
+  std::map<std::string, std::string> grids;  // subdistrict -> its first grid
+  for (const v1::Unit& unit : topo().data().units()) {
+    if (unit.level() == v1::LEVEL_GRID) {
+      grids.emplace(std::string(topo().SubdistrictOf(unit.id())), unit.id());
+    }
+  }
+  ASSERT_EQ(grids.size(), 10u);
+  std::set<int> masters;
+  for (const auto& [sd, grid] : grids) {
+    auto master = stack_->cluster()->MasterOf(redis::KeySlot(store::LiveStream(sd)));
+    ASSERT_TRUE(master.ok()) << master.status();
+    masters.insert(*master);
+  }
+  EXPECT_EQ(masters.size(), 3u) << "every master holds a subdistrict with traffic";
+
+  const v1::Actor city = MakeActor(v1::ROLE_OPERATOR, "op-city", kCity);
+  const v1::Actor op_a = MakeActor(v1::ROLE_OPERATOR, "op-a", kA);
+  std::map<std::string, std::string> district_of;  // event id -> district
+  for (const auto& [sd, grid] : grids) {
+    std::string id;
+    const grpc::Status status = TryReport(grid, "0102", &id);
+    ASSERT_TRUE(status.ok()) << sd << ": " << status.error_message();
+    district_of[id] = topo().DistrictOf(sd)->id();
+  }
+  for (const auto& [id, district] : district_of) {
+    const v1::Event event = AwaitWhere(
+        id, [](const v1::Event& e) { return e.state() == v1::EVENT_STATE_DISPATCHED; }, kDeadline);
+    ASSERT_NE(topo().DistrictOf(event.unit_id()), nullptr) << event.ShortDebugString();
+    EXPECT_EQ(topo().DistrictOf(event.unit_id())->id(), district) << event.ShortDebugString();
+  }
+  const std::vector<std::string> all = ListedIds(city);
+  const std::vector<std::string> mine = ListedIds(op_a);
+  for (const auto& [id, district] : district_of) {
+    EXPECT_THAT(all, Contains(id));
+    if (district == kA) {
+      EXPECT_THAT(mine, Contains(id));
+    } else {
+      EXPECT_THAT(mine, Not(Contains(id)));
+    }
+  }
+}
+#endif
 
 }  // namespace
 }  // namespace grid

@@ -26,11 +26,11 @@ absl::Status WriteText(const std::filesystem::path& path, const std::string& tex
 
 }  // namespace
 
-absl::StatusOr<Region> MakeTwoDistrictCity(const v1::Policy& model) {
+absl::StatusOr<Region> MakeTwoDistrictCity(const v1::Policy& model, int grids) {
   Region region;
   topogen::RegionOptions options;
   options.districts = 2;
-  options.grids = 80;
+  options.grids = grids;
   auto data = topogen::GenerateRegion(options);
   if (!data.ok()) {
     return data.status();

@@ -23,9 +23,10 @@ struct Region {
   policy::PolicyPtr policy;
 };
 
-// Two districts of 40 grids each under the city, each with `model` (a policy written for
-// Laoshan's departments) moved onto its own departments.
-absl::StatusOr<Region> MakeTwoDistrictCity(const v1::Policy& model);
+// Two districts of `grids` / 2 grids each under the city (40: one subdistrict each; 654:
+// Laoshan's five), each with `model` (a policy written for Laoshan's departments) moved onto its
+// own departments.
+absl::StatusOr<Region> MakeTwoDistrictCity(const v1::Policy& model, int grids = 80);
 // The same with the shipped policy; built once per test binary.
 const Region& TwoDistrictCity();
 

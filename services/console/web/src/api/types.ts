@@ -123,7 +123,8 @@ export type StatsDimension =
   | 'STATS_DIMENSION_SUBDISTRICT'
   | 'STATS_DIMENSION_CATEGORY_CLASS'
   | 'STATS_DIMENSION_SEVERITY'
-  | 'STATS_DIMENSION_UNIT';
+  | 'STATS_DIMENSION_UNIT'
+  | 'STATS_DIMENSION_DISTRICT';
 
 // google.protobuf.Timestamp: RFC 3339, e.g. "2026-11-30T08:00:00.123Z".
 export type Timestamp = string;
