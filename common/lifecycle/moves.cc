@@ -441,8 +441,18 @@ absl::StatusOr<store::Move> Reassign(const v1::Event& event, const Context& cont
   // An ancestor of the grid up to its district, or a department of that district; never a
   // city or province (they watch and count) nor another district's unit.
   const v1::Unit* district = context.topology.DistrictOf(event.grid_id());
-  const bool reaches = unit->level() <= v1::LEVEL_DISTRICT && district != nullptr &&
-                       context.topology.DistrictOf(unit_id) == district &&
+  const v1::Unit* theirs = context.topology.DistrictOf(unit_id);
+  if (unit->level() > v1::LEVEL_DISTRICT) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unit_id: ", input::Quote(unit_id),
+                     " is above the districts; an event stays with its district's units"));
+  }
+  if (district != nullptr && theirs != nullptr && theirs != district) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unit_id: ", input::Quote(unit_id), " belongs to district ", theirs->id(),
+                     ", not to the event's district ", district->id()));
+  }
+  const bool reaches = district != nullptr && theirs == district &&
                        (unit->kind() == v1::UNIT_KIND_DEPARTMENT ||
                         context.topology.InSubtree(event.grid_id(), unit_id));
   if (!reaches) {

@@ -392,12 +392,16 @@ TEST_F(DistrictsMovesTest, NoReassignmentOrApprovalCrossesDistrictsOrRestsAboveT
   ASSERT_TRUE(dispatched.ok()) << dispatched.status();
   const v1::Event event = dispatched->event;
   for (const std::string& elsewhere :
-       {std::string("370201D01"), std::string(kA), std::string(kCity), FirstGridOf(kA)}) {
+       {std::string("370201D01"), std::string(kA), FirstGridOf(kA)}) {
     auto moved = lifecycle::Reassign(event, At(grid), elsewhere, "try elsewhere");
     ASSERT_FALSE(moved.ok()) << elsewhere;
     EXPECT_EQ(moved.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_THAT(std::string(moved.status().message()), HasSubstr("does not cover"));
+    EXPECT_THAT(std::string(moved.status().message()),
+                HasSubstr("belongs to district 370201, not to the event's district 370202"));
   }
+  auto up = lifecycle::Reassign(event, At(grid), kCity, "to the city");
+  EXPECT_EQ(up.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(up.status().message()), HasSubstr("is above the districts"));
   EXPECT_TRUE(lifecycle::Reassign(event, At(grid), "370202D01", "to our department").ok());
   EXPECT_TRUE(lifecycle::Reassign(event, At(grid), kB, "to our command centre").ok());
   EXPECT_FALSE(lifecycle::Suspend(event, At(grid), "parts", "370201D01").ok());
