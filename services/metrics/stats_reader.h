@@ -32,8 +32,8 @@ struct OpenEvent {
 };
 
 // Which group a count belongs to, by the requested dimensions (rows keyed by dimension name:
-// "level", "subdistrict", "category_class", "severity", "unit", "district"). The unit dimension is the child
-// of `root_id` on the unit's path (the root itself for the root's own counts).
+// "level", "subdistrict", "category_class", "severity", "unit", "district"). The unit dimension is
+// the child of `root_id` on the unit's path (the root itself for the root's own counts).
 std::map<std::string, std::string> GroupOf(const std::vector<v1::StatsDimension>& dimensions,
                                            const topology::Topology& topology,
                                            const std::string& root_id, const std::string& unit_id,
